@@ -1,0 +1,52 @@
+# drumeval: the two commands a user needs are `make run` and `make test`.
+# Both are idempotent: apt packages and Python packages are installed only when missing.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium ffmpeg python3-venv
+PORT ?= 8501
+export KERAS_BACKEND := jax
+export TF_CPP_MIN_LOG_LEVEL := 3
+
+.PHONY: run test lint setup apt venv data bench clean
+
+run: setup data
+	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+
+test: setup data
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+setup: apt venv
+
+# Install only the Debian packages that are missing (needs root or sudo).
+apt:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing apt packages: $$missing"; \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --no-deps -e .
+	touch $@
+
+# The corpora are shipped under data/corpora; rebuild them only if missing.
+data: venv
+	@test -f data/corpora/jazz-soul-1500/manifest.json || $(VENV)/bin/drumeval data build
+
+bench: setup
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from drumeval.cli import main
+
+main()

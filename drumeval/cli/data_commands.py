@@ -1,0 +1,7 @@
+"""`drumeval` commands for the data area (registered by drumeval.cli)."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this area's commands to the root app."""

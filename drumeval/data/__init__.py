@@ -1,0 +1,1 @@
+"""MIDI → NoteSequence → DrumTrack → model-ready arrays, and the training corpora."""

@@ -1,0 +1,49 @@
+"""One exception hierarchy for the whole library.
+
+The CLI and the app catch `DrumevalError` and show its message in one line; anything
+else is a bug and is allowed to surface as a traceback in tests.
+"""
+
+
+class DrumevalError(Exception):
+    """Base class of every error a user can cause and fix."""
+
+
+class InvalidMidiError(DrumevalError):
+    """The file is not a MIDI file we can read safely (corrupt, truncated, too large…)."""
+
+
+class NoDrumsError(DrumevalError):
+    """The MIDI file parses but contains no drum notes."""
+
+
+class UnsupportedMeterError(DrumevalError):
+    """The file is not in 4/4, or changes meter."""
+
+
+class FileTooLargeError(InvalidMidiError):
+    """The file exceeds a safety limit (bytes, notes, or length)."""
+
+
+class DatasetError(DrumevalError):
+    """A corpus is missing, incomplete, or its manifest does not match its arrays."""
+
+
+class ModelError(DrumevalError):
+    """A model, checkpoint, or hyper-parameter is invalid or missing."""
+
+
+class CheckpointNotFoundError(ModelError):
+    """No shipped or given checkpoint matches the request."""
+
+
+class MagentaImportError(ModelError):
+    """A Magenta checkpoint or .mag bundle cannot be mapped onto our layers."""
+
+
+class AudioError(DrumevalError):
+    """Rendering, loudness normalisation or encoding failed."""
+
+
+class MissingDependencyError(DrumevalError):
+    """A system program or file (FluidSynth, the sound font) is not installed."""

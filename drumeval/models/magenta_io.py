@@ -34,7 +34,8 @@ def read_tf_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
     return {
         name: np.asarray(reader.get_tensor(name))
         for name in names
-        if not name.endswith(("/Adam", "/Adam_1")) and name not in {"global_step", "beta1_power", "beta2_power"}
+        if not name.endswith(("/Adam", "/Adam_1"))
+        and name not in {"global_step", "beta1_power", "beta2_power"}
     }
 
 
@@ -58,7 +59,9 @@ def read_mag_bundle(path: str | Path) -> GeneratorBundle:
     try:
         bundle.ParseFromString(path.read_bytes())
     except Exception as error:  # protobuf's DecodeError and friends
-        raise MagentaImportError(f"{path.name} is not a Magenta generator bundle: {error}") from error
+        raise MagentaImportError(
+            f"{path.name} is not a Magenta generator bundle: {error}"
+        ) from error
     if not bundle.checkpoint_file:
         raise MagentaImportError(f"{path.name} holds no checkpoint")
     with tempfile.TemporaryDirectory() as tmp:

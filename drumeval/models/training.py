@@ -1,0 +1,419 @@
+"""A model-agnostic, compiled training loop for Keras 3 models on the JAX backend.
+
+Each model module supplies a pure `loss_fn`, an optimizer and batch iterators; this module
+owns everything else: the `jax.jit`-compiled train and eval steps (Keras' stateless API),
+periodic evaluation, early stopping on an eval-loss plateau, resumable checkpoints,
+TensorBoard logs, a PNG of the curves, a rich progress bar and the final model card.
+
+Resuming restores weights, optimizer state, step, RNG key and history exactly; the
+training data order after a resume is re-seeded from `(seed, step)`, so a resumed run is
+statistically, not bit-for-bit, the same as an uninterrupted one.
+"""
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drumeval.errors import ModelError
+
+Batch = dict[str, np.ndarray]
+LossFn = Callable[..., tuple[Any, dict[str, Any]]]
+
+STATE_FILE = "state.npz"
+HISTORY_FILE = "history.json"
+CURVES_FILE = "curves.png"
+FINAL_DIR = "final"
+
+
+@dataclass(frozen=True)
+class TrainingSchedule:
+    """How long to train and how often to evaluate, checkpoint and log."""
+
+    num_steps: int
+    batch_size: int
+    eval_every_steps: int = 200
+    checkpoint_every_steps: int = 200
+    log_every_steps: int = 10
+    patience_evals: int | None = 5
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "num_steps",
+            "batch_size",
+            "eval_every_steps",
+            "checkpoint_every_steps",
+            "log_every_steps",
+        ):
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be ≥ 1, got {getattr(self, name)}")
+        if self.patience_evals is not None and self.patience_evals < 1:
+            raise ModelError(f"patience_evals must be ≥ 1 or None, got {self.patience_evals}")
+
+
+@dataclass
+class TrainingResult:
+    """What a finished (or early-stopped) run reports; also written into the model card."""
+
+    steps: int
+    wall_time_s: float
+    stopped_early: bool
+    final_train_metrics: dict[str, float]
+    final_eval_metrics: dict[str, float]
+    best_eval_loss: float | None
+    best_eval_step: int | None
+    checkpoint_dir: Path
+    history: dict[str, list[dict[str, float]]] = field(repr=False, default_factory=dict)
+
+
+def resume_step(run_dir: str | Path) -> int:
+    """The step a run in `run_dir` would resume from (0 if there is no saved state)."""
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        return 0
+    with np.load(path) as state:
+        return int(state["step"])
+
+
+def train(
+    *,
+    model,
+    optimizer,
+    loss_fn: LossFn,
+    train_batches: Iterator[Batch],
+    eval_batches: Callable[[], Iterable[Batch]],
+    schedule: TrainingSchedule,
+    run_dir: str | Path,
+    resume: bool = False,
+    card: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> TrainingResult:
+    """Train `model` in place and export the best-by-eval-loss weights to `run_dir/final`.
+
+    `loss_fn(trainable, non_trainable, batch, rng, step, training)` must be pure and
+    jittable and return `(scalar loss, {name: scalar metric})`.
+    """
+    import jax
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    optimizer.build(model.trainable_variables)
+    trainable = [variable.value for variable in model.trainable_variables]
+    non_trainable = [variable.value for variable in model.non_trainable_variables]
+    optimizer_state = [variable.value for variable in optimizer.variables]
+    rng = jax.random.PRNGKey(schedule.seed)
+    step = 0
+    elapsed_before = 0.0
+    history: dict[str, list[dict[str, float]]] = {"train": [], "eval": []}
+    best: dict[str, Any] = {"loss": None, "step": None, "weights": None, "evals_since": 0}
+
+    if resume and (run_dir / STATE_FILE).is_file():
+        trainable, optimizer_state, rng, step, elapsed_before, history, best = _load_state(
+            run_dir, trainable, optimizer_state
+        )
+    elif not resume and (run_dir / STATE_FILE).is_file():
+        raise ModelError(
+            f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir"
+        )
+
+    def loss_for_grad(train_values, non_train_values, batch, key, step_value):
+        return loss_fn(train_values, non_train_values, batch, key, step_value, True)
+
+    @jax.jit
+    def train_step(train_values, opt_values, non_train_values, batch, key, step_value):
+        (loss, metrics), grads = jax.value_and_grad(loss_for_grad, has_aux=True)(
+            train_values, non_train_values, batch, key, step_value
+        )
+        grad_norm = jax.numpy.sqrt(
+            sum(jax.numpy.sum(g * g) for g in jax.tree_util.tree_leaves(grads))
+        )
+        new_values, new_opt_values = optimizer.stateless_apply(opt_values, grads, train_values)
+        return new_values, new_opt_values, {**metrics, "loss": loss, "grad_norm": grad_norm}
+
+    @jax.jit
+    def eval_step(train_values, non_train_values, batch, key, step_value):
+        loss, metrics = loss_fn(train_values, non_train_values, batch, key, step_value, False)
+        return {**metrics, "loss": loss}
+
+    def evaluate(train_values, step_value) -> dict[str, float]:
+        totals: dict[str, float] = {}
+        count = 0
+        for batch in eval_batches():
+            metrics = eval_step(
+                train_values, non_trainable, batch, jax.random.PRNGKey(0), step_value
+            )
+            for name, value in metrics.items():
+                totals[name] = totals.get(name, 0.0) + float(value)
+            count += 1
+        if count == 0:
+            raise ModelError("the eval split is empty: cannot evaluate")
+        return {name: total / count for name, total in totals.items()}
+
+    writer = _SummaryWriter(run_dir / "tensorboard")
+    started = time.perf_counter()
+    stopped_early = False
+    last_train: dict[str, float] = {}
+    window: list[dict[str, Any]] = []
+    with _ProgressBar(progress, schedule.num_steps, step) as advance:
+        while step < schedule.num_steps:
+            batch = next(train_batches)
+            rng, key = jax.random.split(rng)
+            trainable, optimizer_state, metrics = train_step(
+                trainable, optimizer_state, non_trainable, batch, key, np.int32(step)
+            )
+            step += 1
+            window.append(metrics)
+            if step % schedule.log_every_steps == 0 or step == schedule.num_steps:
+                last_train = _mean_metrics(window)
+                window = []
+                if not math.isfinite(last_train["loss"]):
+                    raise ModelError(
+                        f"training diverged at step {step} (loss {last_train['loss']})"
+                    )
+                history["train"].append({"step": step, **last_train})
+                writer.scalars("train", last_train, step)
+            if step % schedule.eval_every_steps == 0 or step == schedule.num_steps:
+                eval_metrics = evaluate(trainable, np.int32(step))
+                history["eval"].append({"step": step, **eval_metrics})
+                writer.scalars("eval", eval_metrics, step)
+                if best["loss"] is None or eval_metrics["loss"] < best["loss"]:
+                    best = {
+                        "loss": eval_metrics["loss"],
+                        "step": step,
+                        "weights": [np.asarray(v) for v in trainable],
+                        "evals_since": 0,
+                    }
+                else:
+                    best["evals_since"] += 1
+                if (
+                    schedule.patience_evals is not None
+                    and best["evals_since"] >= schedule.patience_evals
+                ):
+                    stopped_early = True
+            elapsed = elapsed_before + time.perf_counter() - started
+            if (
+                step % schedule.checkpoint_every_steps == 0
+                or step == schedule.num_steps
+                or stopped_early
+            ):
+                _save_state(run_dir, trainable, optimizer_state, rng, step, elapsed, history, best)
+            advance(
+                step,
+                last_train.get("loss"),
+                history["eval"][-1]["loss"] if history["eval"] else None,
+            )
+            if stopped_early:
+                break
+
+    writer.close()
+    wall_time = elapsed_before + time.perf_counter() - started
+    _write_curves(history, run_dir / CURVES_FILE)
+    final_weights = best["weights"] if best["weights"] is not None else trainable
+    for variable, value in zip(model.trainable_variables, final_weights, strict=True):
+        variable.assign(value)
+    result = TrainingResult(
+        steps=step,
+        wall_time_s=round(wall_time, 1),
+        stopped_early=stopped_early,
+        final_train_metrics=last_train,
+        final_eval_metrics=history["eval"][-1] if history["eval"] else {},
+        best_eval_loss=best["loss"],
+        best_eval_step=best["step"],
+        checkpoint_dir=run_dir / FINAL_DIR,
+        history=history,
+    )
+    from drumeval.models.checkpoints import save_checkpoint
+
+    save_checkpoint(
+        model, run_dir / FINAL_DIR, {**(card or {}), "training": _result_card(result, schedule)}
+    )
+    return result
+
+
+def _result_card(result: TrainingResult, schedule: TrainingSchedule) -> dict[str, Any]:
+    return {
+        "schedule": asdict(schedule),
+        "steps": result.steps,
+        "wall_time_s": result.wall_time_s,
+        "stopped_early_on_plateau": result.stopped_early,
+        "exported_weights": "best eval loss",
+        "best_eval_step": result.best_eval_step,
+        "best_eval_loss": result.best_eval_loss,
+        "final_train_metrics": result.final_train_metrics,
+        "final_eval_metrics": result.final_eval_metrics,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "backend": f"keras {_keras_version()} on {os.environ.get('KERAS_BACKEND', 'jax')}",
+    }
+
+
+def _keras_version() -> str:
+    import keras
+
+    return keras.__version__
+
+
+def _mean_metrics(window: list[dict[str, Any]]) -> dict[str, float]:
+    return {name: float(np.mean([float(m[name]) for m in window])) for name in window[0]}
+
+
+def _save_state(run_dir, trainable, optimizer_state, rng, step, elapsed, history, best) -> None:
+    """Write the resumable state atomically (a crash mid-write keeps the previous state)."""
+    arrays = {f"trainable_{i}": np.asarray(v) for i, v in enumerate(trainable)}
+    arrays |= {f"optimizer_{i}": np.asarray(v) for i, v in enumerate(optimizer_state)}
+    if best["weights"] is not None:
+        arrays |= {f"best_{i}": w for i, w in enumerate(best["weights"])}
+    arrays |= {"rng": np.asarray(rng), "step": np.int64(step), "elapsed": np.float64(elapsed)}
+    meta = {
+        "history": history,
+        "best_loss": best["loss"],
+        "best_step": best["step"],
+        "evals_since": best["evals_since"],
+    }
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    temporary = run_dir / f".{STATE_FILE}.tmp.npz"
+    np.savez(temporary, **arrays)
+    os.replace(temporary, run_dir / STATE_FILE)
+    (run_dir / HISTORY_FILE).write_text(json.dumps(history, indent=1) + "\n")
+
+
+def _load_state(run_dir, trainable, optimizer_state):
+    with np.load(run_dir / STATE_FILE) as state:
+        loaded_trainable = [state[f"trainable_{i}"] for i in range(len(trainable))]
+        loaded_optimizer = [state[f"optimizer_{i}"] for i in range(len(optimizer_state))]
+        for fresh, loaded in zip(trainable, loaded_trainable, strict=True):
+            if tuple(fresh.shape) != loaded.shape:
+                raise ModelError(
+                    f"{run_dir} was trained with other hparams "
+                    f"(weight shape {loaded.shape} ≠ {tuple(fresh.shape)})"
+                )
+        meta = json.loads(state["meta"].tobytes().decode())
+        best_weights = (
+            [state[f"best_{i}"] for i in range(len(trainable))] if "best_0" in state.files else None
+        )
+        best = {
+            "loss": meta["best_loss"],
+            "step": meta["best_step"],
+            "weights": best_weights,
+            "evals_since": meta["evals_since"],
+        }
+        return (
+            loaded_trainable,
+            loaded_optimizer,
+            state["rng"],
+            int(state["step"]),
+            float(state["elapsed"]),
+            meta["history"],
+            best,
+        )
+
+
+class _SummaryWriter:
+    """TensorBoard scalars written with tensorboard's own event writer (no TensorFlow graph)."""
+
+    def __init__(self, log_dir: Path):
+        from tensorboard.summary.writer.event_file_writer import EventFileWriter
+
+        self._writer = EventFileWriter(str(log_dir))
+
+    def scalars(self, prefix: str, metrics: dict[str, float], step: int) -> None:
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
+
+        values = [
+            Summary.Value(tag=f"{prefix}/{name}", simple_value=float(value))
+            for name, value in metrics.items()
+        ]
+        self._writer.add_event(
+            Event(step=step, wall_time=time.time(), summary=Summary(value=values))
+        )
+
+    def close(self) -> None:
+        self._writer.flush()
+        self._writer.close()
+
+
+def _write_curves(history: dict[str, list[dict[str, float]]], path: Path) -> None:
+    """One small plot per metric, train and eval overlaid, saved as PNG."""
+    if not history["train"]:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [name for name in history["train"][0] if name != "step"]
+    columns = 3
+    rows = math.ceil(len(names) / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.6 * rows), squeeze=False)
+    for axis, name in zip(axes.flat, names, strict=False):
+        for split, style in (("train", "-"), ("eval", "o-")):
+            points = [(h["step"], h[name]) for h in history[split] if name in h]
+            if points:
+                steps, values = zip(*points, strict=True)
+                axis.plot(steps, values, style, label=split, markersize=3)
+        axis.set_title(name)
+        axis.set_xlabel("step")
+        axis.legend(fontsize=7)
+    for axis in list(axes.flat)[len(names) :]:
+        axis.set_visible(False)
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
+
+
+class _ProgressBar:
+    """A rich progress bar showing steps/s and the latest losses (or nothing when disabled)."""
+
+    def __init__(self, enabled: bool, total: int, completed: int):
+        self.enabled, self.total, self.completed = enabled, total, completed
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda *args: None
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[losses]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+        )
+        self.progress.__enter__()
+        self.task = self.progress.add_task(
+            "train", total=self.total, completed=self.completed, rate="", losses=""
+        )
+        self.started, self.start_step = time.perf_counter(), self.completed
+
+        def advance(step: int, train_loss: float | None, eval_loss: float | None) -> None:
+            rate = (step - self.start_step) / max(time.perf_counter() - self.started, 1e-9)
+            losses = f"loss {train_loss:.3f}" if train_loss is not None else ""
+            if eval_loss is not None:
+                losses += f"  eval {eval_loss:.3f}"
+            self.progress.update(
+                self.task, completed=step, rate=f"{rate:.1f} steps/s", losses=losses
+            )
+
+        return advance
+
+    def __exit__(self, *exc_info):
+        if self.enabled:
+            self.progress.__exit__(*exc_info)
+        return False

@@ -1,0 +1,105 @@
+"""The generic trainer on a tiny regression model: learning, resume, plateau stop, export."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+from keras import ops
+
+from drumeval.errors import ModelError
+from drumeval.models.checkpoints import read_card
+from drumeval.models.training import TrainingSchedule, resume_step, train
+
+
+def _tiny_model():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
+    return model
+
+
+def _loss_fn(model):
+    def loss_fn(trainable, non_trainable, batch, rng, step, training):
+        prediction, _ = model.stateless_call(
+            trainable, non_trainable, batch["x"], training=training
+        )
+        loss = ops.mean((prediction[:, 0] - batch["y"]) ** 2)
+        return loss, {"mse": loss}
+
+    return loss_fn
+
+
+def _batches(seed=0, noise=0.0):
+    rng = np.random.default_rng(seed)
+    weights = np.array([1.0, -2.0, 0.5], dtype=np.float32)
+    while True:
+        x = rng.normal(size=(16, 3)).astype(np.float32)
+        yield {"x": x, "y": x @ weights + noise * rng.normal(size=16).astype(np.float32)}
+
+
+def _eval():
+    return [next(_batches(seed=99))]
+
+
+def _run(tmp_path, steps, resume=False, patience=None, model=None):
+    model = model or _tiny_model()
+    schedule = TrainingSchedule(
+        num_steps=steps,
+        batch_size=16,
+        eval_every_steps=20,
+        checkpoint_every_steps=20,
+        log_every_steps=10,
+        patience_evals=patience,
+    )
+    result = train(
+        model=model,
+        optimizer=keras.optimizers.Adam(0.05),
+        loss_fn=_loss_fn(model),
+        train_batches=_batches(),
+        eval_batches=_eval,
+        schedule=schedule,
+        run_dir=tmp_path / "run",
+        resume=resume,
+        card={"model": "tiny"},
+        progress=False,
+    )
+    return model, result
+
+
+def test_trainer_learns_and_exports_card(tmp_path):
+    model, result = _run(tmp_path, steps=200)
+    history = result.history
+    assert history["eval"][-1]["loss"] < 0.05 * history["eval"][0]["loss"]
+    np.testing.assert_allclose(ops.convert_to_numpy(model.weights[0])[:, 0], [1, -2, 0.5], atol=0.1)
+    card = read_card(tmp_path / "run" / "final")
+    assert card["model"] == "tiny"
+    assert card["training"]["steps"] == 200
+    assert card["training"]["best_eval_loss"] == pytest.approx(result.best_eval_loss)
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "run" / "history.json").read_text())["train"][-1]["step"] == 200
+    reloaded = keras.saving.load_model(tmp_path / "run" / "final" / "model.keras")
+    x = np.ones((2, 3), dtype=np.float32)
+    np.testing.assert_allclose(
+        reloaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6
+    )
+
+
+def test_resume_continues_from_saved_step(tmp_path):
+    _run(tmp_path, steps=40)
+    assert resume_step(tmp_path / "run") == 40
+    with pytest.raises(ModelError, match="--resume"):
+        _run(tmp_path, steps=80)
+    _, result = _run(tmp_path, steps=80, resume=True)
+    assert result.steps == 80
+    assert [h["step"] for h in result.history["eval"]] == [20, 40, 60, 80]
+
+
+def test_plateau_stops_early(tmp_path):
+    _, result = _run(tmp_path, steps=2000, patience=2)
+    assert result.stopped_early
+    assert result.steps < 2000
+
+
+def test_schedule_rejects_bad_values():
+    with pytest.raises(ModelError):
+        TrainingSchedule(num_steps=0, batch_size=1)

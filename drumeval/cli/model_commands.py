@@ -1,7 +1,223 @@
-"""`drumeval` commands for the model area (registered by drumeval.cli)."""
+"""`drumeval train`, `generate`, `import-magenta` and `checkpoints`: the model verbs."""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+class ModelName(StrEnum):
+    drums_rnn = "drums_rnn"
+    music_vae = "music_vae"
+
+
+class GenerateMode(StrEnum):
+    sample = "sample"
+    interpolate = "interpolate"
+    reconstruct = "reconstruct"
+
+
+def train(
+    model: Annotated[ModelName, typer.Argument(help="Which model to train.")],
+    corpus: Annotated[
+        str, typer.Option(help="Corpus name (see `drumeval data stats`) or dataset dir.")
+    ] = "techno-house-700",
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            help="Hparam preset (drums_rnn: thesis, magenta_drum_kit; "
+            "music_vae: thesis-longbar, hier-60bar, cat-drums_2bar_small)."
+        ),
+    ] = None,
+    hparams: Annotated[
+        str, typer.Option(help="Overrides, e.g. 'rnn_layer_sizes=[128,128],attn_length=64'.")
+    ] = "",
+    steps: Annotated[
+        int, typer.Option(help="Training steps (stops earlier on an eval-loss plateau).")
+    ] = 2000,
+    eval_every: Annotated[
+        int, typer.Option(help="Evaluate on the 10 % split every N steps.")
+    ] = 200,
+    checkpoint_every: Annotated[
+        int, typer.Option(help="Save a resumable checkpoint every N steps.")
+    ] = 200,
+    patience: Annotated[
+        int, typer.Option(help="Stop after N evaluations without improvement (0: never).")
+    ] = 5,
+    seed: Annotated[int, typer.Option(help="Seed for initialisation, data order and dropout.")] = 0,
+    run_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where logs and checkpoints go (default runs/MODEL/PRESET/CORPUS)."),
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue the run in --run-dir.")
+    ] = False,
+    ship: Annotated[
+        bool,
+        typer.Option(
+            "--ship", help="Copy the final checkpoint into checkpoints/ (what the app uses)."
+        ),
+    ] = False,
+) -> None:
+    """Train DrumsRNN or MusicVAE on a corpus (TensorBoard logs, curves.png, resumable)."""
+    from drumeval.models.recipes import ship_checkpoint, train_model
+
+    result = train_model(
+        model.value,
+        corpus=corpus,
+        preset=preset,
+        hparams=hparams,
+        steps=steps,
+        eval_every=eval_every,
+        checkpoint_every=checkpoint_every,
+        patience=patience or None,
+        seed=seed,
+        run_dir=run_dir,
+        resume=resume,
+    )
+    console.print(
+        f"[green]done[/]: {result.steps} steps in {result.wall_time_s:.0f} s"
+        f"{' (stopped on plateau)' if result.stopped_early else ''}; "
+        f"best eval loss {result.best_eval_loss:.4f} at step {result.best_eval_step}; "
+        f"checkpoint {result.checkpoint_dir}"
+    )
+    if ship:
+        console.print(f"shipped to {ship_checkpoint(result.checkpoint_dir)}")
+
+
+def generate(
+    model: Annotated[ModelName, typer.Option(help="drums_rnn or music_vae.")] = ModelName.drums_rnn,
+    corpus: Annotated[
+        str, typer.Option(help="Pick the shipped checkpoint trained on this corpus.")
+    ] = "techno-house-700",
+    preset: Annotated[
+        str | None, typer.Option(help="Shipped checkpoint preset (default: the thesis one).")
+    ] = None,
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="Any checkpoint dir (overrides --corpus/--preset).")
+    ] = None,
+    out: Annotated[
+        Path, typer.Option(help="Output folder for MIDI files (+ .meta/ sidecars).")
+    ] = Path("out"),
+    num: Annotated[int, typer.Option(help="Number of tracks.")] = 1,
+    bars: Annotated[
+        int, typer.Option(help="Length in bars (60 bars = 2 minutes at 120 qpm).")
+    ] = 60,
+    temperature: Annotated[float, typer.Option(help="Softmax temperature.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed → identical MIDI).")] = 0,
+    mode: Annotated[
+        GenerateMode, typer.Option(help="MusicVAE: sample, interpolate (2 inputs) or reconstruct.")
+    ] = GenerateMode.sample,
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Option("--input", help="Input MIDI for interpolate/reconstruct (repeat)."),
+    ] = None,
+    num_interpolations: Annotated[
+        int, typer.Option(help="Interpolation steps, endpoints included.")
+    ] = 8,
+    primer_midi: Annotated[
+        Path | None, typer.Option(help="DrumsRNN primer from a MIDI file.")
+    ] = None,
+    primer: Annotated[
+        str | None,
+        typer.Option(help="DrumsRNN primer in Magenta's syntax, e.g. '[(36,),(),(42,),()]'."),
+    ] = None,
+    beam_size: Annotated[int, typer.Option(help="DrumsRNN beam search width.")] = 1,
+    branch_factor: Annotated[int, typer.Option(help="DrumsRNN beam branches per sequence.")] = 1,
+    steps_per_iteration: Annotated[
+        int, typer.Option(help="DrumsRNN steps per beam iteration.")
+    ] = 1,
+) -> None:
+    """Generate 2-minute drum tracks as MIDI (120 qpm, GM drums) with provenance sidecars."""
+    from drumeval.data.primers import parse_primer
+    from drumeval.generate import generate as run_generate
+    from drumeval.generate import write_tracks
+
+    primer_ids = parse_primer(primer=primer, primer_midi=primer_midi)
+    input_ids = None
+    if inputs:
+        from drumeval.data.midi import load_drum_track
+
+        input_ids = [load_drum_track(path).event_ids for path in inputs]
+    with console.status(f"generating {num} × {bars} bars with {model.value}…"):
+        tracks = run_generate(
+            model.value,
+            corpus=corpus,
+            preset=preset,
+            checkpoint=checkpoint,
+            num=num,
+            bars=bars,
+            temperature=temperature,
+            seed=seed,
+            mode=mode.value,
+            primer_event_ids=primer_ids,
+            beam_size=beam_size,
+            branch_factor=branch_factor,
+            steps_per_iteration=steps_per_iteration,
+            inputs=input_ids,
+            num_interpolations=num_interpolations,
+        )
+    paths = write_tracks(tracks, out)
+    for path, track in zip(paths, tracks, strict=True):
+        warning = (
+            "  [yellow](near-empty: lacking drum content)[/]"
+            if track.extra.get("near_empty")
+            else ""
+        )
+        console.print(f"wrote {path} ({track.num_bars} bars){warning}")
+
+
+def import_magenta(
+    source: Annotated[
+        Path, typer.Argument(help="A .mag bundle or a Magenta TF checkpoint dir/prefix.")
+    ],
+    out: Annotated[Path, typer.Option(help="Checkpoint dir to write (model.keras + card.json).")],
+    model: Annotated[
+        ModelName, typer.Option(help="drums_rnn (drum_kit) or music_vae.")
+    ] = ModelName.drums_rnn,
+    config: Annotated[
+        str, typer.Option(help="MusicVAE config name, e.g. cat-drums_2bar_small.")
+    ] = "cat-drums_2bar_small",
+    hparams: Annotated[
+        str, typer.Option(help="MusicVAE hparam overrides the checkpoint was trained with.")
+    ] = "",
+) -> None:
+    """Convert a real Magenta DrumsRNN/MusicVAE checkpoint into a drumeval checkpoint."""
+    from drumeval.models.recipes import import_magenta_checkpoint
+
+    directory = import_magenta_checkpoint(model.value, source, out, config=config, hparams=hparams)
+    console.print(f"[green]imported[/] {source} → {directory}")
+
+
+def checkpoints() -> None:
+    """List the shipped checkpoints with their training figures."""
+    from drumeval.generate import CHECKPOINTS_DIR, list_shipped_checkpoints
+    from drumeval.models.checkpoints import read_card
+
+    table = Table("checkpoint", "steps", "wall time", "eval loss", "size")
+    for name in list_shipped_checkpoints():
+        card = read_card(CHECKPOINTS_DIR / name)
+        training = card.get("training", {})
+        size_mb = (CHECKPOINTS_DIR / name / "model.keras").stat().st_size / 1e6
+        loss = training.get("best_eval_loss")
+        table.add_row(
+            name,
+            str(training.get("steps", "?")),
+            f"{training.get('wall_time_s', 0):.0f} s",
+            f"{loss:.3f}" if loss is not None else "?",
+            f"{size_mb:.1f} MB",
+        )
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add the model commands to the root app."""
+    app.command()(train)
+    app.command()(generate)
+    app.command("import-magenta")(import_magenta)
+    app.command()(checkpoints)

@@ -1,0 +1,34 @@
+"""About drumeval: what it does and the thesis verdict it re-examines."""
+
+import streamlit as st
+
+st.title("drumeval")
+st.markdown(
+    """
+Generate **evolving 2-minute drum tracks** (60 bars, 16th-note grid, 9 drum classes, 4/4) with
+faithful Keras 3 ports of Magenta's **DrumsRNN** (LSTM + attention) and **MusicVAE** (recurrent
+VAE), listen to them, and — soon — rate them in blind listening studies.
+
+A 2023 thesis compared the two models by ear alone. drumeval rebuilds its verdict from real
+ratings with confidence intervals, plus objective metrics:
+"""
+)
+st.table(
+    {
+        "criterion": [
+            "Short-term phrasing",
+            "Long-term phrasing",
+            "Originality",
+            "Genre discrimination",
+            "Realism",
+        ],
+        "DrumsRNN": ["+", "-", "-", "--", "+"],
+        "MusicVAE": ["++", "-", "++", "+", "++"],
+    }
+)
+st.caption(
+    "Table 1 of the thesis (author's judgement). The study pages that rebuild it from "
+    "listener ratings are the next milestone."
+)
+st.page_link("pages/generate.py", label="Generate and listen to a track", icon="🎛️")
+st.page_link("pages/corpora.py", label="Explore the training corpora", icon="📚")

@@ -1,7 +1,166 @@
-"""`drumeval` commands for the audio area (registered by drumeval.cli)."""
+"""`drumeval render` and `drumeval plot`: hear and see drum MIDI files."""
+
+import shutil
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from drumeval.audio.kits import GENRE_KITS, KITS
+from drumeval.errors import DrumevalError
+
+console = Console()
+
+Kit = StrEnum("Kit", {name: name for name in KITS})
+Genre = StrEnum("Genre", {name: name for name in GENRE_KITS})
+
+
+class AudioFormat(StrEnum):
+    ogg = "ogg"
+    opus = "opus"
+    mp3 = "mp3"
+    wav = "wav"
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _outputs(inputs: list[Path], out: Path | None, out_dir: Path | None, suffix: str) -> list[Path]:
+    """One output path per input: --out for a single input, else OUT_DIR/<stem><suffix>."""
+    if out is not None and out_dir is not None:
+        raise typer.BadParameter("give either --out or --out-dir, not both")
+    if out is not None:
+        if len(inputs) != 1:
+            raise typer.BadParameter("--out takes one input; use --out-dir for several")
+        return [out]
+    if out_dir is None:
+        raise typer.BadParameter("give --out (one input) or --out-dir")
+    stems = [path.stem for path in inputs]
+    if len(set(stems)) != len(stems):
+        raise typer.BadParameter("inputs with the same file name would overwrite each other")
+    return [out_dir / f"{stem}{suffix}" for stem in stems]
+
+
+def render(
+    inputs: Annotated[list[Path], typer.Argument(help="MIDI file(s) with drums on channel 10.")],
+    out: Annotated[
+        Path | None, typer.Option(help="Output file (one input); the suffix sets the format.")
+    ] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option(help="Output folder for several inputs (<name>.<format>).")
+    ] = None,
+    kit: Annotated[
+        Kit | None, typer.Option(help="Drum kit (default: the genre's kit, else standard).")
+    ] = None,
+    genre: Annotated[
+        Genre | None, typer.Option(help="Use this genre's study kit (techno-house → tr808).")
+    ] = None,
+    lufs: Annotated[float, typer.Option(help="Target integrated loudness (LUFS).")] = -23.0,
+    start: Annotated[float, typer.Option(help="Excerpt start in seconds.")] = 0.0,
+    length: Annotated[
+        float | None, typer.Option(help="Excerpt length in seconds (default: whole track).")
+    ] = None,
+    audio_format: Annotated[
+        AudioFormat | None,
+        typer.Option("--format", help="Audio format (default: from --out's suffix, else ogg)."),
+    ] = None,
+    cache_dir: Annotated[
+        Path | None, typer.Option(help="Render cache (default $DRUMEVAL_CACHE_DIR/audio).")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="Clips rendered in parallel.")] = 2,
+) -> None:
+    """Render drum MIDI to level-matched audio (FluidSynth, genre kit, −23 LUFS, OGG)."""
+    from drumeval.audio import RenderSettings, kit_for_genre, render_many
+
+    chosen_format = audio_format.value if audio_format else None
+    if chosen_format is None:
+        suffix = out.suffix.lstrip(".").lower() if out is not None else ""
+        chosen_format = suffix if suffix in AudioFormat.__members__ else "ogg"
+    kit_name = kit.value if kit else kit_for_genre(genre.value) if genre else "standard"
+    settings = RenderSettings(
+        target_lufs=lufs, start_s=start, length_s=length, format=chosen_format
+    )
+    outputs = _outputs(inputs, out, out_dir, f".{chosen_format}")
+    with _progress() as progress:
+        task = progress.add_task(f"rendering ({kit_name})", total=len(inputs))
+        clips = render_many(
+            inputs,
+            kit=kit_name,
+            settings=settings,
+            cache_dir=cache_dir,
+            workers=workers,
+            on_done=lambda _clip: progress.advance(task),
+        )
+    for source, target, clip in zip(inputs, outputs, clips, strict=True):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(clip.path, target)
+        limited = " [yellow](peak-limited below target)[/]" if clip.peak_limited else ""
+        console.print(
+            f"{source.name} → {target}: {clip.duration_s:.2f} s, "
+            f"{clip.loudness_lufs:.1f} LUFS, {clip.true_peak_dbtp:.1f} dBTP{limited}",
+            highlight=False,
+        )
+
+
+def plot(
+    inputs: Annotated[list[Path], typer.Argument(help="MIDI file(s) with drums on channel 10.")],
+    out: Annotated[Path | None, typer.Option(help="Drum-grid PNG (one input).")] = None,
+    density: Annotated[
+        Path | None, typer.Option(help="Also write a hits-per-bar PNG here (one input).")
+    ] = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(help="Folder for several inputs: <name>_grid.png and <name>_density.png."),
+    ] = None,
+) -> None:
+    """Draw the 16th-note drum grid (and hits per bar) of MIDI files as PNG."""
+    from drumeval.data.midi import load_drum_track
+    from drumeval.plots import density_figure, drum_grid_figure, save_figure
+
+    if density is not None and out is None:
+        raise typer.BadParameter("--density goes with --out (one input)")
+    grids = _outputs(inputs, out, out_dir, "_grid.png")
+    densities = (
+        [density]
+        if out is not None
+        else [path.with_name(path.name.replace("_grid.png", "_density.png")) for path in grids]
+    )
+    failures = 0
+    with _progress() as progress:
+        task = progress.add_task("drawing", total=len(inputs))
+        for source, grid_path, density_path in zip(inputs, grids, densities, strict=True):
+            try:
+                track = load_drum_track(source)
+            except DrumevalError as error:
+                if len(inputs) == 1:
+                    raise
+                console.print(f"[red]skipped[/] {source.name}: {error}", highlight=False)
+                failures += 1
+                continue
+            title = f"{track.source}: {track.num_bars} bars at {track.qpm:g} qpm"
+            save_figure(drum_grid_figure(track.event_ids, title=title), grid_path)
+            written = [grid_path]
+            if density_path is not None:
+                save_figure(density_figure(track.event_ids, title=title), density_path)
+                written.append(density_path)
+            progress.advance(task)
+            console.print(f"{source.name} → {', '.join(map(str, written))}", highlight=False)
+    if failures:
+        raise typer.Exit(code=2)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this area's commands to the root app."""
+    """Add the audio commands to the root app."""
+    app.command()(render)
+    app.command()(plot)

@@ -1,0 +1,10 @@
+"""Pictures of drum tracks (matplotlib Figures, Agg, never shown): grid and density."""
+
+from drumeval.plots.figures import (
+    density_figure,
+    drum_grid_figure,
+    hits_per_bar,
+    save_figure,
+)
+
+__all__ = ["density_figure", "drum_grid_figure", "hits_per_bar", "save_figure"]

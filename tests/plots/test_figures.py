@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+from drumeval.data.drum_classes import NUM_DRUM_CLASSES
+from drumeval.plots import density_figure, drum_grid_figure, hits_per_bar, save_figure
+
+KICK, SNARE, CLOSED_HIHAT = 1, 2, 4
+
+
+@pytest.fixture
+def two_bars_and_a_half() -> np.ndarray:
+    ids = np.zeros(40, dtype=np.int32)
+    ids[0:32:4] |= KICK  # 4 kicks per bar
+    ids[4:32:8] |= SNARE  # 2 snares per bar
+    ids[32:40:2] |= CLOSED_HIHAT  # half a bar of hats
+    return ids
+
+
+def test_hits_per_bar_counts_each_class_and_the_partial_last_bar(two_bars_and_a_half):
+    counts = hits_per_bar(two_bars_and_a_half)
+    assert counts.shape == (3, NUM_DRUM_CLASSES)
+    np.testing.assert_array_equal(counts[:, :3], [[4, 2, 0], [4, 2, 0], [0, 0, 4]])
+    assert counts[:, 3:].sum() == 0
+
+
+def test_grid_shows_the_roll_with_class_names_and_bar_lines():
+    ids = np.zeros(960, dtype=np.int32)
+    ids[::4] = KICK
+    figure = drum_grid_figure(ids, title="sixty bars")
+    assert isinstance(figure, Figure)
+    axes = figure.axes[0]
+    assert axes.get_title() == "sixty bars"
+    labels = [tick.get_text() for tick in axes.get_yticklabels()]
+    assert labels[0] == "kick" and labels[-1] == "ride" and len(labels) == 9
+    image = axes.get_images()[0].get_array()
+    assert image.shape == (9, 960) and image[0].sum() == 240 and image[1:].sum() == 0
+    widths = sorted({line.get_linewidth() for line in axes.get_lines()})
+    assert len(axes.get_lines()) == 59 and widths == [0.4, 1.2]  # 14 phrase lines stronger
+    assert sum(line.get_linewidth() == 1.2 for line in axes.get_lines()) == 14
+    assert figure.get_figwidth() >= 15  # ~1 inch per 4 bars keeps 16ths apart
+
+
+def test_density_plots_the_total_per_bar(two_bars_and_a_half):
+    figure = density_figure(two_bars_and_a_half)
+    total_axes, class_axes = figure.axes[:2]
+    np.testing.assert_array_equal(total_axes.get_lines()[0].get_ydata(), [6, 6, 4])
+    assert class_axes.get_images()[0].get_array().shape == (9, 3)
+
+
+def test_save_figure_writes_a_png(tmp_path, two_bars_and_a_half):
+    path = save_figure(drum_grid_figure(two_bars_and_a_half), tmp_path / "sub" / "grid.png")
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_a_batch_of_tracks_is_refused():
+    with pytest.raises(ValueError, match="one track"):
+        drum_grid_figure(np.zeros((2, 16), dtype=np.int32))

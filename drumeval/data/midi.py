@@ -46,6 +46,8 @@ MAX_FILE_BYTES = 5_000_000
 MAX_NOTES = 200_000
 MAX_MINUTES = 30.0
 MAX_TICKS = 20_000_000  # pretty_midi-style tick→time tables are allocated per tick
+MAX_QUARTERS = 12_000  # 30 minutes at 400 qpm; bounds the quantized grid, whatever the tempo
+MAX_METER_EXPONENT = 6  # time signature denominators up to 64
 MAX_MESSAGE_BYTES = 1_000_000  # mido refuses longer SysEx/meta messages
 DRUM_CHANNEL = 9  # MIDI channel 10, counted from 0
 DEFAULT_TEMPO_US = 500_000  # 120 qpm, the SMF default
@@ -157,6 +159,10 @@ def _scan_track(data: bytes, index: int, tempos: list[tuple[int, int]]) -> _Trac
             _check_message_length(length, "meta event", where)
             if position + length > end:
                 raise InvalidMidiError(f"{where} is truncated (meta event runs past its end)")
+            if meta_type == 0x58 and length >= 2 and data[position + 1] > MAX_METER_EXPONENT:
+                raise InvalidMidiError(
+                    f"{where} has a time signature with denominator 2^{data[position + 1]}"
+                )
             if meta_type == 0x51 and length == 3:
                 tempo = int.from_bytes(data[position : position + 3], "big")
                 if tempo == 0:
@@ -287,8 +293,14 @@ def read_midi(path: str | Path, *, max_bytes: int = MAX_FILE_BYTES) -> NoteSeque
 def midi_bytes_to_sequence(data: bytes, *, source: str = "MIDI data") -> NoteSequence:
     """Validate raw MIDI (or RMID) bytes, then parse them into a NoteSequence."""
     import mido
+    from mido.midifiles.meta import KeySignatureError
 
     scan = scan_smf(unwrap_rmid(data))
+    quarters = scan.max_tick / scan.ticks_per_quarter
+    if quarters > MAX_QUARTERS:
+        raise FileTooLargeError(
+            f"file is {quarters:,.0f} quarter notes long; the limit is {MAX_QUARTERS:,}"
+        )
     minutes = scan.seconds() / 60
     if minutes > MAX_MINUTES:
         raise FileTooLargeError(
@@ -296,7 +308,7 @@ def midi_bytes_to_sequence(data: bytes, *, source: str = "MIDI data") -> NoteSeq
         )
     try:
         midi = mido.MidiFile(file=io.BytesIO(_clean_smf(scan)), clip=True)
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as error:
+    except (OSError, EOFError, ValueError, KeyError, IndexError, KeySignatureError) as error:
         raise InvalidMidiError(f"{source}: MIDI data could not be parsed ({error})") from error
     sequence = _mido_to_sequence(midi, scan)
     sequence.filename = source

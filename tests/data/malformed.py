@@ -181,6 +181,24 @@ CASES: tuple[Case, ...] = (
     Case("too_many_notes", too_many_notes, FileTooLargeError, "more than 200,000 notes"),
     Case("too_long", too_long, FileTooLargeError, "lasts 45.0 minutes"),
     Case(
+        "too_many_quarters",
+        lambda: smf(b"\x00\x99\x24\x64", vlq(13_000) + b"\x99\x24\x64", division=1),
+        FileTooLargeError,
+        "13,000 quarter notes long",
+    ),
+    Case(
+        "meter_denominator_2_to_the_200",
+        lambda: smf(b"\x00\xff\x58\x04\x04\xc8\x18\x08", hits([36])),
+        InvalidMidiError,
+        "denominator 2^200",
+    ),
+    Case(
+        "bad_key_signature",
+        lambda: smf(b"\x00\xff\x59\x02\x00\x4f", hits([36])),
+        InvalidMidiError,
+        "could not be parsed",
+    ),
+    Case(
         "no_drums_channel_1",
         lambda: smf(tempo(), hits([36, 38], channel=0)),
         NoDrumsError,

@@ -1,5 +1,6 @@
 """Safe MIDI reading: every malformed file gets its own reason; drums round-trip exactly."""
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -10,14 +11,16 @@ from drumeval.data.drum_classes import CLASS_TO_PITCH, CLOSED_HIHAT, KICK, OPEN_
 from drumeval.data.midi import (
     event_ids_to_pretty_midi,
     load_drum_track,
+    midi_bytes_to_sequence,
     pitch_sets_to_event_ids,
     read_midi,
     scan_smf,
+    sequence_to_drum_track,
     ticks_to_seconds,
     unwrap_rmid,
     write_midi,
 )
-from drumeval.errors import InvalidMidiError
+from drumeval.errors import DrumevalError, InvalidMidiError
 from tests.data import malformed
 from tests.data.malformed import (
     CASES,
@@ -48,6 +51,23 @@ def test_malformed_file_gives_its_specific_reason(case, suite):
 @pytest.mark.parametrize("case", [c for c in CASES if not c.error], ids=lambda c: c.name)
 def test_tricky_but_valid_file_loads_every_hit(case, suite):
     assert load_drum_track(suite[case.name]).hits_per_class == case.hits
+
+
+def test_mutated_files_only_ever_raise_drumeval_errors():
+    """A seeded fuzz: bytes overwritten, inserted or cut never escape as library errors."""
+    rng = np.random.default_rng(0)
+    original = np.frombuffer(malformed.four_bar_beat(), dtype=np.uint8)
+    for _ in range(300):
+        data = original.copy()
+        for _ in range(rng.integers(1, 6)):
+            position = rng.integers(len(data))
+            if rng.random() < 0.8:
+                data[position] = rng.integers(256)
+            else:
+                data = data[:position]
+                break
+        with contextlib.suppress(DrumevalError):
+            sequence_to_drum_track(midi_bytes_to_sequence(data.tobytes()))
 
 
 def test_missing_path_and_directory_are_named(tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -390,7 +391,7 @@ def build_techno_house(
                     "source_minutes": round(
                         sum(len(t.event_ids) / 4 / t.qpm for t in chosen), 2
                     ),
-                    "substyles": {style: substyles.count(style) for style in set(substyles)},
+                    "substyles": dict(sorted(Counter(substyles).items())),
                     "windows_overlap": False,
                     "split": "by track: no track is in both train and eval",
                 },

@@ -28,6 +28,7 @@ import numpy as np
 from drumeval.audio.encode import check_format, encode
 from drumeval.audio.kits import check_kit_available, kit_program
 from drumeval.audio.loudness import (
+    LevelPlan,
     apply_fades,
     cut,
     db_to_gain,
@@ -48,7 +49,7 @@ MAX_CLIP_SECONDS = 600.0  # 10 minutes: longer inputs are refused before renderi
 CACHE_ENV = "DRUMEVAL_CACHE_DIR"  # cache root; audio goes to its `audio/` folder
 DEFAULT_CACHE_DIR = Path(".cache") / "audio"
 SAMPLE_RATES = (22050, 32000, 44100, 48000)
-_CACHE_VERSION = 1  # bump when the pipeline changes what a given key renders to
+_CACHE_VERSION = 2  # bump when the pipeline changes what a given key renders to
 _BAR_EPSILON_BEATS = 1e-6
 
 
@@ -92,6 +93,7 @@ class RenderedClip:
     kit: str
     sha256: str
     peak_limited: bool = False  # the ceiling forced a level below the target
+    max_loudness_lufs: float = math.inf  # loudest target reachable under the ceiling
     from_cache: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -251,10 +253,20 @@ def _clip_window(score: DrumScore, settings: RenderSettings) -> tuple[float, flo
     return settings.start_s, settings.length_s
 
 
+def common_target_lufs(clips: Sequence[RenderedClip], *, target_lufs: float = -23.0) -> float:
+    """The loudest target ≤ `target_lufs` at which none of `clips` needs peak limiting.
+
+    Level matching a listening test means one loudness for every clip; a clip with a
+    high crest factor (sparse, dynamic jazz) hits the true-peak ceiling first, so a
+    study renders once, takes this target, and renders again (cheap: cached by key).
+    """
+    return min([target_lufs, *(clip.max_loudness_lufs for clip in clips)])
+
+
 def process_samples(
     samples: np.ndarray, rate: int, settings: RenderSettings, *, start_s: float, length_s: float
-) -> tuple[np.ndarray, float, float, bool]:
-    """Cut, fade and level-match rendered samples: (samples, LUFS, dBTP, peak_limited)."""
+) -> tuple[np.ndarray, LevelPlan]:
+    """Cut, fade and level-match rendered samples: (samples, the level plan applied)."""
     clip = cut(samples, rate, start_s=start_s, length_s=length_s)
     clip = apply_fades(clip, rate, fade_in_s=settings.fade_in_s, fade_out_s=settings.fade_out_s)
     plan = plan_level(
@@ -266,7 +278,7 @@ def process_samples(
     clip *= np.float32(db_to_gain(plan.gain_db))
     if np.max(np.abs(clip), initial=0.0) >= 1.0:
         raise AudioError("normalised clip would clip (sample peak ≥ 0 dBFS); lower the target")
-    return clip, plan.loudness_lufs, plan.true_peak_dbtp, plan.peak_limited
+    return clip, plan
 
 
 def _read_cached(audio_path: Path, sidecar: Path) -> RenderedClip | None:
@@ -310,7 +322,7 @@ def render(
         soundfont=soundfont_path,
         sample_rate=settings.sample_rate,
     )
-    clip, loudness, peak, limited = process_samples(
+    clip, plan = process_samples(
         samples, settings.sample_rate, settings, start_s=start_s, length_s=length_s
     )
     directory.mkdir(parents=True, exist_ok=True)
@@ -319,11 +331,12 @@ def render(
         path=audio_path,
         format=settings.format,
         duration_s=clip.shape[0] / settings.sample_rate,
-        loudness_lufs=loudness,
-        true_peak_dbtp=peak,
+        loudness_lufs=plan.loudness_lufs,
+        true_peak_dbtp=plan.true_peak_dbtp,
         kit=kit,
         sha256=key,
-        peak_limited=limited,
+        peak_limited=plan.peak_limited,
+        max_loudness_lufs=plan.loudness_lufs + settings.max_true_peak_dbtp - plan.true_peak_dbtp,
     )
     partial = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.partial")
     partial.write_text(json.dumps(result.to_json(), indent=1))

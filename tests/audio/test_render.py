@@ -11,7 +11,9 @@ from drumeval.audio import pipeline
 from drumeval.audio.loudness import measure_loudness
 from drumeval.audio.pipeline import (
     DrumScore,
+    RenderedClip,
     RenderSettings,
+    common_target_lufs,
     load_score,
     musical_end_s,
     render,
@@ -184,3 +186,24 @@ def test_cache_dir_comes_from_argument_then_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("DRUMEVAL_CACHE_DIR", str(tmp_path))
     assert resolve_cache_dir() == tmp_path / "audio"
     assert resolve_cache_dir(tmp_path / "x") == tmp_path / "x"
+
+
+def test_a_too_loud_target_is_peak_limited_and_reported(audio_cache):
+    settings = RenderSettings(target_lufs=-6.0, format="wav")
+    clip = render(simple_beat(2), kit="jazz", settings=settings, cache_dir=audio_cache)
+    assert clip.peak_limited
+    assert clip.true_peak_dbtp == pytest.approx(-1.0)
+    assert clip.loudness_lufs < -6.0
+    assert clip.max_loudness_lufs == pytest.approx(clip.loudness_lufs)
+    samples, _ = soundfile.read(clip.path)
+    assert np.abs(samples).max() < 1.0
+
+
+def test_common_target_is_the_quietest_clip_ceiling(tmp_path):
+    def clip(max_loudness: float) -> RenderedClip:
+        return RenderedClip(tmp_path, "ogg", 1.0, -23.0, -3.0, "jazz", "0" * 64,
+                            max_loudness_lufs=max_loudness)  # fmt: skip
+
+    assert common_target_lufs([clip(-20.0), clip(-24.5)]) == -24.5
+    assert common_target_lufs([clip(-20.0)]) == -23.0
+    assert common_target_lufs([], target_lufs=-16.0) == -16.0

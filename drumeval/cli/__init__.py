@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-error_console = Console(stderr=True)
+error_console = Console(stderr=True, soft_wrap=True)
 
 
 def _register_commands() -> None:

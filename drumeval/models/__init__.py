@@ -7,3 +7,4 @@ that Keras never pulls TensorFlow in (TensorFlow is only used to read Magenta fi
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorBoard may pull TensorFlow in

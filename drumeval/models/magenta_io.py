@@ -19,10 +19,12 @@ def read_tf_checkpoint(path: str | Path) -> dict[str, np.ndarray]:
 
     Optimizer slots (`…/Adam`, `…/Adam_1`), `global_step` and scalar bookkeeping are dropped.
     """
+    path = Path(path)
+    if not path.is_dir() and not any(path.parent.glob(f"{path.name}*")):
+        raise MagentaImportError(f"no Magenta checkpoint or .mag bundle at {path}")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
-    path = Path(path)
     prefix = tf.train.latest_checkpoint(str(path)) if path.is_dir() else str(path)
     if not prefix:
         raise MagentaImportError(f"no TensorFlow checkpoint found in {path}")

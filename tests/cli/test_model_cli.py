@@ -1,0 +1,135 @@
+"""The model verbs (train, generate, import-magenta, checkpoints) through the CLI entry point."""
+
+import json
+
+import numpy as np
+import pytest
+
+from drumeval.cli import main
+
+
+def _run(args):
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    return exit_info.value.code
+
+
+def test_import_magenta_bundle_then_generate(magenta_fixtures, tmp_path, capsys):
+    checkpoint = tmp_path / "imported"
+    assert (
+        _run(
+            [
+                "import-magenta",
+                str(magenta_fixtures / "drums_rnn_small.mag"),
+                "--out",
+                str(checkpoint),
+            ]
+        )
+        == 0
+    )
+    card = json.loads((checkpoint / "card.json").read_text())
+    assert card["hparams"]["rnn_layer_sizes"] == [64, 64] and card["hparams"]["attn_length"] == 64
+    out = tmp_path / "out"
+    code = _run(
+        [
+            "generate",
+            "--checkpoint",
+            str(checkpoint),
+            "--out",
+            str(out),
+            "--bars",
+            "4",
+            "--num",
+            "2",
+            "--seed",
+            "5",
+            "--primer",
+            "[(36,),(),(42,),()]",
+        ]
+    )
+    assert code == 0
+    assert sorted(p.name for p in out.glob("*.mid")) == [
+        "drums_rnn-5-000.mid",
+        "drums_rnn-5-001.mid",
+    ]
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_train_tiny_model_and_resume(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    args = [
+        "train",
+        "drums_rnn",
+        "--corpus",
+        "techno-house-700",
+        "--hparams",
+        "rnn_layer_sizes=[8],attn_length=4",
+        "--steps",
+        "4",
+        "--eval-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--run-dir",
+        str(run_dir),
+    ]
+    assert _run(args) == 0
+    card = json.loads((run_dir / "final" / "card.json").read_text())
+    assert card["corpus"] == "techno-house-700" and card["training"]["steps"] == 4
+    assert card["hparams"]["rnn_layer_sizes"] == [8]
+    assert _run(args) == 2  # refuses to overwrite without --resume
+    assert "--resume" in capsys.readouterr().err
+    assert _run([*args[:7], "6", *args[8:], "--resume"]) == 0
+    history = json.loads((run_dir / "history.json").read_text())
+    assert [h["step"] for h in history["eval"]] == [2, 4, 6]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["generate", "--corpus", "nope-1"], "no shipped drums_rnn checkpoint"),
+        (["generate", "--bars", "0", "--checkpoint", "."], "--bars must be between 1 and 240"),
+        (["train", "drums_rnn", "--hparams", "attn=3"], "unknown hparam"),
+        (["train", "drums_rnn", "--corpus", "nope"], "drumeval data build"),
+        (["import-magenta", "missing.mag", "--out", "x"], "no Magenta checkpoint or .mag bundle"),
+        (["generate", "--primer", "[(999,)]", "--checkpoint", "."], "General MIDI drum pitch"),
+    ],
+)
+def test_errors_are_one_line_and_exit_2(args, message, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _run(args) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_checkpoints_lists_shipped(capsys):
+    assert _run(["checkpoints"]) == 0
+    assert "checkpoint" in capsys.readouterr().out
+
+
+def test_generated_midi_matches_direct_call(magenta_fixtures, tmp_path):
+    from drumeval.data.midi import load_drum_track
+    from drumeval.generate import generate
+
+    checkpoint = tmp_path / "imported"
+    _run(
+        ["import-magenta", str(magenta_fixtures / "drums_rnn_small.mag"), "--out", str(checkpoint)]
+    )
+    _run(
+        [
+            "generate",
+            "--checkpoint",
+            str(checkpoint),
+            "--out",
+            str(tmp_path),
+            "--bars",
+            "2",
+            "--seed",
+            "9",
+        ]
+    )
+    direct = generate("drums_rnn", checkpoint=checkpoint, bars=2, seed=9)[0].event_ids
+    np.testing.assert_array_equal(
+        load_drum_track(tmp_path / "drums_rnn-9-000.mid").event_ids[:32], direct
+    )

@@ -1,0 +1,85 @@
+"""The generation entry point on a tiny DrumsRNN checkpoint made in the test."""
+
+import json
+
+import numpy as np
+import pytest
+
+from drumeval import generate as gen
+from drumeval.errors import CheckpointNotFoundError, ModelError
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    from drumeval.models.checkpoints import save_checkpoint
+    from drumeval.models.recipes import build_config, build_model
+
+    config = build_config("drums_rnn", "thesis", "rnn_layer_sizes=[8],attn_length=4")
+    model = build_model("drums_rnn", config, seed=3)
+    directory = tmp_path_factory.mktemp("ckpt") / "tiny"
+    save_checkpoint(model, directory, {"model": "drums_rnn", "preset": "thesis", "corpus": "test"})
+    return directory
+
+
+def test_generate_is_deterministic_per_seed(tiny_checkpoint):
+    first = gen.generate("drums_rnn", checkpoint=tiny_checkpoint, num=2, bars=4, seed=7)
+    again = gen.generate("drums_rnn", checkpoint=tiny_checkpoint, num=2, bars=4, seed=7)
+    other = gen.generate("drums_rnn", checkpoint=tiny_checkpoint, num=2, bars=4, seed=8)
+    assert [t.event_ids.shape for t in first] == [(64,), (64,)]
+    for a, b in zip(first, again, strict=True):
+        np.testing.assert_array_equal(a.event_ids, b.event_ids)
+    assert not all(
+        np.array_equal(a.event_ids, b.event_ids) for a, b in zip(first, other, strict=True)
+    )
+    assert first[0].event_ids[0] == 1  # Magenta's default primer: one kick
+    assert first[0].sidecar()["checkpoint_sha256"]
+
+
+def test_write_tracks_round_trips_and_hides_sidecars(tiny_checkpoint, tmp_path):
+    from drumeval.data.midi import load_drum_track
+
+    tracks = gen.generate(
+        "drums_rnn",
+        checkpoint=tiny_checkpoint,
+        num=1,
+        bars=4,
+        seed=1,
+        primer_event_ids=np.array([1, 0, 4, 0]),
+    )
+    [path] = gen.write_tracks(tracks, tmp_path)
+    np.testing.assert_array_equal(tracks[0].event_ids[:4], [1, 0, 4, 0])
+    loaded = load_drum_track(path)
+    np.testing.assert_array_equal(loaded.event_ids[: len(tracks[0].event_ids)], tracks[0].event_ids)
+    assert loaded.qpm == pytest.approx(120.0)
+    sidecar = json.loads((tmp_path / gen.META_DIR / f"{path.stem}.json").read_text())
+    assert sidecar["model"] == "drums_rnn" and sidecar["seed"] == 1 and sidecar["primer_steps"] == 4
+    assert [p.name for p in tmp_path.iterdir() if p.is_file()] == [path.name]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num": 0}, "--num"),
+        ({"bars": 0}, "--bars"),
+        ({"temperature": 0.0}, "--temperature"),
+        ({"beam_size": 0}, "--beam-size"),
+        ({"mode": "interpolate"}, "DrumsRNN can only sample"),
+    ],
+)
+def test_bad_requests_are_named_errors(tiny_checkpoint, kwargs, message):
+    with pytest.raises(ModelError, match=message):
+        gen.generate("drums_rnn", checkpoint=tiny_checkpoint, **kwargs)
+
+
+def test_missing_checkpoints_say_what_exists(tmp_path):
+    with pytest.raises(CheckpointNotFoundError, match="available"):
+        gen.shipped_checkpoint("drums_rnn", "no-such-corpus")
+    with pytest.raises(CheckpointNotFoundError):
+        gen.generate("drums_rnn", checkpoint=tmp_path)
+    with pytest.raises(ModelError, match="unknown model"):
+        gen.generate("wavenet")
+
+
+def test_checkpoint_of_other_model_is_refused(tiny_checkpoint):
+    with pytest.raises(ModelError, match="holds a drums_rnn model"):
+        gen.generate("music_vae", checkpoint=tiny_checkpoint)

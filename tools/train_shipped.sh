@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Train (or resume) the checkpoints shipped in checkpoints/ and copy them there.
+# Usage: tools/train_shipped.sh drums_rnn|music_vae|all [JOBS]
+# Every run checkpoints every 200 steps; re-running the script resumes unfinished runs.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
+which=${1:-all}
+jobs=${2:-2}
+runs=()
+if [[ $which == drums_rnn || $which == all ]]; then
+  for corpus in techno-house-700 jazz-soul-700 techno-house-1500 jazz-soul-1500; do
+    runs+=("drums_rnn thesis $corpus 2000 ")
+  done
+fi
+if [[ $which == music_vae || $which == all ]]; then
+  for corpus in techno-house-700 jazz-soul-700 techno-house-1500 jazz-soul-1500; do
+    runs+=("music_vae thesis-longbar $corpus 1500 ")
+  done
+  for corpus in techno-house-1500 jazz-soul-1500; do
+    runs+=("music_vae hier-60bar $corpus 1500 ")
+    runs+=("music_vae cat-drums_2bar_small $corpus 1500 batch_size=64")
+  done
+fi
+
+train_one() {
+  read -r model preset corpus steps hparams <<<"$1"
+  dir=runs/$model/$preset/$corpus
+  resume=()
+  [[ -f $dir/state.npz ]] && resume=(--resume)
+  mkdir -p "$dir"
+  .venv/bin/drumeval train "$model" --preset "$preset" --corpus "$corpus" --steps "$steps" \
+    --hparams "${hparams:-}" --eval-every 200 --checkpoint-every 200 --patience 3 \
+    --run-dir "$dir" --ship "${resume[@]}" >"$dir.log" 2>&1 && echo "done $dir" || echo "FAILED $dir (see $dir.log)"
+}
+export -f train_one
+printf '%s\n' "${runs[@]}" | xargs -P "$jobs" -I{} bash -c 'train_one "$@"' _ {}

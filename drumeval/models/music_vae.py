@@ -489,6 +489,34 @@ def _cell_stack(sizes: tuple[int, ...], input_size: int, prefix: str) -> list[Ma
     return cells
 
 
+def parameter_count(config: MusicVaeConfig) -> int:
+    """Number of weights a `MusicVAE(config)` holds (float32: ×4 bytes), without building it."""
+
+    def lstm_stack(sizes, input_size):
+        total = 0
+        for units in sizes:
+            total += (input_size + units) * 4 * units + 4 * units
+            input_size = units
+        return total
+
+    total, input_size = 0, MUSIC_VAE_INPUT_SIZE
+    for units in config.enc_rnn_size:
+        total += 2 * lstm_stack((units,), input_size)
+        input_size = 2 * units
+    total += 2 * (input_size * config.z_size + config.z_size)
+    state_size = 2 * sum(config.dec_rnn_size)
+    hierarchical = config.decoder == "hierarchical"
+    core_z = config.dec_rnn_size[-1] if hierarchical else config.z_size
+    total += core_z * state_size + state_size
+    total += lstm_stack(config.dec_rnn_size, NUM_CLASSES + core_z)
+    total += config.dec_rnn_size[-1] * NUM_CLASSES + NUM_CLASSES
+    if hierarchical:
+        width = 1 if config.disable_autoregression else state_size
+        total += config.z_size * state_size + state_size
+        total += lstm_stack(config.dec_rnn_size, width + config.z_size)
+    return total
+
+
 def build_model(config: MusicVaeConfig | str, *, seed: int = 0) -> MusicVAE:
     """A freshly initialised model from a config or a preset name (seeded)."""
     if isinstance(config, str):

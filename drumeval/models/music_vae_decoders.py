@@ -234,7 +234,7 @@ def decode_teacher_forced(
             layer0, masks = one_hot_gates + z_gates, None
         h, state = stack_step(weights.cells, layer0, state, masks)
         logits = jax.lax.stop_gradient(h) @ output.kernel + output.bias
-        return (state, jax.random.categorical(key_t, logits)), h
+        return (state, jax.random.categorical(key_t, logits).astype(jnp.int32)), h
 
     xs = (jnp.swapaxes(forced_gates, 0, 1), use_sample, step_keys, drop_keys)
     start = jnp.zeros((batch,), jnp.int32)

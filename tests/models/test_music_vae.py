@@ -21,6 +21,7 @@ TINY_HIER = dataclasses.replace(
     TINY, max_seq_len=32, decoder="hierarchical", level_lengths=(2, 16), enc_rnn_size=(8,)
 )
 TINY_HIER_AR = dataclasses.replace(TINY_HIER, disable_autoregression=False)
+_LOSS = jax.jit(mv.compute_loss, static_argnames=("config", "training"))
 FIXTURE_CONFIG = dataclasses.replace(
     mv.PRESETS["cat-drums_2bar_small"],
     enc_rnn_size=(128,),
@@ -110,7 +111,7 @@ def test_parity_loss_fn_r_loss_without_sampling(imported, parity):
         "lengths": parity["lengths"],
         "weights": np.ones(4, np.float32),
     }
-    _, metrics = mv.compute_loss(weights, config, batch, jax.random.PRNGKey(0), 10, True)
+    _, metrics = _LOSS(weights, config, batch, jax.random.PRNGKey(0), 10, True)
     assert float(metrics["r_loss"]) == pytest.approx(parity["r_loss"].mean(), abs=1e-4)
     assert float(metrics["sampling_probability"]) == 0.0
 
@@ -143,15 +144,13 @@ def test_presets_and_config_validation():
 
 
 def test_preset_checkpoints_stay_small():
-    """Parameter counts of the presets (float32 bytes) stay below 20 MB."""
-
-    def parameters(config):
-        with jax.default_device(jax.devices("cpu")[0]):
-            model = mv.MusicVAE(config)
-        return sum(math.prod(v.shape) for v in model.trainable_variables)
-
-    assert parameters(mv.PRESETS["hier-60bar"]) * 4 < 20e6
-    assert parameters(mv.PRESETS["thesis-longbar"]) * 4 < 20e6
+    """Parameter counts (float32 bytes) of the presets stay below 20 MB."""
+    for config in (TINY, TINY_HIER, TINY_HIER_AR):
+        model = mv.MusicVAE(config)
+        actual = sum(math.prod(v.shape) for v in model.trainable_variables)
+        assert mv.parameter_count(config) == actual
+    assert mv.parameter_count(mv.PRESETS["hier-60bar"]) * 4 < 20e6
+    assert mv.parameter_count(mv.PRESETS["thesis-longbar"]) * 4 < 20e6
 
 
 def test_schedules_on_known_steps():
@@ -194,18 +193,19 @@ def test_optimizer_clips_global_norm_and_zeroes_huge_gradients():
 
 def test_loss_applies_free_bits_and_beta():
     model = mv.build_model(TINY)
-    ids = _tracks()
-    batch = {"event_ids": ids, "lengths": np.full(4, 32), "weights": np.ones(4, np.float32)}
-    trainable = [v.value for v in model.trainable_variables]
-    loss, metrics = model.loss_fn(trainable, [], batch, jax.random.PRNGKey(1), 0, True)
+    batch = {"event_ids": _tracks(), "lengths": np.full(4, 32), "weights": np.ones(4, np.float32)}
+    weights = model.weight_tree()
+    loss, metrics = _LOSS(weights, TINY, batch, jax.random.PRNGKey(1), 0, True)
     # step 0: beta = 0, so the loss is the reconstruction loss alone
     assert float(metrics["beta"]) == 0.0
     assert float(loss) == pytest.approx(float(metrics["r_loss"]), rel=1e-6)
     assert float(metrics["kl_bits"]) == pytest.approx(float(metrics["kl_nats"]) / math.log(2))
-    low_free_bits = dataclasses.replace(TINY, free_bits=0.0)
-    _, metrics = mv.compute_loss(
-        model.weight_tree(), low_free_bits, batch, jax.random.PRNGKey(1), 5, True
-    )
+    # KL (≈ 1 nat) is under the 48 free bits: no KL cost even with beta = 0.2
+    loss, metrics = _LOSS(weights, TINY, batch, jax.random.PRNGKey(1), 5, True)
+    assert float(metrics["beta"]) == pytest.approx(0.2)
+    assert float(loss) == pytest.approx(float(metrics["r_loss"]), rel=1e-6)
+    no_free_bits = dataclasses.replace(TINY, free_bits=0.0)
+    _, metrics = _LOSS(weights, no_free_bits, batch, jax.random.PRNGKey(1), 5, True)
     assert float(metrics["loss"]) == pytest.approx(
         float(metrics["r_loss"]) + 0.2 * float(metrics["kl_nats"]), rel=1e-5
     )
@@ -213,25 +213,20 @@ def test_loss_applies_free_bits_and_beta():
 
 def test_padding_rows_and_steps_do_not_count():
     model = mv.build_model(TINY)
-    ids = _tracks(2)
-    lengths = np.array([32, 16])
-    one = {"event_ids": ids, "lengths": lengths, "weights": np.ones(2, np.float32)}
-    padded = {
-        "event_ids": np.concatenate([ids, _tracks(2, seed=5)]),
-        "lengths": np.array([32, 16, 32, 32]),
+    batch = {
+        "event_ids": _tracks(),
+        "lengths": np.array([32, 16, 0, 0]),
         "weights": np.array([1, 1, 0, 0], np.float32),
     }
+    junk = dict(batch, event_ids=batch["event_ids"].copy())
+    junk["event_ids"][1, 16:] = 7  # beyond the length
+    junk["event_ids"][2:] = 300  # padding rows
     key = jax.random.PRNGKey(0)
     weights = model.weight_tree()
-    config = dataclasses.replace(TINY, sampling_schedule="constant", sampling_rate=0.0)
-    a = mv.compute_loss(weights, config, one, key, 3, False)[1]
-    changed = one | {"event_ids": ids.copy()}
-    changed["event_ids"][1, 16:] = 7  # beyond the length: must not matter
-    b = mv.compute_loss(weights, config, changed, key, 3, False)[1]
-    c = mv.compute_loss(weights, config, padded, key, 3, False)[1]
-    assert float(a["r_loss"]) == pytest.approx(float(b["r_loss"]), rel=1e-6)
-    assert float(a["kl_nats"]) == pytest.approx(float(b["kl_nats"]), rel=1e-5)
-    assert float(a["r_loss"]) == pytest.approx(float(c["r_loss"]), rel=1e-5)
+    a = _LOSS(weights, TINY, batch, key, 3, True)[1]
+    b = _LOSS(weights, TINY, junk, key, 3, True)[1]
+    for name in ("r_loss", "kl_nats", "accuracy", "loss"):
+        assert float(a[name]) == pytest.approx(float(b[name]), rel=1e-5), name
 
 
 # --------------------------------------------------------------------------- data
@@ -302,13 +297,12 @@ def test_batches_have_fixed_shapes_and_masks():
 @pytest.mark.parametrize("config", [TINY, TINY_HIER, TINY_HIER_AR], ids=["flat", "hier", "hier-ar"])
 def test_shapes_loss_and_sampling_for_each_decoder(config):
     model = mv.build_model(config)
-    ids = _tracks(3)
-    outputs = model({"event_ids": ids, "lengths": np.array([32, 16, 32])})
-    assert outputs["logits"].shape == (3, 32, 512)
-    assert outputs["mu"].shape == outputs["sigma"].shape == (3, 8)
-    batch = {"event_ids": ids, "lengths": np.full(3, 32), "weights": np.ones(3, np.float32)}
-    trainable = [v.value for v in model.trainable_variables]
-    loss, metrics = model.loss_fn(trainable, [], batch, jax.random.PRNGKey(0), 100, True)
+    ids = _tracks()
+    outputs = model({"event_ids": ids, "lengths": np.array([32, 16, 32, 32])})
+    assert outputs["logits"].shape == (4, 32, 512)
+    assert outputs["mu"].shape == outputs["sigma"].shape == (4, 8)
+    batch = {"event_ids": ids, "lengths": np.full(4, 32), "weights": np.ones(4, np.float32)}
+    loss, metrics = _LOSS(model.weight_tree(), config, batch, jax.random.PRNGKey(0), 100, True)
     assert np.isfinite(float(loss))
     assert set(metrics) == {
         "loss",
@@ -382,12 +376,13 @@ def test_config_round_trip_and_keras_file(tmp_path):
 
 
 def _overfit(config, steps):
+    """Train on two tracks whose next event follows from the previous one; r_loss history."""
     model = mv.build_model(config, seed=0)
-    optimizer = keras.optimizers.Adam(learning_rate=0.02)
+    optimizer = keras.optimizers.Adam(learning_rate=0.05)
     trainable = [v.value for v in model.trainable_variables]
     optimizer.build(model.trainable_variables)
     opt_state = [v.value for v in optimizer.variables]
-    ids = _tracks(2)
+    ids = np.stack([np.tile([1, 2, 4, 8], 8), np.tile([16, 32, 64, 128], 8)]).astype(np.int32)
     batch = {"event_ids": ids, "lengths": np.full(2, 32), "weights": np.ones(2, np.float32)}
 
     @jax.jit
@@ -407,11 +402,20 @@ def _overfit(config, steps):
     return history
 
 
-@pytest.mark.parametrize("config", [TINY, TINY_HIER], ids=["flat", "hier"])
-def test_overfits_a_tiny_batch(config):
-    history = _overfit(config, 60)
-    assert history[0] > 150  # ≈ 32 · ln 512
-    assert history[-1] < 0.25 * history[0]
+@pytest.mark.parametrize(
+    ("config", "fraction"),
+    [(TINY, 0.3), (TINY_HIER, 0.3)],
+    ids=["flat", "hier"],
+)
+def test_overfits_a_tiny_batch(config, fraction):
+    """r_loss falls from 32·ln 512 ≈ 200 past the input-blind optimum 32·ln 8 ≈ 66.5.
+
+    (Magenta's initialisation gives small LSTMs a long plateau at the unigram solution;
+    32 units and a large learning rate get past it in 100 steps.)
+    """
+    history = _overfit(dataclasses.replace(config, dec_rnn_size=(32, 32)), 100)
+    assert history[0] == pytest.approx(32 * math.log(512), rel=0.01)
+    assert history[-1] < fraction * history[0]
 
 
 # --------------------------------------------------------------------------- generation
@@ -419,9 +423,9 @@ def test_overfits_a_tiny_batch(config):
 
 def test_sampling_is_deterministic_per_seed():
     model = mv.build_model(TINY)
-    a = mv.sample(model, num_samples=3, seed=7)
-    np.testing.assert_array_equal(a, mv.sample(model, num_samples=3, seed=7))
-    assert not np.array_equal(a, mv.sample(model, num_samples=3, seed=8))
+    a = mv.sample(model, num_samples=2, seed=7)
+    np.testing.assert_array_equal(a, mv.sample(model, num_samples=2, seed=7))
+    assert not np.array_equal(a, mv.sample(model, num_samples=2, seed=8))
     z = np.ones((2, 8), np.float32)
     np.testing.assert_array_equal(
         mv.decode(model, z, seed=1, greedy=True), mv.decode(model, z, seed=2, greedy=True)

@@ -5,7 +5,8 @@ import pandas as pd
 import streamlit as st
 
 from drumeval import metrics
-from drumeval.data.drum_classes import DRUM_CLASS_NAMES, STEPS_PER_BAR
+from drumeval.data.drum_classes import DRUM_CLASS_NAMES
+from drumeval.data.stats import summarize
 from pages.common import available_corpora, corpus_arrays, figure_to_png
 
 st.title("Training corpora")
@@ -26,17 +27,18 @@ if not names:
 def corpus_statistics(name: str) -> dict:
     arrays = corpus_arrays(name)
     event_ids, lengths = arrays["event_ids"], arrays["lengths"]
-    tracks = [row[:length] for row, length in zip(event_ids, lengths, strict=True)]
-    concatenated = np.concatenate(tracks)
+    stats = summarize(event_ids, lengths, arrays["is_eval"])
+    tracks = (row[:length] for row, length in zip(event_ids, lengths, strict=True))
+    consistency = [metrics.groove_consistency(track) for track in tracks]
     return {
-        "examples": len(tracks),
-        "train": int((~arrays["is_eval"]).sum()),
-        "eval": int(arrays["is_eval"].sum()),
-        "bars per example": float(np.mean(lengths) / STEPS_PER_BAR),
-        "hits per bar": metrics.mean_hits_per_bar(concatenated),
-        "kick on beat": float(np.mean([metrics.kick_on_beat_share(t) for t in tracks])),
-        "groove consistency": float(np.mean([metrics.groove_consistency(t) for t in tracks])),
-        "class shares": metrics.class_shares(concatenated),
+        "examples": stats.examples,
+        "train": stats.train,
+        "eval": stats.eval,
+        "bars per example": stats.mean_bars_per_example,
+        "hits per bar": stats.hits_per_bar,
+        "kick on beat": stats.kick_on_beat_share,
+        "groove consistency": float(np.mean(consistency)),
+        "class shares": np.array(stats.class_shares),
     }
 
 

@@ -29,15 +29,14 @@ with st.form("generate"):
 @st.cache_data(show_spinner=False, max_entries=64)
 def generate_clip(model: str, corpus: str, temperature: float, seed: int, bars: int) -> dict:
     """Generate, render and draw one track (cached per request)."""
-    from drumeval.audio import kit_for_genre, render
+    from drumeval.audio import kit_for_genre, render_track
     from drumeval.data.midi import event_ids_to_pretty_midi
     from drumeval.generate import generate
 
     track = generate(model, corpus=corpus, num=1, bars=bars, temperature=temperature, seed=seed)[0]
     genre = corpus.rsplit("-", 1)[0]
-    midi = event_ids_to_pretty_midi(track.event_ids)
-    clip = render(midi, kit=kit_for_genre(genre))
-    midi_bytes = _midi_bytes(midi)
+    clip = render_track(track.event_ids, kit=kit_for_genre(genre))
+    midi_bytes = _midi_bytes(event_ids_to_pretty_midi(track.event_ids))
     return {
         "event_ids": track.event_ids,
         "audio": clip.path.read_bytes(),

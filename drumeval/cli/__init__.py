@@ -23,9 +23,9 @@ error_console = Console(stderr=True, soft_wrap=True)
 
 
 def _register_commands() -> None:
-    from drumeval.cli import audio_commands, data_commands, model_commands
+    from drumeval.cli import audio_commands, data_commands, metrics_commands, model_commands
 
-    for module in (data_commands, model_commands, audio_commands):
+    for module in (data_commands, model_commands, audio_commands, metrics_commands):
         module.register(app)
 
 

@@ -19,6 +19,7 @@ Sampling and beam search live in `drumeval.models.drums_rnn_sampling`.
 import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -221,14 +222,16 @@ class DrumsRNN(keras.Model):
 # ------------------------------------------------------------------ pure core (jittable)
 
 
+HOISTED = ("recurrent", "query_kernel", "output_kernel", "kernel_h")  # see _hoisted_scan
+
+
 class Prepared(NamedTuple):
     """Weights rearranged once per call so that each RNN step does the least work."""
 
     event_table: jax.Array  # [512, 4·u0]: gate pre-activations of layer 0 per input event
     counter_weights: jax.Array  # [6, 4·u0]: gate contribution of the binary counters
-    recurrent: jax.Array  # [(A +) u0, 4·u0]: applied to [attns, h] (or h without attention)
-    attention: dict[str, jax.Array] | None
-    upper: tuple[tuple[jax.Array, jax.Array, jax.Array], ...]  # (W_x, W_h, b) of layers ≥ 1
+    layer0: dict[str, jax.Array]  # "recurrent" on [attns, h] (or h) + the attention weights
+    upper: tuple[dict[str, jax.Array], ...]  # "kernel_x", "kernel_h", "bias" of layers ≥ 1
     logits_kernel: jax.Array
     logits_bias: jax.Array
 
@@ -249,19 +252,26 @@ def prepare(params: dict[str, Any]) -> Prepared:
         event_table = (w_in[:NUM_DRUM_EVENTS] + attention["input_bias"]) @ kernel_x + bias
         counter_weights = w_in[NUM_DRUM_EVENTS:DRUMS_RNN_INPUT_SIZE] @ kernel_x
         recurrent = jnp.concatenate([w_in[DRUMS_RNN_INPUT_SIZE:] @ kernel_x, kernel_h], axis=0)
+        names = ("query_kernel", "query_bias", "attn_w", "attn_v", "output_kernel", "output_bias")
+        layer0 = {"recurrent": recurrent, **{name: attention[name] for name in names}}
     else:
         event_table = kernel_x[:NUM_DRUM_EVENTS] + bias
         counter_weights = kernel_x[NUM_DRUM_EVENTS:]
-        recurrent = kernel_h
+        layer0 = {"recurrent": kernel_h}
     upper = []
     for cell in params["cells"][1:]:
-        input_size = cell["kernel"].shape[0] - cell["kernel"].shape[1] // 4
-        upper.append((cell["kernel"][:input_size], cell["kernel"][input_size:], cell["bias"]))
+        size = cell["kernel"].shape[0] - cell["kernel"].shape[1] // 4
+        upper.append(
+            {
+                "kernel_x": cell["kernel"][:size],
+                "kernel_h": cell["kernel"][size:],
+                "bias": cell["bias"],
+            }
+        )
     return Prepared(
         event_table=event_table,
         counter_weights=counter_weights,
-        recurrent=recurrent,
-        attention=attention,
+        layer0=layer0,
         upper=tuple(upper),
         logits_kernel=params["logits"]["kernel"],
         logits_bias=params["logits"]["bias"],
@@ -299,42 +309,246 @@ def zero_state(config: DrumsRnnConfig, batch_size: int) -> tuple:
     return (first, *((zeros(units), zeros(units)) for units in sizes[1:]))
 
 
-def _layer0_step(prep: Prepared, state: tuple, input_gates: jax.Array, position: jax.Array):
-    """One step of layer 0 (with the attention wrapper when the state has a window)."""
-    if prep.attention is None:
+class _Linear:
+    """`x @ W[name]` that also records x and adds a zero probe (see `_hoisted_scan`)."""
+
+    def __init__(self, weights: dict[str, jax.Array], probes: dict[str, jax.Array] | None):
+        self.weights, self.probes, self.operands = weights, probes, {}
+
+    def __call__(self, name: str, x: jax.Array) -> jax.Array:
+        self.operands[name] = x
+        y = x @ self.weights[name]
+        return y if self.probes is None else y + self.probes[name]
+
+
+def _attend(weights, probes, small_state, input_gates, window, keys):
+    """Attention-wrapped LSTM step given its window; `small_state` is `(c, h, attns)`.
+
+    Returns (output, new small state, operands of the hoisted matmuls).
+    """
+    linear = _Linear(weights, probes)
+    c, h, attns = small_state
+    h, c = _lstm(input_gates + linear("recurrent", jnp.concatenate([attns, h], -1)), c)
+    query = linear("query_kernel", jnp.concatenate([c, h], -1)) + weights["query_bias"]
+    scores = jnp.sum(weights["attn_v"] * jnp.tanh(keys + query[:, None, :]), axis=-1)
+    attns = jnp.einsum("bl,bla->ba", jax.nn.softmax(scores, axis=-1), window)
+    output = linear("output_kernel", jnp.concatenate([h, attns], -1)) + weights["output_bias"]
+    return output, (c, h, attns), linear.operands
+
+
+def _layer0_step(weights, state, input_gates, position, probes=None):
+    """One step of layer 0 (with the attention wrapper when the state has a window).
+
+    Returns (output, new state, operands of the hoisted matmuls).
+    """
+    if len(state) == 2:
+        linear = _Linear(weights, probes)
         c, h = state
-        h, c = _lstm(input_gates + h @ prep.recurrent, c)
-        return h, (c, h)
-    attention = prep.attention
-    c, h, attns, window, keys = state
-    h, c = _lstm(input_gates + jnp.concatenate([attns, h], -1) @ prep.recurrent, c)
-    query = jnp.concatenate([c, h], -1) @ attention["query_kernel"] + attention["query_bias"]
-    scores = jnp.sum(attention["attn_v"] * jnp.tanh(keys + query[:, None, :]), axis=-1)
-    weights = jax.nn.softmax(scores, axis=-1)
-    attns = jnp.einsum("bl,bla->ba", weights, window)
-    output = jnp.concatenate([h, attns], -1) @ attention["output_kernel"]
-    output = output + attention["output_bias"]
+        h, c = _lstm(input_gates + linear("recurrent", h), c)
+        return h, (c, h), linear.operands
+    window, keys = state[3:]
+    output, small, operands = _attend(weights, probes, state[:3], input_gates, window, keys)
     slot = position % window.shape[1]
     window = jax.lax.dynamic_update_slice_in_dim(window, output[:, None], slot, axis=1)
-    new_keys = (output @ attention["attn_w"])[:, None]
+    new_keys = (output @ weights["attn_w"])[:, None]
     keys = jax.lax.dynamic_update_slice_in_dim(keys, new_keys, slot, axis=1)
-    return output, (c, h, attns, window, keys)
+    return output, (*small, window, keys), operands
+
+
+def _upper_step(weights, state, input_gates, probes=None):
+    """One step of a plain LSTM layer ≥ 1 given `x @ W_x + b`."""
+    linear = _Linear(weights, probes)
+    c, h = state
+    h, c = _lstm(input_gates + linear("kernel_h", h), c)
+    return h, (c, h), linear.operands
 
 
 def step_prepared(prep: Prepared, state: tuple, event_ids: jax.Array, position: jax.Array):
     """One generation step: input events `[B]` at `position` → (logits `[B, 512]`, state)."""
     gates = prep.event_table[event_ids] + counters_at(position) @ prep.counter_weights
-    output, first = _layer0_step(prep, state[0], gates, position)
+    output, first, _ = _layer0_step(prep.layer0, state[0], gates, position)
     new_state = [first]
-    for (kernel_x, kernel_h, bias), (c, h) in zip(prep.upper, state[1:], strict=True):
-        output, c = _lstm(output @ kernel_x + bias + h @ kernel_h, c)
-        new_state.append((c, output))
+    for weights, layer_state in zip(prep.upper, state[1:], strict=True):
+        gates = output @ weights["kernel_x"] + weights["bias"]
+        output, layer_state, _ = _upper_step(weights, layer_state, gates)
+        new_state.append(layer_state)
     return output @ prep.logits_kernel + prep.logits_bias, tuple(new_state)
 
 
+@jax.jit
 def step(params: dict[str, Any], state: tuple, event_ids: jax.Array, position) -> tuple:
-    """`step_prepared` from raw params (convenient; loops should call `prepare` once)."""
+    """`step_prepared` from raw params, compiled once per shape (for step-by-step callers)."""
     return step_prepared(prepare(params), state, jnp.asarray(event_ids), jnp.asarray(position))
+
+
+def _hoisted_scan(step_fn, weights: dict, init, input_gates: jax.Array):
+    """`lax.scan(step_fn)` over time whose weight gradients are computed after the loop.
+
+    Plain autodiff of a scan accumulates `x_tᵀ · dy_t` for every loop-invariant matrix at
+    every step (a rank-1 update as large as the matrix), which made the backward pass 8×
+    the forward at batch 1. Here each hoisted product `x_t @ W` also adds a zero "probe";
+    the backward pass differentiates w.r.t. the probes (cheap per-step cotangents) and
+    forms `dW = Σ_t x_tᵀ · dprobe_t` as one matmul. Values are unchanged (probes are 0).
+
+    `step_fn(weights, carry, gates_t, position, probes) -> (y, carry, operands)`.
+    Returns (final carry, ys `[T, ...]`).
+    """
+    num_steps, batch_size = input_gates.shape[:2]
+    hoisted = {name: w for name, w in weights.items() if name in HOISTED}
+    rest = {name: w for name, w in weights.items() if name not in HOISTED}
+    probe_shapes = {name: (num_steps, batch_size, w.shape[1]) for name, w in hoisted.items()}
+
+    def zero_probes():  # made inside each traced function: custom_vjp must not close over tracers
+        return {name: jnp.zeros(shape, jnp.float32) for name, shape in probe_shapes.items()}
+
+    def run(hoisted, rest, init, input_gates, probes, collect):
+        def body(carry, inputs):
+            gates, position, step_probes = inputs
+            y, carry, operands = step_fn({**hoisted, **rest}, carry, gates, position, step_probes)
+            return carry, (y, operands) if collect else y
+
+        positions = jnp.arange(num_steps, dtype=jnp.int32)
+        return jax.lax.scan(body, init, (input_gates, positions, probes))
+
+    @jax.custom_vjp
+    def scan(hoisted, rest, init, input_gates):
+        return run(hoisted, rest, init, input_gates, zero_probes(), collect=False)
+
+    def forward(hoisted, rest, init, input_gates):
+        final, (ys, operands) = run(hoisted, rest, init, input_gates, zero_probes(), collect=True)
+        return (final, ys), (hoisted, rest, init, input_gates, operands)
+
+    def backward(residuals, cotangents):
+        hoisted, rest, init, input_gates, operands = residuals
+        _, pullback = jax.vjp(
+            lambda r, i, g, p: run(hoisted, r, i, g, p, collect=False),
+            rest,
+            init,
+            input_gates,
+            zero_probes(),
+        )
+        d_rest, d_init, d_gates, d_probes = pullback(cotangents)
+        d_hoisted = {
+            name: jnp.einsum("tbi,tbo->io", operands[name], d_probes[name]) for name in hoisted
+        }
+        return d_hoisted, d_rest, d_init, d_gates
+
+    scan.defvjp(forward, backward)
+    return scan(hoisted, rest, init, input_gates)
+
+
+def _attention_scan(weights: dict, init: tuple, input_gates: jax.Array):
+    """Layer 0 with attention over a whole sequence, with a hand-written backward pass.
+
+    Autodiff of the ring-buffer scan stores the whole window and its keys at every step
+    and ran 8–12× slower than the forward pass (superlinear in T on CPU). The backward
+    pass here keeps only the outputs: step t's window is re-read from the output history
+    (slot j holds the latest output s < t with s ≡ j mod L), the step is replayed with
+    `jax.vjp`, and the window's cotangent is routed back to the outputs through a ring of
+    pending cotangents — the same maths as autodiff, less memory traffic. Weight
+    gradients are formed after the loop (see `_hoisted_scan`).
+    Returns (final state, outputs `[T, B, A]`).
+    """
+    num_steps, batch_size = input_gates.shape[:2]
+    length = init[3].shape[1]
+    hoisted_names = ("recurrent", "query_kernel", "output_kernel")
+    rest_names = ("query_bias", "output_bias", "attn_v")
+
+    def forward_scan(weights, init, input_gates):
+        def body(state, inputs):
+            gates, position = inputs
+            output, state, _ = _layer0_step(weights, state, gates, position)
+            return state, (output, state[:3])
+
+        positions = jnp.arange(num_steps, dtype=jnp.int32)
+        return jax.lax.scan(body, init, (input_gates, positions))
+
+    @jax.custom_vjp
+    def layer(weights, init, input_gates):
+        final, (outputs, _) = forward_scan(weights, init, input_gates)
+        return final, outputs
+
+    def forward(weights, init, input_gates):
+        final, (outputs, small) = forward_scan(weights, init, input_gates)
+        return (final, outputs), (weights, init, input_gates, outputs, small)
+
+    def backward(residuals, cotangents):
+        weights, init, input_gates, outputs, small = residuals
+        d_final, d_outputs = cotangents
+        attn_w = weights["attn_w"]
+        history = jnp.concatenate([jnp.swapaxes(init[3], 0, 1), outputs], axis=0)
+        key_history = jnp.concatenate([jnp.swapaxes(init[4], 0, 1), outputs @ attn_w], axis=0)
+        previous = jax.tree_util.tree_map(
+            lambda first, seq: jnp.concatenate([first[None], seq[:-1]], axis=0), init[:3], small
+        )
+        hoisted = {name: weights[name] for name in hoisted_names}
+        rest = {name: weights[name] for name in rest_names}
+        zero_probes = {
+            name: jnp.zeros((batch_size, w.shape[1]), w.dtype) for name, w in hoisted.items()
+        }
+
+        def replay(rest, probes, previous, gates, window, keys):
+            output, small, operands = _attend(
+                {**hoisted, **rest}, probes, previous, gates, window, keys
+            )
+            return (output, small), operands
+
+        def body(carry, inputs):
+            d_small, pending, pending_keys, d_rest = carry
+            position, d_output, gates, prev = inputs
+            d_key = jax.lax.dynamic_index_in_dim(pending_keys, position + length, 0, False)
+            d_output = d_output + d_key @ attn_w.T
+            d_output = d_output + jax.lax.dynamic_index_in_dim(pending, position + length, 0, False)
+            window = jax.lax.dynamic_slice_in_dim(history, position, length, axis=0)
+            keys = jax.lax.dynamic_slice_in_dim(key_history, position, length, axis=0)
+            _, pullback, operands = jax.vjp(
+                replay,
+                rest,
+                zero_probes,
+                prev,
+                gates,
+                jnp.swapaxes(window, 0, 1),
+                jnp.swapaxes(keys, 0, 1),
+                has_aux=True,
+            )
+            d_rest_t, d_probes, d_prev, d_gates, d_window, d_keys = pullback((d_output, d_small))
+
+            def accumulate(buffer, update):
+                block = jax.lax.dynamic_slice_in_dim(buffer, position, length, axis=0)
+                block = block + jnp.swapaxes(update, 0, 1)
+                return jax.lax.dynamic_update_slice_in_dim(buffer, block, position, axis=0)
+
+            d_rest = jax.tree_util.tree_map(jnp.add, d_rest, d_rest_t)
+            pending = accumulate(pending, d_window)
+            pending_keys = accumulate(pending_keys, d_keys)
+            return (d_prev, pending, pending_keys, d_rest), (d_gates, d_probes, operands)
+
+        # the final window's slot j holds the latest output s ≡ j (mod L): history row s + L
+        rows = num_steps - 1 - (num_steps - 1 - jnp.arange(length)) % length + length
+        empty = jnp.zeros((num_steps + length, *outputs.shape[1:]), outputs.dtype)
+        start = (
+            tuple(d_final[:3]),
+            empty.at[rows].add(jnp.swapaxes(d_final[3], 0, 1)),
+            empty.at[rows].add(jnp.swapaxes(d_final[4], 0, 1)),
+            jax.tree_util.tree_map(jnp.zeros_like, rest),
+        )
+        positions = jnp.arange(num_steps, dtype=jnp.int32)
+        (d_small, pending, pending_keys, d_rest), (d_gates, d_probes, operands) = jax.lax.scan(
+            body, start, (positions, d_outputs, input_gates, previous), reverse=True
+        )
+        d_weights = {
+            **d_rest,
+            **{
+                name: jnp.einsum("tbi,tbo->io", operands[name], d_probes[name])
+                for name in hoisted_names
+            },
+            "attn_w": jnp.einsum("tbi,tbo->io", outputs, pending_keys[length:]),
+        }
+        d_init = (*d_small, jnp.swapaxes(pending[:length], 0, 1))
+        return d_weights, (*d_init, jnp.swapaxes(pending_keys[:length], 0, 1)), d_gates
+
+    layer.defvjp(forward, backward)
+    return layer(weights, init, input_gates)
 
 
 def _dropout(outputs: jax.Array, key: jax.Array | None, keep_prob: float) -> jax.Array:
@@ -345,6 +559,7 @@ def _dropout(outputs: jax.Array, key: jax.Array | None, keep_prob: float) -> jax
     return jnp.where(mask, outputs / keep_prob, 0.0)
 
 
+@partial(jax.jit, static_argnames="config")
 def forward_sequence(
     params: dict[str, Any],
     config: DrumsRnnConfig,
@@ -354,36 +569,31 @@ def forward_sequence(
 ) -> tuple[jax.Array, tuple]:
     """Teacher forcing from the zero state: ids `[B, T]` → (logits `[B, T, 512]`, final state).
 
-    The final state is in our ring-buffer form; `magenta_flat_state` reorders it.
+    The final state is in our ring-buffer form; `magenta_flat_state` reorders it. Compiled
+    per (config, shape); inside an outer `jit` (the trainer) it is simply inlined.
     """
     prep = prepare(params)
     batch_size, num_steps = event_ids.shape
     positions = jnp.arange(num_steps, dtype=jnp.int32)
     gates = prep.event_table[event_ids.T] + (counters_at(positions) @ prep.counter_weights)[:, None]
     state = zero_state(config, batch_size)
-    keys = (
-        jax.random.split(dropout_key, len(config.rnn_layer_sizes))
-        if dropout_key is not None
-        else [None] * len(config.rnn_layer_sizes)
-    )
-
-    def layer0_body(carry, inputs):
-        input_gates, position = inputs
-        return _layer0_step(prep, carry, input_gates, position)[::-1]
-
-    first, outputs = jax.lax.scan(layer0_body, state[0], (gates, positions))
-    outputs = _dropout(outputs, keys[0], config.dropout_keep_prob)
+    num_layers = len(config.rnn_layer_sizes)
+    keys = jax.random.split(dropout_key, num_layers) if dropout_key is not None else None
+    if config.attn_length:
+        first, outputs = _attention_scan(prep.layer0, state[0], gates)
+    else:
+        first, outputs = _hoisted_scan(_layer0_step, prep.layer0, state[0], gates)
+    outputs = _dropout(outputs, keys[0] if keys is not None else None, config.dropout_keep_prob)
     final = [first]
-    for (kernel_x, kernel_h, bias), layer_state, key in zip(
-        prep.upper, state[1:], keys[1:], strict=True
-    ):
-
-        def body(carry, input_gates, kernel_h=kernel_h):
-            c, h = carry
-            h, c = _lstm(input_gates + h @ kernel_h, c)
-            return (c, h), h
-
-        layer_final, outputs = jax.lax.scan(body, layer_state, outputs @ kernel_x + bias)
+    for index, weights in enumerate(prep.upper, start=1):
+        gates = outputs @ weights["kernel_x"] + weights["bias"]
+        layer_final, outputs = _hoisted_scan(
+            lambda w, s, g, _position, p: _upper_step(w, s, g, p),
+            {"kernel_h": weights["kernel_h"]},
+            state[index],
+            gates,
+        )
+        key = keys[index] if keys is not None else None
         outputs = _dropout(outputs, key, config.dropout_keep_prob)
         final.append(layer_final)
     logits = outputs @ prep.logits_kernel + prep.logits_bias

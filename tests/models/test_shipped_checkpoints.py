@@ -1,0 +1,54 @@
+"""The checkpoints we ship generate 2-minute tracks whose genres differ (fixed seeds)."""
+
+import numpy as np
+import pytest
+
+from drumeval import metrics
+from drumeval.generate import CHECKPOINTS_DIR, generate, list_shipped_checkpoints
+from drumeval.models.checkpoints import read_card
+
+SIZES = ("700", "1500")
+MAX_SHIPPED_BYTES = 20 * 1024 * 1024
+
+
+def _shipped(model: str, preset: str) -> bool:
+    return all(
+        f"{model}/{preset}/{genre}-{size}" in list_shipped_checkpoints(model)
+        for genre in ("techno-house", "jazz-soul")
+        for size in SIZES
+    )
+
+
+def _kick_on_beat(model: str, corpus: str, preset: str | None = None) -> float:
+    tracks = generate(model, corpus=corpus, preset=preset, num=4, seed=2024)
+    assert all(len(track.event_ids) == 960 for track in tracks)  # 60 bars = 2 min at 120 qpm
+    return float(np.mean([metrics.kick_on_beat_share(track.event_ids) for track in tracks]))
+
+
+@pytest.mark.skipif(not _shipped("drums_rnn", "thesis"), reason="DrumsRNN checkpoints not shipped")
+@pytest.mark.parametrize("size", SIZES)
+def test_drums_rnn_techno_keeps_the_kick_and_jazz_does_not(size):
+    techno = _kick_on_beat("drums_rnn", f"techno-house-{size}")
+    jazz = _kick_on_beat("drums_rnn", f"jazz-soul-{size}")
+    assert techno > 0.6, techno
+    assert jazz < 0.5, jazz
+    assert techno - jazz > 0.25
+
+
+def test_every_shipped_checkpoint_has_a_complete_card():
+    for name in list_shipped_checkpoints():
+        directory = CHECKPOINTS_DIR / name
+        card = read_card(directory)
+        assert (directory / "model.keras").stat().st_size <= MAX_SHIPPED_BYTES, name
+        assert card["model"] in name and card["corpus"] in name and card["preset"] in name
+        training = card["training"]
+        for key in (
+            "steps",
+            "wall_time_s",
+            "best_eval_loss",
+            "final_train_metrics",
+            "final_eval_metrics",
+            "date",
+        ):
+            assert training[key] is not None, (name, key)
+        assert card["data"]["train_examples"] > 0 and card["data"]["corpus_sha256"]

@@ -107,6 +107,92 @@ def stack_step(
     return x, tuple(new_state)
 
 
+# --------------------------------------------------------------------------- sequence LSTM
+
+
+@jax.custom_vjp
+def lstm_sequence(gates_x, recurrent, c0, h0, valid):
+    """A whole LSTM layer over time with the input projection already done.
+
+    gates_x [T, D, B, 4H] (`x @ W_x + b` for every step; D stacks independent cells,
+    e.g. the two directions of a bidirectional layer), recurrent [D, H, 4H], c0/h0
+    [D, B, H], valid [T, B] (where False the state passes through unchanged, as
+    `dynamic_rnn` past a sequence's length). Returns (h states [T, D, B, H], final c).
+
+    The hand-written backward pass is why this exists: JAX's scan transpose adds each
+    step's rank-B outer product into the full kernel gradient inside the loop (at batch
+    1 that streams the whole kernel through memory every step); here the reverse loop
+    only carries dh/dc and the kernel gradient is one matmul over all T·B rows after it.
+    """
+    hs, _, cs = _lstm_sequence_forward(gates_x, recurrent, c0, h0, valid)
+    return hs, cs[-1]
+
+
+def _lstm_sequence_forward(gates_x, recurrent, c0, h0, valid):
+    mask = valid[:, None, :, None]
+
+    def body(carry, xs):
+        c, h = carry
+        gates_t, valid_t = xs
+        z = gates_t + jnp.einsum("dbh,dhk->dbk", h, recurrent)
+        new_c, new_h = lstm_update(z, c)
+        c = jnp.where(valid_t, new_c, c)
+        h = jnp.where(valid_t, new_h, h)
+        return (c, h), (h, z, c)
+
+    _, (hs, zs, cs) = jax.lax.scan(body, (c0, h0), (gates_x, mask))
+    return hs, zs, cs
+
+
+def _lstm_sequence_fwd(gates_x, recurrent, c0, h0, valid):
+    hs, zs, cs = _lstm_sequence_forward(gates_x, recurrent, c0, h0, valid)
+    return (hs, cs[-1]), (hs, zs, cs, recurrent, c0, h0, valid)
+
+
+def _lstm_sequence_bwd(residuals, cotangents):
+    hs, zs, cs, recurrent, c0, h0, valid = residuals
+    d_hs, d_c_final = cotangents
+    h_prev = jnp.concatenate([h0[None], hs[:-1]], axis=0)
+    c_prev = jnp.concatenate([c0[None], cs[:-1]], axis=0)
+    mask = valid[:, None, :, None]
+    recurrent_t = jnp.swapaxes(recurrent, 1, 2)  # [D, 4H, H], transposed once, not per step
+
+    def body(carry, xs):
+        dh_next, dc_next = carry
+        d_h_t, z_t, c_t, c_prev_t, valid_t = xs
+        dh = d_h_t + dh_next
+        i, j, f, o = jnp.split(z_t, 4, axis=-1)
+        si, tj, sf, so = (
+            jax.nn.sigmoid(i),
+            jnp.tanh(j),
+            jax.nn.sigmoid(f + FORGET_BIAS),
+            jax.nn.sigmoid(o),
+        )
+        tc = jnp.tanh(c_t)
+        dc = dc_next + dh * so * (1.0 - tc**2)
+        dz = jnp.concatenate(
+            [
+                dc * tj * si * (1.0 - si),
+                dc * si * (1.0 - tj**2),
+                dc * c_prev_t * sf * (1.0 - sf),
+                dh * tc * so * (1.0 - so),
+            ],
+            axis=-1,
+        )
+        dz = jnp.where(valid_t, dz, 0.0)
+        dh_prev = jnp.where(valid_t, jnp.einsum("dbk,dkh->dbh", dz, recurrent_t), dh)
+        dc_prev = jnp.where(valid_t, dc * sf, dc_next)
+        return (dh_prev, dc_prev), dz
+
+    carry0 = (jnp.zeros_like(h0), d_c_final)
+    (dh0, dc0), dzs = jax.lax.scan(body, carry0, (d_hs, zs, cs, c_prev, mask), reverse=True)
+    d_recurrent = jnp.einsum("tdbh,tdbk->dhk", h_prev, dzs)
+    return dzs, d_recurrent, dc0, dh0, None
+
+
+lstm_sequence.defvjp(_lstm_sequence_fwd, _lstm_sequence_bwd)
+
+
 # --------------------------------------------------------------------------- encoder
 
 
@@ -118,34 +204,27 @@ def bidirectional_layer(
     Returns (outputs [B, T, 2H] in input order, final fw h, final bw h). The backward
     cell reads the *valid part* reversed (`tf.reverse_sequence`), and states stop
     updating after each sequence's length, as `dynamic_rnn` does. Both directions share
-    one scan (a batched matmul over the direction axis) to halve the sequential steps.
+    one `lstm_sequence` (a batched matmul over the direction axis): half the sequential
+    steps of two separate loops.
     """
-    batch, steps, _ = inputs.shape
+    batch, steps, input_size = inputs.shape
     units = cell_units(fw)
     reversed_inputs = reverse_valid(inputs, lengths)
-    input_size = inputs.shape[-1]
     gates_x = jnp.stack(
         [
             inputs @ fw.kernel[:input_size] + fw.bias,
             reversed_inputs @ bw.kernel[:input_size] + bw.bias,
-        ]
-    )  # [2, B, T, 4H]
+        ],
+        axis=2,
+    )  # [B, T, 2, 4H]
     recurrent = jnp.stack([fw.kernel[input_size:], bw.kernel[input_size:]])  # [2, H, 4H]
-    valid = (jnp.arange(steps)[:, None] < lengths[None, :])[:, None, :, None]  # [T,1,B,1]
-
-    def body(carry, xs):
-        c, h = carry
-        gates_t, valid_t = xs
-        new_c, new_h = lstm_update(gates_t + jnp.einsum("dbh,dhk->dbk", h, recurrent), c)
-        c = jnp.where(valid_t, new_c, c)
-        h = jnp.where(valid_t, new_h, h)
-        return (c, h), jnp.where(valid_t, new_h, 0.0)
-
+    valid = jnp.arange(steps)[:, None] < lengths[None, :]  # [T, B]
     zeros = jnp.zeros((2, batch, units), inputs.dtype)
-    (_, h_final), outputs = jax.lax.scan(body, (zeros, zeros), (jnp.moveaxis(gates_x, 2, 0), valid))
-    outputs = jnp.moveaxis(outputs, 0, 2)  # [2, B, T, H]
-    both = jnp.concatenate([outputs[0], reverse_valid(outputs[1], lengths)], axis=-1)
-    return both, h_final[0], h_final[1]
+    hs, _ = lstm_sequence(jnp.moveaxis(gates_x, 0, 2), recurrent, zeros, zeros, valid)
+    outputs = jnp.where(valid[:, None, :, None], hs, 0.0)  # [T, 2, B, H]
+    fw_out = jnp.moveaxis(outputs[:, 0], 0, 1)
+    bw_out = reverse_valid(jnp.moveaxis(outputs[:, 1], 0, 1), lengths)
+    return jnp.concatenate([fw_out, bw_out], axis=-1), hs[-1, 0], hs[-1, 1]
 
 
 def reverse_valid(sequences: jax.Array, lengths: jax.Array) -> jax.Array:
@@ -197,33 +276,71 @@ def decode_teacher_forced(
     The sampled ids carry no gradient (they are discrete); the logits used for the loss
     are recomputed outside the loop from the returned h.
     """
+    if keep_prob < 1.0:
+        hs, final, _ = _interleaved_decode(
+            weights, z, prev_ids, sampling_probability, key, keep_prob
+        )
+        return hs, final
+    if sampling_probability is not None:
+        prev_ids = jax.lax.stop_gradient(
+            _interleaved_decode(weights, z, prev_ids, sampling_probability, key, 1.0)[2]
+        )
+    return _layerwise_decode(weights, z, prev_ids)
+
+
+def _layerwise_decode(weights: DecoderWeights, z: jax.Array, prev_ids: jax.Array):
+    """Teacher forcing on known inputs, one `lstm_sequence` per layer (as cuDNN does).
+
+    With the inputs fixed, layer l+1 only needs layer l's outputs, so every input
+    projection is one matmul over all steps and each layer has a cheap backward pass.
+    """
+    embedding, z_gates = _layer0_parts(weights, z)
+    state0 = initial_state(weights.initial_state, z, weights.cells)
+    gates = embedding[_row(prev_ids)] + z_gates[:, None, :]  # [B, T, 4H]
+    valid = jnp.ones(prev_ids.shape[::-1], bool)
+    final, x = [], None
+    for cell, (c0, h0) in zip(weights.cells, state0, strict=True):
+        units = cell_units(cell)
+        if x is not None:
+            gates = x @ cell.kernel[:-units] + cell.bias
+        hs, c_final = lstm_sequence(
+            jnp.swapaxes(gates, 0, 1)[:, None],
+            cell.kernel[-units:][None],
+            c0[None],
+            h0[None],
+            valid,
+        )
+        x = jnp.swapaxes(hs[:, 0], 0, 1)  # [B, T, H]
+        final.append((c_final[0], hs[-1, 0]))
+    return x, tuple(final)
+
+
+def _interleaved_decode(weights, z, prev_ids, sampling_probability, key, keep_prob):
+    """All layers step by step, sampling inputs as Magenta's ScheduledOutputTrainingHelper.
+
+    Returns (top h [B, T, H], final state, the inputs actually read [B, T]). Used as a
+    gradient-free pre-pass that fixes the scheduled-sampling inputs, and (differentiated
+    directly) when input dropout is on.
+    """
     embedding, z_gates = _layer0_parts(weights, z)
     forced_gates = embedding[_row(prev_ids)]  # [B, T, 4H]
     state0 = initial_state(weights.initial_state, z, weights.cells)
-    steps = prev_ids.shape[1]
-    batch = prev_ids.shape[0]
+    batch, steps = prev_ids.shape
     dropout = keep_prob < 1.0
-    if sampling_probability is None and not dropout:
-
-        def forced_body(state, gates_t):
-            h, state = stack_step(weights.cells, gates_t + z_gates, state)
-            return state, h
-
-        final, hs = jax.lax.scan(forced_body, state0, jnp.swapaxes(forced_gates, 0, 1))
-        return jnp.swapaxes(hs, 0, 1), final
-
     key_bernoulli, key_sample, key_dropout = jax.random.split(key, 3)
     probability = 0.0 if sampling_probability is None else sampling_probability
     use_sample = jax.random.uniform(key_bernoulli, (steps, batch)) < probability
     use_sample = use_sample.at[0].set(False)
-    step_keys = jax.random.split(key_sample, steps)
+    # Step t samples the input of step t+1 only if some sequence will read it.
+    sample_next = jnp.concatenate([jnp.any(use_sample[1:], axis=1), jnp.zeros((1,), bool)])
+    uniforms = jax.random.uniform(key_sample, (steps, batch))
     drop_keys = jax.random.split(key_dropout, steps)
     z_rows = weights.cells[0].kernel[NUM_CLASSES : NUM_CLASSES + z.shape[-1]]
     output = jax.tree_util.tree_map(jax.lax.stop_gradient, weights.output)
 
     def body(carry, xs):
         state, sampled_prev = carry
-        forced_t, use_t, key_t, drop_key_t = xs
+        forced_t, prev_t, use_t, sample_next_t, uniform_t, drop_key_t = xs
         one_hot_gates = jnp.where(use_t[:, None], embedding[sampled_prev], forced_t)
         if dropout:
             one_hot_gates, gates_z, masks = _dropped_layer0(
@@ -233,13 +350,39 @@ def decode_teacher_forced(
         else:
             layer0, masks = one_hot_gates + z_gates, None
         h, state = stack_step(weights.cells, layer0, state, masks)
-        logits = jax.lax.stop_gradient(h) @ output.kernel + output.bias
-        return (state, jax.random.categorical(key_t, logits).astype(jnp.int32)), h
+        sampled = jax.lax.cond(
+            sample_next_t,
+            lambda: sample_inverse_cdf(
+                jax.lax.stop_gradient(h) @ output.kernel + output.bias, uniform_t
+            ),
+            lambda: jnp.zeros_like(sampled_prev),
+        )
+        return (state, sampled), (h, jnp.where(use_t, sampled_prev, prev_t))
 
-    xs = (jnp.swapaxes(forced_gates, 0, 1), use_sample, step_keys, drop_keys)
+    xs = (
+        jnp.swapaxes(forced_gates, 0, 1),
+        jnp.swapaxes(prev_ids, 0, 1),
+        use_sample,
+        sample_next,
+        uniforms,
+        drop_keys,
+    )
     start = jnp.zeros((batch,), jnp.int32)
-    (final, _), hs = jax.lax.scan(body, (state0, start), xs)
-    return jnp.swapaxes(hs, 0, 1), final
+    (final, _), (hs, inputs_read) = jax.lax.scan(body, (state0, start), xs)
+    return jnp.swapaxes(hs, 0, 1), final, jnp.swapaxes(inputs_read, 0, 1)
+
+
+def sample_inverse_cdf(logits: jax.Array, uniforms: jax.Array) -> jax.Array:
+    """One categorical draw per row from `softmax(logits)` given one uniform per row.
+
+    Inverse-CDF sampling (as NumPy's `choice`) needs a single random number per row,
+    where Gumbel-max needs 512: on a CPU that random-bit generation dominated the loop.
+    """
+    probabilities = jax.nn.softmax(logits, axis=-1)
+    cdf = jnp.cumsum(probabilities, axis=-1)
+    threshold = uniforms[:, None] * cdf[:, -1:]
+    ids = jnp.sum(cdf <= threshold, axis=-1)
+    return jnp.minimum(ids, logits.shape[-1] - 1).astype(jnp.int32)
 
 
 def _dropped_layer0(key, keep_prob, one_hot_gates, z, z_rows, weights):
@@ -278,19 +421,19 @@ def decode_sampled(
     """
     embedding, z_gates = _layer0_parts(weights, z)
     state0 = initial_state(weights.initial_state, z, weights.cells)
-    step_keys = jax.random.split(key, num_steps)
+    uniforms = jax.random.uniform(key, (num_steps, z.shape[0]))
 
-    def body(carry, key_t):
+    def body(carry, uniform_t):
         state, prev = carry
         h, state = stack_step(weights.cells, embedding[_row(prev)] + z_gates, state)
         logits = project(weights, h)
         if greedy:
             ids = jnp.argmax(logits, axis=-1).astype(jnp.int32)
         else:
-            ids = jax.random.categorical(key_t, logits / temperature).astype(jnp.int32)
+            ids = sample_inverse_cdf(logits / temperature, uniform_t)
         return (state, ids), (ids, logits if return_logits else None)
 
-    (final, _), (ids, logits) = jax.lax.scan(body, (state0, start_ids.astype(jnp.int32)), step_keys)
+    (final, _), (ids, logits) = jax.lax.scan(body, (state0, start_ids.astype(jnp.int32)), uniforms)
     logits = None if logits is None else jnp.swapaxes(logits, 0, 1)
     return jnp.swapaxes(ids, 0, 1), logits, final
 

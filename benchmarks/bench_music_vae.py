@@ -44,7 +44,11 @@ def _drum_tracks(count: int, steps: int, seed: int = 0) -> np.ndarray:
 
 
 def bench_training(config: mv.MusicVaeConfig, batch_size: int, seconds: float):
-    """(steps/s, compile seconds) of the compiled train step at `batch_size`."""
+    """(steps/s, CPU seconds per step, compile seconds) of the compiled train step.
+
+    CPU seconds per step (all threads of this process) stay meaningful when other jobs
+    share the cores: on an idle 2-core machine steps/s would be about 2 / that at best.
+    """
     model = mv.build_model(config)
     optimizer = mv.make_optimizer(config)
     optimizer.build(model.trainable_variables)
@@ -69,14 +73,15 @@ def bench_training(config: mv.MusicVaeConfig, batch_size: int, seconds: float):
     )
     loss.block_until_ready()
     compile_s = time.perf_counter() - started
-    steps, started = 0, time.perf_counter()
+    steps, started, cpu_started = 0, time.perf_counter(), time.process_time()
     while steps < 2 or time.perf_counter() - started < seconds:
         trainable, opt_state, loss = train_step(
             trainable, opt_state, batch, jax.random.PRNGKey(steps), np.int32(steps)
         )
         loss.block_until_ready()
         steps += 1
-    return steps / (time.perf_counter() - started), compile_s
+    cpu_per_step = (time.process_time() - cpu_started) / steps
+    return steps / (time.perf_counter() - started), cpu_per_step, compile_s
 
 
 def _timed(function, repeats: int) -> tuple[float, float]:
@@ -135,17 +140,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="skip batch 512, 2 s windows")
     args = parser.parse_args()
     seconds = 2.0 if args.quick else args.seconds
-    print(f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPUs\n")
-    print(f"{'training case':42} {'steps/s':>8} {'compile s':>9} {'Magenta':>8} {'target':>8}  met")
+    load = os.getloadavg()[0]
+    print(
+        f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPUs, "
+        f"1-min load average {load:.1f} (Magenta's figures were taken on an idle machine)\n"
+    )
+    print(
+        f"{'training case':38} {'steps/s':>7} {'CPU s/step':>10} {'compile s':>9} "
+        f"{'Magenta':>7} {'target':>7}  met"
+    )
     for label, preset, overrides, batch_size, magenta in TRAINING_CASES:
         if args.quick and batch_size == 512:
             continue
         config = dataclasses.replace(mv.PRESETS[preset], **overrides, batch_size=batch_size)
-        rate, compile_s = bench_training(config, batch_size, seconds)
+        rate, cpu_per_step, compile_s = bench_training(config, batch_size, seconds)
         target = f"{2 * magenta:.2f}" if magenta else "—"
         met = "—" if magenta is None else ("yes" if rate >= 2 * magenta else "MISS")
         magenta_text = f"{magenta:.2f}" if magenta else "—"
-        print(f"{label:42} {rate:8.2f} {compile_s:9.1f} {magenta_text:>8} {target:>8}  {met}")
+        print(
+            f"{label:38} {rate:7.2f} {cpu_per_step:10.3f} {compile_s:9.1f} "
+            f"{magenta_text:>7} {target:>7}  {met}"
+        )
     print(f"\n{'generation':48} {'cold s':>7} {'warm s':>7}  target")
     for what, cold, warm, target in bench_generation(repeats=1 if args.quick else 3):
         met = ""

@@ -429,6 +429,7 @@ def _overfit(config, steps):
     return history
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("config", "fraction"),
     [(TINY, 0.3), (TINY_HIER, 0.3)],
@@ -443,6 +444,36 @@ def test_overfits_a_tiny_batch(config, fraction):
     history = _overfit(dataclasses.replace(config, dec_rnn_size=(32, 32)), 100)
     assert history[0] == pytest.approx(32 * math.log(512), rel=0.01)
     assert history[-1] < fraction * history[0]
+
+
+@pytest.mark.slow
+def test_trains_with_the_generic_trainer_and_reloads(tmp_path):
+    from drumeval.models.checkpoints import load_checkpoint
+    from drumeval.models.training import TrainingSchedule, train
+
+    config = dataclasses.replace(TINY, batch_size=4)
+    model = mv.build_model(config)
+    tracks, lengths = _tracks(6, 64), np.full(6, 64)
+    result = train(
+        model=model,
+        optimizer=mv.make_optimizer(config),
+        loss_fn=mv.make_loss_fn(model),
+        train_batches=mv.training_batches(
+            tracks, lengths, batch_size=4, rng=np.random.default_rng(0), max_seq_len=32
+        ),
+        eval_batches=lambda: mv.eval_batches(tracks, lengths, batch_size=4, max_seq_len=32),
+        schedule=TrainingSchedule(num_steps=4, batch_size=4, eval_every_steps=2, log_every_steps=2),
+        run_dir=tmp_path / "run",
+        card={"model": "music_vae", "preset": "tiny"},
+        progress=False,
+    )
+    assert result.steps == 4 and np.isfinite(result.final_eval_metrics["loss"])
+    assert result.final_eval_metrics["sampling_probability"] == 1.0  # Magenta's eval mode
+    loaded, card = load_checkpoint(tmp_path / "run" / "final")
+    assert isinstance(loaded, mv.MusicVAE) and card["model"] == "music_vae"
+    np.testing.assert_array_equal(
+        mv.sample(loaded, num_samples=2, seed=1), mv.sample(model, num_samples=2, seed=1)
+    )
 
 
 # --------------------------------------------------------------------------- generation

@@ -530,11 +530,26 @@ def build_model(config: MusicVaeConfig | str, *, seed: int = 0) -> MusicVAE:
 # --------------------------------------------------------------------------- forward passes
 
 
-def posterior(weights: VaeWeights, inputs: jax.Array, lengths: jax.Array):
-    """Encoder: returns (encoder output [B, 2H], mu [B, Z], sigma [B, Z])."""
+def posterior(
+    weights: VaeWeights,
+    inputs: jax.Array,
+    lengths: jax.Array,
+    *,
+    keep_prob: float = 1.0,
+    key: jax.Array | None = None,
+):
+    """Encoder: returns (encoder output [B, 2H], mu [B, Z], sigma [B, Z]).
+
+    With `keep_prob` < 1, each cell's inputs get their own dropout mask per step
+    (Magenta wraps every encoder cell, fw and bw alike, in `DropoutWrapper`).
+    """
     x = inputs
     for fw, bw in weights.encoder:
-        x, h_fw, h_bw = core.bidirectional_layer(fw, bw, x, lengths)
+        masks = None
+        if keep_prob < 1.0:
+            key, key_layer = jax.random.split(key)
+            masks = jax.random.bernoulli(key_layer, keep_prob, (2, *x.shape)) / keep_prob
+        x, h_fw, h_bw = core.bidirectional_layer(fw, bw, x, lengths, keep_masks=masks)
     encoder_output = jnp.concatenate([h_fw, h_bw], axis=-1)
     mu = encoder_output @ weights.mu.kernel + weights.mu.bias
     sigma = jax.nn.softplus(encoder_output @ weights.sigma.kernel + weights.sigma.bias)
@@ -600,11 +615,9 @@ def compute_loss(
     example_weights = jnp.asarray(batch["weights"], jnp.float32)
     key_dropout, key_z, key_decoder = jax.random.split(rng, 3)
     keep_prob = config.dropout_keep_prob if training else 1.0
-    inputs = encoder_inputs(event_ids)
-    if keep_prob < 1.0:
-        keep = jax.random.bernoulli(key_dropout, keep_prob, inputs.shape)
-        inputs = inputs * keep / keep_prob
-    _, mu, sigma = posterior(weights, inputs, lengths)
+    _, mu, sigma = posterior(
+        weights, encoder_inputs(event_ids), lengths, keep_prob=keep_prob, key=key_dropout
+    )
     z = mu + sigma * jax.random.normal(key_z, mu.shape)
     kl = kl_divergence(mu, sigma)
     probability = sampling_probability(config, step, training)

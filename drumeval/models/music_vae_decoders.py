@@ -197,7 +197,7 @@ lstm_sequence.defvjp(_lstm_sequence_fwd, _lstm_sequence_bwd)
 
 
 def bidirectional_layer(
-    fw: Lstm, bw: Lstm, inputs: jax.Array, lengths: jax.Array
+    fw: Lstm, bw: Lstm, inputs: jax.Array, lengths: jax.Array, keep_masks=None
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """One `sequence_length`-aware bidirectional LSTM layer over [B, T, D] inputs.
 
@@ -205,14 +205,18 @@ def bidirectional_layer(
     cell reads the *valid part* reversed (`tf.reverse_sequence`), and states stop
     updating after each sequence's length, as `dynamic_rnn` does. Both directions share
     one `lstm_sequence` (a batched matmul over the direction axis): half the sequential
-    steps of two separate loops.
+    steps of two separate loops. `keep_masks` [2, B, T, D] (already scaled by
+    1/keep_prob) drop each direction's inputs independently.
     """
     batch, steps, input_size = inputs.shape
     units = cell_units(fw)
     reversed_inputs = reverse_valid(inputs, lengths)
+    fw_inputs = inputs
+    if keep_masks is not None:
+        fw_inputs, reversed_inputs = inputs * keep_masks[0], reversed_inputs * keep_masks[1]
     gates_x = jnp.stack(
         [
-            inputs @ fw.kernel[:input_size] + fw.bias,
+            fw_inputs @ fw.kernel[:input_size] + fw.bias,
             reversed_inputs @ bw.kernel[:input_size] + bw.bias,
         ],
         axis=2,

@@ -345,6 +345,19 @@ def test_lstm_sequence_gradient_equals_autodiff():
         np.testing.assert_allclose(a, b, atol=1e-5)
 
 
+def test_dropout_only_in_training():
+    config = dataclasses.replace(TINY, dropout_keep_prob=0.5)
+    weights = mv.build_model(config).weight_tree()
+    batch = {"event_ids": _tracks(), "lengths": np.full(4, 32), "weights": np.ones(4, np.float32)}
+    key = jax.random.PRNGKey(0)
+    dropped = _LOSS(weights, config, batch, key, 3, True)[1]["r_loss"]
+    plain = _LOSS(weights, TINY, batch, key, 3, True)[1]["r_loss"]
+    assert np.isfinite(float(dropped)) and abs(float(dropped) - float(plain)) > 1e-3
+    evaluated = _LOSS(weights, config, batch, key, 3, False)[1]["r_loss"]
+    reference = _LOSS(weights, TINY, batch, key, 3, False)[1]["r_loss"]
+    assert float(evaluated) == pytest.approx(float(reference), rel=1e-6)
+
+
 def test_scheduled_sampling_changes_inputs_only_when_sampling():
     model = mv.build_model(TINY)
     weights = model.weight_tree().decoder

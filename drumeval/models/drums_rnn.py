@@ -176,6 +176,8 @@ class DrumsRNN(keras.Model):
             MagentaLSTMCell(units, input_size, FORGET_BIAS, name=f"cell_{index}")
             for index, (units, input_size) in enumerate(zip(sizes, input_sizes, strict=True))
         ]
+        for cell in self.cells:
+            cell.built = True  # its weights exist from __init__ (keeps `summary()` accurate)
         self.logits_kernel = self.add_weight(
             name="logits_kernel", shape=(sizes[-1], NUM_DRUM_EVENTS), initializer="glorot_uniform"
         )

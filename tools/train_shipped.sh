@@ -15,11 +15,11 @@ if [[ $which == drums_rnn || $which == all ]]; then
 fi
 if [[ $which == music_vae || $which == all ]]; then
   for corpus in techno-house-700 jazz-soul-700 techno-house-1500 jazz-soul-1500; do
-    runs+=("music_vae thesis-longbar $corpus 1500 ")
+    runs+=("music_vae thesis-longbar $corpus 600 ")
   done
   for corpus in techno-house-1500 jazz-soul-1500; do
-    runs+=("music_vae hier-60bar $corpus 1500 ")
-    runs+=("music_vae cat-drums_2bar_small $corpus 1500 batch_size=64")
+    runs+=("music_vae hier-60bar $corpus 600 ")
+    runs+=("music_vae cat-drums_2bar_small $corpus 600 batch_size=64")
   done
 fi
 

@@ -184,7 +184,10 @@ def import_magenta(
         str, typer.Option(help="MusicVAE config name, e.g. cat-drums_2bar_small.")
     ] = "cat-drums_2bar_small",
     hparams: Annotated[
-        str, typer.Option(help="MusicVAE hparam overrides the checkpoint was trained with.")
+        str,
+        typer.Option(
+            help="Hparams the checkpoint was trained with (DrumsRNN TF dirs need attn_length=N)."
+        ),
     ] = "",
 ) -> None:
     """Convert a real Magenta DrumsRNN/MusicVAE checkpoint into a drumeval checkpoint."""

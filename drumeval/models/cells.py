@@ -23,6 +23,7 @@ class MagentaLSTMCell(keras.layers.Layer):
             name="kernel", shape=(input_size + units, 4 * units), initializer="glorot_uniform"
         )
         self.bias = self.add_weight(name="bias", shape=(4 * units,), initializer="zeros")
+        self.built = True
 
     def gates_from_input(self, inputs):
         """The input half of the gate pre-activations, `x @ W_x + b`.

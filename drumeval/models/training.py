@@ -145,17 +145,18 @@ def train(
 
     def evaluate(train_values, step_value) -> dict[str, float]:
         totals: dict[str, float] = {}
-        count = 0
+        total_weight = 0.0
         for batch in eval_batches():
             metrics = eval_step(
                 train_values, non_trainable, batch, jax.random.PRNGKey(0), step_value
             )
+            weight = _batch_weight(batch)
             for name, value in metrics.items():
-                totals[name] = totals.get(name, 0.0) + float(value)
-            count += 1
-        if count == 0:
+                totals[name] = totals.get(name, 0.0) + weight * float(value)
+            total_weight += weight
+        if total_weight == 0:
             raise ModelError("the eval split is empty: cannot evaluate")
-        return {name: total / count for name, total in totals.items()}
+        return {name: total / total_weight for name, total in totals.items()}
 
     writer = _SummaryWriter(run_dir / "tensorboard")
     started = time.perf_counter()
@@ -236,6 +237,17 @@ def train(
         model, run_dir / FINAL_DIR, {**(card or {}), "training": _result_card(result, schedule)}
     )
     return result
+
+
+def _batch_weight(batch: Batch) -> float:
+    """How much real data a batch holds, so padded eval batches don't skew the mean.
+
+    A per-step `mask` (DrumsRNN) or per-example `weights` (MusicVAE) when the batch has one.
+    """
+    for key in ("mask", "weights"):
+        if key in batch:
+            return float(np.sum(batch[key]))
+    return 1.0
 
 
 def _result_card(result: TrainingResult, schedule: TrainingSchedule) -> dict[str, Any]:

@@ -610,8 +610,9 @@ def compute_loss(
     loss = weighted mean over examples of `r_loss + β·max(KL − free_bits·ln 2, 0)`, where
     r_loss sums the per-step cross-entropy over each example's valid steps.
     """
-    event_ids = jnp.asarray(batch["event_ids"], jnp.int32)
-    lengths = jnp.asarray(batch["lengths"], jnp.int32)
+    # Magenta's `_compute_model_loss` crops longer inputs to max_seq_len.
+    event_ids = jnp.asarray(batch["event_ids"], jnp.int32)[:, : config.max_seq_len]
+    lengths = jnp.minimum(jnp.asarray(batch["lengths"], jnp.int32), config.max_seq_len)
     example_weights = jnp.asarray(batch["weights"], jnp.float32)
     key_dropout, key_z, key_decoder = jax.random.split(rng, 3)
     keep_prob = config.dropout_keep_prob if training else 1.0

@@ -10,7 +10,12 @@ without re-ordering.
 Speed: every time loop is one `lax.scan`; whatever does not depend on the loop carry is
 computed outside it. The decoder's layer-0 input is `[one-hot previous output, z]`, so its
 input projection is a row gather from the kernel plus a per-sequence `z @ W_z + b`, never
-a 512-wide matmul inside the loop.
+a 512-wide matmul inside the loop. Training runs each LSTM layer as one `lstm_sequence`
+with a hand-written backward pass (kernel gradients as one matmul after the loop); with
+scheduled sampling a gradient-free step-by-step pre-pass first fixes which inputs were
+sampled, then the layers run one after another on those inputs (same values, same
+gradients: sampled ids carry none). Sampling draws with inverse CDF (one uniform per
+row and step).
 """
 
 from typing import NamedTuple

@@ -227,6 +227,10 @@ def test_padding_rows_and_steps_do_not_count():
     b = _LOSS(weights, TINY, junk, key, 3, True)[1]
     for name in ("r_loss", "kl_nats", "accuracy", "loss"):
         assert float(a[name]) == pytest.approx(float(b[name]), rel=1e-5), name
+    longer = dict(batch, event_ids=np.pad(batch["event_ids"], ((0, 0), (0, 16))))
+    longer["lengths"] = np.array([48, 16, 0, 0])  # cropped to max_seq_len, as Magenta
+    c = _LOSS(weights, TINY, longer, key, 3, True)[1]
+    assert float(c["r_loss"]) == pytest.approx(float(a["r_loss"]), rel=1e-5)
 
 
 # --------------------------------------------------------------------------- data

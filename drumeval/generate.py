@@ -235,6 +235,7 @@ def _generate_music_vae(
             keras_model,
             padded[0],
             padded[1],
+            lengths=lengths,
             num_interpolations=num_interpolations,
             temperature=temperature,
             seed=seed,
@@ -245,6 +246,16 @@ def _generate_music_vae(
     else:
         raise ModelError(f"unknown mode {mode!r}: use sample, interpolate or reconstruct")
     return [_flag_empty(track, music_vae) for track in tracks]
+
+
+def join_tracks(tracks: list[GeneratedTrack]) -> GeneratedTrack:
+    """Concatenate tracks (e.g. the steps of an interpolation) into one track."""
+    if not tracks:
+        raise ModelError("nothing to join")
+    event_ids = np.concatenate([track.event_ids for track in tracks])
+    extra = {**tracks[0].extra, "joined_tracks": len(tracks)}
+    extra.pop("index", None)
+    return GeneratedTrack(**{**tracks[0].__dict__, "event_ids": event_ids, "extra": extra})
 
 
 def _pad_inputs(inputs: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:

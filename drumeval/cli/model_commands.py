@@ -117,6 +117,9 @@ def generate(
         list[Path] | None,
         typer.Option("--input", help="Input MIDI for interpolate/reconstruct (repeat)."),
     ] = None,
+    join: Annotated[
+        bool, typer.Option("--join", help="Write an interpolation as one track instead of N files.")
+    ] = False,
     num_interpolations: Annotated[
         int, typer.Option(help="Interpolation steps, endpoints included.")
     ] = 8,
@@ -162,6 +165,10 @@ def generate(
             inputs=input_ids,
             num_interpolations=num_interpolations,
         )
+    if join:
+        from drumeval.generate import join_tracks
+
+        tracks = [join_tracks(tracks)]
     paths = write_tracks(tracks, out)
     for path, track in zip(paths, tracks, strict=True):
         warning = (

@@ -156,9 +156,9 @@ def generate(
     if model == "drums_rnn":
         if mode != "sample":
             raise ModelError("DrumsRNN can only sample; interpolate/reconstruct need MusicVAE")
-        from drumeval.models import drums_rnn
+        from drumeval.models import drums_rnn_sampling
 
-        event_ids = drums_rnn.sample(
+        event_ids = drums_rnn_sampling.sample(
             keras_model,
             num_samples=num,
             num_steps=num_steps,

@@ -689,51 +689,6 @@ def eval_batches(
     return batches
 
 
-# ---------------------------------------------------------------------- generation
-
-
-def sample(
-    model: DrumsRNN,
-    *,
-    num_samples: int = 1,
-    num_steps: int = 960,
-    temperature: float = 1.0,
-    seed: int = 0,
-    primer_event_ids: np.ndarray | None = None,
-    beam_size: int = 1,
-    branch_factor: int = 1,
-    steps_per_iteration: int = 1,
-) -> np.ndarray:
-    """Sample `[num_samples, num_steps]` int32 event ids (see `drums_rnn_sampling.sample`)."""
-    from drumeval.models import drums_rnn_sampling
-
-    return drums_rnn_sampling.sample(
-        model,
-        num_samples=num_samples,
-        num_steps=num_steps,
-        temperature=temperature,
-        seed=seed,
-        primer_event_ids=primer_event_ids,
-        beam_size=beam_size,
-        branch_factor=branch_factor,
-        steps_per_iteration=steps_per_iteration,
-    )
-
-
-def log_likelihood(
-    model: DrumsRNN, event_ids: np.ndarray, *, temperature: float = 1.0, start: int = 1
-) -> np.ndarray:
-    """Σ_{t ≥ start} log p(e_t | e_<t) per track `[N]` (Magenta's `evaluate_log_likelihood`).
-
-    `start = len(primer)` scores only the generated part, as beam search ranks it.
-    """
-    ids = jnp.asarray(np.atleast_2d(event_ids), dtype=jnp.int32)
-    logits, _ = forward_sequence(model.params(), model.config, ids[:, :-1])
-    log_probs = jax.nn.log_softmax(logits / temperature, axis=-1)
-    chosen = jnp.take_along_axis(log_probs, ids[:, 1:, None], axis=-1)[..., 0]
-    return np.asarray(jnp.sum(chosen[:, start - 1 :], axis=-1))
-
-
 # ------------------------------------------------------------------ Magenta import
 
 _PREFIX = "rnn/multi_rnn_cell/cell_{}/"

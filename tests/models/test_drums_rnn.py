@@ -294,7 +294,7 @@ def test_sampling_is_deterministic_batched_and_keeps_the_primer():
     assert not np.array_equal(a, c)
     np.testing.assert_array_equal(a[:, :3], np.tile(primer, (3, 1)))
     assert a.min() >= 0 and a.max() < 512
-    default = dr.sample(model, num_steps=10)
+    default = ds.sample(model, num_steps=10)
     assert default.shape == (1, 10) and default[0, 0] == 1  # Magenta's default primer: a kick
 
 

@@ -689,6 +689,23 @@ def eval_batches(
     return batches
 
 
+# ---------------------------------------------------------------------- evaluation
+
+
+def log_likelihood(
+    model: DrumsRNN, event_ids: np.ndarray, *, temperature: float = 1.0, start: int = 1
+) -> np.ndarray:
+    """Σ_{t ≥ start} log p(e_t | e_<t) per track `[N]` (Magenta's `evaluate_log_likelihood`).
+
+    `start = len(primer)` scores only the generated part, as beam search ranks it.
+    """
+    ids = jnp.asarray(np.atleast_2d(event_ids), dtype=jnp.int32)
+    logits, _ = forward_sequence(model.params(), model.config, ids[:, :-1])
+    log_probs = jax.nn.log_softmax(logits / temperature, axis=-1)
+    chosen = jnp.take_along_axis(log_probs, ids[:, 1:, None], axis=-1)[..., 0]
+    return np.asarray(jnp.sum(chosen[:, start - 1 :], axis=-1))
+
+
 # ------------------------------------------------------------------ Magenta import
 
 _PREFIX = "rnn/multi_rnn_cell/cell_{}/"

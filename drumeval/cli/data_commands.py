@@ -80,12 +80,8 @@ def build(
     ] = None,
 ) -> None:
     """Build the techno-house and jazz-soul corpora (700 and 1500 examples each)."""
-    from drumeval.data.corpus import (
-        CORPUS_NAMES,
-        DEFAULT_CORPORA_DIR,
-        build_corpora,
-        build_work_units,
-    )
+    from drumeval.data.build import build_corpora, build_work_units
+    from drumeval.data.corpus import CORPUS_NAMES, DEFAULT_CORPORA_DIR
 
     names = tuple(corpus or CORPUS_NAMES)
     out = out or DEFAULT_CORPORA_DIR

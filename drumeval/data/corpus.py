@@ -11,10 +11,8 @@ the ones the manifest describes.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -338,104 +336,3 @@ def validate_corpus(manifest: dict, arrays: dict[str, np.ndarray], directory: Pa
         raise fail("example lengths must be whole bars between 1 and 60")
     if arrays_sha256({key: arrays[key] for key in ARRAY_DTYPES}) != manifest.get("sha256"):
         raise fail("array contents do not match the manifest's sha256")
-
-
-def build_techno_house(
-    sizes: dict[str, int],
-    out_dir: str | Path,
-    *,
-    base_seed: int = TECHNO_HOUSE_BASE_SEED,
-    split_seed: int = 0,
-    progress: Callable[[int], None] | None = None,
-) -> list[Path]:
-    """Programmed techno/house corpora: example i is the track with seed base_seed + i.
-
-    The tracks are generated once for the largest size; each corpus takes the first
-    `size` of them and splits them 90/10 by track (each track is its own source).
-    """
-    programmed = importlib.import_module("drumeval.data.programmed")
-    tracks = []
-    for index in range(max(sizes.values())):
-        tracks.append(programmed.generate_programmed_track(base_seed + index))
-        if progress:
-            progress(1)
-    written = []
-    for name, size in sizes.items():
-        chosen = tracks[:size]
-        is_eval = choose_eval_sources([1] * size, seed=split_seed)
-        examples = Examples(
-            event_ids=pad_examples([track.event_ids for track in chosen]),
-            lengths=np.array([min(len(t.event_ids), DEFAULT_STEPS) for t in chosen]),
-            is_eval=is_eval,
-            source_index=np.arange(size),
-            start_bar=np.zeros(size),
-            qpm=np.array([track.qpm for track in chosen]),
-        )
-        substyles = [track.substyle for track in chosen]
-        written.append(
-            write_corpus(
-                Path(out_dir) / name,
-                name=name,
-                genre="techno-house",
-                examples=examples,
-                sources=[f"programmed seed={track.seed} {track.substyle}" for track in chosen],
-                build={
-                    "generator": "drumeval.data.programmed.generate_programmed_track",
-                    "base_seed": base_seed,
-                    "size": size,
-                    "split_seed": split_seed,
-                    "eval_fraction": EVAL_FRACTION,
-                },
-                provenance={
-                    "distinct_sources": size,
-                    "source_minutes": round(
-                        sum(len(t.event_ids) / 4 / t.qpm for t in chosen), 2
-                    ),
-                    "substyles": dict(sorted(Counter(substyles).items())),
-                    "windows_overlap": False,
-                    "split": "by track: no track is in both train and eval",
-                },
-                sections=[track.sidecar() for track in chosen],
-            )
-        )
-    return written
-
-
-def corpus_sizes(names: Sequence[str], genre: str) -> dict[str, int]:
-    """{name: size} for the standard corpora of one genre among `names`."""
-    return {name: int(name.rsplit("-", 1)[1]) for name in names if name.startswith(genre + "-")}
-
-
-def build_corpora(
-    names: Sequence[str] = CORPUS_NAMES,
-    out_dir: str | Path = DEFAULT_CORPORA_DIR,
-    *,
-    groove_dir: str | Path | None = None,
-    progress: Callable[[int], None] | None = None,
-) -> list[Path]:
-    """Build the named standard corpora into `out_dir`; returns their directories."""
-    from drumeval.data import jazz_soul
-
-    unknown = sorted(set(names) - set(CORPUS_NAMES))
-    if unknown:
-        raise DatasetError(f"unknown corpus {', '.join(unknown)}; choose from {CORPUS_NAMES}")
-    written = []
-    techno = corpus_sizes(names, "techno-house")
-    if techno:
-        written += build_techno_house(techno, out_dir, progress=progress)
-    jazz = corpus_sizes(names, "jazz-soul")
-    if jazz:
-        written += jazz_soul.build_jazz_soul(
-            jazz, out_dir, groove_dir=groove_dir or jazz_soul.DEFAULT_GROOVE_DIR, progress=progress
-        )
-    return written
-
-
-def build_work_units(names: Sequence[str], groove_dir: str | Path | None = None) -> int:
-    """How many progress ticks `build_corpora` reports: tracks generated + files read."""
-    from drumeval.data import jazz_soul
-
-    techno = corpus_sizes(names, "techno-house")
-    jazz = corpus_sizes(names, "jazz-soul")
-    files = jazz_soul.groove_files(groove_dir or jazz_soul.DEFAULT_GROOVE_DIR) if jazz else []
-    return max(techno.values(), default=0) + len(files)

@@ -1,8 +1,6 @@
 """`drumeval inspect` and `drumeval data …` run in-process through `drumeval.cli.main`."""
 
 import json
-import sys
-import types
 
 import numpy as np
 import pytest
@@ -30,9 +28,7 @@ def suite(tmp_path_factory):
 
 @pytest.fixture
 def programmed_stand_in(monkeypatch):
-    module = types.ModuleType("drumeval.data.programmed")
-    module.generate_programmed_track = stand_in_track
-    monkeypatch.setitem(sys.modules, "drumeval.data.programmed", module)
+    monkeypatch.setattr("drumeval.data.techno_house.generate_programmed_track", stand_in_track)
 
 
 def test_drum_grid_lines_mark_hits_and_bar_lines():

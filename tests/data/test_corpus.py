@@ -1,8 +1,6 @@
 """Corpus format, windows, by-source splits, builds and the pure corpus statistics."""
 
 import json
-import sys
-import types
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,7 +13,6 @@ from drumeval.data.corpus import (
     Examples,
     arrays_sha256,
     bar_windows,
-    build_techno_house,
     choose_eval_sources,
     load_corpus,
     subset_keeping_split,
@@ -24,6 +21,7 @@ from drumeval.data.corpus import (
     write_corpus,
 )
 from drumeval.data.jazz_soul import build_jazz_soul, groove_files
+from drumeval.data.techno_house import build_techno_house
 from drumeval.errors import DatasetError
 from tests.data.malformed import hits, meter, smf, tempo
 
@@ -38,8 +36,13 @@ class StandInTrack:
     seed: int
 
     def sidecar(self) -> dict:
-        return {"seed": self.seed, "substyle": self.substyle, "qpm": self.qpm, "bars": 60,
-                "sections": [{"name": "drop", "start_bar": 0, "num_bars": 60}]}
+        return {
+            "seed": self.seed,
+            "substyle": self.substyle,
+            "qpm": self.qpm,
+            "bars": 60,
+            "sections": [{"name": "drop", "start_bar": 0, "num_bars": 60}],
+        }
 
 
 def stand_in_track(seed: int, *, substyle=None, bars: int = 60) -> StandInTrack:
@@ -50,10 +53,8 @@ def stand_in_track(seed: int, *, substyle=None, bars: int = 60) -> StandInTrack:
 
 @pytest.fixture
 def programmed_stand_in(monkeypatch):
-    module = types.ModuleType("drumeval.data.programmed")
-    module.generate_programmed_track = stand_in_track
-    monkeypatch.setitem(sys.modules, "drumeval.data.programmed", module)
-    return module
+    monkeypatch.setattr("drumeval.data.techno_house.generate_programmed_track", stand_in_track)
+    return stand_in_track
 
 
 def tiny_examples(count: int = 4) -> Examples:
@@ -101,8 +102,9 @@ def test_windows_are_cut_from_their_sources():
     tracks = [np.arange(16 * 20), np.arange(16 * 17) + 1000]
     pool = window_pool([20, 17])
     assert len(pool.source_index) == 5 + 2
-    examples = windows_to_examples(pool, np.array([1, 6]), tracks, [100.0, 90.0],
-                                   np.zeros(7, dtype=bool))
+    examples = windows_to_examples(
+        pool, np.array([1, 6]), tracks, [100.0, 90.0], np.zeros(7, dtype=bool)
+    )
     assert examples.lengths.tolist() == [19 * 16, 16 * 16]
     assert examples.event_ids[0, 0] == 16 and examples.event_ids[0, 19 * 16] == 0
     assert examples.event_ids[1, 0] == 1016 and examples.qpm.tolist() == [100.0, 90.0]
@@ -119,8 +121,15 @@ def test_hash_covers_contents_dtype_and_shape():
 
 
 def test_write_then_load_round_trip_and_split(tmp_path):
-    write_corpus(tmp_path / "c", name="c", genre="jazz-soul", examples=tiny_examples(),
-                 sources=["a", "b", "c", "d"], build={}, provenance={})
+    write_corpus(
+        tmp_path / "c",
+        name="c",
+        genre="jazz-soul",
+        examples=tiny_examples(),
+        sources=["a", "b", "c", "d"],
+        build={},
+        provenance={},
+    )
     corpus = load_corpus(tmp_path / "c")
     assert corpus.event_ids.dtype == np.int32 and corpus.event_ids[1, 31] == 32
     train_ids, train_lengths = corpus.split("train")
@@ -130,8 +139,15 @@ def test_write_then_load_round_trip_and_split(tmp_path):
 
 def test_same_content_gives_same_hash_in_the_manifest(tmp_path):
     for name in ("one", "two"):
-        write_corpus(tmp_path / name, name="c", genre="jazz-soul", examples=tiny_examples(),
-                     sources=[], build={}, provenance={})
+        write_corpus(
+            tmp_path / name,
+            name="c",
+            genre="jazz-soul",
+            examples=tiny_examples(),
+            sources=[],
+            build={},
+            provenance={},
+        )
     manifests = [json.loads((tmp_path / n / "manifest.json").read_text()) for n in ("one", "two")]
     assert manifests[0] == manifests[1]
 
@@ -139,15 +155,29 @@ def test_same_content_gives_same_hash_in_the_manifest(tmp_path):
 def test_load_rejects_missing_and_tampered_corpora(tmp_path):
     with pytest.raises(DatasetError, match="drumeval data build"):
         load_corpus("jazz-soul-700", corpora_dir=tmp_path)
-    directory = write_corpus(tmp_path / "c", name="c", genre="jazz-soul",
-                             examples=tiny_examples(), sources=[], build={}, provenance={})
+    directory = write_corpus(
+        tmp_path / "c",
+        name="c",
+        genre="jazz-soul",
+        examples=tiny_examples(),
+        sources=[],
+        build={},
+        provenance={},
+    )
     manifest = json.loads((directory / "manifest.json").read_text())
     manifest["counts"]["eval"] = 2
     (directory / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DatasetError, match="counts"):
         load_corpus(directory)
-    write_corpus(directory, name="c", genre="jazz-soul", examples=tiny_examples(),
-                 sources=[], build={}, provenance={})
+    write_corpus(
+        directory,
+        name="c",
+        genre="jazz-soul",
+        examples=tiny_examples(),
+        sources=[],
+        build={},
+        provenance={},
+    )
     good = json.loads((directory / "manifest.json").read_text())
     altered = tiny_examples()
     altered.event_ids[0, 0] = 7
@@ -216,8 +246,12 @@ def test_shipped_700_is_a_subset_of_1500():
 
 # ---------------------------------------------------------------- statistics (hand-built)
 
-IDS = np.array([[1, 0, 0, 0, 1, 2, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 9, 9],
-                [1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]])
+IDS = np.array(
+    [
+        [1, 0, 0, 0, 1, 2, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 9, 9],
+        [1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    ]
+)
 LENGTHS = np.array([16, 16])  # the 9s sit in padding and must not count
 
 

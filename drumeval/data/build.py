@@ -1,0 +1,45 @@
+"""Build the four standard corpora (both genres, 700 and 1500 examples)."""
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from drumeval.data import jazz_soul
+from drumeval.data.corpus import CORPUS_NAMES, DEFAULT_CORPORA_DIR
+from drumeval.data.techno_house import build_techno_house
+from drumeval.errors import DatasetError
+
+
+def corpus_sizes(names: Sequence[str], genre: str) -> dict[str, int]:
+    """{name: size} for the standard corpora of one genre among `names`."""
+    return {name: int(name.rsplit("-", 1)[1]) for name in names if name.startswith(genre + "-")}
+
+
+def build_corpora(
+    names: Sequence[str] = CORPUS_NAMES,
+    out_dir: str | Path = DEFAULT_CORPORA_DIR,
+    *,
+    groove_dir: str | Path | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[Path]:
+    """Build the named standard corpora into `out_dir`; returns their directories."""
+    unknown = sorted(set(names) - set(CORPUS_NAMES))
+    if unknown:
+        raise DatasetError(f"unknown corpus {', '.join(unknown)}; choose from {CORPUS_NAMES}")
+    written = []
+    techno = corpus_sizes(names, "techno-house")
+    if techno:
+        written += build_techno_house(techno, out_dir, progress=progress)
+    jazz = corpus_sizes(names, "jazz-soul")
+    if jazz:
+        written += jazz_soul.build_jazz_soul(
+            jazz, out_dir, groove_dir=groove_dir or jazz_soul.DEFAULT_GROOVE_DIR, progress=progress
+        )
+    return written
+
+
+def build_work_units(names: Sequence[str], groove_dir: str | Path | None = None) -> int:
+    """How many progress ticks `build_corpora` reports: tracks generated + files read."""
+    techno = corpus_sizes(names, "techno-house")
+    jazz = corpus_sizes(names, "jazz-soul")
+    files = jazz_soul.groove_files(groove_dir or jazz_soul.DEFAULT_GROOVE_DIR) if jazz else []
+    return max(techno.values(), default=0) + len(files)

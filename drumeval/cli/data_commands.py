@@ -1,4 +1,4 @@
-"""`drumeval inspect` and `drumeval data build|stats|lakh|programmed`: the data verbs."""
+"""`drumeval inspect`, `export` and `drumeval data build|stats|lakh|programmed`: the data verbs."""
 
 from __future__ import annotations
 
@@ -62,8 +62,12 @@ def inspect(
 @contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
     """A rich progress bar; yields the `advance(n)` callback the library functions take."""
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task(description, total=total)
         yield lambda steps: progress.advance(task, steps)
@@ -91,8 +95,13 @@ def build(
     for directory in written:
         manifest = json.loads((directory / "manifest.json").read_text())
         counts = manifest["counts"]
-        table.add_row(manifest["name"], str(counts["examples"]), str(counts["train"]),
-                      str(counts["eval"]), manifest["sha256"][:16])
+        table.add_row(
+            manifest["name"],
+            str(counts["examples"]),
+            str(counts["train"]),
+            str(counts["eval"]),
+            manifest["sha256"][:16],
+        )
     console.print(table)
 
 
@@ -148,22 +157,35 @@ def stats(
 
     per_corpus = load_stats(corpus or CORPUS_NAMES, corpora_dir)
     names = [Path(name).name for name in per_corpus]
-    table = Table("examples", "train/eval", "bars/example", "hits/bar", "kick on beat",
-                  title="Corpus statistics")
+    table = Table(
+        "examples",
+        "train/eval",
+        "bars/example",
+        "hits/bar",
+        "kick on beat",
+        title="Corpus statistics",
+    )
     table.columns.insert(0, Column("corpus", no_wrap=True))
     for name, values in zip(names, per_corpus.values(), strict=True):
         table.add_row(
-            name, str(values.examples), f"{values.train}/{values.eval}",
-            f"{values.mean_bars_per_example:.1f}", f"{values.hits_per_bar:.1f}",
+            name,
+            str(values.examples),
+            f"{values.train}/{values.eval}",
+            f"{values.mean_bars_per_example:.1f}",
+            f"{values.hits_per_bar:.1f}",
             f"{values.kick_on_beat_share:.0%}",
         )
     console.print(table)
-    shares = Table("class", *(Column(name, no_wrap=True) for name in names),
-                   title="Share of hits per class (%)")
+    shares = Table(
+        "class",
+        *(Column(name, no_wrap=True) for name in names),
+        title="Share of hits per class (%)",
+    )
     for drum_class, class_name in enumerate(DRUM_CLASS_NAMES):
-        shares.add_row(class_name, *(
-            f"{100 * values.class_shares[drum_class]:.1f}" for values in per_corpus.values()
-        ))
+        shares.add_row(
+            class_name,
+            *(f"{100 * values.class_shares[drum_class]:.1f}" for values in per_corpus.values()),
+        )
     console.print(shares)
     if plot:
         figure = stats_figure(per_corpus)
@@ -189,8 +211,9 @@ def lakh(
     out = out or DEFAULT_CORPORA_DIR
     files = midi_files(lmd)
     with progress_bar("filtering Lakh MIDI", len(files)) as advance:
-        report = build_lakh_corpora(lmd, out, tags_path=msd_tags, seed=seed, progress=advance,
-                                    files=files)
+        report = build_lakh_corpora(
+            lmd, out, tags_path=msd_tags, seed=seed, progress=advance, files=files
+        )
     table = Table("outcome", "files", title=f"{report.files} MIDI files under {lmd}")
     for genre, count in sorted(report.accepted.items()):
         table.add_row(f"accepted: {genre}", str(count))
@@ -200,8 +223,11 @@ def lakh(
     if msd_tags is None:
         console.print("no --msd-tags file: jazz-soul needs MSD tags, so it was skipped")
     for name, summary in report.corpora.items():
-        console.print(f"{name}: {summary['examples']} examples ({summary['eval']} eval) "
-                      f"→ {summary['directory']}", highlight=False)
+        console.print(
+            f"{name}: {summary['examples']} examples ({summary['eval']} eval) "
+            f"→ {summary['directory']}",
+            highlight=False,
+        )
     out.mkdir(parents=True, exist_ok=True)
     (out / "lakh_report.json").write_text(json.dumps(report.as_dict(), indent=2) + "\n")
 
@@ -213,11 +239,9 @@ def programmed(
     seed: Annotated[int, typer.Option(help="Seed of the first track (then seed+1, …).")] = 0,
 ) -> None:
     """Write programmed techno/house tracks as MIDI plus a .json sidecar with the sections."""
-    import importlib
-
+    from drumeval.data import programmed as generator
     from drumeval.data.midi import write_midi
 
-    generator = importlib.import_module("drumeval.data.programmed")
     out.mkdir(parents=True, exist_ok=True)
     with progress_bar("writing programmed tracks", count) as advance:
         for track_seed in range(seed, seed + count):
@@ -228,7 +252,38 @@ def programmed(
     console.print(f"wrote {count} tracks (seeds {seed}–{seed + count - 1}) to {out}")
 
 
+def export(
+    corpus: Annotated[str, typer.Argument(help="Corpus name (e.g. jazz-soul-700) or dataset dir.")],
+    out: Annotated[Path, typer.Option(help="Directory for the MIDI files.")],
+    split: Annotated[str, typer.Option(help="train, eval or all.")] = "all",
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many examples.")] = None,
+) -> None:
+    """Write a corpus's examples as MIDI files at their own tempo (listen to the training data)."""
+    from drumeval.data.corpus import load_corpus
+    from drumeval.data.midi import write_midi
+    from drumeval.errors import DatasetError
+
+    if split not in ("train", "eval", "all"):
+        raise DatasetError(f"--split must be train, eval or all, got {split!r}")
+    data = load_corpus(corpus)
+    chosen = (
+        np.flatnonzero(data.is_eval == (split == "eval"))
+        if split != "all"
+        else np.arange(len(data.lengths))
+    )
+    chosen = chosen[:limit] if limit else chosen
+    out.mkdir(parents=True, exist_ok=True)
+    with progress_bar(f"exporting {data.name}", len(chosen)) as advance:
+        for index in chosen:
+            qpm = float(data.qpm[index]) if data.qpm is not None else 120.0
+            event_ids = data.event_ids[index][: data.lengths[index]]
+            write_midi(event_ids, out / f"{data.name}-{index:04d}.mid", qpm=qpm)
+            advance(1)
+    console.print(f"wrote {len(chosen)} MIDI files to {out}")
+
+
 def register(app: typer.Typer) -> None:
     """Add this area's commands to the root app."""
     app.command("inspect")(inspect)
+    app.command("export")(export)
     app.add_typer(data_app, name="data")

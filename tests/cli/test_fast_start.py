@@ -36,6 +36,7 @@ def beat_file(tmp_path_factory):
         ["--help"],
         ["inspect", "{file}"],
         ["metrics", "{file}"],
+        ["export", "jazz-soul-700", "--out", "{tmp}/exp", "--limit", "1"],
         ["data", "stats", "--corpus", "jazz-soul-700"],
         ["plot", "{file}", "--out", "{tmp}/grid.png"],
     ],

@@ -13,7 +13,7 @@ A 2023 thesis compared the two models by ear alone. drumeval rebuilds its verdic
 ratings with confidence intervals, plus objective metrics:
 """
 )
-st.table(
+st.dataframe(
     {
         "criterion": [
             "Short-term phrasing",
@@ -22,13 +22,16 @@ st.table(
             "Genre discrimination",
             "Realism",
         ],
-        "DrumsRNN": ["+", "-", "-", "--", "+"],
-        "MusicVAE": ["++", "-", "++", "+", "++"],
-    }
+        "DrumsRNN": ["+", "−", "−", "− −", "+"],
+        "MusicVAE": ["+ +", "−", "+ +", "+", "+ +"],
+    },
+    hide_index=True,
 )
 st.caption(
     "Table 1 of the thesis (author's judgement). The study pages that rebuild it from "
     "listener ratings are the next milestone."
 )
-st.page_link("pages/generate.py", label="Generate and listen to a track", icon="🎛️")
-st.page_link("pages/corpora.py", label="Explore the training corpora", icon="📚")
+st.page_link("pages/generate.py", label="Generate and listen to a track", icon=":material/tune:")
+st.page_link(
+    "pages/corpora.py", label="Explore the training corpora", icon=":material/library_music:"
+)

@@ -17,7 +17,7 @@ def test_app_entry_point_runs_the_about_page():
     app = _page("app.py").run()
     assert not app.exception
     assert app.title[0].value == "drumeval"
-    assert "Genre discrimination" in str(app.table[0].value)
+    assert "Genre discrimination" in app.dataframe[0].value["criterion"].tolist()
 
 
 def test_corpora_page_shows_statistics_for_every_corpus():

@@ -161,7 +161,9 @@ def train(
     writer = _SummaryWriter(run_dir / "tensorboard")
     started = time.perf_counter()
     stopped_early = False
-    last_train: dict[str, float] = {}
+    last_train = (
+        {k: v for k, v in history["train"][-1].items() if k != "step"} if history["train"] else {}
+    )
     window: list[dict[str, Any]] = []
     with _ProgressBar(progress, schedule.num_steps, step) as advance:
         while step < schedule.num_steps:

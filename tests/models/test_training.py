@@ -92,6 +92,9 @@ def test_resume_continues_from_saved_step(tmp_path):
     _, result = _run(tmp_path, steps=80, resume=True)
     assert result.steps == 80
     assert [h["step"] for h in result.history["eval"]] == [20, 40, 60, 80]
+    _, finished = _run(tmp_path, steps=80, resume=True)  # nothing left to do
+    assert finished.steps == 80
+    assert finished.final_train_metrics == result.final_train_metrics
 
 
 def test_plateau_stops_early(tmp_path):

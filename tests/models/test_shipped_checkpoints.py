@@ -35,6 +35,28 @@ def test_drums_rnn_techno_keeps_the_kick_and_jazz_does_not(size):
     assert techno - jazz > 0.25
 
 
+MUSIC_VAE_GENRE_PRESETS = ("cat-drums_2bar_small", "hier-60bar")
+
+
+@pytest.mark.parametrize("preset", MUSIC_VAE_GENRE_PRESETS)
+def test_music_vae_techno_keeps_the_kick_more_than_jazz(preset):
+    corpora = [f"music_vae/{preset}/{genre}-1500" for genre in ("techno-house", "jazz-soul")]
+    if not set(corpora) <= set(list_shipped_checkpoints("music_vae")):
+        pytest.skip(f"MusicVAE {preset} checkpoints not shipped")
+    techno = _kick_on_beat("music_vae", "techno-house-1500", preset)
+    jazz = _kick_on_beat("music_vae", "jazz-soul-1500", preset)
+    assert techno - jazz > 0.2, (techno, jazz)
+
+
+@pytest.mark.skipif(not _shipped("music_vae", "thesis-longbar"), reason="not shipped")
+@pytest.mark.parametrize("size", SIZES)
+def test_music_vae_thesis_longbar_generates_two_minutes_for_both_genres(size):
+    for genre in ("techno-house", "jazz-soul"):
+        tracks = generate("music_vae", corpus=f"{genre}-{size}", num=2, seed=7)
+        assert [len(track.event_ids) for track in tracks] == [960, 960]
+        assert all(metrics.mean_hits_per_bar(track.event_ids) > 1 for track in tracks)
+
+
 def test_every_shipped_checkpoint_has_a_complete_card():
     for name in list_shipped_checkpoints():
         directory = CHECKPOINTS_DIR / name

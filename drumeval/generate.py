@@ -17,11 +17,13 @@ import numpy as np
 
 from drumeval.data.drum_classes import DEFAULT_BARS, OUTPUT_QPM, STEPS_PER_BAR
 from drumeval.errors import CheckpointNotFoundError, ModelError
+from drumeval.models.recipes import (
+    CHECKPOINTS_DIR,
+    DEFAULT_PRESETS,
+    REPO_ROOT,
+    check_model_name,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
-MODEL_NAMES = ("drums_rnn", "music_vae")
-DEFAULT_PRESETS = {"drums_rnn": "thesis", "music_vae": "thesis-longbar"}
 MAX_BARS = 240  # 8 minutes at 120 qpm: longer requests are almost certainly typos
 META_DIR = ".meta"
 
@@ -66,7 +68,7 @@ class GeneratedTrack:
 
 def shipped_checkpoint(model: str, corpus: str, preset: str | None = None) -> Path:
     """The checkpoint we ship for `model` trained on `corpus` (e.g. `techno-house-700`)."""
-    _check_model_name(model)
+    check_model_name(model)
     preset = preset or DEFAULT_PRESETS[model]
     directory = CHECKPOINTS_DIR / model / preset / corpus
     if not (directory / "model.keras").is_file():
@@ -130,7 +132,7 @@ def generate(
     DrumsRNN only samples (optionally from a primer, optionally with beam search); MusicVAE
     samples from the prior, interpolates between two inputs, or reconstructs inputs.
     """
-    _check_model_name(model)
+    check_model_name(model)
     _check_request(
         num=num,
         bars=bars,
@@ -311,11 +313,6 @@ def write_tracks(
         (out_dir / META_DIR / f"{stem}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
         paths.append(midi_path)
     return paths
-
-
-def _check_model_name(model: str) -> None:
-    if model not in MODEL_NAMES:
-        raise ModelError(f"unknown model {model!r}: choose one of {', '.join(MODEL_NAMES)}")
 
 
 def _check_request(

@@ -20,13 +20,18 @@ from drumeval.models.hparams import apply_overrides
 MODEL_CLASSES = {"drums_rnn": "DrumsRNN", "music_vae": "MusicVAE"}
 DEFAULT_PRESETS = {"drums_rnn": "thesis", "music_vae": "thesis-longbar"}
 REPO_ROOT = Path(__file__).resolve().parents[2]
+CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
 MAX_SHIPPED_MB = 20.0
+
+
+def check_model_name(model: str) -> None:
+    if model not in MODEL_CLASSES:
+        raise ModelError(f"unknown model {model!r}: choose one of {', '.join(MODEL_CLASSES)}")
 
 
 def model_module(model: str) -> ModuleType:
     """The module implementing `model` (imports Keras on the JAX backend)."""
-    if model not in MODEL_CLASSES:
-        raise ModelError(f"unknown model {model!r}: choose one of {', '.join(MODEL_CLASSES)}")
+    check_model_name(model)
     import drumeval.models  # noqa: F401  (selects the JAX backend)
 
     return importlib.import_module(f"drumeval.models.{model}")
@@ -153,10 +158,7 @@ def ship_checkpoint(final_dir: str | Path, checkpoints_dir: str | Path | None = 
             f"{final_dir} is {size_mb:.1f} MB; shipped checkpoints must be ≤ {MAX_SHIPPED_MB} MB"
         )
     target = (
-        Path(checkpoints_dir or REPO_ROOT / "checkpoints")
-        / card["model"]
-        / card["preset"]
-        / card["corpus"]
+        Path(checkpoints_dir or CHECKPOINTS_DIR) / card["model"] / card["preset"] / card["corpus"]
     )
     target.mkdir(parents=True, exist_ok=True)
     for name in (MODEL_FILE, "card.json"):

@@ -49,6 +49,14 @@ def train(
     patience: Annotated[
         int, typer.Option(help="Stop after N evaluations without improvement (0: never).")
     ] = 5,
+    export_last: Annotated[
+        bool,
+        typer.Option(
+            "--export-last",
+            help="Export the last weights, not the best-eval-loss ones (MusicVAE's free-running "
+            "eval loss is noisy).",
+        ),
+    ] = False,
     seed: Annotated[int, typer.Option(help="Seed for initialisation, data order and dropout.")] = 0,
     run_dir: Annotated[
         Path | None,
@@ -76,6 +84,7 @@ def train(
         eval_every=eval_every,
         checkpoint_every=checkpoint_every,
         patience=patience or None,
+        export_best=not export_last,
         seed=seed,
         run_dir=run_dir,
         resume=resume,

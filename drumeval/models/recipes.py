@@ -73,6 +73,7 @@ def train_model(
     eval_every: int = 200,
     checkpoint_every: int = 200,
     patience: int | None = 5,
+    export_best: bool = True,
     seed: int = 0,
     run_dir: str | Path | None = None,
     resume: bool = False,
@@ -98,6 +99,7 @@ def train_model(
         checkpoint_every_steps=checkpoint_every,
         patience_evals=patience,
         seed=seed,
+        export_best=export_best,
     )
     card: dict[str, Any] = {
         "model": model,

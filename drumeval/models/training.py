@@ -44,6 +44,7 @@ class TrainingSchedule:
     log_every_steps: int = 10
     patience_evals: int | None = 5
     seed: int = 0
+    export_best: bool = True  # False: export the last weights (for noisy eval losses)
 
     def __post_init__(self) -> None:
         for name in (
@@ -219,7 +220,8 @@ def train(
     writer.close()
     wall_time = elapsed_before + time.perf_counter() - started
     _write_curves(history, run_dir / CURVES_FILE)
-    final_weights = best["weights"] if best["weights"] is not None else trainable
+    use_best = schedule.export_best and best["weights"] is not None
+    final_weights = best["weights"] if use_best else trainable
     for variable, value in zip(model.trainable_variables, final_weights, strict=True):
         variable.assign(value)
     result = TrainingResult(
@@ -258,7 +260,7 @@ def _result_card(result: TrainingResult, schedule: TrainingSchedule) -> dict[str
         "steps": result.steps,
         "wall_time_s": result.wall_time_s,
         "stopped_early_on_plateau": result.stopped_early,
-        "exported_weights": "best eval loss",
+        "exported_weights": "best eval loss" if schedule.export_best else "last step",
         "best_eval_step": result.best_eval_step,
         "best_eval_loss": result.best_eval_loss,
         "final_train_metrics": result.final_train_metrics,

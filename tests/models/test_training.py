@@ -41,7 +41,7 @@ def _eval():
     return [next(_batches(seed=99))]
 
 
-def _run(tmp_path, steps, resume=False, patience=None, model=None):
+def _run(tmp_path, steps, resume=False, patience=None, model=None, export_best=True):
     model = model or _tiny_model()
     schedule = TrainingSchedule(
         num_steps=steps,
@@ -50,6 +50,7 @@ def _run(tmp_path, steps, resume=False, patience=None, model=None):
         checkpoint_every_steps=20,
         log_every_steps=10,
         patience_evals=patience,
+        export_best=export_best,
     )
     result = train(
         model=model,
@@ -106,3 +107,11 @@ def test_plateau_stops_early(tmp_path):
 def test_schedule_rejects_bad_values():
     with pytest.raises(ModelError):
         TrainingSchedule(num_steps=0, batch_size=1)
+
+
+def test_export_last_keeps_the_final_weights(tmp_path):
+    model, result = _run(tmp_path, steps=60, export_best=False)
+    card = read_card(tmp_path / "run" / "final")
+    assert card["training"]["exported_weights"] == "last step"
+    with np.load(tmp_path / "run" / "state.npz") as state:
+        np.testing.assert_array_equal(ops.convert_to_numpy(model.weights[0]), state["trainable_0"])

@@ -110,7 +110,7 @@ def test_schedule_rejects_bad_values():
 
 
 def test_export_last_keeps_the_final_weights(tmp_path):
-    model, result = _run(tmp_path, steps=60, export_best=False)
+    model, _ = _run(tmp_path, steps=60, export_best=False)
     card = read_card(tmp_path / "run" / "final")
     assert card["training"]["exported_weights"] == "last step"
     with np.load(tmp_path / "run" / "state.npz") as state:

@@ -47,3 +47,35 @@ class AudioError(DrumevalError):
 
 class MissingDependencyError(DrumevalError):
     """A system program or file (FluidSynth, the sound font) is not installed."""
+
+
+class ClipStoreError(DrumevalError):
+    """A clip's stored MIDI or audio is missing, corrupt or cannot be written."""
+
+
+class DatabaseError(DrumevalError):
+    """The database is unreachable, locked for too long, or its schema does not match the code."""
+
+
+class SchemaTooNewError(DatabaseError):
+    """The database was migrated by a newer drumeval than this one: refuse to run."""
+
+
+class StudyError(DrumevalError):
+    """A study request is invalid: unknown or closed study, forged token, wrong rating…"""
+
+
+class StudyNotFoundError(StudyError):
+    """No study has this slug."""
+
+
+class StudyClosedError(StudyError):
+    """The study exists but does not accept participants (draft or closed)."""
+
+
+class InvalidTokenError(StudyError):
+    """A resume token matches no participant of this study."""
+
+
+class RatingError(StudyError):
+    """A rating is out of range, incomplete, or for a clip not assigned to this participant."""

@@ -1,0 +1,83 @@
+"""Groove figures on hand-built bars with known answers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from drumeval.data.drum_classes import CLOSED_HIHAT, KICK, SNARE
+from drumeval.errors import DrumevalError
+from drumeval.metrics.groove import (
+    backbeat_share,
+    bar_similarity,
+    empty_bar_share,
+    kick_four_on_floor_share,
+)
+
+
+def bar(**hits: tuple[int, ...]) -> np.ndarray:
+    """One 16-step bar; keyword = class name in lower case, value = steps hit."""
+    classes = {"kick": KICK, "snare": SNARE, "hat": CLOSED_HIHAT}
+    ids = np.zeros(16, dtype=np.int32)
+    for name, steps in hits.items():
+        ids[list(steps)] |= 1 << classes[name]
+    return ids
+
+
+FOUR_FLOOR = bar(kick=(0, 4, 8, 12), snare=(4, 12))
+THREE_KICKS = bar(kick=(0, 4, 8), snare=(4,))
+EMPTY = bar()
+
+
+def test_kick_four_on_floor_share_counts_bars_with_all_four_beats() -> None:
+    track = np.concatenate([FOUR_FLOOR, THREE_KICKS, FOUR_FLOOR, EMPTY])
+    assert kick_four_on_floor_share(track) == 0.5
+
+
+def test_kick_on_offbeats_does_not_count() -> None:
+    assert kick_four_on_floor_share(bar(kick=(2, 6, 10, 14))) == 0.0
+
+
+def test_backbeat_needs_snare_on_two_and_four() -> None:
+    track = np.concatenate([FOUR_FLOOR, THREE_KICKS, bar(snare=(12,)), bar(snare=(4, 12, 14))])
+    assert backbeat_share(track) == 0.5
+
+
+def test_partial_last_bar_is_ignored() -> None:
+    track = np.concatenate([FOUR_FLOOR, EMPTY[:8]])
+    assert kick_four_on_floor_share(track) == 1.0
+    assert empty_bar_share(track) == 0.0
+
+
+def test_empty_bar_share() -> None:
+    track = np.concatenate([EMPTY, FOUR_FLOOR, EMPTY, EMPTY])
+    assert empty_bar_share(track) == 0.75
+    assert empty_bar_share(np.zeros(5, dtype=np.int32)) == 0.0
+    assert kick_four_on_floor_share(np.zeros(5, dtype=np.int32)) == 0.0
+
+
+def test_bar_similarity_is_one_for_a_loop() -> None:
+    assert bar_similarity(np.tile(FOUR_FLOOR, 4)) == 1.0
+
+
+def test_bar_similarity_is_mean_jaccard_of_consecutive_bars() -> None:
+    # FOUR_FLOOR has 6 onsets, THREE_KICKS 4, all shared: J = 4/6 both ways.
+    track = np.concatenate([FOUR_FLOOR, THREE_KICKS, FOUR_FLOOR])
+    assert bar_similarity(track) == pytest.approx(4 / 6)
+    # Disjoint bars score 0; two empty bars count as identical.
+    hats = bar(hat=(1, 3))
+    assert bar_similarity(np.concatenate([FOUR_FLOOR, hats])) == 0.0
+    assert bar_similarity(np.concatenate([EMPTY, EMPTY, hats])) == pytest.approx(0.5)
+
+
+def test_bar_similarity_at_a_lag_compares_bars_that_far_apart() -> None:
+    hats = bar(hat=(1, 3))
+    track = np.concatenate([FOUR_FLOOR, hats, FOUR_FLOOR, hats])
+    assert bar_similarity(track, lag=1) == 0.0
+    assert bar_similarity(track, lag=2) == 1.0
+
+
+def test_bar_similarity_needs_two_bars_lag_apart() -> None:
+    assert math.isnan(bar_similarity(np.tile(FOUR_FLOOR, 3), lag=3))
+    with pytest.raises(DrumevalError, match="lag"):
+        bar_similarity(FOUR_FLOOR, lag=0)

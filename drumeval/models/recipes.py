@@ -16,11 +16,11 @@ import numpy as np
 
 from drumeval.errors import ModelError
 from drumeval.models.hparams import apply_overrides
+from drumeval.paths import REPO_ROOT, checkpoints_dir
+from drumeval.registry import DEFAULT_PRESETS, MODELS
 
-MODEL_CLASSES = {"drums_rnn": "DrumsRNN", "music_vae": "MusicVAE"}
-DEFAULT_PRESETS = {"drums_rnn": "thesis", "music_vae": "thesis-longbar"}
-REPO_ROOT = Path(__file__).resolve().parents[2]
-CHECKPOINTS_DIR = REPO_ROOT / "checkpoints"
+MODEL_CLASSES = {name: family.keras_class for name, family in MODELS.items()}
+CHECKPOINTS_DIR = checkpoints_dir()
 MAX_SHIPPED_MB = 20.0
 
 

@@ -12,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 .PHONY: run test lint setup apt venv data bench clean
 
 run: setup data
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT) --server.headless true --browser.gatherUsageStats false
+	$(PY) -m drumeval.serve --server.port $(PORT)
 
 test: setup data
 	$(VENV)/bin/ruff check .

@@ -1,0 +1,89 @@
+"""What an evaluator reads: the criteria in the thesis's words, the scale, the questionnaire.
+
+Kept as data in one module so the pages, the analysis and the exports use the same wording,
+and a study's design can only name criteria that exist here.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    label: str
+    question: str
+    definition: str
+
+
+CRITERIA: tuple[Criterion, ...] = (
+    Criterion(
+        "short_term_phrasing",
+        "Short-term phrasing",
+        "How well does the drumming vary over a few bars?",
+        "Changes over a few bars that keep the listener interested: fills, variations, "
+        "small surprises that still fit the groove.",
+    ),
+    Criterion(
+        "long_term_phrasing",
+        "Long-term phrasing",
+        "How well is the whole track structured?",
+        "Song structure over the whole track: build-ups, breakdowns and distinct sections, "
+        "as in a real song. This needs the whole clip.",
+    ),
+    Criterion(
+        "originality",
+        "Originality",
+        "How original does it sound?",
+        "Its own character: it does not sound like a copy of a stock pattern looped over and over.",
+    ),
+    Criterion(
+        "realism",
+        "Realism",
+        "How realistic does it sound?",
+        "Correct rhythm and the stylistic conventions of its genre, as a drummer or producer "
+        "would play or program it.",
+    ),
+)
+CRITERION_KEYS = tuple(criterion.key for criterion in CRITERIA)
+
+# The five-point scale as the thesis wrote it; stored as −2..+2.
+SCALE: tuple[tuple[int, str], ...] = ((-2, "--"), (-1, "-"), (0, "0"), (1, "+"), (2, "++"))
+SCALE_HELP = "-- very poor · - poor · 0 neutral · + good · ++ very good"
+
+GENRE_QUESTION = "Which genre is this?"
+GENRE_DEFINITION = "Which genre it sounds like: techno-house or jazz-soul."
+GENRE_OPTIONS: tuple[tuple[str, str], ...] = (
+    ("techno-house", "Techno / house"),
+    ("jazz-soul", "Jazz / soul"),
+    ("cant_tell", "Can't tell"),
+)
+CONFIDENCE_OPTIONS = (1, 2, 3, 4, 5)
+COMMENT_MAX_CHARS = 1000
+
+QUESTIONNAIRE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "musical_experience",
+        "How much musical training or experience do you have?",
+        ("none", "less than 2 years", "2–5 years", "more than 5 years", "professional"),
+    ),
+    (
+        "drum_experience",
+        "Do you play drums or produce drum tracks / beats?",
+        ("never", "a little", "regularly", "professionally"),
+    ),
+    (
+        "listening_device",
+        "What are you listening on right now?",
+        ("over-ear headphones", "in-ear headphones / earbuds", "loudspeakers", "laptop or phone speakers"),
+    ),
+)
+
+DEFAULT_CONSENT_TEXT = (
+    "You are invited to a listening study on computer-generated drum tracks. You will hear "
+    "about a dozen clips and rate each one; it takes about 30 minutes. Taking part is "
+    "voluntary and you can stop at any time by closing the page.\n\n"
+    "We store only your answers: your ratings, the questionnaire, how long you listened, and "
+    "(if you came from a recruiting platform) the participant id it sent. We store no name, "
+    "e-mail or IP address. Answers are analysed anonymously and may be published in aggregate.\n\n"
+    "Please use headphones in a quiet place."
+)

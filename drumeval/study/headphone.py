@@ -1,0 +1,84 @@
+"""The anti-phase headphone screening test of Woods, Siegel, Traer & McDermott (2017).
+
+Each trial plays three 200 Hz tones and asks which one is quietest. One tone is really 6 dB
+quieter; another is played with the right channel in anti-phase, which over loudspeakers
+cancels acoustically and sounds quietest — a trap headphone listeners do not fall into.
+Six trials, pass at five correct. Tones are made with numpy from a seed, so a participant
+who reloads hears the same trials and the answer key never leaves the server.
+"""
+
+import io
+import wave
+from dataclasses import dataclass
+
+import numpy as np
+
+SAMPLE_RATE = 22_050
+TONE_HZ = 200.0
+TONE_SECONDS = 1.0
+RAMP_SECONDS = 0.1
+GAP_SECONDS = 0.5
+QUIET_DB = -6.0
+LEVEL = 0.25  # the loud tones' peak: comfortable at a normal volume setting
+TRIALS = 6
+PASS_MARK = 5
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One trial: which tone (0, 1, 2) is quieter and which is in anti-phase."""
+
+    quiet_index: int
+    antiphase_index: int
+
+
+def make_trials(seed: int, trials: int = TRIALS) -> tuple[Trial, ...]:
+    """Seeded trials; the quiet and anti-phase tones never coincide (as in the paper)."""
+    rng = np.random.default_rng(seed)
+    made = []
+    for _ in range(trials):
+        quiet, antiphase = rng.choice(3, size=2, replace=False)
+        made.append(Trial(int(quiet), int(antiphase)))
+    return tuple(made)
+
+
+def _tone() -> np.ndarray:
+    time = np.arange(int(SAMPLE_RATE * TONE_SECONDS)) / SAMPLE_RATE
+    tone = np.sin(2 * np.pi * TONE_HZ * time)
+    ramp = int(SAMPLE_RATE * RAMP_SECONDS)
+    envelope = np.ones_like(tone)
+    envelope[:ramp] = np.sin(np.linspace(0, np.pi / 2, ramp)) ** 2
+    envelope[-ramp:] = envelope[:ramp][::-1]
+    return tone * envelope
+
+
+def trial_samples(trial: Trial) -> np.ndarray:
+    """`[samples, 2]` float stereo: three tones separated by silence."""
+    tone, gap = _tone(), np.zeros(int(SAMPLE_RATE * GAP_SECONDS))
+    left, right = [], []
+    for index in range(3):
+        gain = LEVEL * (10 ** (QUIET_DB / 20) if index == trial.quiet_index else 1.0)
+        sign = -1.0 if index == trial.antiphase_index else 1.0
+        left += [gain * tone, gap]
+        right += [sign * gain * tone, gap]
+    return np.stack([np.concatenate(left[:-1]), np.concatenate(right[:-1])], axis=1)
+
+
+def trial_wav(trial: Trial) -> bytes:
+    """The trial as 16-bit stereo WAV bytes (no metadata)."""
+    pcm = np.round(trial_samples(trial) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(2)
+        handle.setsampwidth(2)
+        handle.setframerate(SAMPLE_RATE)
+        handle.writeframes(pcm.tobytes())
+    return buffer.getvalue()
+
+
+def score(trials: tuple[Trial, ...], answers: list[int | None]) -> tuple[int, bool]:
+    """Number of correct answers (tone index of the quietest) and whether the listener passed."""
+    correct = sum(
+        1 for trial, answer in zip(trials, answers, strict=True) if answer == trial.quiet_index
+    )
+    return correct, correct >= PASS_MARK

@@ -1,0 +1,139 @@
+"""A blind audio player that tells the server how much of the clip was really heard.
+
+Built with `st.components.v2` (inline HTML + JS, no build step, no network): the browser
+counts the distinct seconds of the clip that played at normal speed (seeking ahead does not
+count, replays do not count twice), the number of plays and seeks, and whether the clip
+ended, and reports them back. The audio arrives as a data URI, so no URL or file name can
+reveal which clip it is.
+"""
+
+import base64
+from dataclasses import dataclass
+
+import streamlit as st
+
+MIME_TYPES = {"ogg": "audio/ogg", "opus": "audio/ogg", "mp3": "audio/mpeg", "wav": "audio/wav"}
+
+_HTML = """
+<div class="player">
+  <audio controls preload="auto" controlslist="nodownload noplaybackrate"></audio>
+  <div class="status" aria-live="polite"></div>
+</div>
+"""
+
+_CSS = """
+.player { display: flex; flex-direction: column; gap: 0.35rem; font-family: var(--st-font); }
+audio { width: 100%; }
+.status { color: var(--st-text-color); opacity: 0.75; font-size: 0.9rem; }
+.status.done { color: var(--st-primary-color); opacity: 1; }
+"""
+
+_JS = """
+const players = new WeakMap();
+
+function format(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  const audio = parentElement.querySelector("audio");
+  const status = parentElement.querySelector(".status");
+  let player = players.get(parentElement);
+  if (player && player.token === data.token) {
+    return;
+  }
+  player = { token: data.token, heard: new Set(), plays: 0, seeks: 0, ended: false,
+             last: null, reported: -1, unlocked: false };
+  players.set(parentElement, player);
+  audio.src = data.src;
+  const minimum = data.min_seconds;
+
+  const heardSeconds = () => player.heard.size;
+  const show = () => {
+    const left = minimum - heardSeconds();
+    if (left > 0) {
+      status.textContent = "Listen to unlock the rating form: " + format(left) + " left.";
+      status.classList.remove("done");
+    } else {
+      status.textContent = "You can rate this clip now (keep listening if you like).";
+      status.classList.add("done");
+    }
+  };
+  const report = () => {
+    player.reported = heardSeconds();
+    setStateValue("progress", {
+      token: player.token, heard_seconds: heardSeconds(), plays: player.plays,
+      seeks: player.seeks, ended: player.ended,
+    });
+  };
+  audio.addEventListener("timeupdate", () => {
+    const now = audio.currentTime;
+    if (player.last !== null && !audio.seeking) {
+      const step = now - player.last;
+      if (step > 0 && step < 1.0) {
+        for (let s = Math.floor(player.last); s < Math.floor(now); s++) player.heard.add(s);
+      }
+    }
+    player.last = now;
+    show();
+    const unlocked = heardSeconds() >= minimum;
+    if (unlocked && !player.unlocked) { player.unlocked = true; report(); }
+    else if (heardSeconds() - player.reported >= 15) { report(); }
+  });
+  audio.addEventListener("seeking", () => { player.seeks += 1; player.last = null; });
+  audio.addEventListener("seeked", () => { player.last = audio.currentTime; });
+  audio.addEventListener("play", () => { player.plays += 1; player.last = audio.currentTime; });
+  audio.addEventListener("pause", () => { if (!audio.ended) report(); });
+  audio.addEventListener("ended", () => {
+    const end = Math.floor(audio.duration || 0);
+    if (player.last !== null && end - player.last < 1.0) {
+      for (let s = Math.floor(player.last); s < end; s++) player.heard.add(s);
+    }
+    player.ended = true; player.last = null; show(); report();
+  });
+  audio.addEventListener("ratechange", () => { if (audio.playbackRate !== 1) audio.playbackRate = 1; });
+  show();
+}
+"""
+
+_player = st.components.v2.component("drumeval_player", html=_HTML, css=_CSS, js=_JS)
+
+
+@dataclass(frozen=True)
+class Listening:
+    """What the browser reported for one clip."""
+
+    heard_seconds: float = 0.0
+    plays: int = 0
+    seeks: int = 0
+    ended: bool = False
+
+
+def data_uri(audio: bytes, audio_format: str) -> str:
+    mime = MIME_TYPES.get(audio_format, f"audio/{audio_format}")
+    return f"data:{mime};base64,{base64.b64encode(audio).decode('ascii')}"
+
+
+def blind_player(*, audio: bytes, audio_format: str, token: str, min_seconds: float, key: str) -> Listening:
+    """Mount the player for one clip and return what the browser reported so far.
+
+    `token` identifies the clip on this page only (e.g. its position); a new token resets
+    the counters in the browser.
+    """
+    result = _player(
+        key=key,
+        data={"src": data_uri(audio, audio_format), "token": token, "min_seconds": min_seconds},
+        default={"progress": None},
+        on_progress_change=lambda: None,
+    )
+    progress = getattr(result, "progress", None) or {}
+    if progress.get("token") != token:
+        return Listening()
+    return Listening(
+        heard_seconds=float(progress.get("heard_seconds", 0)),
+        plays=int(progress.get("plays", 0)),
+        seeks=int(progress.get("seeks", 0)),
+        ended=bool(progress.get("ended", False)),
+    )

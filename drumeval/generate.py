@@ -17,15 +17,20 @@ import numpy as np
 
 from drumeval.data.drum_classes import DEFAULT_BARS, OUTPUT_QPM, STEPS_PER_BAR
 from drumeval.errors import CheckpointNotFoundError, ModelError
-from drumeval.models.recipes import (
-    CHECKPOINTS_DIR,
+from drumeval.paths import REPO_ROOT, checkpoints_dir
+from drumeval.registry import (
     DEFAULT_PRESETS,
-    REPO_ROOT,
-    check_model_name,
+    check_model,
+    find_shipped,
+    genre_of_corpus,
+    shipped_checkpoints,
 )
+
+CHECKPOINTS_DIR = checkpoints_dir()
 
 MAX_BARS = 240  # 8 minutes at 120 qpm: longer requests are almost certainly typos
 META_DIR = ".meta"
+TRACK_PREFIX = "track"  # neutral: a file name must not reveal the model to a study listener
 
 Mode = Literal["sample", "interpolate", "reconstruct"]
 
@@ -55,6 +60,7 @@ class GeneratedTrack:
             "model": self.model,
             "preset": self.preset,
             "corpus": self.corpus,
+            "genre": genre_of_corpus(self.corpus),
             "checkpoint": self.checkpoint,
             "checkpoint_sha256": self.checkpoint_sha256,
             "seed": self.seed,
@@ -68,26 +74,16 @@ class GeneratedTrack:
 
 def shipped_checkpoint(model: str, corpus: str, preset: str | None = None) -> Path:
     """The checkpoint we ship for `model` trained on `corpus` (e.g. `techno-house-700`)."""
-    check_model_name(model)
-    preset = preset or DEFAULT_PRESETS[model]
-    directory = CHECKPOINTS_DIR / model / preset / corpus
-    if not (directory / "model.keras").is_file():
-        available = ", ".join(list_shipped_checkpoints(model)) or "none"
-        raise CheckpointNotFoundError(
-            f"no shipped {model} checkpoint for preset {preset!r} and corpus {corpus!r} "
-            f"(available: {available}); pass --checkpoint DIR for your own"
-        )
-    return directory
+    check_model(model)
+    try:
+        return find_shipped(model, preset or DEFAULT_PRESETS[model], corpus).directory
+    except CheckpointNotFoundError as error:
+        raise CheckpointNotFoundError(f"{error}; pass --checkpoint DIR for your own") from None
 
 
 def list_shipped_checkpoints(model: str | None = None) -> list[str]:
     """`model/preset/corpus` names of every shipped checkpoint."""
-    names = []
-    for card in sorted(CHECKPOINTS_DIR.glob("*/*/*/card.json")):
-        relative = card.parent.relative_to(CHECKPOINTS_DIR)
-        if model is None or relative.parts[0] == model:
-            names.append(str(relative))
-    return names
+    return [c.name for c in shipped_checkpoints() if model is None or c.model == model]
 
 
 @functools.lru_cache(maxsize=8)
@@ -132,7 +128,7 @@ def generate(
     DrumsRNN only samples (optionally from a primer, optionally with beam search); MusicVAE
     samples from the prior, interpolates between two inputs, or reconstructs inputs.
     """
-    check_model_name(model)
+    check_model(model)
     _check_request(
         num=num,
         bars=bars,
@@ -297,22 +293,36 @@ def write_tracks(
     tracks: list[GeneratedTrack],
     out_dir: str | Path,
     *,
-    prefix: str | None = None,
+    prefix: str = TRACK_PREFIX,
     qpm: float = OUTPUT_QPM,
 ) -> list[Path]:
-    """Write each track as `OUT/<prefix>-NNN.mid` with its sidecar in `OUT/.meta/`."""
+    """Write each track as `OUT/<prefix>-NNN.mid` with its sidecar in `OUT/.meta/`.
+
+    Numbers continue after the files already there, so a second run into the same folder
+    adds tracks instead of overwriting them; the model and seed live only in the sidecar.
+    """
     from drumeval.data.midi import write_midi
 
     out_dir = Path(out_dir)
     (out_dir / META_DIR).mkdir(parents=True, exist_ok=True)
+    first = _next_track_number(out_dir, prefix)
     paths = []
     for index, track in enumerate(tracks):
-        stem = f"{prefix or track.model}-{track.seed}-{index:03d}"
+        stem = f"{prefix}-{first + index:03d}"
         midi_path = write_midi(track.event_ids, out_dir / f"{stem}.mid", qpm=qpm)
         sidecar = {**track.sidecar(), "midi": midi_path.name}
         (out_dir / META_DIR / f"{stem}.json").write_text(json.dumps(sidecar, indent=2) + "\n")
         paths.append(midi_path)
     return paths
+
+
+def _next_track_number(out_dir: Path, prefix: str) -> int:
+    numbers = [
+        int(path.stem.rsplit("-", 1)[1])
+        for path in out_dir.glob(f"{prefix}-*.mid")
+        if path.stem.rsplit("-", 1)[1].isdigit()
+    ]
+    return max(numbers, default=-1) + 1
 
 
 def _check_request(

@@ -56,6 +56,17 @@ def test_write_tracks_round_trips_and_hides_sidecars(tiny_checkpoint, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.is_file()] == [path.name]
 
 
+def test_written_names_reveal_nothing_and_never_overwrite(tiny_checkpoint, tmp_path):
+    tracks = gen.generate("drums_rnn", checkpoint=tiny_checkpoint, num=2, bars=4, seed=3)
+    first = gen.write_tracks(tracks, tmp_path)
+    second = gen.write_tracks(tracks[:1], tmp_path)
+    names = [path.name for path in first + second]
+    assert names == ["track-000.mid", "track-001.mid", "track-002.mid"]
+    assert not any("drums_rnn" in name or "3" in name.split("-")[0] for name in names)
+    sidecars = sorted(path.name for path in (tmp_path / gen.META_DIR).iterdir())
+    assert sidecars == ["track-000.json", "track-001.json", "track-002.json"]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

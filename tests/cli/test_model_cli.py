@@ -49,8 +49,8 @@ def test_import_magenta_bundle_then_generate(magenta_fixtures, tmp_path, capsys)
     )
     assert code == 0
     assert sorted(p.name for p in out.glob("*.mid")) == [
-        "drums_rnn-5-000.mid",
-        "drums_rnn-5-001.mid",
+        "track-000.mid",
+        "track-001.mid",
     ]
     assert "wrote" in capsys.readouterr().out
 
@@ -131,5 +131,5 @@ def test_generated_midi_matches_direct_call(magenta_fixtures, tmp_path):
     )
     direct = generate("drums_rnn", checkpoint=checkpoint, bars=2, seed=9)[0].event_ids
     np.testing.assert_array_equal(
-        load_drum_track(tmp_path / "drums_rnn-9-000.mid").event_ids[:32], direct
+        load_drum_track(tmp_path / "track-000.mid").event_ids[:32], direct
     )

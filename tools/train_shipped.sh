@@ -1,44 +1,67 @@
 #!/usr/bin/env bash
-# Train (or resume) the checkpoints shipped in checkpoints/ and copy them there.
-# Usage: tools/train_shipped.sh drums_rnn|music_vae|all [JOBS]
-# Every run checkpoints every 200 steps; re-running the script resumes unfinished runs.
+# Train (or resume) the checkpoints shipped in checkpoints/ and copy them there, one after
+# the other (one process: pin it and its BLAS/XLA threads yourself if the machine is shared).
+# Usage: tools/train_shipped.sh [MODEL/PRESET/CORPUS ...]   (no argument: every row below)
+# Every run checkpoints every 200 steps; re-running a row resumes it (runs/MODEL/PRESET/CORPUS).
+# Each run samples its model every --fidelity-every steps, compares the groove with the corpus
+# (issue 18) and exports the best-fidelity weights; the card records the exact command.
+#
+# Warm starts: rows with "warm" continue from the weights shipped in $BASE (extracted with
+# `git show`, so a fresh clone reproduces the same chain); their card's `initialised_from`
+# and `training.total_steps` count the earlier steps too.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
-which=${1:-all}
-jobs=${2:-2}
-runs=()
-# model preset corpus total-steps [hparam overrides]: the step counts the shipped checkpoints got
-# (runs stop earlier on an eval-loss plateau; see each card.json).
-if [[ $which == music_vae || $which == all ]]; then
-  for corpus in techno-house-700 jazz-soul-700 techno-house-1500 jazz-soul-1500; do
-    runs+=("music_vae thesis-longbar $corpus 3500 ")
-  done
-fi
-if [[ $which == drums_rnn || $which == all ]]; then
-  runs+=("drums_rnn thesis techno-house-700 3500 " "drums_rnn thesis jazz-soul-700 3500 ")
-  runs+=("drums_rnn thesis techno-house-1500 2000 " "drums_rnn thesis jazz-soul-1500 2000 ")
-fi
-if [[ $which == music_vae || $which == all ]]; then
-  for corpus in techno-house-1500 jazz-soul-1500; do
-    runs+=("music_vae hier-60bar $corpus 1400 ")
-    runs+=("music_vae cat-drums_2bar_small $corpus 1000 batch_size=64")
-  done
-fi
 
-train_one() {
-  read -r model preset corpus steps hparams <<<"$1"
-  dir=runs/$model/$preset/$corpus
-  resume=()
-  [[ -f $dir/state.npz ]] && resume=(--resume)
-  # The flat 60-bar MusicVAE's free-running eval loss is too noisy to stop on or pick
-  # weights by: it trains to its step budget and ships its last weights.
-  stopping=(--patience 3)
-  [[ $preset == thesis-longbar ]] && stopping=(--patience 0 --export-last)
+BASE=4a09fee  # the commit whose shipped weights the warm-started rows continue from
+
+# model preset corpus steps start flags…   (start: warm = from $BASE's weights, fresh = scratch)
+ROWS=(
+  "drums_rnn thesis techno-house-700 4000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
+  "drums_rnn thesis jazz-soul-700 6000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
+  "drums_rnn thesis techno-house-1500 4000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
+  "drums_rnn thesis jazz-soul-1500 6000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
+)
+
+train_row() {
+  local model preset corpus steps start flags name dir init
+  read -r model preset corpus steps start flags <<<"$1"
+  name=$model/$preset/$corpus
+  dir=runs/$name
   mkdir -p "$dir"
-  .venv/bin/drumeval train "$model" --preset "$preset" --corpus "$corpus" --steps "$steps" \
-    --hparams "${hparams:-}" --eval-every 200 --checkpoint-every 200 "${stopping[@]}" \
-    --run-dir "$dir" --ship "${resume[@]}" >"$dir.log" 2>&1 && echo "done $dir" || echo "FAILED $dir (see $dir.log)"
+  local extra=()
+  [[ -f $dir/state.npz ]] && extra+=(--resume)
+  if [[ $start == warm ]]; then
+    init=runs/init/$BASE/$name
+    if [[ ! -f $init/model.keras ]]; then
+      mkdir -p "$init"
+      git show "$BASE:checkpoints/$name/model.keras" >"$init/model.keras"
+      git show "$BASE:checkpoints/$name/card.json" >"$init/card.json"
+    fi
+    extra+=(--init-from "$init")
+  fi
+  # shellcheck disable=SC2086  # flags are whitespace-separated options on purpose
+  .venv/bin/python -m drumeval train "$model" --preset "$preset" --corpus "$corpus" \
+    --steps "$steps" --checkpoint-every 200 --patience 0 $flags --run-dir "$dir" --ship \
+    "${extra[@]}" >>"$dir.log" 2>&1
 }
-export -f train_one
-printf '%s\n' "${runs[@]}" | xargs -P "$jobs" -I{} bash -c 'train_one "$@"' _ {}
+
+main() {
+  cd "$(dirname "$0")/.."
+  export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
+  local wanted=("$@") row key status=0
+  for row in "${ROWS[@]}"; do
+    read -r -a fields <<<"$row"
+    key=${fields[0]}/${fields[1]}/${fields[2]}
+    if [[ ${#wanted[@]} -gt 0 && ! " ${wanted[*]} " == *" $key "* ]]; then
+      continue
+    fi
+    if train_row "$row"; then
+      echo "done $key"
+    else
+      echo "FAILED $key (see runs/$key.log)"
+      status=1
+    fi
+  done
+  return $status
+}
+
+main "$@"

@@ -71,8 +71,27 @@ def train(
             "--ship", help="Copy the final checkpoint into checkpoints/ (what the app uses)."
         ),
     ] = False,
+    eval_smoothing: Annotated[
+        int, typer.Option(help="Select/stop on the moving mean of this many eval losses.")
+    ] = 1,
+    fidelity_every: Annotated[
+        int,
+        typer.Option(
+            help="Every N steps sample the model, compare its groove with the corpus and "
+            "export the best-fidelity weights (0: off)."
+        ),
+    ] = 0,
+    fidelity_samples: Annotated[
+        int, typer.Option(help="60-bar samples per fidelity evaluation during training.")
+    ] = 8,
+    init_from: Annotated[
+        Path | None, typer.Option(help="Warm-start from this checkpoint dir's weights.")
+    ] = None,
 ) -> None:
     """Train DrumsRNN or MusicVAE on a corpus (TensorBoard logs, curves.png, resumable)."""
+    import shlex
+    import sys
+
     from drumeval.models.recipes import ship_checkpoint, train_model
 
     result = train_model(
@@ -88,6 +107,11 @@ def train(
         seed=seed,
         run_dir=run_dir,
         resume=resume,
+        eval_smoothing=eval_smoothing,
+        fidelity_every=fidelity_every or None,
+        fidelity_samples=fidelity_samples,
+        init_from=init_from,
+        command=shlex.join(["drumeval", *sys.argv[1:]]),
     )
     console.print(
         f"[green]done[/]: {result.steps} steps in {result.wall_time_s:.0f} s"

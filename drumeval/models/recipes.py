@@ -5,16 +5,28 @@ model class built from a config, `make_optimizer`, `make_loss_fn`, `training_bat
 `eval_batches`, `import_magenta` — so one recipe serves both.
 """
 
+import functools
 import importlib
+import json
 import shutil
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
+from drumeval.data.drum_classes import DEFAULT_BARS, STEPS_PER_BAR
 from drumeval.errors import ModelError
+from drumeval.metrics.fidelity import (
+    GrooveProfile,
+    TargetCheck,
+    check_targets,
+    corpus_profile,
+    fidelity_distance,
+    groove_profile,
+)
 from drumeval.models.hparams import apply_overrides
 from drumeval.paths import REPO_ROOT, checkpoints_dir
 from drumeval.registry import DEFAULT_PRESETS, MODELS
@@ -22,6 +34,15 @@ from drumeval.registry import DEFAULT_PRESETS, MODELS
 MODEL_CLASSES = {name: family.keras_class for name, family in MODELS.items()}
 CHECKPOINTS_DIR = checkpoints_dir()
 MAX_SHIPPED_MB = 20.0
+INIT_DIR = "init"  # a warm-started run keeps a copy of its starting checkpoint here
+
+# Issue 18's fidelity protocol: 16 seeded 60-bar samples at temperature 1.0 per checkpoint.
+FIDELITY_SAMPLES = 16
+FIDELITY_SEED = 7
+FIDELITY_TEMPERATURE = 1.0
+# Weights are selected on other seeds than the reported (and tested) ones, so the reported
+# figures are not the maximum of several noisy draws.
+SELECTION_SEED = 18
 
 
 def check_model_name(model: str) -> None:
@@ -78,8 +99,20 @@ def train_model(
     run_dir: str | Path | None = None,
     resume: bool = False,
     progress: bool = True,
+    eval_smoothing: int = 1,
+    fidelity_every: int | None = None,
+    fidelity_samples: int = 8,
+    init_from: str | Path | None = None,
+    command: str | None = None,
 ):
-    """Train `model` on `corpus` with a preset (+ overrides); returns the `TrainingResult`."""
+    """Train `model` on `corpus` with a preset (+ overrides); returns the `TrainingResult`.
+
+    With `fidelity_every`, `fidelity_samples` seeded 60-bar samples are compared with the
+    corpus's groove every so many steps and the best-fidelity weights are exported; the
+    final card always gets the full fidelity report (`FIDELITY_SAMPLES` samples).
+    `init_from` warm-starts from a checkpoint's weights (copied into the run dir, so a
+    resumed run records the same origin even after the checkpoint is replaced).
+    """
     from drumeval.data.corpus import load_corpus
     from drumeval.models.training import TrainingSchedule, resume_step, train
 
@@ -92,6 +125,7 @@ def train_model(
     start = resume_step(run_dir) if resume else 0
     module = model_module(model)
     network = build_model(model, config, seed=seed)
+    origin = _warm_start(network, run_dir, init_from) if init_from or resume else None
     schedule = TrainingSchedule(
         num_steps=steps,
         batch_size=config.batch_size,
@@ -100,7 +134,10 @@ def train_model(
         patience_evals=patience,
         seed=seed,
         export_best=export_best,
+        eval_smoothing=eval_smoothing,
+        fidelity_every_steps=fidelity_every,
     )
+    corpus_groove = corpus_profile(*data.split("train"))
     card: dict[str, Any] = {
         "model": model,
         "preset": preset,
@@ -115,8 +152,16 @@ def train_model(
             "steps_per_example_max": int(train_ids.shape[1]),
         },
         "seed": seed,
+        "command": command,
     }
-    return train(
+    if origin:
+        card["initialised_from"] = origin
+    fidelity_fn = (
+        _fidelity_during_training(model, network, corpus_groove, data.genre, fidelity_samples)
+        if fidelity_every
+        else None
+    )
+    result = train(
         model=network,
         optimizer=module.make_optimizer(config),
         loss_fn=module.make_loss_fn(network),
@@ -134,7 +179,193 @@ def train_model(
         resume=resume,
         card=card,
         progress=progress,
+        fidelity_fn=fidelity_fn,
     )
+    report = fidelity_report(model, network, corpus_groove, data.genre)
+    _add_to_card(result.checkpoint_dir, {"fidelity": report.to_card()})
+    if origin:
+        _add_to_card(
+            result.checkpoint_dir, {"total_steps": origin["steps"] + result.steps}, "training"
+        )
+    return result
+
+
+def _warm_start(network, run_dir: Path, init_from: str | Path | None) -> dict[str, Any] | None:
+    """Load the starting weights into `network`; their provenance for the card (or None)."""
+    from drumeval.errors import CheckpointNotFoundError
+    from drumeval.models.checkpoints import CARD_FILE, MODEL_FILE, file_sha256, load_checkpoint
+
+    kept = run_dir / INIT_DIR
+    if not (kept / MODEL_FILE).is_file():
+        if init_from is None:
+            return None
+        source = Path(init_from)
+        if not (source / MODEL_FILE).is_file() or not (source / CARD_FILE).is_file():
+            raise CheckpointNotFoundError(f"--init-from {source}: no {MODEL_FILE} + {CARD_FILE}")
+        kept.mkdir(parents=True, exist_ok=True)
+        for name in (MODEL_FILE, CARD_FILE):
+            shutil.copy2(source / name, kept / name)
+    loaded, card = load_checkpoint(kept)
+    if type(loaded).__name__ != type(network).__name__ or len(loaded.weights) != len(
+        network.weights
+    ):
+        raise ModelError(f"{kept} holds a different model than the one being trained")
+    for target, value in zip(network.weights, loaded.weights, strict=True):
+        if tuple(target.shape) != tuple(value.shape):
+            raise ModelError(f"{kept} was trained with other hparams ({value.shape})")
+        target.assign(value)
+    training = card.get("training", {})
+    return {
+        "checkpoint": str(init_from or kept),
+        "weights_sha256": file_sha256(kept / MODEL_FILE),
+        "steps": int(training.get("total_steps", training.get("steps", 0))),
+        "card_date": training.get("date"),
+    }
+
+
+def _add_to_card(directory: Path, values: dict[str, Any], section: str | None = None) -> None:
+    from drumeval.models.checkpoints import CARD_FILE, read_card
+
+    card = read_card(directory)
+    if section:
+        card[section] = {**card.get(section, {}), **values}
+    else:
+        card.update(values)
+    temporary = directory / f".{CARD_FILE}.tmp"
+    temporary.write_text(json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
+    temporary.replace(directory / CARD_FILE)
+
+
+# --------------------------------------------------------------------------- fidelity
+
+
+def sample_tracks(
+    model: str,
+    network,
+    *,
+    num: int,
+    bars: int = DEFAULT_BARS,
+    temperature: float = FIDELITY_TEMPERATURE,
+    seed: int = FIDELITY_SEED,
+) -> np.ndarray:
+    """`[num, bars·16]` event ids sampled as the study does (DrumsRNN from the start step;
+    a 60-bar MusicVAE from its prior; a shorter MusicVAE by a latent walk, seed + index)."""
+    num_steps = bars * STEPS_PER_BAR
+    if model == "drums_rnn":
+        from drumeval.models import drums_rnn_sampling
+
+        return drums_rnn_sampling.sample(
+            network, num_samples=num, num_steps=num_steps, temperature=temperature, seed=seed
+        )
+    module = model_module(model)
+    if network.config.max_seq_len < num_steps:
+        return np.stack(
+            [
+                module.latent_walk(network, bars=bars, seed=seed + index, temperature=temperature)
+                for index in range(num)
+            ]
+        )
+    return module.sample(
+        network, num_samples=num, num_steps=num_steps, temperature=temperature, seed=seed
+    )
+
+
+@dataclass(frozen=True)
+class FidelityReport:
+    """A checkpoint's groove fidelity: its samples' figures beside its corpus's, targets."""
+
+    genre: str
+    samples: GrooveProfile
+    corpus: GrooveProfile
+    checks: tuple[TargetCheck, ...]
+    distance: float
+    settings: dict[str, Any]
+
+    @property
+    def meets_targets(self) -> bool:
+        return all(check.met for check in self.checks)
+
+    def to_card(self) -> dict[str, Any]:
+        low, high = self.corpus.hits_per_bar_range()
+        return {
+            "settings": self.settings,
+            "model": self.samples.figures(),
+            "corpus": self.corpus.figures(),
+            "model_hits_per_bar_per_sample": list(self.samples.hits_per_bar_per_track),
+            "corpus_hits_per_bar_range": [low, high],
+            "distance": self.distance,
+            "meets_targets": self.meets_targets,
+            "targets": [asdict(check) for check in self.checks],
+        }
+
+
+@functools.lru_cache(maxsize=8)
+def corpus_groove(corpus: str) -> tuple[GrooveProfile, str]:
+    """(groove profile of the corpus's train split, its genre), computed once per process."""
+    from drumeval.data.corpus import load_corpus
+
+    data = load_corpus(corpus)
+    return corpus_profile(*data.split("train")), data.genre
+
+
+def fidelity_report(
+    model: str,
+    network,
+    corpus: GrooveProfile,
+    genre: str,
+    *,
+    num_samples: int = FIDELITY_SAMPLES,
+    bars: int = DEFAULT_BARS,
+    seed: int = FIDELITY_SEED,
+    temperature: float = FIDELITY_TEMPERATURE,
+) -> FidelityReport:
+    """Sample `network` with issue 18's protocol and compare with the corpus profile."""
+    tracks = sample_tracks(
+        model, network, num=num_samples, bars=bars, temperature=temperature, seed=seed
+    )
+    samples = groove_profile(list(tracks))
+    settings = {"samples": num_samples, "bars": bars, "seed": seed, "temperature": temperature}
+    return FidelityReport(
+        genre=genre,
+        samples=samples,
+        corpus=corpus,
+        checks=tuple(check_targets(samples, corpus, genre)),
+        distance=fidelity_distance(samples, corpus),
+        settings=settings,
+    )
+
+
+def checkpoint_fidelity(directory: str | Path, **settings: Any) -> FidelityReport:
+    """The fidelity report of a trained checkpoint against the corpus named in its card."""
+    from drumeval.models.checkpoints import load_checkpoint
+
+    network, card = load_checkpoint(directory)
+    if not card.get("corpus"):
+        raise ModelError(f"{directory} has no training corpus in its card (imported weights?)")
+    corpus, genre = corpus_groove(card["corpus"])
+    return fidelity_report(card["model"], network, corpus, genre, **settings)
+
+
+def _fidelity_during_training(
+    model: str, network, corpus: GrooveProfile, genre: str, num_samples: int
+) -> Callable[[list[np.ndarray]], dict[str, float]]:
+    """The trainer's `fidelity_fn`: load the weights into `network`, sample, compare."""
+
+    def fidelity(weights: list[np.ndarray]) -> dict[str, float]:
+        for variable, value in zip(network.trainable_variables, weights, strict=True):
+            variable.assign(value)
+        report = fidelity_report(
+            model, network, corpus, genre, num_samples=num_samples, seed=SELECTION_SEED
+        )
+        met = sum(check.met for check in report.checks)
+        figures = {
+            name: value
+            for name, value in report.samples.figures().items()
+            if not name.startswith("share_")
+        }
+        return {**figures, "distance": report.distance, "targets_met": float(met)}
+
+    return fidelity
 
 
 def _cached(batches: list) -> Any:

@@ -2,8 +2,15 @@
 
 Each model module supplies a pure `loss_fn`, an optimizer and batch iterators; this module
 owns everything else: the `jax.jit`-compiled train and eval steps (Keras' stateless API),
-periodic evaluation, early stopping on an eval-loss plateau, resumable checkpoints,
-TensorBoard logs, a PNG of the curves, a rich progress bar and the final model card.
+periodic evaluation, early stopping on a plateau, resumable checkpoints, TensorBoard logs,
+a PNG of the curves, a rich progress bar and the final model card.
+
+Which weights are exported (issue 18): a loss can fall while the samples still place hits
+at random, so when the caller passes a `fidelity_fn` (samples the current weights and
+compares their groove with the corpus) the weights with the lowest fidelity distance are
+exported and the plateau counts fidelity evaluations. Without one, the eval loss is
+smoothed over `eval_smoothing` evaluations before it selects weights or stops the run: a
+70-example eval split at batch 1 is too noisy to stop on a single evaluation.
 
 Resuming restores weights, optimizer state, step, RNG key and history exactly; the
 training data order after a resume is re-seeded from `(seed, step)`, so a resumed run is
@@ -45,6 +52,8 @@ class TrainingSchedule:
     patience_evals: int | None = 5
     seed: int = 0
     export_best: bool = True  # False: export the last weights (for noisy eval losses)
+    eval_smoothing: int = 1  # moving mean over this many eval losses selects and stops
+    fidelity_every_steps: int | None = None  # with a fidelity_fn: sample and compare this often
 
     def __post_init__(self) -> None:
         for name in (
@@ -53,11 +62,16 @@ class TrainingSchedule:
             "eval_every_steps",
             "checkpoint_every_steps",
             "log_every_steps",
+            "eval_smoothing",
         ):
             if getattr(self, name) < 1:
                 raise ModelError(f"{name} must be ≥ 1, got {getattr(self, name)}")
         if self.patience_evals is not None and self.patience_evals < 1:
             raise ModelError(f"patience_evals must be ≥ 1 or None, got {self.patience_evals}")
+        if self.fidelity_every_steps is not None and self.fidelity_every_steps < 1:
+            raise ModelError(
+                f"fidelity_every_steps must be ≥ 1 or None, got {self.fidelity_every_steps}"
+            )
 
 
 @dataclass
@@ -72,6 +86,9 @@ class TrainingResult:
     best_eval_loss: float | None
     best_eval_step: int | None
     checkpoint_dir: Path
+    selected_by: str = "eval loss"
+    selected_step: int | None = None
+    selected_score: float | None = None
     history: dict[str, list[dict[str, float]]] = field(repr=False, default_factory=dict)
 
 
@@ -96,11 +113,14 @@ def train(
     resume: bool = False,
     card: dict[str, Any] | None = None,
     progress: bool = True,
+    fidelity_fn: Callable[[list[np.ndarray]], dict[str, float]] | None = None,
 ) -> TrainingResult:
-    """Train `model` in place and export the best-by-eval-loss weights to `run_dir/final`.
+    """Train `model` in place and export the selected weights to `run_dir/final`.
 
     `loss_fn(trainable, non_trainable, batch, rng, step, training)` must be pure and
-    jittable and return `(scalar loss, {name: scalar metric})`.
+    jittable and return `(scalar loss, {name: scalar metric})`. `fidelity_fn(weights)`
+    returns figures including `distance` (lower is better); it is called every
+    `schedule.fidelity_every_steps` and at the last step, and then selects the weights.
     """
     import jax
 
@@ -113,8 +133,9 @@ def train(
     rng = jax.random.PRNGKey(schedule.seed)
     step = 0
     elapsed_before = 0.0
-    history: dict[str, list[dict[str, float]]] = {"train": [], "eval": []}
+    history: dict[str, list[dict[str, float]]] = {"train": [], "eval": [], "fidelity": []}
     best: dict[str, Any] = {"loss": None, "step": None, "weights": None, "evals_since": 0}
+    use_fidelity = fidelity_fn is not None and schedule.fidelity_every_steps is not None
 
     if resume and (run_dir / STATE_FILE).is_file():
         trainable, optimizer_state, rng, step, elapsed_before, history, best = _load_state(
@@ -186,22 +207,26 @@ def train(
                 writer.scalars("train", last_train, step)
             if step % schedule.eval_every_steps == 0 or step == schedule.num_steps:
                 eval_metrics = evaluate(trainable, np.int32(step))
+                losses = [*(h["loss"] for h in history["eval"]), eval_metrics["loss"]]
+                eval_metrics["loss_smoothed"] = float(np.mean(losses[-schedule.eval_smoothing :]))
                 history["eval"].append({"step": step, **eval_metrics})
                 writer.scalars("eval", eval_metrics, step)
-                if best["loss"] is None or eval_metrics["loss"] < best["loss"]:
-                    best = {
-                        "loss": eval_metrics["loss"],
-                        "step": step,
-                        "weights": [np.asarray(v) for v in trainable],
-                        "evals_since": 0,
-                    }
-                else:
-                    best["evals_since"] += 1
-                if (
-                    schedule.patience_evals is not None
-                    and best["evals_since"] >= schedule.patience_evals
-                ):
-                    stopped_early = True
+                if not use_fidelity:
+                    best = _update_best(best, eval_metrics["loss_smoothed"], step, trainable)
+            fidelity_due = use_fidelity and (
+                step % schedule.fidelity_every_steps == 0 or step == schedule.num_steps
+            )
+            if fidelity_due:
+                sampled = fidelity_fn([np.asarray(v) for v in trainable])
+                figures = {name: float(value) for name, value in sampled.items()}
+                history["fidelity"].append({"step": step, **figures})
+                writer.scalars("fidelity", figures, step)
+                best = _update_best(best, figures["distance"], step, trainable)
+            if (
+                schedule.patience_evals is not None
+                and best["evals_since"] >= schedule.patience_evals
+            ):
+                stopped_early = True
             elapsed = elapsed_before + time.perf_counter() - started
             if (
                 step % schedule.checkpoint_every_steps == 0
@@ -222,6 +247,7 @@ def train(
     _write_curves(history, run_dir / CURVES_FILE)
     use_best = schedule.export_best and best["weights"] is not None
     final_weights = best["weights"] if use_best else trainable
+    lowest_eval = min(history["eval"], key=lambda h: h["loss"], default=None)
     for variable, value in zip(model.trainable_variables, final_weights, strict=True):
         variable.assign(value)
     result = TrainingResult(
@@ -230,9 +256,12 @@ def train(
         stopped_early=stopped_early,
         final_train_metrics=last_train,
         final_eval_metrics=history["eval"][-1] if history["eval"] else {},
-        best_eval_loss=best["loss"],
-        best_eval_step=best["step"],
+        best_eval_loss=lowest_eval["loss"] if lowest_eval else None,
+        best_eval_step=lowest_eval["step"] if lowest_eval else None,
         checkpoint_dir=run_dir / FINAL_DIR,
+        selected_by=_selection(schedule, use_best, use_fidelity),
+        selected_step=best["step"] if use_best else step,
+        selected_score=best["loss"] if use_best else None,
         history=history,
     )
     from drumeval.models.checkpoints import save_checkpoint
@@ -241,6 +270,28 @@ def train(
         model, run_dir / FINAL_DIR, {**(card or {}), "training": _result_card(result, schedule)}
     )
     return result
+
+
+def _update_best(best: dict[str, Any], score: float, step: int, trainable) -> dict[str, Any]:
+    """Keep the weights with the lowest selection score; count evaluations since."""
+    if best["loss"] is None or score < best["loss"]:
+        return {
+            "loss": score,
+            "step": step,
+            "weights": [np.asarray(v) for v in trainable],
+            "evals_since": 0,
+        }
+    return {**best, "evals_since": best["evals_since"] + 1}
+
+
+def _selection(schedule: TrainingSchedule, use_best: bool, use_fidelity: bool) -> str:
+    if not use_best:
+        return "last step"
+    if use_fidelity:
+        return "best groove fidelity (lowest fidelity distance)"
+    if schedule.eval_smoothing > 1:
+        return f"best eval loss (moving mean over {schedule.eval_smoothing} evaluations)"
+    return "best eval loss"
 
 
 def _batch_weight(batch: Batch) -> float:
@@ -260,7 +311,9 @@ def _result_card(result: TrainingResult, schedule: TrainingSchedule) -> dict[str
         "steps": result.steps,
         "wall_time_s": result.wall_time_s,
         "stopped_early_on_plateau": result.stopped_early,
-        "exported_weights": "best eval loss" if schedule.export_best else "last step",
+        "exported_weights": result.selected_by,
+        "exported_step": result.selected_step,
+        "exported_selection_score": result.selected_score,
         "best_eval_step": result.best_eval_step,
         "best_eval_loss": result.best_eval_loss,
         "final_train_metrics": result.final_train_metrics,
@@ -326,7 +379,7 @@ def _load_state(run_dir, trainable, optimizer_state):
             state["rng"],
             int(state["step"]),
             float(state["elapsed"]),
-            meta["history"],
+            {"fidelity": [], **meta["history"]},
             best,
         )
 
@@ -357,7 +410,7 @@ class _SummaryWriter:
 
 
 def _write_curves(history: dict[str, list[dict[str, float]]], path: Path) -> None:
-    """One small plot per metric, train and eval overlaid, saved as PNG."""
+    """One small plot per metric, train and eval overlaid, then the fidelity figures; PNG."""
     if not history["train"]:
         return
     import matplotlib
@@ -366,10 +419,13 @@ def _write_curves(history: dict[str, list[dict[str, float]]], path: Path) -> Non
     import matplotlib.pyplot as plt
 
     names = [name for name in history["train"][0] if name != "step"]
+    fidelity = history.get("fidelity") or []
+    fidelity_names = [name for name in (fidelity[0] if fidelity else {}) if name != "step"]
     columns = 3
-    rows = math.ceil(len(names) / columns)
+    rows = math.ceil((len(names) + len(fidelity_names)) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.6 * rows), squeeze=False)
-    for axis, name in zip(axes.flat, names, strict=False):
+    cells = iter(axes.flat)
+    for axis, name in zip(cells, names, strict=False):
         for split, style in (("train", "-"), ("eval", "o-")):
             points = [(h["step"], h[name]) for h in history[split] if name in h]
             if points:
@@ -378,7 +434,11 @@ def _write_curves(history: dict[str, list[dict[str, float]]], path: Path) -> Non
         axis.set_title(name)
         axis.set_xlabel("step")
         axis.legend(fontsize=7)
-    for axis in list(axes.flat)[len(names) :]:
+    for axis, name in zip(cells, fidelity_names, strict=False):
+        axis.plot([h["step"] for h in fidelity], [h[name] for h in fidelity], "s-", markersize=3)
+        axis.set_title(f"fidelity: {name}")
+        axis.set_xlabel("step")
+    for axis in cells:
         axis.set_visible(False)
     figure.tight_layout()
     figure.savefig(path, dpi=90)

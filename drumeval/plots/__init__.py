@@ -4,7 +4,14 @@ from drumeval.plots.figures import (
     density_figure,
     drum_grid_figure,
     hits_per_bar,
+    phrase_grid_figure,
     save_figure,
 )
 
-__all__ = ["density_figure", "drum_grid_figure", "hits_per_bar", "save_figure"]
+__all__ = [
+    "density_figure",
+    "drum_grid_figure",
+    "hits_per_bar",
+    "phrase_grid_figure",
+    "save_figure",
+]

@@ -16,6 +16,11 @@ from drumeval.data.encoding import event_ids_to_rolls
 BARS_PER_PHRASE = 4
 _ROW_LABELS = tuple(name.replace("_", " ") for name in DRUM_CLASS_NAMES)
 _HIT_COLOR = "#1f3b73"
+# kick, snare, closed/open hi-hat, low/mid/high tom, crash, ride: one colour per family
+_CLASS_COLORS = (
+    "#1f3b73", "#c0392b", "#1e8449", "#52be80", "#ca6f1e", "#ca6f1e", "#ca6f1e", "#7d3c98",
+    "#a569bd",
+)  # fmt: skip
 
 
 def _check_event_ids(event_ids: np.ndarray) -> np.ndarray:
@@ -73,6 +78,68 @@ def drum_grid_figure(event_ids: np.ndarray, *, title: str | None = None) -> Figu
     axes.set_xticks(ticks * STEPS_PER_BAR - 0.5, [str(bar + 1) for bar in ticks], fontsize=8)
     axes.set_xlabel("bar")
     axes.set_title(title or f"Drum grid: {bars} bars, {steps} steps", fontsize=10)
+    return figure
+
+
+def phrase_grid_figure(
+    event_ids: np.ndarray, *, bars_per_row: int = 8, title: str | None = None
+) -> Figure:
+    """The drum grid folded into one row per `bars_per_row` bars, like lines of a score.
+
+    A 60-bar track drawn as one strip leaves each 16th note a pixel or two wide; folded into
+    8-bar rows, every hit is a separate square, lanes are labelled in readable type, and
+    phrases line up vertically, so a repeat or a change every 8 bars is visible at a glance.
+    Hits are squares coloured by drum family; lines mark beats, bars and 4-bar phrases.
+    """
+    rolls = event_ids_to_rolls(_check_event_ids(event_ids))
+    if bars_per_row < 1:
+        raise ValueError(f"bars_per_row must be ≥ 1, got {bars_per_row}")
+    steps_per_row = bars_per_row * STEPS_PER_BAR
+    bars = max(1, -(-rolls.shape[0] // STEPS_PER_BAR))
+    rows = -(-bars // bars_per_row)
+    figure = Figure(figsize=(12.0, 0.4 + 1.55 * rows), layout="constrained")
+    axes_list = figure.subplots(rows, 1, squeeze=False)[:, 0]
+    marker_size = (0.62 * 72 * 10.8 / steps_per_row) ** 2  # ~60 % of a step, in points²
+    for row, axes in enumerate(axes_list):
+        first_step = row * steps_per_row
+        chunk = rolls[first_step : first_step + steps_per_row]
+        steps, classes = np.nonzero(chunk)
+        axes.scatter(
+            steps,
+            classes,
+            s=marker_size,
+            marker="s",
+            c=[_CLASS_COLORS[k] for k in classes],
+            linewidths=0,
+        )
+        for step in range(0, steps_per_row + 1, STEPS_PER_BAR // 4):
+            bar_line = step % STEPS_PER_BAR == 0
+            phrase = (
+                bar_line and (row * bars_per_row + step // STEPS_PER_BAR) % BARS_PER_PHRASE == 0
+            )
+            axes.axvline(
+                step - 0.5,
+                color="#c0392b" if phrase else "#7f8c8d" if bar_line else "#d5d8dc",
+                linewidth=1.1 if phrase else 0.6 if bar_line else 0.3,
+                zorder=0,
+            )
+        if len(chunk) < steps_per_row:
+            axes.axvspan(len(chunk) - 0.5, steps_per_row - 0.5, color="#f2f3f4", zorder=0)
+        axes.set_xlim(-0.5, steps_per_row - 0.5)
+        axes.set_ylim(-0.6, NUM_DRUM_CLASSES - 0.4)
+        axes.set_yticks(range(NUM_DRUM_CLASSES), _ROW_LABELS, fontsize=8)
+        bar_numbers = range(row * bars_per_row, min((row + 1) * bars_per_row, bars))
+        axes.set_xticks(
+            [(bar - row * bars_per_row) * STEPS_PER_BAR + STEPS_PER_BAR / 2 for bar in bar_numbers],
+            [f"bar {bar + 1}" for bar in bar_numbers],
+            fontsize=8,
+        )
+        axes.tick_params(axis="x", length=0)
+        axes.set_ylabel(
+            f"bars {bar_numbers[0] + 1}–{bar_numbers[-1] + 1}", fontsize=9, rotation=0,
+            ha="right", va="center",
+        )  # fmt: skip
+    axes_list[0].set_title(title or f"Drum grid: {bars} bars, {bars_per_row} per row", fontsize=11)
     return figure
 
 

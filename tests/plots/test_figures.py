@@ -3,7 +3,13 @@ import pytest
 from matplotlib.figure import Figure
 
 from drumeval.data.drum_classes import NUM_DRUM_CLASSES
-from drumeval.plots import density_figure, drum_grid_figure, hits_per_bar, save_figure
+from drumeval.plots import (
+    density_figure,
+    drum_grid_figure,
+    hits_per_bar,
+    phrase_grid_figure,
+    save_figure,
+)
 
 KICK, SNARE, CLOSED_HIHAT = 1, 2, 4
 
@@ -56,3 +62,30 @@ def test_save_figure_writes_a_png(tmp_path, two_bars_and_a_half):
 def test_a_batch_of_tracks_is_refused():
     with pytest.raises(ValueError, match="one track"):
         drum_grid_figure(np.zeros((2, 16), dtype=np.int32))
+
+
+def test_phrase_grid_folds_sixty_bars_into_readable_eight_bar_rows():
+    ids = np.zeros(960, dtype=np.int32)
+    ids[::4] = KICK
+    ids[4::8] |= SNARE
+    figure = phrase_grid_figure(ids, title="sixty bars")
+    rows = figure.axes
+    assert len(rows) == 8  # 7 rows of 8 bars + one of 4
+    assert rows[0].get_title() == "sixty bars"
+    assert [rows[0].get_ylabel(), rows[-1].get_ylabel()] == ["bars 1–8", "bars 57–60"]
+    labels = [tick.get_text() for tick in rows[0].get_yticklabels()]
+    assert labels[0] == "kick" and labels[-1] == "ride"
+    assert min(tick.get_fontsize() for tick in rows[0].get_yticklabels()) >= 8
+    hits = np.concatenate([axes.collections[0].get_offsets() for axes in rows])
+    assert len(hits) == 240 + 120  # every kick and snare is its own square
+    assert set(hits[:, 1].tolist()) == {0.0, 1.0}
+    assert [t.get_text() for t in rows[-1].get_xticklabels()] == [f"bar {b}" for b in range(57, 61)]
+    assert figure.get_figheight() >= 8 * 1.5  # a lane per class stays legible
+
+
+def test_phrase_grid_of_a_short_track_is_one_row(two_bars_and_a_half):
+    figure = phrase_grid_figure(two_bars_and_a_half, bars_per_row=8)
+    assert len(figure.axes) == 1
+    assert figure.axes[0].get_ylabel() == "bars 1–3"
+    with pytest.raises(ValueError, match="bars_per_row"):
+        phrase_grid_figure(two_bars_and_a_half, bars_per_row=0)

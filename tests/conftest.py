@@ -17,3 +17,84 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 def magenta_fixtures() -> Path:
     """Outputs recorded from real Magenta 2.1.4 (see tests/fixtures/magenta/README.md)."""
     return FIXTURES / "magenta"
+
+
+# --- Databases: every DB test runs on SQLite and on a throwaway PostgreSQL server ---------
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One PostgreSQL server for the whole run, started on first use, always stopped."""
+    from tests.pg_server import PostgresUnavailableError, start_server
+
+    try:
+        server = start_server()
+    except PostgresUnavailableError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_server) -> str:
+    """URL of an (initially empty) database on the throwaway server."""
+    return postgres_server.url()
+
+
+@pytest.fixture(scope="session")
+def _sqlite_migrated_template(tmp_path_factory) -> Path:
+    from db.engine import open_database
+
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.sqlite"
+    open_database(f"sqlite:///{path}").dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated_template(postgres_server) -> str:
+    from db.engine import open_database
+    from tests.pg_server import create_database
+
+    open_database(create_database(postgres_server, "migrated_template")).dispose()
+    return "migrated_template"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_db_url(request, tmp_path):
+    """A brand-new database without any table, on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.sqlite'}"
+        return
+    import uuid
+
+    from tests.pg_server import create_database, drop_database
+
+    server = request.getfixturevalue("postgres_server")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    yield create_database(server, name)
+    drop_database(server, name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_engine(request, tmp_path):
+    """An engine on a freshly migrated, empty database, on each backend."""
+    import shutil
+    import uuid
+
+    from db.engine import make_engine
+    from tests.pg_server import create_database, drop_database
+
+    if request.param == "sqlite":
+        path = tmp_path / "drumeval.sqlite"
+        shutil.copyfile(request.getfixturevalue("_sqlite_migrated_template"), path)
+        engine = make_engine(f"sqlite:///{path}")
+        yield engine
+        engine.dispose()
+        return
+    server = request.getfixturevalue("postgres_server")
+    template = request.getfixturevalue("_postgres_migrated_template")
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    engine = make_engine(create_database(server, name, template=template))
+    yield engine
+    engine.dispose()
+    drop_database(server, name)

@@ -1,0 +1,235 @@
+"""Tables of the listening study (SQLAlchemy 2.x typed models, portable SQLite/PostgreSQL).
+
+Integrity lives in the schema as well as in code: CHECK constraints on every enumerated
+or ranged column, and UNIQUE(participant, clip) on ratings, so that no code path (or
+hand-written SQL) can store a duplicate or out-of-range rating.
+"""
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+CLIP_ROLES = ("generated", "reference", "anchor", "training", "imported")
+STUDY_STATUSES = ("draft", "open", "closed")
+CLIP_PURPOSES = ("trial", "training")
+PARTICIPANT_STATUSES = ("consented", "screened_out", "in_progress", "finished")
+CRITERIA = ("short_term_phrasing", "long_term_phrasing", "originality", "realism")
+GENRE_ANSWERS = ("techno-house", "jazz-soul", "cant_tell")
+SCORE_RANGE = (-2, 2)
+CONFIDENCE_RANGE = (1, 5)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_public_id() -> str:
+    """128 random bits, URL-safe: an identifier that reveals nothing about the clip."""
+    return secrets.token_urlsafe(16)
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on both backends (SQLite stores no zone and returns naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    # Named constraints, so that migrations (and SQLite batch mode) can address them.
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSON}
+
+
+class Clip(Base):
+    __tablename__ = "clips"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", CLIP_ROLES), name="role"),
+        CheckConstraint("duration_s > 0", name="duration_positive"),
+        UniqueConstraint("condition", "midi_sha256", name="uq_clips_condition_midi"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    role: Mapped[str] = mapped_column(String(16))
+    condition: Mapped[str] = mapped_column(String(200), index=True)
+    model: Mapped[str | None] = mapped_column(String(64))
+    preset: Mapped[str | None] = mapped_column(String(64))
+    genre: Mapped[str | None] = mapped_column(String(32))
+    corpus_size: Mapped[int | None] = mapped_column(Integer)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    seed: Mapped[int | None] = mapped_column(Integer)
+    midi_sha256: Mapped[str] = mapped_column(String(64))
+    audio_sha256: Mapped[str] = mapped_column(String(64))
+    audio_format: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[float] = mapped_column(Float)
+    loudness_lufs: Mapped[float | None] = mapped_column(Float)
+    metrics: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Study(Base):
+    __tablename__ = "studies"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", STUDY_STATUSES), name="status"),
+        CheckConstraint("declined_count >= 0", name="declined_count"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(63), unique=True)
+    title: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(16), default="draft")
+    design: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    config_text: Mapped[str | None] = mapped_column(Text)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    declined_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    opened_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+
+
+class StudyClip(Base):
+    __tablename__ = "study_clips"
+    __table_args__ = (
+        CheckConstraint(_one_of("purpose", CLIP_PURPOSES), name="purpose"),
+        UniqueConstraint("study_id", "clip_id", name="uq_study_clips_study_clip"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", PARTICIPANT_STATUSES), name="status"),
+        Index("ix_participants_study_status", "study_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    external_ids: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    consented_at: Mapped[datetime] = mapped_column(default=utc_now)
+    questionnaire: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    screening: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="consented")
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    completion_code: Mapped[str | None] = mapped_column(String(64))
+    assignment_seed: Mapped[int | None] = mapped_column(Integer)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        CheckConstraint("position >= 0", name="position"),
+        UniqueConstraint("participant_id", "position", name="uq_assignments_participant_position"),
+        UniqueConstraint("participant_id", "clip_id", name="uq_assignments_participant_clip"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    is_training: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+def _score_check(column: str) -> CheckConstraint:
+    low, high = SCORE_RANGE
+    return CheckConstraint(f"{column} BETWEEN {low} AND {high}", name=column)
+
+
+class Rating(Base):
+    __tablename__ = "ratings"
+    __table_args__ = (
+        *(_score_check(criterion) for criterion in CRITERIA),
+        CheckConstraint(_one_of("genre_answer", GENRE_ANSWERS), name="genre_answer"),
+        CheckConstraint(
+            f"genre_confidence BETWEEN {CONFIDENCE_RANGE[0]} AND {CONFIDENCE_RANGE[1]}",
+            name="genre_confidence",
+        ),
+        CheckConstraint("listened_seconds >= 0", name="listened_seconds"),
+        CheckConstraint("play_count >= 0", name="play_count"),
+        UniqueConstraint("participant_id", "clip_id", name="uq_ratings_participant_clip"),
+        Index("ix_ratings_study_clip", "study_id", "clip_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"))
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    is_training: Mapped[bool] = mapped_column(Boolean, default=False)
+    short_term_phrasing: Mapped[int] = mapped_column(SmallInteger)
+    long_term_phrasing: Mapped[int] = mapped_column(SmallInteger)
+    originality: Mapped[int] = mapped_column(SmallInteger)
+    realism: Mapped[int] = mapped_column(SmallInteger)
+    genre_answer: Mapped[str] = mapped_column(String(16))
+    genre_confidence: Mapped[int] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    listened_seconds: Mapped[float] = mapped_column(Float)
+    play_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Event(Base):
+    """Append-only audit trail of what happened in a study (never an IP address)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_study_kind", "study_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    participant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)

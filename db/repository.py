@@ -1,0 +1,658 @@
+"""Every read and write of the study tables: the only way the app and CLI reach the database.
+
+Each function takes the session of the caller's unit of work (`db.engine.transaction`)
+first and keyword-only arguments after, and never commits: the caller decides where a
+unit of work ends. Values are validated here, with messages a user can act on, before
+the schema's CHECK constraints would reject them anyway.
+"""
+
+import re
+import secrets
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from db.models import (
+    CLIP_ROLES,
+    CONFIDENCE_RANGE,
+    CRITERIA,
+    GENRE_ANSWERS,
+    SCORE_RANGE,
+    STUDY_STATUSES,
+    Assignment,
+    Clip,
+    Event,
+    Participant,
+    Rating,
+    Study,
+    StudyClip,
+    utc_now,
+)
+from drumeval.errors import RatingError, StudyClosedError, StudyError
+from drumeval.study.assignment import PoolClip, assign_clips
+
+__all__ = [
+    "CRITERIA",
+    "EXTERNAL_ID_KEYS",
+    "GENRE_ANSWERS",
+    "MAX_COMMENT_CHARS",
+    "add_clip",
+    "add_study_clips",
+    "assignment_rows",
+    "create_participant",
+    "create_study",
+    "finish_participant",
+    "get_participant",
+    "get_study",
+    "list_studies",
+    "log_event",
+    "next_assignment",
+    "record_decline",
+    "record_screening",
+    "save_questionnaire",
+    "set_study_status",
+    "start_assignments",
+    "study_progress",
+    "submit_rating",
+]
+
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
+EXTERNAL_ID_KEYS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
+MAX_EXTERNAL_ID_CHARS = 128
+MAX_COMMENT_CHARS = 1000
+MAX_PLAY_COUNT = 10_000
+_SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
+_COMPLETION_CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+
+
+# --- clips and studies (the researcher side builds on these) --------------------------
+
+
+def add_clip(
+    session: Session,
+    *,
+    role: str,
+    condition: str,
+    midi_sha256: str,
+    audio_sha256: str,
+    audio_format: str,
+    duration_s: float,
+    model: str | None = None,
+    preset: str | None = None,
+    genre: str | None = None,
+    corpus_size: int | None = None,
+    temperature: float | None = None,
+    seed: int | None = None,
+    loudness_lufs: float | None = None,
+    metrics: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
+    is_demo: bool = False,
+) -> Clip:
+    """Register a clip; the existing row when this condition already has this MIDI."""
+    if role not in CLIP_ROLES:
+        raise StudyError(f"unknown clip role {role!r}; expected one of {', '.join(CLIP_ROLES)}")
+    if not condition.strip():
+        raise StudyError("a clip needs a condition")
+    for name, digest in (("MIDI", midi_sha256), ("audio", audio_sha256)):
+        if not _SHA256_PATTERN.fullmatch(digest):
+            raise StudyError(f"the clip's {name} sha256 is not 64 lowercase hex digits")
+    if not duration_s > 0:
+        raise StudyError("a clip's duration must be positive")
+    existing = session.scalar(
+        select(Clip).where(Clip.condition == condition, Clip.midi_sha256 == midi_sha256)
+    )
+    if existing is not None:
+        return existing
+    clip = Clip(
+        role=role,
+        condition=condition,
+        model=model,
+        preset=preset,
+        genre=genre,
+        corpus_size=corpus_size,
+        temperature=temperature,
+        seed=seed,
+        midi_sha256=midi_sha256,
+        audio_sha256=audio_sha256,
+        audio_format=audio_format,
+        duration_s=float(duration_s),
+        loudness_lufs=loudness_lufs,
+        metrics=dict(metrics or {}),
+        provenance=dict(provenance or {}),
+        is_demo=is_demo,
+    )
+    session.add(clip)
+    session.flush()
+    return clip
+
+
+def create_study(
+    session: Session,
+    *,
+    slug: str,
+    title: str,
+    design: Mapping[str, Any],
+    config_text: str | None = None,
+    is_demo: bool = False,
+) -> Study:
+    """A new study in draft status (StudyError on an invalid or taken slug)."""
+    if not SLUG_PATTERN.fullmatch(slug):
+        raise StudyError(
+            f"invalid study slug {slug!r}: 2–63 lowercase letters, digits or hyphens, "
+            "starting with a letter or digit"
+        )
+    if not title.strip():
+        raise StudyError("a study needs a title")
+    if get_study(session, slug=slug) is not None:
+        raise StudyError(f"a study called {slug!r} already exists")
+    study = Study(
+        slug=slug, title=title, design=dict(design), config_text=config_text, is_demo=is_demo
+    )
+    session.add(study)
+    session.flush()
+    return study
+
+
+def add_study_clips(
+    session: Session, *, study_id: int, clip_ids: Iterable[int], training_clip_id: int | None
+) -> None:
+    """Put clips in a draft study's pool, and optionally its training clip."""
+    study = _study(session, study_id)
+    if study.status != "draft":
+        raise StudyError(
+            f"clips can only be added to a draft study; {study.slug!r} is {study.status}"
+        )
+    purposes = {clip_id: "trial" for clip_id in clip_ids}
+    if training_clip_id is not None:
+        if training_clip_id in purposes:
+            raise StudyError("the training clip cannot also be a rated clip")
+        if session.scalar(_study_clips(study_id).where(StudyClip.purpose == "training")):
+            raise StudyError(f"study {study.slug!r} already has a training clip")
+        purposes[training_clip_id] = "training"
+    known = set(session.scalars(select(Clip.id).where(Clip.id.in_(purposes))))
+    if missing := sorted(set(purposes) - known):
+        raise StudyError(f"no clip with id {', '.join(map(str, missing))}")
+    present = set(session.scalars(select(StudyClip.clip_id).where(StudyClip.study_id == study_id)))
+    if repeated := sorted(set(purposes) & present):
+        raise StudyError(f"clip {', '.join(map(str, repeated))} is already in the study")
+    session.add_all(
+        StudyClip(study_id=study_id, clip_id=clip_id, purpose=purpose)
+        for clip_id, purpose in purposes.items()
+    )
+    session.flush()
+
+
+def set_study_status(session: Session, *, study_id: int, status: str) -> None:
+    """Open or close a study (opening checks that the pool can serve a participant)."""
+    if status not in STUDY_STATUSES:
+        raise StudyError(f"unknown study status {status!r}")
+    study = _study(session, study_id)
+    if status == "open":
+        wanted = _clips_per_participant(study)
+        pool = session.scalar(
+            select(func.count()).select_from(
+                _study_clips(study_id).where(StudyClip.purpose == "trial").subquery()
+            )
+        )
+        if pool < wanted:
+            raise StudyError(
+                f"study {study.slug!r} has {pool} clips but asks for {wanted} per participant"
+            )
+        study.opened_at = study.opened_at or utc_now()
+    if status == "closed":
+        study.closed_at = utc_now()
+    study.status = status
+    log_event(session, study_id=study_id, kind="admin", payload={"status": status})
+
+
+def get_study(session: Session, *, slug: str) -> Study | None:
+    return session.scalar(select(Study).where(Study.slug == slug))
+
+
+def list_studies(session: Session) -> list[Study]:
+    return list(session.scalars(select(Study).order_by(Study.created_at, Study.id)))
+
+
+def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:
+    """Counts for the researcher's dashboard (training ratings excluded)."""
+    study = _study(session, study_id)
+    statuses = Counter(
+        dict(
+            session.execute(
+                select(Participant.status, func.count())
+                .where(Participant.study_id == study_id)
+                .group_by(Participant.status)
+            ).all()
+        )
+    )
+    started = session.scalar(
+        select(func.count()).where(
+            Participant.study_id == study_id, Participant.started_at.is_not(None)
+        )
+    )
+    ratings = session.execute(
+        select(Rating.clip_id, Clip.condition, Rating.listened_seconds)
+        .join(Clip, Clip.id == Rating.clip_id)
+        .where(Rating.study_id == study_id, Rating.is_training.is_(False))
+    ).all()
+    per_clip: Counter[int] = Counter()
+    per_condition: Counter[str] = Counter()
+    seconds: dict[int, list[float]] = defaultdict(list)
+    for clip_id, condition, listened in ratings:
+        per_clip[clip_id] += 1
+        per_condition[condition] += 1
+        seconds[clip_id].append(listened)
+    return {
+        "consented": sum(statuses.values()),
+        "started": started,
+        "in_progress": statuses["in_progress"],
+        "finished": statuses["finished"],
+        "screened_out": statuses["screened_out"],
+        "declined": study.declined_count,
+        "ratings": len(ratings),
+        "ratings_per_clip": dict(per_clip),
+        "ratings_per_condition": dict(per_condition),
+        "median_seconds_per_clip": {
+            clip_id: statistics.median(values) for clip_id, values in seconds.items()
+        },
+    }
+
+
+# --- the evaluator's flow ----------------------------------------------------------
+
+
+def record_decline(session: Session, *, study_id: int) -> None:
+    """Someone declined consent: count it, store nothing about them."""
+    study = _study(session, study_id)
+    study.declined_count = Study.declined_count + 1
+    log_event(session, study_id=study_id, kind="decline")
+    session.flush()
+
+
+def create_participant(
+    session: Session, *, study_id: int, token_sha256: str, external_ids: Mapping[str, str]
+) -> Participant:
+    """An evaluator who has just consented to an open study."""
+    study = _study(session, study_id)
+    if study.status != "open":
+        raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+    if not _SHA256_PATTERN.fullmatch(token_sha256):
+        raise StudyError("the token hash is not a hex SHA-256")
+    unknown = sorted(set(external_ids) - set(EXTERNAL_ID_KEYS))
+    if unknown:
+        raise StudyError(f"unknown external id {', '.join(unknown)}")
+    for key, value in external_ids.items():
+        if not isinstance(value, str) or not 0 < len(value) <= MAX_EXTERNAL_ID_CHARS:
+            raise StudyError(f"{key} must be text of 1–{MAX_EXTERNAL_ID_CHARS} characters")
+    participant = Participant(
+        study_id=study_id,
+        token_sha256=token_sha256,
+        external_ids=dict(external_ids),
+        status="consented",
+        consented_at=utc_now(),
+    )
+    session.add(participant)
+    session.flush()
+    log_event(session, study_id=study_id, participant_id=participant.id, kind="consent")
+    return participant
+
+
+def get_participant(session: Session, *, study_id: int, token_sha256: str) -> Participant | None:
+    return session.scalar(
+        select(Participant).where(
+            Participant.study_id == study_id, Participant.token_sha256 == token_sha256
+        )
+    )
+
+
+def save_questionnaire(
+    session: Session, *, participant_id: int, answers: Mapping[str, Any]
+) -> None:
+    participant = _participant(session, participant_id)
+    participant.questionnaire = dict(answers)
+    log_event(
+        session, study_id=participant.study_id, participant_id=participant_id, kind="questionnaire"
+    )
+
+
+def record_screening(
+    session: Session, *, participant_id: int, passed: bool, details: Mapping[str, Any]
+) -> None:
+    """Store the headphone check; a failure ends the participant's study."""
+    participant = _participant(session, participant_id)
+    if participant.status not in ("consented", "screened_out"):
+        raise StudyError("the screening comes before the first clip")
+    participant.screening = {"passed": passed, **details}
+    if passed:
+        participant.status = "consented"
+        kind = "screening"
+    else:
+        participant.status = "screened_out"
+        kind = "screen-out"
+    log_event(
+        session,
+        study_id=participant.study_id,
+        participant_id=participant_id,
+        kind=kind,
+        payload={"passed": passed},
+    )
+
+
+def start_assignments(session: Session, *, participant_id: int) -> list[Assignment]:
+    """The participant's clips, written once: later calls return the same rows.
+
+    Serialised per study (PostgreSQL: row lock on the study; SQLite: the caller's
+    `transaction(write_lock=True)`), so that two evaluators starting at the same
+    instant see each other's exposure.
+    """
+    participant = _participant(session, participant_id)
+    study = session.scalar(select(Study).where(Study.id == participant.study_id).with_for_update())
+    assert study is not None  # guaranteed by the foreign key
+    existing = _assignments(session, participant_id)
+    if existing:
+        return existing
+    if participant.status == "screened_out":
+        raise StudyError("this participant did not pass the screening")
+    if study.status != "open":
+        raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+    pool_rows = session.execute(
+        select(StudyClip.clip_id, StudyClip.purpose, Clip.condition, Clip.role)
+        .join(Clip, Clip.id == StudyClip.clip_id)
+        .where(StudyClip.study_id == study.id)
+        .order_by(StudyClip.clip_id)
+    ).all()
+    pool = [
+        PoolClip(row.clip_id, row.condition, row.role)
+        for row in pool_rows
+        if row.purpose == "trial"
+    ]
+    training = [row.clip_id for row in pool_rows if row.purpose == "training"]
+    taken = session.execute(
+        select(Assignment.clip_id, Assignment.position, Clip.condition)
+        .join(Clip, Clip.id == Assignment.clip_id)
+        .join(Participant, Participant.id == Assignment.participant_id)
+        .where(Participant.study_id == study.id, Assignment.is_training.is_(False))
+    ).all()
+    started_before = session.scalar(
+        select(func.count()).where(
+            Participant.study_id == study.id, Participant.started_at.is_not(None)
+        )
+    )
+    study_seed = study.design.get("seed", 0)
+    if not _is_int(study_seed):
+        raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
+    seed = _participant_seed(study_seed, started_before)
+    clip_ids = assign_clips(
+        pool,
+        clips_per_participant=_clips_per_participant(study),
+        exposure=Counter(row.clip_id for row in taken),
+        position_counts=Counter((row.condition, row.position) for row in taken),
+        seed=seed,
+    )
+    rows = [
+        Assignment(participant_id=participant_id, clip_id=clip_id, position=0, is_training=True)
+        for clip_id in training
+    ]
+    rows += [
+        Assignment(
+            participant_id=participant_id, clip_id=clip_id, position=position, is_training=False
+        )
+        for position, clip_id in enumerate(clip_ids, start=1)
+    ]
+    session.add_all(rows)
+    participant.status = "in_progress"
+    participant.started_at = utc_now()
+    participant.assignment_seed = seed
+    session.flush()
+    log_event(
+        session,
+        study_id=study.id,
+        participant_id=participant_id,
+        kind="start",
+        payload={"clips": len(clip_ids), "training": bool(training)},
+    )
+    return sorted(rows, key=lambda row: row.position)
+
+
+def assignment_rows(
+    session: Session, *, participant_id: int
+) -> list[tuple[Assignment, Clip, Rating | None]]:
+    """Every assigned clip in order, with its rating when there is one."""
+    rows = session.execute(
+        select(Assignment, Clip, Rating)
+        .join(Clip, Clip.id == Assignment.clip_id)
+        .outerjoin(
+            Rating,
+            (Rating.participant_id == Assignment.participant_id)
+            & (Rating.clip_id == Assignment.clip_id),
+        )
+        .where(Assignment.participant_id == participant_id)
+        .order_by(Assignment.position)
+    ).all()
+    return [(assignment, clip, rating) for assignment, clip, rating in rows]
+
+
+def next_assignment(session: Session, *, participant_id: int) -> tuple[Assignment, Clip] | None:
+    """Where a (resuming) evaluator continues: the first clip without a rating."""
+    row = session.execute(
+        select(Assignment, Clip)
+        .join(Clip, Clip.id == Assignment.clip_id)
+        .outerjoin(
+            Rating,
+            (Rating.participant_id == Assignment.participant_id)
+            & (Rating.clip_id == Assignment.clip_id),
+        )
+        .where(Assignment.participant_id == participant_id, Rating.id.is_(None))
+        .order_by(Assignment.position)
+        .limit(1)
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+def submit_rating(
+    session: Session,
+    *,
+    participant_id: int,
+    clip_id: int,
+    scores: Mapping[str, int],
+    genre_answer: str,
+    genre_confidence: int,
+    comment: str | None,
+    listened_seconds: float,
+    play_count: int,
+) -> tuple[Rating, bool]:
+    """Store one rating; `(rating, True)` when new, `(stored rating, False)` on a repeat.
+
+    A repeat (double click, second tab, retry after a timeout) is never an error and
+    never a second row: the insert skips conflicts on (participant, clip) on both backends.
+    """
+    values = _validated_rating(
+        scores, genre_answer, genre_confidence, comment, listened_seconds, play_count
+    )
+    assignment = session.scalar(
+        select(Assignment).where(
+            Assignment.participant_id == participant_id, Assignment.clip_id == clip_id
+        )
+    )
+    if assignment is None:
+        raise RatingError("this clip is not assigned to you; reload the page to continue")
+    participant = _participant(session, participant_id)
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(Rating)
+        .values(
+            participant_id=participant_id,
+            clip_id=clip_id,
+            study_id=participant.study_id,
+            is_training=assignment.is_training,
+            created_at=utc_now(),
+            **values,
+        )
+        .on_conflict_do_nothing(index_elements=["participant_id", "clip_id"])
+        .returning(Rating.id)
+    )
+    created = session.execute(statement).scalar() is not None
+    rating = session.scalars(
+        select(Rating)
+        .where(Rating.participant_id == participant_id, Rating.clip_id == clip_id)
+        .execution_options(populate_existing=True)
+    ).one()
+    if created:
+        log_event(
+            session,
+            study_id=participant.study_id,
+            participant_id=participant_id,
+            kind="rating",
+            payload={"clip_id": clip_id, "position": assignment.position},
+        )
+    return rating, created
+
+
+def log_event(
+    session: Session,
+    *,
+    study_id: int,
+    participant_id: int | None = None,
+    kind: str,
+    payload: Mapping[str, Any] | None = None,
+) -> Event:
+    """Append to the audit trail (plays, resumes… and every state change above)."""
+    if not kind or len(kind) > 32:
+        raise StudyError("an event kind is 1–32 characters")
+    event = Event(
+        study_id=study_id,
+        participant_id=participant_id,
+        kind=kind,
+        payload=dict(payload or {}),
+        created_at=utc_now(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def finish_participant(session: Session, *, participant_id: int) -> str:
+    """Mark the participant finished once every clip is rated; returns the completion code."""
+    participant = _participant(session, participant_id)
+    if participant.status == "finished" and participant.completion_code:
+        return participant.completion_code
+    rows = assignment_rows(session, participant_id=participant_id)
+    if not rows:
+        raise StudyError("you have not started the study yet")
+    unrated = sum(rating is None for _, _, rating in rows)
+    if unrated:
+        raise StudyError(f"{unrated} clip(s) still need a rating before you can finish")
+    study = _study(session, participant.study_id)
+    code = study.design.get("completion_code") or "".join(
+        secrets.choice(_COMPLETION_CODE_ALPHABET) for _ in range(8)
+    )
+    participant.status = "finished"
+    participant.finished_at = utc_now()
+    participant.completion_code = str(code)
+    log_event(session, study_id=study.id, participant_id=participant_id, kind="finish")
+    return participant.completion_code
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _study(session: Session, study_id: int) -> Study:
+    study = session.get(Study, study_id)
+    if study is None:
+        raise StudyError(f"no study with id {study_id}")
+    return study
+
+
+def _participant(session: Session, participant_id: int) -> Participant:
+    participant = session.get(Participant, participant_id)
+    if participant is None:
+        raise StudyError(f"no participant with id {participant_id}")
+    return participant
+
+
+def _study_clips(study_id: int) -> Any:
+    return select(StudyClip).where(StudyClip.study_id == study_id)
+
+
+def _assignments(session: Session, participant_id: int) -> list[Assignment]:
+    return list(
+        session.scalars(
+            select(Assignment)
+            .where(Assignment.participant_id == participant_id)
+            .order_by(Assignment.position)
+        )
+    )
+
+
+def _clips_per_participant(study: Study) -> int:
+    value = study.design.get("clips_per_participant")
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise StudyError(f"study {study.slug!r} does not say how many clips each participant rates")
+    return value
+
+
+def _participant_seed(study_seed: int, index: int) -> int:
+    """A per-participant seed: reproducible from the study's seed and arrival order."""
+    return (study_seed * 1_000_003 + index) % 2**31
+
+
+def _validated_rating(
+    scores: Mapping[str, int],
+    genre_answer: str,
+    genre_confidence: int,
+    comment: str | None,
+    listened_seconds: float,
+    play_count: int,
+) -> dict[str, Any]:
+    missing = [criterion for criterion in CRITERIA if criterion not in scores]
+    if missing:
+        raise RatingError(f"please rate {', '.join(c.replace('_', ' ') for c in missing)}")
+    extra = sorted(set(scores) - set(CRITERIA))
+    if extra:
+        raise RatingError(f"unknown criterion {', '.join(extra)}")
+    low, high = SCORE_RANGE
+    values: dict[str, Any] = {}
+    for criterion in CRITERIA:
+        score = scores[criterion]
+        if not _is_int(score) or not low <= score <= high:
+            raise RatingError(
+                f"{criterion.replace('_', ' ')} must be a whole number from {low} to {high}"
+            )
+        values[criterion] = int(score)
+    if genre_answer not in GENRE_ANSWERS:
+        raise RatingError(f"genre answer must be one of {', '.join(GENRE_ANSWERS)}")
+    low, high = CONFIDENCE_RANGE
+    if not _is_int(genre_confidence) or not low <= genre_confidence <= high:
+        raise RatingError(f"genre confidence must be a whole number from {low} to {high}")
+    if comment is not None:
+        if not isinstance(comment, str):
+            raise RatingError("the comment must be text")
+        comment = comment.strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+        raise RatingError(f"the comment is limited to {MAX_COMMENT_CHARS} characters")
+    if (
+        isinstance(listened_seconds, bool)
+        or not isinstance(listened_seconds, int | float)
+        or not 0 <= listened_seconds < float("inf")
+    ):
+        raise RatingError("listened seconds must be a non-negative number")
+    if not _is_int(play_count) or not 0 <= play_count <= MAX_PLAY_COUNT:
+        raise RatingError(f"play count must be a whole number from 0 to {MAX_PLAY_COUNT}")
+    values.update(
+        genre_answer=genre_answer,
+        genre_confidence=int(genre_confidence),
+        comment=comment,
+        listened_seconds=float(listened_seconds),
+        play_count=int(play_count),
+    )
+    return values
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

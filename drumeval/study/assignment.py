@@ -1,0 +1,223 @@
+"""Which clips an evaluator rates, and in what order: a pure, seeded design function.
+
+Called inside the transaction that starts a participant, with the exposure and
+position counts of everyone who started before, so that the study stays balanced as
+participants arrive one by one (we never know in advance how many will come):
+
+1. Exposure first: a participant takes the least-rated clips, so per-clip counts
+   never differ by more than one.
+2. Among equally exposed clips, conditions are spread as evenly as possible over the
+   participant's clips, preferring conditions that still have many clips at the lowest
+   exposure (so the next participants can stay even too).
+3. Positions: each condition goes where it has appeared least (counterbalancing
+   against order and fatigue effects), and among such orders one with the fewest
+   same-condition neighbours is chosen (a small dynamic programme; a minimum-cost
+   assignment plus a local search for very large designs). Ties are broken by the seed.
+
+References and anchors are ordinary conditions here, which puts them at random,
+counterbalanced positions.
+"""
+
+import functools
+import itertools
+import math
+import random
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from drumeval.errors import StudyError
+
+# Largest (remaining counts × last condition) state space ordered exactly.
+_MAX_EXACT_STATES = 5_000
+# Budget of the search that separates same-condition neighbours (swaps tried per clip).
+_SEARCH_STEPS_PER_CLIP = 200
+
+
+@dataclass(frozen=True)
+class PoolClip:
+    """A clip a study may assign: only what the design needs to know about it."""
+
+    clip_id: int
+    condition: str
+    role: str
+
+
+def assign_clips(
+    pool: Sequence[PoolClip],
+    *,
+    clips_per_participant: int,
+    exposure: Mapping[int, int],
+    position_counts: Mapping[tuple[str, int], int],
+    seed: int,
+) -> list[int]:
+    """Clip ids for positions 1..K of one participant (position 0, training, is not here).
+
+    `exposure` maps clip id → times already assigned (missing = 0); `position_counts`
+    maps (condition, position) → times that condition was already at that position.
+    """
+    if not pool:
+        raise StudyError("the study has no clips to assign")
+    if clips_per_participant < 1:
+        raise StudyError("clips per participant must be at least 1")
+    if len({clip.clip_id for clip in pool}) != len(pool):
+        raise StudyError("the clip pool lists a clip twice")
+    if len(pool) < clips_per_participant:
+        raise StudyError(
+            f"the study has {len(pool)} clips but asks for {clips_per_participant} per participant"
+        )
+    rng = random.Random(seed)
+    chosen = _choose_clips(pool, clips_per_participant, exposure, rng)
+    return [clip.clip_id for clip in _order_clips(chosen, position_counts, rng)]
+
+
+def _choose_clips(
+    pool: Sequence[PoolClip], count: int, exposure: Mapping[int, int], rng: random.Random
+) -> list[PoolClip]:
+    """Take whole exposure levels from the lowest up; split the last one by condition."""
+    levels: dict[int, list[PoolClip]] = defaultdict(list)
+    for clip in sorted(pool, key=lambda clip: clip.clip_id):
+        levels[exposure.get(clip.clip_id, 0)].append(clip)
+    chosen: list[PoolClip] = []
+    for level in sorted(levels):
+        candidates = levels[level]
+        rng.shuffle(candidates)
+        if len(chosen) + len(candidates) <= count:
+            chosen.extend(candidates)
+        else:
+            chosen.extend(_spread_conditions(chosen, candidates, count - len(chosen)))
+        if len(chosen) == count:
+            break
+    return chosen
+
+
+def _spread_conditions(
+    chosen: Sequence[PoolClip], candidates: Sequence[PoolClip], count: int
+) -> list[PoolClip]:
+    """Pick `count` candidates, one at a time from the least represented condition."""
+    taken = Counter(clip.condition for clip in chosen)
+    remaining: dict[str, list[PoolClip]] = defaultdict(list)
+    for clip in candidates:
+        remaining[clip.condition].append(clip)
+    # The candidates are already shuffled: their order breaks ties between conditions.
+    first_seen = {condition: index for index, condition in enumerate(remaining)}
+    picked: list[PoolClip] = []
+    for _ in range(count):
+        condition = min(
+            (condition for condition, clips in remaining.items() if clips),
+            key=lambda c: (taken[c], -len(remaining[c]), first_seen[c]),
+        )
+        picked.append(remaining[condition].pop())
+        taken[condition] += 1
+    return picked
+
+
+def _order_clips(
+    chosen: Sequence[PoolClip],
+    position_counts: Mapping[tuple[str, int], int],
+    rng: random.Random,
+) -> list[PoolClip]:
+    size = len(chosen)
+    conditions = sorted({clip.condition for clip in chosen})
+    counts = Counter(clip.condition for clip in chosen)
+    # Cost of a condition at a position: how far it is already over-represented there,
+    # squared so that one large excess costs more than several small ones.
+    cost = {}
+    for condition in conditions:
+        seen = [position_counts.get((condition, p), 0) for p in range(1, size + 1)]
+        cost[condition] = [(n - min(seen)) ** 2 for n in seen]
+    state_space = (len(conditions) + 1) * math.prod(n + 1 for n in counts.values())
+    if state_space <= _MAX_EXACT_STATES:
+        sequence = _exact_condition_sequence(conditions, counts, cost, rng)
+    else:
+        sequence = _separate_conditions(_cheapest_condition_sequence(chosen, cost, rng), cost, rng)
+    slots: dict[str, list[PoolClip]] = defaultdict(list)
+    for clip in chosen:
+        slots[clip.condition].append(clip)
+    for clips in slots.values():
+        rng.shuffle(clips)
+    return [slots[condition].pop() for condition in sequence]
+
+
+def _exact_condition_sequence(
+    conditions: Sequence[str],
+    counts: Mapping[str, int],
+    cost: Mapping[str, Sequence[int]],
+    rng: random.Random,
+) -> list[str]:
+    """Dynamic programme: least position cost first, then fewest alike neighbours.
+
+    Small random perturbations (summing to less than one) pick one optimum at random.
+    """
+    size = sum(counts.values())
+    weight = size + 1  # one unit of position cost outweighs every possible neighbour pair
+    jitter = {c: [rng.random() / (2 * size) for _ in range(size)] for c in conditions}
+    index = {condition: i for i, condition in enumerate(conditions)}
+
+    @functools.cache
+    def best(remaining: tuple[int, ...], last: int) -> tuple[float, tuple[str, ...]]:
+        position = size - sum(remaining)
+        if position == size:
+            return 0.0, ()
+        options = []
+        for condition in conditions:
+            i = index[condition]
+            if remaining[i] == 0:
+                continue
+            rest = (*remaining[:i], remaining[i] - 1, *remaining[i + 1 :])
+            tail_cost, tail = best(rest, i)
+            step = cost[condition][position] * weight + (i == last) + jitter[condition][position]
+            options.append((step + tail_cost, (condition, *tail)))
+        return min(options)
+
+    return list(best(tuple(counts[c] for c in conditions), -1)[1])
+
+
+def _cheapest_condition_sequence(
+    chosen: Sequence[PoolClip], cost: Mapping[str, Sequence[int]], rng: random.Random
+) -> list[str]:
+    """Minimum-cost assignment of clips to positions, ties broken at random."""
+    size = len(chosen)
+    matrix = np.array([cost[clip.condition] for clip in chosen], dtype=float)
+    noise = np.array([[rng.random() for _ in range(size)] for _ in chosen])
+    rows, columns = linear_sum_assignment(matrix + 0.5 * noise / size)
+    sequence = [""] * size
+    for row, column in zip(rows, columns, strict=True):
+        sequence[column] = chosen[row].condition
+    return sequence
+
+
+def _separate_conditions(
+    sequence: list[str], cost: Mapping[str, Sequence[int]], rng: random.Random
+) -> list[str]:
+    """Swap conditions to remove alike neighbours without raising the position cost.
+
+    For pools too large for the exact programme: a bounded random walk over cost-neutral
+    swaps (sideways moves included, so it does not stall); the best order seen wins.
+    """
+
+    def neighbours_alike(order: Sequence[str]) -> int:
+        return sum(a == b for a, b in itertools.pairwise(order))
+
+    size = len(sequence)
+    current = neighbours_alike(sequence)
+    best, best_count = list(sequence), current
+    for _ in range(_SEARCH_STEPS_PER_CLIP * size):
+        if best_count == 0:
+            break
+        i, j = rng.randrange(size), rng.randrange(size)
+        a, b = sequence[i], sequence[j]
+        if a == b or cost[a][i] + cost[b][j] != cost[b][i] + cost[a][j]:
+            continue
+        sequence[i], sequence[j] = b, a
+        count = neighbours_alike(sequence)
+        if count <= current:
+            current = count
+            if count < best_count:
+                best, best_count = list(sequence), count
+        else:
+            sequence[i], sequence[j] = a, b
+    return best

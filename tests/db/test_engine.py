@@ -1,0 +1,172 @@
+"""Connecting, migrating and refusing schemas: on SQLite and PostgreSQL."""
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import inspect, text
+
+from db.engine import (
+    check_schema,
+    current_revisions,
+    database_url,
+    head_revision,
+    make_engine,
+    open_database,
+    transaction,
+    upgrade_database,
+)
+from drumeval.errors import DatabaseError, SchemaTooNewError
+
+TABLES = {
+    "clips",
+    "studies",
+    "study_clips",
+    "participants",
+    "assignments",
+    "ratings",
+    "events",
+    "alembic_version",
+}
+
+
+def test_migration_creates_every_table_from_empty(empty_db_url):
+    engine = make_engine(empty_db_url)
+    try:
+        assert current_revisions(engine) == ()
+        with pytest.raises(DatabaseError, match="db upgrade"):
+            check_schema(engine)
+        upgrade_database(engine)
+        assert set(inspect(engine).get_table_names()) == TABLES
+        assert current_revisions(engine) == (head_revision(),)
+        check_schema(engine)
+        upgrade_database(engine)  # a second upgrade is a no-op
+        assert current_revisions(engine) == (head_revision(),)
+    finally:
+        engine.dispose()
+
+
+def test_a_newer_schema_is_refused(db_engine):
+    with db_engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_from_future'"))
+    with pytest.raises(SchemaTooNewError, match="newer than this drumeval"):
+        check_schema(db_engine)
+    with pytest.raises(SchemaTooNewError):
+        upgrade_database(db_engine)
+
+
+def test_open_database_refuses_a_newer_schema(tmp_path):
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    open_database(url).dispose()
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = 'ffff_from_future'"))
+    engine.dispose()
+    with pytest.raises(SchemaTooNewError):
+        open_database(url)
+
+
+def test_database_url_defaults_to_sqlite_in_the_data_home(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    assert database_url() == f"sqlite:///{tmp_path / 'home' / 'drumeval.sqlite'}"
+    assert (tmp_path / "home").is_dir()
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_database_url_maps_plain_postgresql_to_psycopg(monkeypatch, scheme):
+    monkeypatch.setenv("DATABASE_URL", f"{scheme}://user:pw@db.example:5432/study")
+    assert database_url() == "postgresql+psycopg://user:pw@db.example:5432/study"
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [("not a url", "not a valid database URL"), ("mysql://u@h/db", "unsupported database")],
+)
+def test_bad_urls_are_database_errors(url, message):
+    with pytest.raises(DatabaseError, match=message):
+        make_engine(url)
+
+
+def test_unreachable_postgresql_is_a_readable_error_without_the_password():
+    engine = make_engine("postgresql+psycopg://user:s3cret-pw@127.0.0.1:1/study")
+    with pytest.raises(DatabaseError) as error:
+        open_database(str(engine.url.render_as_string(hide_password=False)))
+    engine.dispose()
+    assert "cannot use the database at postgresql+psycopg://user:***@127.0.0.1:1/study" in str(
+        error.value
+    )
+    assert "s3cret-pw" not in str(error.value)
+
+
+def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_transaction_commits_and_rolls_back(db_engine):
+    with transaction(db_engine) as session:
+        session.execute(
+            text(
+                "INSERT INTO studies (slug, title, status, design, is_demo, "
+                "declined_count, created_at) VALUES ('kept', 'K', 'draft', '{}', "
+                "false, 0, CURRENT_TIMESTAMP)"
+            )
+        )
+    with pytest.raises(RuntimeError), transaction(db_engine) as session:
+        session.execute(text("UPDATE studies SET title = 'changed'"))
+        raise RuntimeError("abort")
+    with db_engine.connect() as connection:
+        assert connection.execute(text("SELECT title FROM studies")).scalars().all() == ["K"]
+
+
+def test_write_lock_makes_a_second_writer_wait_on_sqlite(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    order: list[str] = []
+    holding = threading.Event()
+
+    def first() -> None:
+        with transaction(engine, write_lock=True):
+            order.append("first begins")
+            holding.set()
+            time.sleep(0.3)
+            order.append("first commits")
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    holding.wait(5)
+    with transaction(engine, write_lock=True):
+        order.append("second begins")
+    thread.join()
+    engine.dispose()
+    assert order == ["first begins", "first commits", "second begins"]
+
+
+def test_a_busy_database_is_a_retry_message(tmp_path):
+    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    locker = engine.raw_connection()
+    locker.execute("PRAGMA busy_timeout=0")
+    locker.driver_connection.isolation_level = None
+    locker.execute("BEGIN EXCLUSIVE")
+    impatient = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+
+    @__import__("sqlalchemy").event.listens_for(impatient, "connect")
+    def no_wait(dbapi_connection, _record):
+        dbapi_connection.execute("PRAGMA busy_timeout=0")
+
+    try:
+        with (
+            pytest.raises(DatabaseError, match="unavailable or busy; please retry") as error,
+            transaction(impatient, write_lock=True),
+        ):
+            pass
+        assert error.value.__cause__ is not None
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+        impatient.dispose()
+        engine.dispose()

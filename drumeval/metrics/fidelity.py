@@ -180,7 +180,7 @@ def fidelity_distance(samples: GrooveProfile, corpus: GrooveProfile) -> float:
     """
     low, high = corpus.hits_per_bar_range()
     outside = np.mean([not low <= h <= high for h in samples.hits_per_bar_per_track])
-    shares = sum(
+    gaps = [
         abs(getattr(samples, name) - getattr(corpus, name))
         for name in (
             "kick_four_on_floor_share",
@@ -188,7 +188,8 @@ def fidelity_distance(samples: GrooveProfile, corpus: GrooveProfile) -> float:
             "bar_similarity_1",
             "bar_similarity_8",
         )
-    )
+    ]
+    shares = sum(gap for gap in gaps if np.isfinite(gap))  # NaN: tracks too short for a lag
     density = abs(samples.hits_per_bar - corpus.hits_per_bar) / max(corpus.hits_per_bar, 1.0)
     empty = max(samples.empty_bar_share - MAX_EMPTY_BAR_SHARE, 0.0)
     return float(shares + outside + empty + min(density, 1.0))

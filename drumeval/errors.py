@@ -79,3 +79,7 @@ class InvalidTokenError(StudyError):
 
 class RatingError(StudyError):
     """A rating is out of range, incomplete, or for a clip not assigned to this participant."""
+
+
+class AnalysisError(DrumevalError):
+    """Ratings, answers or a study plan cannot be analysed: missing columns, bad values, no data."""

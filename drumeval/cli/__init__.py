@@ -23,12 +23,19 @@ error_console = Console(stderr=True, soft_wrap=True)
 
 
 def _register_commands() -> None:
-    from drumeval.cli import audio_commands, data_commands, metrics_commands, model_commands
+    from drumeval.cli import (
+        audio_commands,
+        data_commands,
+        metrics_commands,
+        model_commands,
+        study_commands,
+    )
     from drumeval.cli import db_commands as db_commands_module
 
     for module in (data_commands, model_commands, audio_commands, metrics_commands):
         module.register(app)
     db_commands_module.register(app)
+    study_commands.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

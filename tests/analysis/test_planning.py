@@ -1,0 +1,113 @@
+"""The planner equals pingouin's t-test power, its simulation behaves like power, and the
+`drumeval study plan` command prints it."""
+
+import math
+
+import numpy as np
+import pingouin
+import pytest
+
+from drumeval.analysis import (
+    achieved_precision,
+    detectable_effect,
+    participants_needed,
+    rebuild_table1,
+    simulate_power,
+)
+from drumeval.analysis.planning import latent_shift_for_d
+from drumeval.cli import main
+from drumeval.errors import AnalysisError
+
+
+def test_participants_needed_is_pingouin_rounded_up():
+    n = pingouin.power_ttest(d=0.5, power=0.8, contrast="paired")
+    assert n == pytest.approx(33.4, abs=0.05)
+    assert participants_needed(0.5, power=0.8, alpha=0.05, design="paired") == 34
+    per_group = pingouin.power_ttest(d=0.5, power=0.8, contrast="two-samples")
+    assert participants_needed(0.5, design="independent") == math.ceil(per_group) == 64
+    assert participants_needed(-0.5) == 34  # the direction does not matter
+
+
+def test_detectable_effect_inverts_participants_needed():
+    assert detectable_effect(34) == pytest.approx(
+        pingouin.power_ttest(n=34, power=0.8, contrast="paired")
+    )
+    assert detectable_effect(34) < 0.5 < detectable_effect(33)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"effect_size": 0.5, "design": "crossover"}, "design must be"),
+        ({"effect_size": 0.5, "power": 1.5}, "power must be"),
+        ({"effect_size": 0.0}, "non-zero"),
+    ],
+)
+def test_bad_plans_are_errors(kwargs, message):
+    with pytest.raises(AnalysisError, match=message):
+        participants_needed(**kwargs)
+
+
+def test_simulated_power_grows_with_participants_and_holds_alpha():
+    powers = [simulate_power(n, 0.6, n_sim=300, seed=1).power for n in (8, 16, 32, 64)]
+    assert powers == sorted(powers) and powers[0] < 0.5 < powers[-1]
+    null = simulate_power(30, 0.0, n_sim=1000, seed=2)
+    assert null.low <= 0.05 <= null.high
+    independent = [
+        simulate_power(n, 0.6, design="independent", n_sim=300, seed=1).power for n in (8, 32)
+    ]
+    assert independent[0] < independent[1]
+
+
+def test_simulation_at_the_calibrated_shift_matches_the_t_test_plan():
+    shift = latent_shift_for_d(0.5, clips_per_participant=8)
+    estimate = simulate_power(34, shift, clips_per_participant=8, n_sim=600, seed=3)
+    # Wilcoxon on near-normal participant means: power close to the t-test's 0.8.
+    assert 0.72 <= estimate.power <= 0.88
+
+
+def test_achieved_precision_is_half_the_ci(study):
+    table = rebuild_table1(study.ratings, study.genre_answers, n_resamples=100)
+    precision = achieved_precision(table).set_index(["criterion", "model"])
+    row = table.loc["realism", "music_vae"]
+    assert precision.loc[("realism", "music_vae"), "half_width"] == pytest.approx(
+        (row["ci_high"] - row["ci_low"]) / 2
+    )
+    assert np.all(precision["half_width"] > 0)
+
+
+def run(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    captured = capsys.readouterr()
+    return exit_info.value.code or 0, " ".join(captured.out.split()), captured.err
+
+
+def test_study_plan_command_prints_the_plan(capsys):
+    code, out, _ = run(["study", "plan", "--effect-size", "0.5", "--participants", "20"], capsys)
+    assert code == 0
+    assert "participants needed (t-test) │ 34" in out
+    assert f"{detectable_effect(20):.3f}" in out
+    code, out, _ = run(
+        [
+            "study",
+            "plan",
+            "--effect-size",
+            "0.5",
+            "--design",
+            "independent",
+            "--simulate",
+            "--n-sim",
+            "200",
+            "--participants",
+            "30",
+        ],
+        capsys,
+    )
+    assert code == 0 and "64 per group" in out and "simulated power" in out
+
+
+def test_study_plan_errors_are_one_line_exit_2(capsys):
+    code, _, err = run(["study", "plan", "--effect-size", "0.5", "--alpha", "2"], capsys)
+    assert code == 2
+    assert err.strip() == "error: alpha must be between 0 and 1 (exclusive), not 2.0"

@@ -316,6 +316,25 @@ def write_tracks(
     return paths
 
 
+def read_sidecar(midi_path: str | Path) -> dict[str, Any] | None:
+    """The provenance sidecar `write_tracks` wrote for a MIDI file, or None if there is none."""
+    midi_path = Path(midi_path)
+    sidecar = midi_path.parent / META_DIR / f"{midi_path.stem}.json"
+    if not sidecar.is_file():
+        return None
+    try:
+        return json.loads(sidecar.read_text())
+    except ValueError:
+        return None  # a damaged sidecar is no provenance, not a reason to refuse the MIDI
+
+
+def recorded_genre(midi_path: str | Path) -> str | None:
+    """The genre a generated file's sidecar records (older sidecars: from its corpus)."""
+    sidecar = read_sidecar(midi_path) or {}
+    genre = sidecar.get("genre") or genre_of_corpus(sidecar.get("corpus"))
+    return genre if isinstance(genre, str) else None
+
+
 def _next_track_number(out_dir: Path, prefix: str) -> int:
     numbers = [
         int(path.stem.rsplit("-", 1)[1])

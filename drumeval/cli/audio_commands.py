@@ -61,7 +61,11 @@ def render(
         Path | None, typer.Option(help="Output folder for several inputs (<name>.<format>).")
     ] = None,
     kit: Annotated[
-        Kit | None, typer.Option(help="Drum kit (default: the genre's kit, else standard).")
+        Kit | None,
+        typer.Option(
+            help="Drum kit (default: the genre's kit; for generated files the genre their "
+            ".meta/ sidecar records, as the app does; else standard)."
+        ),
     ] = None,
     genre: Annotated[
         Genre | None, typer.Option(help="Use this genre's study kit (techno-house → tr808).")
@@ -81,22 +85,22 @@ def render(
     workers: Annotated[int, typer.Option(help="Clips rendered in parallel.")] = 2,
 ) -> None:
     """Render drum MIDI to level-matched audio (FluidSynth, genre kit, −23 LUFS, OGG)."""
-    from drumeval.audio import RenderSettings, kit_for_genre, render_many
+    from drumeval.audio import RenderSettings, render_many
 
     chosen_format = audio_format.value if audio_format else None
     if chosen_format is None:
         suffix = out.suffix.lstrip(".").lower() if out is not None else ""
         chosen_format = suffix if suffix in AudioFormat.__members__ else "ogg"
-    kit_name = kit.value if kit else kit_for_genre(genre.value) if genre else "standard"
+    kits = [_kit_for(source, kit, genre) for source in inputs]
     settings = RenderSettings(
         target_lufs=lufs, start_s=start, length_s=length, format=chosen_format
     )
     outputs = _outputs(inputs, out, out_dir, f".{chosen_format}")
     with _progress() as progress:
-        task = progress.add_task(f"rendering ({kit_name})", total=len(inputs))
+        task = progress.add_task(f"rendering ({', '.join(sorted(set(kits)))})", total=len(inputs))
         clips = render_many(
             inputs,
-            kit=kit_name,
+            kit=kits,
             settings=settings,
             cache_dir=cache_dir,
             workers=workers,
@@ -107,10 +111,21 @@ def render(
         shutil.copyfile(clip.path, target)
         limited = " [yellow](peak-limited below target)[/]" if clip.peak_limited else ""
         console.print(
-            f"{source.name} → {target}: {clip.duration_s:.2f} s, "
+            f"{source.name} → {target} ({clip.kit} kit): {clip.duration_s:.2f} s, "
             f"{clip.loudness_lufs:.1f} LUFS, {clip.true_peak_dbtp:.1f} dBTP{limited}",
             highlight=False,
         )
+
+
+def _kit_for(source: Path, kit: Kit | None, genre: Genre | None) -> str:
+    """--kit, else --genre's kit, else the kit of the genre the file's provenance records."""
+    from drumeval.audio import kit_for_genre
+    from drumeval.generate import recorded_genre
+
+    if kit:
+        return kit.value
+    chosen = genre.value if genre else recorded_genre(source)
+    return kit_for_genre(chosen) if chosen else "standard"
 
 
 def plot(

@@ -168,6 +168,13 @@ def generate(
     steps_per_iteration: Annotated[
         int, typer.Option(help="DrumsRNN steps per beam iteration.")
     ] = 1,
+    audio: Annotated[
+        bool,
+        typer.Option(
+            "--audio",
+            help="Also render each track (genre kit, level-matched, as the app) to track-NNN.ogg.",
+        ),
+    ] = False,
 ) -> None:
     """Generate 2-minute drum tracks as MIDI (120 qpm, GM drums) with provenance sidecars."""
     from drumeval.data.primers import parse_primer
@@ -210,6 +217,33 @@ def generate(
             else ""
         )
         console.print(f"wrote {path} ({track.num_bars} bars){warning}")
+        if audio:
+            audio_path = _write_audio(path, track)
+            console.print(
+                f"wrote {audio_path}"
+                if audio_path
+                else f"[yellow]{path.name}: no drum hit, no audio[/]"
+            )
+
+
+def _write_audio(midi_path: Path, track) -> Path | None:
+    """Render a generated track through the clip pipeline (the app's kit and loudness)."""
+    from drumeval.clips import finish_clip
+    from drumeval.errors import ModelError
+    from drumeval.registry import genre_of_corpus
+
+    genre = genre_of_corpus(track.corpus)
+    if genre is None:
+        raise ModelError(
+            f"--audio needs the genre's kit, but corpus {track.corpus!r} has no known genre; "
+            "render the MIDI with `drumeval render --genre …` instead"
+        )
+    clip = finish_clip(track.event_ids, genre=genre, corpus=None, provenance=track.sidecar())
+    if clip.audio_bytes is None:
+        return None
+    audio_path = midi_path.with_suffix(f".{clip.audio_format}")
+    audio_path.write_bytes(clip.audio_bytes)
+    return audio_path
 
 
 def import_magenta(

@@ -1,0 +1,663 @@
+"""Condition in, finished clip out: the one path from a request to MIDI, audio and metrics.
+
+The public Generate page, `drumeval generate --audio` and the study's clip pool all need the
+same thing — a typed request (model, preset, genre, corpus size, temperature, bars, seed) turned
+into a clip with MIDI, level-matched audio in the genre's kit, metrics and provenance. Doing it
+in one function keeps them from drifting apart (a kit chosen differently, a metric computed on
+other bars). Generation is deterministic for a condition, so a condition is also a permalink:
+`Condition.to_query()` / `from_query()` carry it through a URL.
+
+Limits a condition accepts (checked in `__post_init__`, each failure a `ConditionError` that
+names the field): seed a whole number 0…2³¹−1 (JAX's and numpy's seed range), temperature
+0.1…2.0 (below, sampling is near-greedy and loops one bar; above, it is noise), bars 4…60 in
+steps of 4 (whole 4-bar phrases, at most the 2 minutes the models were trained on).
+"""
+
+import dataclasses
+import functools
+import io
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drumeval import metrics as track_metrics
+from drumeval.data.drum_classes import STEPS_PER_BAR
+from drumeval.errors import DrumevalError
+from drumeval.paths import audio_cache_dir
+from drumeval.registry import (
+    CORPUS_SIZES,
+    DEFAULT_PRESETS,
+    GENRES,
+    MODELS,
+    MUSIC_VAE_SEGMENT_BARS,
+    corpus_name,
+    find_shipped,
+)
+
+SEED_MAX = 2**31 - 1
+TEMPERATURE_MIN, TEMPERATURE_MAX = 0.1, 2.0
+BARS_MIN, BARS_MAX, BARS_STEP = 4, 60, 4
+QPM = 120.0
+NEAR_EMPTY_HITS_PER_BAR = 1.0  # the thesis's "lacking in drum content", as music_vae.near_empty
+INTERPOLATION_STEPS = 11  # mix 0.0, 0.1, …, 1.0 along the latent path
+NEW_BARS = "new bars"
+
+Progress = Callable[[str, float], None]
+
+
+class ConditionError(DrumevalError):
+    """A generation request is out of range; `field` names the input to fix (for forms)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    """Default progress sink: callers without a progress display pass nothing."""
+
+
+def parse_seed(value: object) -> int:
+    """A seed from a form or URL: a whole number 0…2³¹−1, decimals refused rather than cut."""
+    if isinstance(value, bool):
+        raise ConditionError("seed", "the seed must be a whole number, not true/false")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ConditionError("seed", f"the seed must be a whole number; {value:g} has decimals")
+        value = int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise ConditionError("seed", "enter a seed: a whole number such as 42")
+        if re.fullmatch(r"[+-]?\d+\.\d*|[+-]?\d*\.\d+", text):
+            raise ConditionError("seed", f"the seed must be a whole number; {text} has decimals")
+        if not re.fullmatch(r"[+-]?\d+", text):
+            raise ConditionError(
+                "seed", f"the seed must be a whole number such as 42, not {text!r}"
+            )
+        value = int(text)
+    if not isinstance(value, int):
+        raise ConditionError("seed", f"the seed must be a whole number, not {value!r}")
+    if not 0 <= value <= SEED_MAX:
+        raise ConditionError("seed", f"the seed must be between 0 and {SEED_MAX:,}; got {value:,}")
+    return value
+
+
+def parse_temperature(value: object) -> float:
+    """A sampling temperature 0.1…2.0 (a float, or its text), rounded to 3 decimals."""
+    try:
+        temperature = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConditionError(
+            "temperature", f"the temperature must be a number such as 1.0, not {value!r}"
+        ) from None
+    if isinstance(value, bool) or not math.isfinite(temperature):
+        raise ConditionError("temperature", f"the temperature must be a number, not {value!r}")
+    if not TEMPERATURE_MIN <= temperature <= TEMPERATURE_MAX:
+        raise ConditionError(
+            "temperature",
+            f"the temperature must be between {TEMPERATURE_MIN} and {TEMPERATURE_MAX}; "
+            f"got {temperature:g}",
+        )
+    return round(temperature, 3)  # slider steps carry float noise; links stay short
+
+
+def parse_bars(value: object) -> int:
+    """A length in bars: 4…60 in steps of 4 (whole phrases)."""
+    try:
+        bars = int(str(value).strip()) if not isinstance(value, bool) else None
+    except ValueError:
+        bars = None
+    if bars is None:
+        raise ConditionError("bars", f"the length must be a whole number of bars, not {value!r}")
+    if not BARS_MIN <= bars <= BARS_MAX or bars % BARS_STEP:
+        raise ConditionError(
+            "bars",
+            f"the length must be {BARS_MIN}…{BARS_MAX} bars in steps of {BARS_STEP}; got {bars}",
+        )
+    return bars
+
+
+def parse_mix(value: object) -> float:
+    """The mix of an interpolation: 0…1 on a grid of tenths (the decoded path's points)."""
+    try:
+        mix = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise ConditionError("mix", f"the mix must be a number 0…1, not {value!r}") from None
+    if not 0.0 <= mix <= 1.0:
+        raise ConditionError("mix", f"the mix must be between 0 and 1; got {mix:g}")
+    return round(mix * (INTERPOLATION_STEPS - 1)) / (INTERPOLATION_STEPS - 1)
+
+
+def _parse_corpus_size(value: object) -> int:
+    try:
+        size = int(str(value).strip())
+    except ValueError:
+        size = None
+    if size not in CORPUS_SIZES:
+        sizes = " or ".join(map(str, CORPUS_SIZES))
+        raise ConditionError("size", f"the corpus size must be {sizes} examples, not {value!r}")
+    return size
+
+
+@dataclass(frozen=True)
+class Condition:
+    """Everything that decides a generated clip; equal conditions give identical clips."""
+
+    model: str
+    preset: str
+    genre: str
+    corpus_size: int
+    temperature: float
+    bars: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            names = ", ".join(MODELS)
+            raise ConditionError("model", f"unknown model {self.model!r}: choose one of {names}")
+        presets = MODELS[self.model].presets
+        if self.preset not in presets:
+            raise ConditionError(
+                "preset",
+                f"{MODELS[self.model].label} has no preset {self.preset!r}: "
+                f"choose one of {', '.join(presets)}",
+            )
+        if self.genre not in GENRES:
+            names = ", ".join(GENRES)
+            raise ConditionError("genre", f"unknown genre {self.genre!r}: choose one of {names}")
+        object.__setattr__(self, "corpus_size", _parse_corpus_size(self.corpus_size))
+        object.__setattr__(self, "temperature", parse_temperature(self.temperature))
+        object.__setattr__(self, "bars", parse_bars(self.bars))
+        object.__setattr__(self, "seed", parse_seed(self.seed))
+
+    @property
+    def corpus(self) -> str:
+        return corpus_name(self.genre, self.corpus_size)
+
+    @property
+    def kit(self) -> str:
+        return GENRES[self.genre].kit
+
+    def to_query(self) -> dict[str, str]:
+        """URL query parameters (strings) that `from_query` turns back into this condition."""
+        return {
+            "model": self.model,
+            "preset": self.preset,
+            "genre": self.genre,
+            "size": str(self.corpus_size),
+            "temperature": f"{self.temperature:g}",
+            "bars": str(self.bars),
+            "seed": str(self.seed),
+        }
+
+    @classmethod
+    def from_query(
+        cls, query: Mapping[str, str], default: "Condition | None" = None
+    ) -> "Condition":
+        """A condition from URL parameters; missing ones come from `default` (or DEFAULT).
+
+        A missing preset is the model's default preset (a link may name only the model).
+        """
+        base = default or DEFAULT_CONDITION
+        model = query.get("model", base.model)
+        fallback_preset = base.preset if model == base.model else DEFAULT_PRESETS.get(model, "")
+        return cls(
+            model=model,
+            preset=query.get("preset", fallback_preset),
+            genre=query.get("genre", base.genre),
+            corpus_size=query.get("size", base.corpus_size),  # type: ignore[arg-type]
+            temperature=query.get("temperature", base.temperature),  # type: ignore[arg-type]
+            bars=query.get("bars", base.bars),  # type: ignore[arg-type]
+            seed=query.get("seed", base.seed),  # type: ignore[arg-type]
+        )
+
+    def describe(self) -> str:
+        """The condition in plain words (what made this clip)."""
+        family, genre = MODELS[self.model], GENRES[self.genre]
+        return (
+            f"{family.label} ({family.description}; preset {self.preset}) trained on the "
+            f"{self.corpus_size}-example {genre.label} corpus, seed {self.seed}, "
+            f"temperature {self.temperature:g}, {self.bars} bars at {QPM:g} BPM"
+        )
+
+
+DEFAULT_CONDITION = Condition(
+    model="drums_rnn",
+    preset=DEFAULT_PRESETS["drums_rnn"],
+    genre="techno-house",
+    corpus_size=700,
+    temperature=1.0,
+    bars=BARS_MAX,
+    seed=0,
+)
+
+
+@dataclass(frozen=True)
+class Interpolation:
+    """A MusicVAE clip part-way between two seeds of one condition (`mix` 0 = start, 1 = end)."""
+
+    start: Condition
+    end_seed: int
+    mix: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.start.model != "music_vae":
+            raise ConditionError("model", "only MusicVAE can interpolate between two clips")
+        segment_bars = MUSIC_VAE_SEGMENT_BARS[self.start.preset]
+        if segment_bars < self.start.bars:
+            raise ConditionError(
+                "preset",
+                f"preset {self.start.preset} decodes {segment_bars}-bar segments, so it cannot "
+                f"blend two {self.start.bars}-bar clips; choose a 60-bar preset",
+            )
+        object.__setattr__(self, "end_seed", parse_seed(self.end_seed))
+        object.__setattr__(self, "mix", parse_mix(self.mix))
+
+    @property
+    def end(self) -> Condition:
+        return dataclasses.replace(self.start, seed=self.end_seed)
+
+    def to_query(self) -> dict[str, str]:
+        return {**self.start.to_query(), "to_seed": str(self.end_seed), "mix": f"{self.mix:g}"}
+
+    @classmethod
+    def from_query(cls, query: Mapping[str, str]) -> "Interpolation | None":
+        """None when the query asks for no interpolation (no `to_seed`)."""
+        if "to_seed" not in query:
+            return None
+        return cls(Condition.from_query(query), query["to_seed"], query.get("mix", 0.5))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, eq=False)
+class Clip:
+    """A finished clip: what to play, download, show and store, and where it came from."""
+
+    condition: Condition | None  # None for a clip made from a MIDI file
+    event_ids: np.ndarray
+    midi_bytes: bytes
+    audio_bytes: bytes | None  # None when there is nothing to play (no hit at all)
+    audio_format: str
+    duration_s: float
+    loudness_lufs: float | None
+    kit: str
+    metrics: dict[str, float]
+    provenance: dict[str, Any]
+    near_empty: bool
+
+    @property
+    def silent(self) -> bool:
+        return not np.any(self.event_ids)
+
+    @property
+    def bars(self) -> int:
+        return len(self.event_ids) // STEPS_PER_BAR
+
+    @property
+    def audio_mime(self) -> str:
+        return {"ogg": "audio/ogg", "opus": "audio/ogg", "mp3": "audio/mpeg"}.get(
+            self.audio_format, f"audio/{self.audio_format}"
+        )
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One objective metric: a plain name, what it means, and how to compute it."""
+
+    name: str
+    meaning: str
+    compute: Callable[[np.ndarray], float] | None  # None: needs the training corpus
+
+
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "hits per bar",
+        "How busy the drums are: drum hits in an average bar.",
+        track_metrics.mean_hits_per_bar,
+    ),
+    Metric(
+        "empty bars",
+        "Share of bars with no hit at all (the thesis's 'lacking in drum content').",
+        track_metrics.empty_bar_fraction,
+    ),
+    Metric(
+        "kick on the beat",
+        "Share of beats with a kick drum: near 1 for four-on-the-floor techno, low for jazz.",
+        track_metrics.kick_on_beat_share,
+    ),
+    Metric(
+        "bar-to-bar consistency",
+        "How closely each bar repeats the one before (1 = identical): short-term phrasing.",
+        track_metrics.groove_consistency,
+    ),
+    Metric(
+        "phrase structure",
+        "How much more bars recur 4, 8 or 16 bars apart than at other distances "
+        "(above 0 = built in phrases): long-term phrasing.",
+        track_metrics.phrase_structure,
+    ),
+    Metric(
+        "evolution",
+        "How much each 8-bar section differs from the one before (0 = one loop throughout).",
+        track_metrics.evolution,
+    ),
+    Metric(
+        NEW_BARS,
+        "Share of non-empty bars that never occur in the training corpus: originality "
+        "(the corpus value is its held-out tracks against its training tracks).",
+        None,
+    ),
+)
+METRIC_MEANINGS: dict[str, str] = {metric.name: metric.meaning for metric in METRICS}
+
+
+@functools.lru_cache(maxsize=4)
+def _corpus_bars(corpus: str) -> frozenset[bytes]:
+    """The distinct bars of a corpus's training split (loaded once per process)."""
+    from drumeval.data.corpus import load_corpus
+
+    event_ids, lengths = load_corpus(corpus).split("train")
+    return frozenset(track_metrics.corpus_bar_set(event_ids, lengths))
+
+
+def measure(event_ids: np.ndarray, corpus: str | None = None) -> dict[str, float]:
+    """Every metric of one track by plain name; `new bars` only when a corpus is given."""
+    values = {metric.name: float(metric.compute(event_ids)) for metric in METRICS if metric.compute}
+    if corpus is not None:
+        values[NEW_BARS] = track_metrics.novel_bar_fraction(event_ids, set(_corpus_bars(corpus)))
+    return values
+
+
+@functools.lru_cache(maxsize=8)
+def corpus_reference(corpus: str) -> dict[str, float]:
+    """Mean of each metric over a corpus's training tracks (what the model learned from).
+
+    `new bars` is measured on the held-out tracks against the training bars: how original
+    real, unseen music of the genre is by the same yardstick.
+    """
+    from drumeval.data.corpus import load_corpus
+
+    data = load_corpus(corpus)
+    train_ids, train_lengths = data.split("train")
+    tracks = [row[:length] for row, length in zip(train_ids, train_lengths, strict=True)]
+    reference = {
+        metric.name: float(np.mean([metric.compute(track) for track in tracks]))
+        for metric in METRICS
+        if metric.compute
+    }
+    eval_ids, eval_lengths = data.split("eval")
+    bars_seen = set(_corpus_bars(corpus))
+    reference[NEW_BARS] = float(
+        np.mean(
+            [
+                track_metrics.novel_bar_fraction(row[:length], bars_seen)
+                for row, length in zip(eval_ids, eval_lengths, strict=True)
+            ]
+        )
+    )
+    return reference
+
+
+@dataclass(frozen=True)
+class CorpusOverview:
+    """A corpus in the numbers the corpora page shows (`drumeval data stats` computes the same)."""
+
+    name: str
+    examples: int
+    train: int
+    eval: int
+    bars_per_example: float
+    hits_per_bar: float
+    kick_on_beat: float
+    groove_consistency: float
+    class_shares: dict[str, float]
+
+
+def corpus_overview(corpus: str) -> CorpusOverview:
+    """Statistics of a built corpus (`DatasetError` when it is missing)."""
+    from drumeval.data.corpus import load_corpus
+    from drumeval.data.drum_classes import DRUM_CLASS_NAMES
+    from drumeval.data.stats import summarize
+
+    data = load_corpus(corpus)
+    stats = summarize(data.event_ids, data.lengths, data.is_eval)
+    tracks = (row[:length] for row, length in zip(data.event_ids, data.lengths, strict=True))
+    return CorpusOverview(
+        name=corpus,
+        examples=stats.examples,
+        train=stats.train,
+        eval=stats.eval,
+        bars_per_example=stats.mean_bars_per_example,
+        hits_per_bar=stats.hits_per_bar,
+        kick_on_beat=stats.kick_on_beat_share,
+        groove_consistency=float(
+            np.mean([track_metrics.groove_consistency(track) for track in tracks])
+        ),
+        class_shares={
+            name.replace("_", " "): share
+            for name, share in zip(DRUM_CLASS_NAMES, stats.class_shares, strict=True)
+        },
+    )
+
+
+def corpus_example(corpus: str, index: int) -> np.ndarray:
+    """Event ids of one corpus example, its padding cut off."""
+    from drumeval.data.corpus import load_corpus
+    from drumeval.errors import DatasetError
+
+    data = load_corpus(corpus)
+    if not 0 <= index < len(data.lengths):
+        raise DatasetError(f"{corpus} has examples 0…{len(data.lengths) - 1}, not {index}")
+    return np.asarray(data.event_ids[index][: data.lengths[index]], dtype=np.int32)
+
+
+def load_model(condition: Condition):
+    """The condition's shipped model, loaded once per process (`(model, card)`)."""
+    from drumeval.generate import load_model as load_checkpoint
+
+    checkpoint = find_shipped(condition.model, condition.preset, condition.corpus)
+    return load_checkpoint(checkpoint.directory)
+
+
+def sample_event_ids(condition: Condition) -> tuple[np.ndarray, dict[str, Any]]:
+    """The condition's generated event ids and the generator's provenance (no audio)."""
+    from drumeval.generate import generate
+
+    checkpoint = find_shipped(condition.model, condition.preset, condition.corpus)
+    [track] = generate(
+        condition.model,
+        checkpoint=checkpoint.directory,
+        num=1,
+        bars=condition.bars,
+        temperature=condition.temperature,
+        seed=condition.seed,
+    )
+    return track.event_ids, track.sidecar()
+
+
+def make_clip(
+    condition: Condition,
+    *,
+    target_lufs: float | None = None,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+) -> Clip:
+    """Generate, render and measure one clip; stages are reported to `progress(stage, 0…1)`.
+
+    The same condition always gives the same event ids, MIDI and audio bytes. An all-silent
+    generation is still a clip (no audio, `near_empty`), so callers can say so in their words.
+    """
+    report = progress or _no_progress
+    report("Loading the model", 0.0)
+    load_model(condition)
+    report(f"Sampling {condition.bars} bars", 0.25)
+    event_ids, provenance = sample_event_ids(condition)
+    return finish_clip(
+        event_ids,
+        genre=condition.genre,
+        corpus=condition.corpus,
+        condition=condition,
+        provenance={**provenance, "genre": condition.genre, "corpus_size": condition.corpus_size},
+        target_lufs=target_lufs,
+        progress=report,
+        cache_dir=cache_dir,
+    )
+
+
+def make_interpolated_clip(
+    interpolation: Interpolation,
+    *,
+    target_lufs: float | None = None,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+) -> Clip:
+    """A MusicVAE clip at `mix` along the latent path between two seeds' clips.
+
+    Both clips are encoded to their posterior means, the path between them is slerped and the
+    point at `mix` is decoded with the start condition's temperature and seed (deterministic).
+    """
+    from drumeval.generate import generate
+
+    start = interpolation.start
+    report = progress or _no_progress
+    report("Loading the model", 0.0)
+    load_model(start)
+    report("Sampling both ends", 0.15)
+    start_ids, provenance = sample_event_ids(start)
+    end_ids, _ = sample_event_ids(interpolation.end)
+    report("Blending in latent space", 0.3)
+    checkpoint = find_shipped(start.model, start.preset, start.corpus)
+    path = generate(
+        "music_vae",
+        checkpoint=checkpoint.directory,
+        mode="interpolate",
+        inputs=[start_ids, end_ids],
+        num_interpolations=INTERPOLATION_STEPS,
+        temperature=start.temperature,
+        seed=start.seed,
+    )
+    index = round(interpolation.mix * (INTERPOLATION_STEPS - 1))
+    event_ids = path[index].event_ids[: start.bars * STEPS_PER_BAR]
+    return finish_clip(
+        event_ids,
+        genre=start.genre,
+        corpus=start.corpus,
+        condition=start,
+        provenance={
+            **provenance,
+            "mode": "interpolate",
+            "genre": start.genre,
+            "corpus_size": start.corpus_size,
+            "interpolate_to_seed": interpolation.end_seed,
+            "mix": interpolation.mix,
+        },
+        target_lufs=target_lufs,
+        progress=report,
+        cache_dir=cache_dir,
+    )
+
+
+def event_ids_to_midi_bytes(event_ids: np.ndarray, *, kit: str) -> bytes:
+    """A 120-qpm GM drum file whose program change selects the kit (a DAW plays the same kit)."""
+    from drumeval.audio import kit_program
+    from drumeval.data.midi import event_ids_to_pretty_midi
+
+    buffer = io.BytesIO()
+    event_ids_to_pretty_midi(event_ids, qpm=QPM, kit_program=kit_program(kit)).write(buffer)
+    return buffer.getvalue()
+
+
+def _render_settings(target_lufs: float | None):
+    from drumeval.audio import RenderSettings
+
+    return RenderSettings() if target_lufs is None else RenderSettings(target_lufs=target_lufs)
+
+
+def finish_clip(
+    event_ids: np.ndarray,
+    *,
+    genre: str,
+    corpus: str | None,
+    provenance: dict[str, Any],
+    condition: Condition | None = None,
+    target_lufs: float | None = None,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+    source_midi: bytes | None = None,
+) -> Clip:
+    """Render (genre kit, level-matched) and measure event ids: the pipeline's common tail.
+
+    With `source_midi` the file itself is rendered (a human performance keeps its velocities
+    and timing) while the metrics use its quantized event ids.
+    """
+    from drumeval.audio import render, render_track
+
+    report = progress or _no_progress
+    kit = GENRES[genre].kit
+    event_ids = np.asarray(event_ids, dtype=np.int32)
+    midi_bytes = source_midi or event_ids_to_midi_bytes(event_ids, kit=kit)
+    report("Rendering audio", 0.5)
+    settings = _render_settings(target_lufs)
+    cache = Path(cache_dir or audio_cache_dir())
+    audio_bytes, audio_format, duration_s, loudness = None, settings.format, 0.0, None
+    if np.any(event_ids):
+        if source_midi is not None:
+            rendered = render(source_midi, kit=kit, settings=settings, cache_dir=cache)
+        else:
+            rendered = render_track(event_ids, qpm=QPM, kit=kit, settings=settings, cache_dir=cache)
+        audio_bytes, audio_format = rendered.path.read_bytes(), rendered.format
+        duration_s, loudness = rendered.duration_s, rendered.loudness_lufs
+    report("Measuring", 0.85)
+    values = measure(event_ids, corpus)
+    near_empty = values["hits per bar"] < NEAR_EMPTY_HITS_PER_BAR
+    report("Done", 1.0)
+    return Clip(
+        condition=condition,
+        event_ids=event_ids,
+        midi_bytes=midi_bytes,
+        audio_bytes=audio_bytes,
+        audio_format=audio_format,
+        duration_s=duration_s,
+        loudness_lufs=loudness,
+        kit=kit,
+        metrics=values,
+        provenance={**provenance, "kit": kit, "near_empty": near_empty},
+        near_empty=near_empty,
+    )
+
+
+def clip_from_midi(
+    midi_bytes: bytes,
+    *,
+    genre: str,
+    source: str = "MIDI file",
+    corpus: str | None = None,
+    target_lufs: float | None = None,
+    progress: Progress | None = None,
+    cache_dir: Path | None = None,
+) -> Clip:
+    """A clip from a MIDI file (a human reference, an import) through the same tail.
+
+    The file is validated (`InvalidMidiError`, `NoDrumsError`…) and rendered in the genre's
+    kit at the same loudness as generated clips; `corpus` enables the `new bars` metric.
+    """
+    from drumeval.data.midi import midi_bytes_to_sequence, sequence_to_drum_track
+
+    if genre not in GENRES:
+        raise ConditionError("genre", f"unknown genre {genre!r}: choose one of {', '.join(GENRES)}")
+    track = sequence_to_drum_track(midi_bytes_to_sequence(midi_bytes, source=source), source=source)
+    return finish_clip(
+        track.event_ids,
+        genre=genre,
+        corpus=corpus,
+        provenance={"source": source, "genre": genre, "qpm": track.qpm, "bars": track.num_bars},
+        target_lufs=target_lufs,
+        progress=progress,
+        cache_dir=cache_dir,
+        source_midi=midi_bytes,
+    )

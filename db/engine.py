@@ -114,6 +114,22 @@ def transaction(engine: Engine, *, write_lock: bool = False) -> Iterator[Session
         raise DatabaseError(_BUSY_MESSAGE) from error
 
 
+def require_write_lock(session: Session) -> None:
+    """Refuse to write on SQLite outside `transaction(write_lock=True)`.
+
+    A deferred SQLite transaction that reads and then writes fails with "database is
+    locked" as soon as another evaluator wrote in between (WAL snapshot conflict, no
+    waiting): rare in a test, certain under load. Failing every time makes it visible.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "sqlite" and not connection.get_execution_options().get(
+        _WRITE_LOCK_OPTION, False
+    ):
+        raise DatabaseError(
+            "this unit of work writes to SQLite: open it with transaction(engine, write_lock=True)"
+        )
+
+
 def _alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

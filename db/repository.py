@@ -13,11 +13,12 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from db.engine import require_write_lock
 from db.models import (
     CLIP_ROLES,
     CONFIDENCE_RANGE,
@@ -32,6 +33,7 @@ from db.models import (
     Rating,
     Study,
     StudyClip,
+    UTCDateTime,
     utc_now,
 )
 from drumeval.errors import RatingError, StudyClosedError, StudyError
@@ -95,6 +97,7 @@ def add_clip(
     is_demo: bool = False,
 ) -> Clip:
     """Register a clip; the existing row when this condition already has this MIDI."""
+    require_write_lock(session)
     if role not in CLIP_ROLES:
         raise StudyError(f"unknown clip role {role!r}; expected one of {', '.join(CLIP_ROLES)}")
     if not condition.strip():
@@ -142,6 +145,7 @@ def create_study(
     is_demo: bool = False,
 ) -> Study:
     """A new study in draft status (StudyError on an invalid or taken slug)."""
+    require_write_lock(session)
     if not SLUG_PATTERN.fullmatch(slug):
         raise StudyError(
             f"invalid study slug {slug!r}: 2–63 lowercase letters, digits or hyphens, "
@@ -163,6 +167,7 @@ def add_study_clips(
     session: Session, *, study_id: int, clip_ids: Iterable[int], training_clip_id: int | None
 ) -> None:
     """Put clips in a draft study's pool, and optionally its training clip."""
+    require_write_lock(session)
     study = _study(session, study_id)
     if study.status != "draft":
         raise StudyError(
@@ -190,6 +195,7 @@ def add_study_clips(
 
 def set_study_status(session: Session, *, study_id: int, status: str) -> None:
     """Open or close a study (opening checks that the pool can serve a participant)."""
+    require_write_lock(session)
     if status not in STUDY_STATUSES:
         raise StudyError(f"unknown study status {status!r}")
     study = _study(session, study_id)
@@ -208,7 +214,7 @@ def set_study_status(session: Session, *, study_id: int, status: str) -> None:
     if status == "closed":
         study.closed_at = utc_now()
     study.status = status
-    log_event(session, study_id=study_id, kind="admin", payload={"status": status})
+    _append_event(session, study_id, None, "admin", {"status": status})
 
 
 def get_study(session: Session, *, slug: str) -> Study | None:
@@ -269,9 +275,10 @@ def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:
 
 def record_decline(session: Session, *, study_id: int) -> None:
     """Someone declined consent: count it, store nothing about them."""
+    require_write_lock(session)
     study = _study(session, study_id)
     study.declined_count = Study.declined_count + 1
-    log_event(session, study_id=study_id, kind="decline")
+    _append_event(session, study_id, None, "decline")
     session.flush()
 
 
@@ -279,6 +286,7 @@ def create_participant(
     session: Session, *, study_id: int, token_sha256: str, external_ids: Mapping[str, str]
 ) -> Participant:
     """An evaluator who has just consented to an open study."""
+    require_write_lock(session)
     study = _study(session, study_id)
     if study.status != "open":
         raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
@@ -299,7 +307,7 @@ def create_participant(
     )
     session.add(participant)
     session.flush()
-    log_event(session, study_id=study_id, participant_id=participant.id, kind="consent")
+    _append_event(session, study_id, participant.id, "consent")
     return participant
 
 
@@ -314,17 +322,17 @@ def get_participant(session: Session, *, study_id: int, token_sha256: str) -> Pa
 def save_questionnaire(
     session: Session, *, participant_id: int, answers: Mapping[str, Any]
 ) -> None:
+    require_write_lock(session)
     participant = _participant(session, participant_id)
     participant.questionnaire = dict(answers)
-    log_event(
-        session, study_id=participant.study_id, participant_id=participant_id, kind="questionnaire"
-    )
+    _append_event(session, participant.study_id, participant_id, "questionnaire")
 
 
 def record_screening(
     session: Session, *, participant_id: int, passed: bool, details: Mapping[str, Any]
 ) -> None:
     """Store the headphone check; a failure ends the participant's study."""
+    require_write_lock(session)
     participant = _participant(session, participant_id)
     if participant.status not in ("consented", "screened_out"):
         raise StudyError("the screening comes before the first clip")
@@ -335,13 +343,7 @@ def record_screening(
     else:
         participant.status = "screened_out"
         kind = "screen-out"
-    log_event(
-        session,
-        study_id=participant.study_id,
-        participant_id=participant_id,
-        kind=kind,
-        payload={"passed": passed},
-    )
+    _append_event(session, participant.study_id, participant_id, kind, {"passed": passed})
 
 
 def start_assignments(session: Session, *, participant_id: int) -> list[Assignment]:
@@ -351,6 +353,7 @@ def start_assignments(session: Session, *, participant_id: int) -> list[Assignme
     `transaction(write_lock=True)`), so that two evaluators starting at the same
     instant see each other's exposure.
     """
+    require_write_lock(session)
     participant = _participant(session, participant_id)
     study = session.scalar(select(Study).where(Study.id == participant.study_id).with_for_update())
     assert study is not None  # guaranteed by the foreign key
@@ -410,12 +413,12 @@ def start_assignments(session: Session, *, participant_id: int) -> list[Assignme
     participant.started_at = utc_now()
     participant.assignment_seed = seed
     session.flush()
-    log_event(
+    _append_event(
         session,
-        study_id=study.id,
-        participant_id=participant_id,
-        kind="start",
-        payload={"clips": len(clip_ids), "training": bool(training)},
+        study.id,
+        participant_id,
+        "start",
+        {"clips": len(clip_ids), "training": bool(training)},
     )
     return sorted(rows, key=lambda row: row.position)
 
@@ -471,29 +474,30 @@ def submit_rating(
 
     A repeat (double click, second tab, retry after a timeout) is never an error and
     never a second row: the insert skips conflicts on (participant, clip) on both backends.
+    The insert is the unit of work's first statement and copies from the participant's
+    assignment, so a clip not assigned to them inserts nothing, and SQLite takes its
+    write lock before anything is read (no "database is locked" under contention).
     """
     values = _validated_rating(
         scores, genre_answer, genre_confidence, comment, listened_seconds, play_count
     )
-    assignment = session.scalar(
-        select(Assignment).where(
-            Assignment.participant_id == participant_id, Assignment.clip_id == clip_id
+    source = (
+        select(
+            Assignment.participant_id,
+            Assignment.clip_id,
+            Participant.study_id,
+            Assignment.is_training,
+            literal(utc_now(), UTCDateTime()),
+            *(literal(value, Rating.__table__.c[name].type) for name, value in values.items()),
         )
+        .join(Participant, Participant.id == Assignment.participant_id)
+        .where(Assignment.participant_id == participant_id, Assignment.clip_id == clip_id)
     )
-    if assignment is None:
-        raise RatingError("this clip is not assigned to you; reload the page to continue")
-    participant = _participant(session, participant_id)
+    columns = ["participant_id", "clip_id", "study_id", "is_training", "created_at", *values]
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(Rating)
-        .values(
-            participant_id=participant_id,
-            clip_id=clip_id,
-            study_id=participant.study_id,
-            is_training=assignment.is_training,
-            created_at=utc_now(),
-            **values,
-        )
+        .from_select(columns, source)
         .on_conflict_do_nothing(index_elements=["participant_id", "clip_id"])
         .returning(Rating.id)
     )
@@ -502,14 +506,16 @@ def submit_rating(
         select(Rating)
         .where(Rating.participant_id == participant_id, Rating.clip_id == clip_id)
         .execution_options(populate_existing=True)
-    ).one()
+    ).one_or_none()
+    if rating is None:
+        raise RatingError("this clip is not assigned to you; reload the page to continue")
     if created:
-        log_event(
+        _append_event(
             session,
-            study_id=participant.study_id,
-            participant_id=participant_id,
-            kind="rating",
-            payload={"clip_id": clip_id, "position": assignment.position},
+            rating.study_id,
+            participant_id,
+            "rating",
+            {"clip_id": clip_id, "is_training": rating.is_training},
         )
     return rating, created
 
@@ -523,22 +529,13 @@ def log_event(
     payload: Mapping[str, Any] | None = None,
 ) -> Event:
     """Append to the audit trail (plays, resumes… and every state change above)."""
-    if not kind or len(kind) > 32:
-        raise StudyError("an event kind is 1–32 characters")
-    event = Event(
-        study_id=study_id,
-        participant_id=participant_id,
-        kind=kind,
-        payload=dict(payload or {}),
-        created_at=utc_now(),
-    )
-    session.add(event)
-    session.flush()
-    return event
+    require_write_lock(session)
+    return _append_event(session, study_id, participant_id, kind, payload)
 
 
 def finish_participant(session: Session, *, participant_id: int) -> str:
     """Mark the participant finished once every clip is rated; returns the completion code."""
+    require_write_lock(session)
     participant = _participant(session, participant_id)
     if participant.status == "finished" and participant.completion_code:
         return participant.completion_code
@@ -555,11 +552,32 @@ def finish_participant(session: Session, *, participant_id: int) -> str:
     participant.status = "finished"
     participant.finished_at = utc_now()
     participant.completion_code = str(code)
-    log_event(session, study_id=study.id, participant_id=participant_id, kind="finish")
+    _append_event(session, study.id, participant_id, "finish")
     return participant.completion_code
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+def _append_event(
+    session: Session,
+    study_id: int,
+    participant_id: int | None,
+    kind: str,
+    payload: Mapping[str, Any] | None = None,
+) -> Event:
+    if not kind or len(kind) > 32:
+        raise StudyError("an event kind is 1–32 characters")
+    event = Event(
+        study_id=study_id,
+        participant_id=participant_id,
+        kind=kind,
+        payload=dict(payload or {}),
+        created_at=utc_now(),
+    )
+    session.add(event)
+    session.flush()
+    return event
 
 
 def _study(session: Session, study_id: int) -> Study:

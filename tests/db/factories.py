@@ -26,7 +26,7 @@ def make_study(
     design: dict | None = None,
 ) -> int:
     """A study with `conditions × clips_per_condition` rated clips and one training clip."""
-    with transaction(engine) as session:
+    with transaction(engine, write_lock=True) as session:
         clip_ids = [
             repository.add_clip(
                 session,

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-console = Console()
+console = Console(soft_wrap=True)
 db_app = typer.Typer(help="Create, migrate and inspect the study database.", no_args_is_help=True)
 UrlOption = Annotated[
     str | None,

@@ -331,18 +331,23 @@ def save_questionnaire(
 def record_screening(
     session: Session, *, participant_id: int, passed: bool, details: Mapping[str, Any]
 ) -> None:
-    """Store the headphone check; a failure ends the participant's study."""
+    """Store the headphone check; a failure ends the participant's study for good.
+
+    A repeated failure (a double click) changes nothing; a pass after a failure is
+    refused, so the check cannot be retaken until it passes.
+    """
     require_write_lock(session)
     participant = _participant(session, participant_id)
-    if participant.status not in ("consented", "screened_out"):
-        raise StudyError("the screening comes before the first clip")
+    if participant.status == "screened_out":
+        if passed:
+            raise StudyError("you did not pass the headphone check, so the study has ended")
+        return
+    if participant.status != "consented":
+        raise StudyError("the headphone check comes before the first clip")
     participant.screening = {"passed": passed, **details}
-    if passed:
-        participant.status = "consented"
-        kind = "screening"
-    else:
+    if not passed:
         participant.status = "screened_out"
-        kind = "screen-out"
+    kind = "screening" if passed else "screen-out"
     _append_event(session, participant.study_id, participant_id, kind, {"passed": passed})
 
 
@@ -430,11 +435,7 @@ def assignment_rows(
     rows = session.execute(
         select(Assignment, Clip, Rating)
         .join(Clip, Clip.id == Assignment.clip_id)
-        .outerjoin(
-            Rating,
-            (Rating.participant_id == Assignment.participant_id)
-            & (Rating.clip_id == Assignment.clip_id),
-        )
+        .outerjoin(Rating, _rating_of_assignment())
         .where(Assignment.participant_id == participant_id)
         .order_by(Assignment.position)
     ).all()
@@ -446,11 +447,7 @@ def next_assignment(session: Session, *, participant_id: int) -> tuple[Assignmen
     row = session.execute(
         select(Assignment, Clip)
         .join(Clip, Clip.id == Assignment.clip_id)
-        .outerjoin(
-            Rating,
-            (Rating.participant_id == Assignment.participant_id)
-            & (Rating.clip_id == Assignment.clip_id),
-        )
+        .outerjoin(Rating, _rating_of_assignment())
         .where(Assignment.participant_id == participant_id, Rating.id.is_(None))
         .order_by(Assignment.position)
         .limit(1)
@@ -578,6 +575,12 @@ def _append_event(
     session.add(event)
     session.flush()
     return event
+
+
+def _rating_of_assignment() -> Any:
+    return (Rating.participant_id == Assignment.participant_id) & (
+        Rating.clip_id == Assignment.clip_id
+    )
 
 
 def _study(session: Session, study_id: int) -> Study:

@@ -383,3 +383,23 @@ def test_writes_on_sqlite_need_the_write_lock(db_engine):
             repository.record_decline(session, study_id=study_id)
     with transaction(db_engine) as session:
         assert session.get(Study, study_id).declined_count == (0 if sqlite else 1)
+
+
+def test_a_failed_screening_cannot_be_retaken(db_engine):
+    study_id = make_study(db_engine)
+    participant_id, _ = join(db_engine, study_id, start=False)
+    for _ in range(2):  # a double click records one failure
+        with transaction(db_engine, write_lock=True) as session:
+            repository.record_screening(
+                session, participant_id=participant_id, passed=False, details={"correct": 3}
+            )
+    with (
+        pytest.raises(StudyError, match="did not pass"),
+        transaction(db_engine, write_lock=True) as session,
+    ):
+        repository.record_screening(
+            session, participant_id=participant_id, passed=True, details={"correct": 6}
+        )
+    with transaction(db_engine) as session:
+        assert session.get(Participant, participant_id).screening == {"passed": False, "correct": 3}
+    assert _events(db_engine, participant_id) == ["consent", "screen-out"]

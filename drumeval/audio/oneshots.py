@@ -1,0 +1,132 @@
+"""Drum one-shots rendered by FluidSynth once and kept on disk for the fast engine.
+
+Each one-shot is one note alone in a `SLOT_SECONDS` slot of a single FluidSynth render
+(so it carries its own release and reverb tail), cut where it falls below −100 dBFS and
+saved as `<pitch>-<velocity>-<duration_ms>.npy` in a folder named by everything that
+decides its samples: the sound font's sha256, the kit, the sample rate, the synth gain
+and `ONESHOT_VERSION`. Missing one-shots are rendered together, in one FluidSynth call
+per `_SLOTS_PER_CALL`.
+"""
+
+import functools
+import hashlib
+import io
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from drumeval.audio.kits import kit_program
+from drumeval.audio.mixer import ShotKey
+from drumeval.audio.synth import SYNTH_GAIN, synthesize
+
+ONESHOT_VERSION = 1  # bump when what a one-shot file holds changes
+# Longest FluidR3 drum sound (a crash: ≈ 7.8 s to −100 dBFS) with room to spare; 12.8 s
+# at every supported rate is a whole number of FluidSynth's 64-frame blocks, so each
+# one-shot starts on a block boundary like a note at time 0.
+SLOT_SECONDS = 12.8
+_SLOTS_PER_CALL = 16
+_SILENCE = 1e-5  # −100 dBFS
+_END_MARKER_CC = 110  # an undefined controller: keeps FluidSynth rendering the last slot
+
+
+@functools.lru_cache(maxsize=8)
+def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def soundfont_sha256(path: Path) -> str:
+    """sha256 of the sound font's bytes; hashed once per file version and process."""
+    stat = Path(path).stat()
+    return _sha256_cached(str(path), stat.st_size, stat.st_mtime_ns)
+
+
+def oneshot_dir(cache_dir: Path, *, soundfont: Path, kit: str, sample_rate: int) -> Path:
+    """The folder holding one kit's one-shots at one sample rate."""
+    identity = {
+        "version": ONESHOT_VERSION,
+        "soundfont_sha256": soundfont_sha256(soundfont),
+        "kit": kit,
+        "program": kit_program(kit),
+        "sample_rate": sample_rate,
+        "synth_gain": SYNTH_GAIN,
+        "slot_seconds": SLOT_SECONDS,
+    }
+    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return Path(cache_dir) / "oneshots" / f"{kit}-{sample_rate}-{digest[:16]}"
+
+
+def oneshots_midi(keys: Sequence[ShotKey], program: int) -> bytes:
+    """A drum MIDI file with one note per slot and an end marker after the last slot."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(initial_tempo=120.0, resolution=960)
+    drums = pretty_midi.Instrument(program=program, is_drum=True, name="drums")
+    for slot, key in enumerate(keys):
+        start = slot * SLOT_SECONDS
+        drums.notes.append(
+            pretty_midi.Note(
+                velocity=key.velocity, pitch=key.pitch, start=start,
+                end=start + key.duration_ms / 1000,
+            )
+        )  # fmt: skip
+    end = pretty_midi.ControlChange(_END_MARKER_CC, 0, len(keys) * SLOT_SECONDS)
+    drums.control_changes.append(end)
+    midi.instruments.append(drums)
+    buffer = io.BytesIO()
+    midi.write(buffer)
+    return buffer.getvalue()
+
+
+def render_oneshots(
+    keys: Sequence[ShotKey], *, program: int, soundfont: Path, sample_rate: int
+) -> list[np.ndarray]:
+    """Float32 [n, 2] one-shot per key, from one FluidSynth render, silence trimmed."""
+    samples = synthesize(oneshots_midi(keys, program), soundfont=soundfont, sample_rate=sample_rate)
+    slot = round(SLOT_SECONDS * sample_rate)
+    shots = []
+    for index in range(len(keys)):
+        segment = samples[index * slot : (index + 1) * slot]
+        audible = np.flatnonzero(np.abs(segment).max(axis=1, initial=0.0) > _SILENCE)
+        end = int(audible[-1]) + 1 if audible.size else 0
+        shots.append(np.ascontiguousarray(segment[:end], dtype=np.float32))
+    return shots
+
+
+def _save(path: Path, shot: np.ndarray) -> None:
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    with open(partial, "wb") as handle:
+        np.save(handle, shot)
+    os.replace(partial, path)
+
+
+def load_oneshots(
+    keys: Sequence[ShotKey], *, kit: str, soundfont: Path, sample_rate: int, cache_dir: Path
+) -> dict[ShotKey, np.ndarray]:
+    """The one-shots for `keys`, rendering (and caching) the ones not on disk yet."""
+    directory = oneshot_dir(cache_dir, soundfont=soundfont, kit=kit, sample_rate=sample_rate)
+    paths = {key: directory / f"{key.pitch}-{key.velocity}-{key.duration_ms}.npy" for key in keys}
+    shots: dict[ShotKey, np.ndarray] = {}
+    missing = []
+    for key, path in paths.items():
+        try:
+            shots[key] = np.load(path)
+        except (OSError, ValueError):  # absent or damaged: render it (again)
+            missing.append(key)
+    if missing:
+        directory.mkdir(parents=True, exist_ok=True)
+    for first in range(0, len(missing), _SLOTS_PER_CALL):
+        batch = missing[first : first + _SLOTS_PER_CALL]
+        rendered = render_oneshots(
+            batch, program=kit_program(kit), soundfont=soundfont, sample_rate=sample_rate
+        )
+        for key, shot in zip(batch, rendered, strict=True):
+            _save(paths[key], shot)
+            shots[key] = shot
+    return shots

@@ -1,68 +1,22 @@
-"""The real app in headless Chromium: navigate, generate, listen (audio element), grid."""
-
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
+"""The real app in headless Chromium: deep links, generate, listen, download, corpora."""
 
 import pytest
 
 from drumeval.generate import list_shipped_checkpoints
-from tests.conftest import REPO_ROOT
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+LINK = "model=drums_rnn&preset=thesis&genre=techno-house&size=700&temperature=1&bars=8&seed=21"
+needs_drums_rnn = pytest.mark.skipif(
+    not list_shipped_checkpoints("drums_rnn"), reason="no shipped DrumsRNN"
+)
 
 
 @pytest.fixture(scope="module")
-def app_url():
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        server.kill()
-        pytest.fail("streamlit did not start within 60 s")
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+def app_url(tmp_path_factory):
+    server = AppServer(env={"DRUMEVAL_HOME": str(tmp_path_factory.mktemp("home"))}).start()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -74,17 +28,56 @@ def browser():
         browser.close()
 
 
-@pytest.mark.skipif(not list_shipped_checkpoints("drums_rnn"), reason="no shipped DrumsRNN")
-def test_generate_and_listen_from_the_sidebar(app_url, browser):
+def _no_errors(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.get_by_text("Page not found").count() == 0
+
+
+@needs_drums_rnn
+def test_a_first_load_deep_link_plays_the_linked_track(app_url, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(f"{app_url}/listen?{LINK}", timeout=60_000)
+    page.locator("audio").wait_for(timeout=180_000)
+    page.get_by_text("What the numbers say").wait_for(timeout=60_000)
+    assert page.get_by_text("Seed 21, temperature 1").count() == 1
+    assert page.locator("[data-testid='stImage']").count() >= 1
+    _no_errors(page)
+    page.close()
+
+
+@needs_drums_rnn
+def test_downloading_keeps_the_track_on_the_page(app_url, browser):
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.goto(f"{app_url}/listen?{LINK}", timeout=60_000)
+    page.locator("audio").wait_for(timeout=180_000)
+    for label in ("Download MIDI", "Download audio"):
+        with page.expect_download(timeout=60_000) as download:
+            page.get_by_role("button", name=label).click()
+        assert download.value.suggested_filename.startswith("drumeval-drums_rnn-thesis")
+        page.wait_for_timeout(1500)  # a rerun, had there been one, would have redrawn by now
+        assert page.locator("audio").count() == 1
+        assert page.get_by_text("What the numbers say").count() == 1
+    assert "seed=21" in page.url
+    _no_errors(page)
+    page.close()
+
+
+@needs_drums_rnn
+def test_generate_from_the_sidebar_writes_a_permalink(app_url, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.goto(app_url, timeout=60_000)
     page.get_by_role("link", name="Generate & listen").first.click(timeout=60_000)
-    page.get_by_role("button", name="Generate").click(timeout=60_000)
-    page.locator("audio").wait_for(timeout=120_000)
-    assert page.locator("audio").count() == 1
-    page.get_by_text("Objective metrics").wait_for(timeout=60_000)
-    assert page.locator("img").count() >= 2
-    assert page.locator("[data-testid='stException']").count() == 0
+    seed = page.get_by_role("textbox", name="Seed", exact=True)
+    seed.fill("-5")
+    seed.press("Enter")
+    page.get_by_text("the seed must be between 0 and 2,147,483,647").wait_for(timeout=60_000)
+    assert page.locator("audio").count() == 0
+    seed.fill("21")
+    seed.press("Enter")
+    page.get_by_role("button", name="Generate", exact=True).click(timeout=60_000)
+    page.locator("audio").wait_for(timeout=180_000)
+    assert "seed=21" in page.url and "model=drums_rnn" in page.url
+    _no_errors(page)
     page.close()
 
 
@@ -92,5 +85,5 @@ def test_corpora_page_in_the_browser(app_url, browser):
     page = browser.new_page()
     page.goto(f"{app_url}/training-data", timeout=60_000)
     page.get_by_text("Share of hits per drum class").wait_for(timeout=60_000)
-    assert page.locator("[data-testid='stException']").count() == 0
+    _no_errors(page)
     page.close()

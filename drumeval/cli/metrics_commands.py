@@ -16,7 +16,8 @@ def metrics(
     corpus: Annotated[
         str | None,
         typer.Option(
-            help="Also measure originality: share of bars not found in this corpus's train split."
+            help="Also measure originality against this corpus's train split: share of novel "
+            "bars and of 4-bar windows copied verbatim."
         ),
     ] = None,
     json_out: Annotated[
@@ -24,21 +25,19 @@ def metrics(
     ] = None,
 ) -> None:
     """Per-track metrics: density, empty bars, kick on beat, groove, phrasing, evolution."""
-    from drumeval import metrics as measures
     from drumeval.data.midi import load_drum_track
+    from drumeval.metrics import corpus_bar_set, tracks_of
+    from drumeval.metrics.novelty import corpus_window_set, measure_tracks
 
-    reference = None
+    reference_bars = reference_windows = None
     if corpus:
         from drumeval.data.corpus import load_corpus
 
-        reference = measures.corpus_bar_set(*load_corpus(corpus).split("train"))
-    results = {}
-    for path in files:
-        event_ids = load_drum_track(path).event_ids
-        values = measures.summary(event_ids)
-        if reference is not None:
-            values["novel_bar_fraction"] = measures.novel_bar_fraction(event_ids, reference)
-        results[str(path)] = values
+        train_ids, train_lengths = load_corpus(corpus).split("train")
+        reference_bars = corpus_bar_set(train_ids, train_lengths)
+        reference_windows = corpus_window_set(tracks_of(train_ids, train_lengths))
+    tracks = {str(path): load_drum_track(path).event_ids for path in files}
+    results = measure_tracks(tracks, reference_bars, reference_windows)
     table = Table("metric", *[Path(path).name for path in results])
     for name in next(iter(results.values())):
         table.add_row(

@@ -1,8 +1,9 @@
 """Corpus statistics: short pure functions over padded event-id arrays.
 
 Every function takes `event_ids` int [N, T] (bit k = drum class k, zero-padded) and
-`lengths` int [N] (valid steps per example) so padding never counts as silence. Per-track
-metrics of generated music live in `drumeval.metrics`; these describe whole corpora.
+`lengths` int [N] (valid steps per example) so padding never counts as silence. The
+measures themselves are defined once, per track, in `drumeval.metrics`; a corpus figure is
+that measure of every example's real steps joined end to end (or per example).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from drumeval.data.drum_classes import KICK, NUM_DRUM_CLASSES, STEPS_PER_BAR, STEPS_PER_QUARTER
-from drumeval.data.encoding import event_ids_to_rolls
+from drumeval import metrics
+from drumeval.data.drum_classes import STEPS_PER_BAR
 
 
 def valid_steps(lengths: np.ndarray, num_steps: int) -> np.ndarray:
@@ -25,45 +26,40 @@ def bars_per_example(lengths: np.ndarray) -> np.ndarray:
     return np.asarray(lengths) // STEPS_PER_BAR
 
 
+def _joined(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """All examples' real steps end to end: corpus totals are the per-track metric of it."""
+    tracks = metrics.tracks_of(event_ids, lengths)
+    return np.concatenate(tracks) if tracks else np.zeros(0, dtype=np.int32)
+
+
 def class_hit_counts(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """int [9]: hits of class k = Σ_n Σ_{t < length_n} bit_k(event_ids[n, t])."""
-    ids = np.asarray(event_ids)
-    rolls = event_ids_to_rolls(np.where(valid_steps(lengths, ids.shape[1]), ids, 0))
-    return rolls.sum(axis=(0, 1)).astype(np.int64)
+    """int [9]: `metrics.class_hit_counts` over every example's real steps (padding excluded)."""
+    return metrics.class_hit_counts(_joined(event_ids, lengths))
 
 
 def hits_per_bar(event_ids: np.ndarray, lengths: np.ndarray) -> float:
-    """Σ hits / Σ bars over the whole corpus (0 for an empty corpus)."""
-    bars = bars_per_example(lengths).sum()
-    return float(class_hit_counts(event_ids, lengths).sum() / bars) if bars else 0.0
+    """Σ hits / Σ bars over the whole corpus: `metrics.mean_hits_per_bar` of all examples
+    end to end (lengths are whole bars); 0 for an empty corpus."""
+    return metrics.mean_hits_per_bar(_joined(event_ids, lengths))
 
 
 def class_shares(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """float [9]: hits of class k / all hits (zeros when there are no hits)."""
-    counts = class_hit_counts(event_ids, lengths).astype(float)
-    total = counts.sum()
-    return counts / total if total else np.zeros(NUM_DRUM_CLASSES)
+    """float [9]: `metrics.class_shares` of all examples end to end."""
+    return metrics.class_shares(_joined(event_ids, lengths))
 
 
 def kick_on_beat_shares(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """float [N]: per example, beats (t % 4 == 0, t < length) with a kick / beats.
-
-    The four-on-the-floor test: techno and house put a kick on (nearly) every beat.
-    """
-    ids = np.asarray(event_ids)
-    beats = valid_steps(lengths, ids.shape[1])
-    beats[:, np.arange(ids.shape[1]) % STEPS_PER_QUARTER != 0] = False
-    kicks = (ids >> KICK) & 1 & beats
-    num_beats = beats.sum(axis=1)
-    return np.divide(kicks.sum(axis=1), num_beats, out=np.zeros(len(ids)), where=num_beats > 0)
+    """float [N]: `metrics.kick_on_beat_share` of each example (the four-on-the-floor test:
+    techno and house put a kick on nearly every beat)."""
+    return np.array(
+        [metrics.kick_on_beat_share(track) for track in metrics.tracks_of(event_ids, lengths)]
+    )
 
 
 def kick_on_beat_share(event_ids: np.ndarray, lengths: np.ndarray) -> float:
-    """Corpus-wide Σ beats with a kick / Σ beats."""
-    ids = np.asarray(event_ids)
-    num_beats = (np.asarray(lengths) + STEPS_PER_QUARTER - 1) // STEPS_PER_QUARTER
-    total = num_beats.sum()
-    return float((kick_on_beat_shares(ids, lengths) * num_beats).sum() / total) if total else 0.0
+    """Corpus-wide Σ beats with a kick / Σ beats (`metrics.kick_on_beat_share` end to end;
+    whole-bar examples keep every example's beats on the beat grid)."""
+    return metrics.kick_on_beat_share(_joined(event_ids, lengths))
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,11 @@ phrasing (structure at phrase lags), originality (bars not copied from the train
 realism (density and empty bars) and genre (kick on the beat). Every function takes event
 ids `[T]` (bit k = drum class k, 16 steps per bar) and returns a float or an array; the
 formula is in its docstring.
+
+Modules: `groove` (kick on all four beats, backbeat, bar similarity at a lag), `rhythm`
+(syncopation), `structure` (self-similarity curve, phrase structure, section changes),
+`novelty` (copies of the training data), `genre` (genre classifier), `fidelity` (samples vs
+corpus). Corpus-wide figures (`drumeval.data.stats`) apply these to `tracks_of(corpus)`.
 """
 
 import itertools
@@ -25,6 +30,11 @@ def bars(event_ids: np.ndarray) -> np.ndarray:
     return ids[:whole].reshape(-1, STEPS_PER_BAR)
 
 
+def tracks_of(event_ids: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+    """The tracks of a zero-padded corpus `[N, T]`: row n cut to its `lengths[n]` steps."""
+    return [row[:length] for row, length in zip(np.asarray(event_ids), lengths, strict=True)]
+
+
 def hits_per_bar(event_ids: np.ndarray) -> np.ndarray:
     """`[num_bars, 9]` number of hits of each class in each bar (the density-over-time curve)."""
     return event_ids_to_rolls(bars(event_ids)).sum(axis=1)
@@ -36,9 +46,15 @@ def mean_hits_per_bar(event_ids: np.ndarray) -> float:
     return float(per_bar.sum(axis=1).mean()) if len(per_bar) else 0.0
 
 
+def class_hit_counts(event_ids: np.ndarray) -> np.ndarray:
+    """`[9]` int: hits of class k = Σ_t bit_k(event_ids[t]) (every step, partial bar too)."""
+    rolls = event_ids_to_rolls(np.asarray(event_ids).reshape(-1))
+    return rolls.sum(axis=0).astype(np.int64)
+
+
 def class_shares(event_ids: np.ndarray) -> np.ndarray:
     """`[9]` share of all hits taken by each class (zeros when there are no hits)."""
-    counts = event_ids_to_rolls(np.asarray(event_ids)).sum(axis=0).astype(float)
+    counts = class_hit_counts(event_ids).astype(float)
     total = counts.sum()
     return counts / total if total else np.zeros(NUM_DRUM_CLASSES)
 
@@ -79,26 +95,6 @@ def bar_self_similarity(event_ids: np.ndarray) -> np.ndarray:
     sizes = rolls.sum(axis=1)
     union = sizes[:, None] + sizes[None, :] - intersection
     return np.where(union > 0, intersection / np.maximum(union, 1), 1.0)
-
-
-def phrase_structure(event_ids: np.ndarray, phrase_bars: tuple[int, ...] = (4, 8, 16)) -> float:
-    """Long-term phrasing: mean similarity at phrase lags minus mean similarity at other lags.
-
-    With S the bar self-similarity matrix and s(ℓ) the mean of its ℓ-th diagonal, the score is
-    mean_{ℓ ∈ phrase_bars} s(ℓ) − mean_{ℓ ∉ phrase_bars, 1 ≤ ℓ ≤ 16} s(ℓ). Positive when bars
-    recur at 4/8/16-bar distances more than at others, i.e. the track is built in phrases.
-    """
-    similarity = bar_self_similarity(event_ids)
-    num_bars = len(similarity)
-    lags = list(range(1, min(17, num_bars)))
-    if not lags:
-        return 0.0
-    by_lag = {lag: float(np.diagonal(similarity, offset=lag).mean()) for lag in lags}
-    phrase = [by_lag[lag] for lag in phrase_bars if lag in by_lag]
-    other = [value for lag, value in by_lag.items() if lag not in phrase_bars]
-    if not phrase or not other:
-        return 0.0
-    return float(np.mean(phrase) - np.mean(other))
 
 
 def evolution(event_ids: np.ndarray, window_bars: int = 8) -> float:
@@ -153,3 +149,8 @@ def summary(event_ids: np.ndarray) -> dict[str, float]:
         "phrase_structure": phrase_structure(event_ids),
         "evolution": evolution(event_ids),
     }
+
+
+# Built on the primitives above (they import `bars` and `bar_self_similarity` from here), so
+# imported last; re-exported because `summary` and the app call `metrics.phrase_structure`.
+from drumeval.metrics.structure import phrase_structure  # noqa: E402

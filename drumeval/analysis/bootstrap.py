@@ -8,7 +8,7 @@ so this module does the two-way "pigeonhole" bootstrap (Owen 2007, *The pigeonho
 bootstrap*, Ann. Appl. Stat.) with a numpy Generator: each replicate draws participants
 with replacement and, independently, clips with replacement; a rating enters the replicate
 with weight (times its participant was drawn) × (times its clip was drawn). The statistic is
-the weighted mean (or weighted median) and the interval is the percentile interval of the
+the weighted mean and the interval is the percentile interval of the
 replicates. Replicates in which no drawn participant rated a drawn clip (possible with
 sparse designs) carry no information and are skipped; their number is reported.
 """
@@ -16,7 +16,6 @@ sparse designs) carry no information and are skipped; their number is reported.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 
@@ -35,25 +34,16 @@ class BootstrapInterval:
     n_skipped: int
 
 
-def _weighted_medians(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Per row of `weights` [B, n]: the lower weighted median of `values` [n]."""
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[:, order], axis=1)
-    half = cumulative[:, -1:] / 2
-    return values[order][np.argmax(cumulative >= half, axis=1)]
-
-
 def crossed_bootstrap(
     values: np.ndarray,
     participants: np.ndarray,
     clips: np.ndarray,
     *,
-    statistic: Literal["mean", "median"] = "mean",
     n_resamples: int = DEFAULT_RESAMPLES,
     confidence: float = CONFIDENCE,
     rng: np.random.Generator,
 ) -> BootstrapInterval:
-    """Percentile interval of the mean/median resampling participants *and* clips.
+    """Percentile interval of the mean resampling participants *and* clips.
 
     Replicate b draws counts c_p ~ Multinomial(P, 1/P) over the P participants and
     d_k ~ Multinomial(K, 1/K) over the K clips; rating i (participant p_i, clip k_i) gets
@@ -76,10 +66,7 @@ def crossed_bootstrap(
         weights = participant_draws[:, participant_index] * clip_draws[:, clip_index]
         totals = weights.sum(axis=1)
         weights = weights[totals > 0].astype(float)
-        if statistic == "mean":
-            replicates.append(weights @ values / weights.sum(axis=1))
-        else:
-            replicates.append(_weighted_medians(values, weights))
+        replicates.append(weights @ values / weights.sum(axis=1))
     estimates = np.concatenate(replicates)
     if len(estimates) == 0:
         return BootstrapInterval(float("nan"), float("nan"), 0, n_resamples)

@@ -218,19 +218,6 @@ def test_crossed_bootstrap_is_seeded_and_covers_the_truth():
     assert np.mean(crossed_widths) > 1.5 * np.mean(row_widths)
 
 
-def test_weighted_median_replicates_match_numpy_on_unit_weights():
-    values = np.array([-2.0, 1, 1, 2, 0, -1, 2])
-    interval = crossed_bootstrap(
-        values,
-        np.arange(7),
-        np.zeros(7),
-        statistic="median",
-        n_resamples=300,
-        rng=np.random.default_rng(0),
-    )
-    assert values.min() <= interval.low <= np.median(values) <= interval.high <= values.max()
-
-
 def test_simulated_thesis_study_rebuilds_the_thesis_table(study):
     long = table1_long(study.ratings, study.genre_answers, seed=0, n_resamples=300)
     models = long[long["model"].isin(["drums_rnn", "music_vae"])]

@@ -12,7 +12,15 @@ What is ported, and how faithfully:
   bar's core decoder starts from it). The recurrent maths lives in `music_vae_decoders`.
 - Loss: `mean(r_loss + β·max(KL − free_bits·ln 2, 0))`, `β = (1 − beta_rate^step)·max_beta`,
   sampling probability from `sampling_schedule`; Adam with Magenta's learning-rate decay and
-  global-norm clipping (gradients zeroed above `grad_norm_clip_to_zero`).
+  global-norm clipping (gradients zeroed above `grad_norm_clip_to_zero`, and, as Magenta's
+  `tf.cond` does, when the norm is not finite).
+
+Deliberate deviations from Magenta (issue 18), each for the 60-bar models' training:
+- The KL takes log σ from the pre-softplus value (`log_softplus`), not `log(softplus(x))`:
+  the latter is −inf with a NaN gradient once softplus underflows in float32. Same value
+  wherever Magenta's is finite.
+- The eval loss is teacher-forced (sampling probability 0); Magenta evaluates free-running,
+  whose 960-step loss is too noisy on a 70-example split to select weights or stop on.
 - Generation: `sample`, `encode`, `decode`, `reconstruct`, `interpolate` (slerp between the
   posterior means, as `TrainedModel.interpolate`), `latent_walk` (60 bars from the 2-bar
   model) — each one compiled `lax.scan`, batched, seeded.
@@ -530,6 +538,28 @@ def build_model(config: MusicVaeConfig | str, *, seed: int = 0) -> MusicVAE:
 # --------------------------------------------------------------------------- forward passes
 
 
+def _posterior_parameters(
+    weights: VaeWeights,
+    inputs: jax.Array,
+    lengths: jax.Array,
+    *,
+    keep_prob: float = 1.0,
+    key: jax.Array | None = None,
+):
+    """Encoder output, mu and the pre-softplus sigma ("sigma logits")."""
+    x = inputs
+    for fw, bw in weights.encoder:
+        masks = None
+        if keep_prob < 1.0:
+            key, key_layer = jax.random.split(key)
+            masks = jax.random.bernoulli(key_layer, keep_prob, (2, *x.shape)) / keep_prob
+        x, h_fw, h_bw = core.bidirectional_layer(fw, bw, x, lengths, keep_masks=masks)
+    encoder_output = jnp.concatenate([h_fw, h_bw], axis=-1)
+    mu = encoder_output @ weights.mu.kernel + weights.mu.bias
+    sigma_logits = encoder_output @ weights.sigma.kernel + weights.sigma.bias
+    return encoder_output, mu, sigma_logits
+
+
 def posterior(
     weights: VaeWeights,
     inputs: jax.Array,
@@ -543,22 +573,28 @@ def posterior(
     With `keep_prob` < 1, each cell's inputs get their own dropout mask per step
     (Magenta wraps every encoder cell, fw and bw alike, in `DropoutWrapper`).
     """
-    x = inputs
-    for fw, bw in weights.encoder:
-        masks = None
-        if keep_prob < 1.0:
-            key, key_layer = jax.random.split(key)
-            masks = jax.random.bernoulli(key_layer, keep_prob, (2, *x.shape)) / keep_prob
-        x, h_fw, h_bw = core.bidirectional_layer(fw, bw, x, lengths, keep_masks=masks)
-    encoder_output = jnp.concatenate([h_fw, h_bw], axis=-1)
-    mu = encoder_output @ weights.mu.kernel + weights.mu.bias
-    sigma = jax.nn.softplus(encoder_output @ weights.sigma.kernel + weights.sigma.bias)
-    return encoder_output, mu, sigma
+    encoder_output, mu, sigma_logits = _posterior_parameters(
+        weights, inputs, lengths, keep_prob=keep_prob, key=key
+    )
+    return encoder_output, mu, jax.nn.softplus(sigma_logits)
 
 
-def kl_divergence(mu: jax.Array, sigma: jax.Array) -> jax.Array:
-    """KL(N(mu, sigma²) ‖ N(0, I)) in nats, per example."""
-    return 0.5 * jnp.sum(mu**2 + sigma**2 - 1.0 - 2.0 * jnp.log(sigma), axis=-1)
+LOG_SOFTPLUS_LINEAR_BELOW = -20.0
+
+
+def log_softplus(x: jax.Array) -> jax.Array:
+    """log(softplus(x)) without underflow: below −20, softplus(x) = eˣ to float precision.
+
+    The inner `maximum` keeps the unused branch finite, so the gradient is never NaN.
+    """
+    safe = jnp.maximum(x, LOG_SOFTPLUS_LINEAR_BELOW)
+    return jnp.where(x > LOG_SOFTPLUS_LINEAR_BELOW, jnp.log(jax.nn.softplus(safe)), x)
+
+
+def kl_divergence(mu: jax.Array, sigma: jax.Array, log_sigma: jax.Array | None = None) -> jax.Array:
+    """KL(N(mu, sigma²) ‖ N(0, I)) in nats, per example (pass a stable `log_sigma` if known)."""
+    log_sigma = jnp.log(sigma) if log_sigma is None else log_sigma
+    return 0.5 * jnp.sum(mu**2 + sigma**2 - 1.0 - 2.0 * log_sigma, axis=-1)
 
 
 def decoder_hidden(
@@ -608,7 +644,10 @@ def compute_loss(
     """Magenta's MusicVAE loss on one batch; returns (scalar loss, metrics).
 
     loss = weighted mean over examples of `r_loss + β·max(KL − free_bits·ln 2, 0)`, where
-    r_loss sums the per-step cross-entropy over each example's valid steps.
+    r_loss sums the per-step cross-entropy over each example's valid steps. Not training,
+    the decoder is teacher-forced (see the module docstring). `posterior_second_moment`,
+    the mean of mu² + σ² over examples and dimensions, is 1 when the posteriors together
+    fill the prior N(0, I); far below 1, prior samples land where the decoder never was.
     """
     # Magenta's `_compute_model_loss` crops longer inputs to max_seq_len.
     event_ids = jnp.asarray(batch["event_ids"], jnp.int32)[:, : config.max_seq_len]
@@ -616,12 +655,13 @@ def compute_loss(
     example_weights = jnp.asarray(batch["weights"], jnp.float32)
     key_dropout, key_z, key_decoder = jax.random.split(rng, 3)
     keep_prob = config.dropout_keep_prob if training else 1.0
-    _, mu, sigma = posterior(
+    _, mu, sigma_logits = _posterior_parameters(
         weights, encoder_inputs(event_ids), lengths, keep_prob=keep_prob, key=key_dropout
     )
+    sigma = jax.nn.softplus(sigma_logits)
     z = mu + sigma * jax.random.normal(key_z, mu.shape)
-    kl = kl_divergence(mu, sigma)
-    probability = sampling_probability(config, step, training)
+    kl = kl_divergence(mu, sigma, log_softplus(sigma_logits))
+    probability = sampling_probability(config, step) if training else jnp.float32(0.0)
     hs = decoder_hidden(
         weights,
         config,
@@ -652,6 +692,7 @@ def compute_loss(
         "r_loss": mean(r_loss),
         "kl_nats": mean(kl),
         "kl_bits": mean(kl) / math.log(2.0),
+        "posterior_second_moment": mean(jnp.mean(mu**2 + sigma**2, axis=-1)),
         "beta": beta,
         "sampling_probability": jnp.asarray(probability, jnp.float32),
         "accuracy": jnp.sum(correct * token_weights) / jnp.maximum(jnp.sum(token_weights), 1.0),
@@ -709,8 +750,9 @@ class MagentaAdam(keras.optimizers.Adam):
             return [keras.ops.clip(g, -self.grad_clip, self.grad_clip) for g in grads]
         norm = keras.ops.sqrt(sum(keras.ops.sum(keras.ops.square(g)) for g in grads))
         scale = self.grad_clip / keras.ops.maximum(norm, self.grad_clip)
-        scale = keras.ops.where(norm < self.grad_norm_clip_to_zero, scale, 0.0)
-        return [g * scale for g in grads]
+        # Fresh zeros, not g·0: a NaN/inf norm fails the test and must not leak into Adam.
+        keep = norm < self.grad_norm_clip_to_zero
+        return [keras.ops.where(keep, g * scale, keras.ops.zeros_like(g)) for g in grads]
 
     def get_config(self):
         return {

@@ -191,6 +191,46 @@ def test_optimizer_clips_global_norm_and_zeroes_huge_gradients():
     np.testing.assert_allclose(by_value._clip_gradients([jnp.array([-3.0, 0.5])])[0], [-1, 0.5])
 
 
+def test_optimizer_zeroes_non_finite_gradients_as_magenta():
+    optimizer = mv.make_optimizer(TINY)
+    for bad in (jnp.nan, jnp.inf):
+        clipped = optimizer._clip_gradients([jnp.array([bad, 1.0]), jnp.array([2.0])])
+        np.testing.assert_array_equal(clipped[0], [0.0, 0.0])
+        np.testing.assert_array_equal(clipped[1], [0.0])
+
+
+def test_log_softplus_is_finite_where_softplus_underflows():
+    x = jnp.array([-200.0, -30.0, -5.0, 0.0, 3.0])
+    values = mv.log_softplus(x)
+    np.testing.assert_allclose(values[2:], np.log(np.log1p(np.exp([-5.0, 0.0, 3.0]))), rtol=1e-6)
+    np.testing.assert_allclose(values[:2], [-200.0, -30.0])
+    assert not np.isfinite(float(jnp.log(jax.nn.softplus(-200.0))))  # what it replaces
+    gradient = jax.grad(lambda v: jnp.sum(mv.log_softplus(v)))(x)
+    assert np.isfinite(np.asarray(gradient)).all()
+    kl = mv.kl_divergence(
+        jnp.zeros((1, 1)),
+        jax.nn.softplus(jnp.full((1, 1), -200.0)),
+        mv.log_softplus(jnp.full((1, 1), -200.0)),
+    )
+    assert float(kl[0]) == pytest.approx(0.5 * (-1.0 + 400.0))
+
+
+def test_eval_loss_is_teacher_forced():
+    model = mv.build_model(TINY)
+    weights = model.weight_tree()
+    batch = {
+        "event_ids": _tracks(2, 32),
+        "lengths": np.full(2, 32, np.int32),
+        "weights": np.ones(2, np.float32),
+    }
+    forced = dataclasses.replace(TINY, sampling_schedule="constant", sampling_rate=0.0)
+    _, eval_metrics = _LOSS(weights, TINY, batch, jax.random.PRNGKey(3), 10**6, False)
+    _, forced_metrics = _LOSS(weights, forced, batch, jax.random.PRNGKey(3), 10**6, True)
+    assert float(eval_metrics["sampling_probability"]) == 0.0
+    assert float(eval_metrics["r_loss"]) == pytest.approx(float(forced_metrics["r_loss"]), rel=1e-5)
+    assert 0.0 < float(eval_metrics["posterior_second_moment"]) < 10.0
+
+
 def test_loss_applies_free_bits_and_beta():
     model = mv.build_model(TINY)
     batch = {"event_ids": _tracks(), "lengths": np.full(4, 32), "weights": np.ones(4, np.float32)}
@@ -316,6 +356,7 @@ def test_shapes_loss_and_sampling_for_each_decoder(config):
         "beta",
         "sampling_probability",
         "accuracy",
+        "posterior_second_moment",
     }
     samples = mv.sample(model, num_samples=2, seed=3)
     assert samples.shape == (2, 32) and samples.dtype == np.int32
@@ -485,7 +526,8 @@ def test_trains_with_the_generic_trainer_and_reloads(tmp_path):
         progress=False,
     )
     assert result.steps == 4 and np.isfinite(result.final_eval_metrics["loss"])
-    assert result.final_eval_metrics["sampling_probability"] == 1.0  # Magenta's eval mode
+    # Teacher-forced eval (a deliberate deviation: Magenta evaluates free-running).
+    assert result.final_eval_metrics["sampling_probability"] == 0.0
     loaded, card = load_checkpoint(tmp_path / "run" / "final")
     assert isinstance(loaded, mv.MusicVAE) and card["model"] == "music_vae"
     np.testing.assert_array_equal(

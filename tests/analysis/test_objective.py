@@ -90,3 +90,21 @@ def test_self_similarity_curves_are_tidy(corpora_and_classifier):
     assert list(curves["lag"]) == list(range(1, 17))
     assert curves["similarity"].iloc[:15].between(0.9, 1).all()  # a loop with a few snares
     assert np.isnan(curves["similarity"].iloc[15])  # 16-bar tracks have no bars 16 apart
+
+
+def test_long_term_phrasing_is_section_changes_on_the_four_bar_grid(corpora_and_classifier):
+    corpora, classifier = corpora_and_classifier
+    loop_a = np.array([KICK, 0, 0, 0] * 4, dtype=np.int32)
+    loop_b = np.array([0, 0, CLOSED_HAT, 0, SNARE, 0, 0, 0] * 2, dtype=np.int32)
+
+    def arranged(first: int) -> np.ndarray:
+        return np.concatenate([np.tile(loop_a, first), np.tile(loop_b, 8), np.tile(loop_a, 8)])
+
+    samples = {
+        ("on-grid", "techno-house", 700): [arranged(8)],  # changes at bars 8 and 16
+        ("off-grid", "techno-house", 700): [arranged(6)],  # changes at bars 6 and 14
+    }
+    table = objective_table1(samples, corpora, classifier).set_index("model")
+    assert table.loc["on-grid", "long_term_phrasing"] == 1.0
+    assert table.loc["off-grid", "long_term_phrasing"] == 0.0
+    assert table.loc["on-grid", "boundaries_per_16_bars"] == pytest.approx(16 * 2 / 24)

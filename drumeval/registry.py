@@ -38,6 +38,7 @@ class Genre:
     label: str
     description: str
     kit: str
+    kit_label: str
 
 
 MODELS: MappingProxyType[str, ModelFamily] = MappingProxyType(
@@ -77,12 +78,14 @@ GENRES: MappingProxyType[str, Genre] = MappingProxyType(
             label="techno / house",
             description="programmed four-on-the-floor club tracks",
             kit="tr808",
+            kit_label="TR-808",
         ),
         "jazz-soul": Genre(
             name="jazz-soul",
             label="jazz / soul",
             description="real drummers from the Groove MIDI Dataset",
             kit="jazz",
+            kit_label="Jazz",
         ),
     }
 )

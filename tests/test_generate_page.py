@@ -46,7 +46,7 @@ def test_a_permalink_plays_the_same_track_in_a_new_session():
     assert described == [
         "Made by **DrumsRNN** (LSTM with attention, one 16th-note step at a time; preset "
         "`thesis`), trained on the **techno / house** corpus of 700 examples. Seed **21**, "
-        "temperature **1**, 8 bars at 120 BPM (0:16), played on the tr808 kit at -23 LUFS."
+        "temperature **1**, 8 bars at 120 BPM (0:16), played on the TR-808 kit at -23 LUFS."
     ]
     reloaded = _page(LINK)  # a reload or a shared link is a new session
     assert _shown_metrics(reloaded) == _shown_metrics(first)

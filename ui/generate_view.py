@@ -131,7 +131,7 @@ def field_error(field: str) -> None:
     """The reason a field's value was refused, right under the field."""
     message = st.session_state.get(ERRORS_KEY, {}).get(field)
     if message:
-        st.error(message, icon=":material/error:")
+        st.error(message[:1].upper() + message[1:], icon=":material/error:")
 
 
 def settings(catalogue: Catalogue) -> None:
@@ -195,7 +195,7 @@ def settings(catalogue: Catalogue) -> None:
             help="60 bars = 2 minutes at 120 BPM.",
         )
         field_error("bars")
-        seed_box, dice = st.columns([3, 1], vertical_alignment="bottom")
+        seed_box, dice = st.columns([3, 2], vertical_alignment="bottom")
         seed_box.text_input(
             "Seed",
             key=_key("seed"),
@@ -396,7 +396,7 @@ def describe(clip: clips.Clip, condition: clips.Condition) -> str:
         f"trained on the **{genre.label}** corpus of {condition.corpus_size} examples. "
         f"Seed **{condition.seed}**, temperature **{condition.temperature:g}**, "
         f"{condition.bars} bars at {clips.QPM:g} BPM ({_minutes(condition.bars * 2.0)}), "
-        f"played on the {clip.kit} kit{loudness}."
+        f"played on the {genre.kit_label} kit{loudness}."
     )
 
 

@@ -1,12 +1,14 @@
-"""drumeval web app: thin Streamlit views over the library (run with `make run`)."""
+"""drumeval web app: thin Streamlit views over the library (run with `make run`).
+
+Serve it with `python -m drumeval.serve` (see drumeval/serve.py for why not `streamlit run`).
+URL paths differ from the file names on purpose, so no URL can be mistaken for a file.
+"""
 
 import streamlit as st
 
 st.set_page_config(page_title="drumeval", page_icon=":material/graphic_eq:", layout="wide")
 
-# URL paths differ from the file names on purpose: Streamlit resolves a first-load deep link
-# that matches a file in pages/ without running this entry point (no navigation, no layout).
-PAGES = [
+PUBLIC_PAGES = [
     st.Page("pages/home.py", title="About", icon=":material/info:", default=True),
     st.Page(
         "pages/generate.py", title="Generate & listen", icon=":material/tune:", url_path="listen"
@@ -18,10 +20,16 @@ PAGES = [
         url_path="training-data",
     ),
 ]
+# Evaluators arrive by invite link and see no navigation: nothing on their screen may hint
+# at which model made a clip.
+STUDY_PAGE = st.Page(
+    "pages/study.py", title="Listening study", icon=":material/headphones:", url_path="study"
+)
 
-navigation = st.navigation(PAGES, position="hidden")
-with st.sidebar:
-    st.markdown("### drumeval")
-    for page in PAGES:
-        st.page_link(page)
+navigation = st.navigation([*PUBLIC_PAGES, STUDY_PAGE], position="hidden")
+if navigation.url_path != STUDY_PAGE.url_path:
+    with st.sidebar:
+        st.markdown("### drumeval")
+        for page in PUBLIC_PAGES:
+            st.page_link(page)
 navigation.run()

@@ -93,7 +93,9 @@ export default function (component) {
     }
     player.ended = true; player.last = null; show(); report();
   });
-  audio.addEventListener("ratechange", () => { if (audio.playbackRate !== 1) audio.playbackRate = 1; });
+  audio.addEventListener("ratechange", () => {
+    if (audio.playbackRate !== 1) audio.playbackRate = 1;
+  });
   show();
 }
 """
@@ -116,7 +118,9 @@ def data_uri(audio: bytes, audio_format: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(audio).decode('ascii')}"
 
 
-def blind_player(*, audio: bytes, audio_format: str, token: str, min_seconds: float, key: str) -> Listening:
+def blind_player(
+    *, audio: bytes, audio_format: str, token: str, min_seconds: float, key: str
+) -> Listening:
     """Mount the player for one clip and return what the browser reported so far.
 
     `token` identifies the clip on this page only (e.g. its position); a new token resets

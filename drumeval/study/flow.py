@@ -1,0 +1,378 @@
+"""The evaluator's path through a study, as plain functions over the database.
+
+Every step is derived from what the database holds, never from browser state, so a reload,
+a closed tab or a server restart puts the evaluator back exactly where they were:
+
+    consent → questionnaire → headphone check (optional) → instructions → practice clip
+    → assigned clips, one at a time → end page with a completion code
+
+Pages call these functions and render the `Progress` they return; each function is one
+transaction (`db.engine.transaction`).
+"""
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from db import repository
+from db.engine import transaction
+from drumeval import clipstore
+from drumeval.errors import (
+    InvalidTokenError,
+    RatingError,
+    StudyClosedError,
+    StudyError,
+    StudyNotFoundError,
+)
+from drumeval.study import content, headphone
+from drumeval.study.tokens import hash_token, looks_like_token, new_token
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+EXTERNAL_ID_KEYS = ("PROLIFIC_PID", "STUDY_ID", "SESSION_ID")
+_EXTERNAL_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+END_MARGIN_SECONDS = 5.0  # default minimum listening: the whole clip less this
+
+
+class Step(Enum):
+    QUESTIONNAIRE = "questionnaire"
+    HEADPHONES = "headphones"
+    INSTRUCTIONS = "instructions"
+    RATING = "rating"
+    FINISHED = "finished"
+    SCREENED_OUT = "screened_out"
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    """The parts of a study's design JSON the evaluator flow reads."""
+
+    clips_per_participant: int
+    min_listen_seconds: float | None = None
+    headphone_check: bool = True
+    consent_text: str = content.DEFAULT_CONSENT_TEXT
+    completion_url: str | None = None
+
+    @classmethod
+    def from_json(cls, design: Mapping[str, Any]) -> "StudyDesign":
+        return cls(
+            clips_per_participant=int(design.get("clips_per_participant", 12)),
+            min_listen_seconds=design.get("min_listen_seconds"),
+            headphone_check=bool(design.get("headphone_check", True)),
+            consent_text=design.get("consent_text") or content.DEFAULT_CONSENT_TEXT,
+            completion_url=design.get("completion_url") or None,
+        )
+
+    def minimum_listening(self, duration_s: float) -> float:
+        """Seconds an evaluator must hear before rating a clip of `duration_s`."""
+        if self.min_listen_seconds is not None:
+            return float(min(self.min_listen_seconds, duration_s))
+        return max(1.0, duration_s - END_MARGIN_SECONDS)
+
+
+@dataclass(frozen=True)
+class StudyInfo:
+    id: int
+    slug: str
+    title: str
+    design: StudyDesign
+    is_demo: bool
+
+
+@dataclass(frozen=True)
+class ClipToRate:
+    """The clip on screen: only what the evaluator may know (no model, no file name)."""
+
+    clip_id: int
+    position: int  # 0 = practice clip
+    number: int  # 1..total for rated clips, 0 for the practice clip
+    total: int
+    is_training: bool
+    audio_sha256: str
+    audio_format: str
+    duration_s: float
+    min_listen_seconds: float
+
+    def audio(self) -> bytes:
+        return clipstore.get(self.audio_sha256, self.audio_format)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Where one participant stands."""
+
+    participant_id: int
+    step: Step
+    clip: ClipToRate | None = None
+    rated: int = 0
+    completion_code: str | None = None
+    completion_url: str | None = None
+    headphone_seed: int = 0
+    answers: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RatingForm:
+    """One submitted rating, as the form collected it."""
+
+    scores: Mapping[str, int | None]
+    genre_answer: str | None
+    genre_confidence: int | None
+    comment: str = ""
+
+    def problems(self) -> list[str]:
+        """What is missing or wrong, in words for the evaluator (empty when valid)."""
+        problems = [
+            f"Rate “{criterion.label}”."
+            for criterion in content.CRITERIA
+            if self.scores.get(criterion.key) not in {value for value, _ in content.SCALE}
+        ]
+        if self.genre_answer not in {key for key, _ in content.GENRE_OPTIONS}:
+            problems.append("Choose the genre (or “Can't tell”).")
+        if self.genre_confidence not in content.CONFIDENCE_OPTIONS:
+            problems.append("Say how sure you are about the genre (1–5).")
+        if len(self.comment) > content.COMMENT_MAX_CHARS:
+            problems.append(f"Keep the comment under {content.COMMENT_MAX_CHARS} characters.")
+        return problems
+
+
+def check_slug(slug: object) -> str:
+    if not isinstance(slug, str) or not SLUG_PATTERN.match(slug):
+        raise StudyNotFoundError(
+            "This study link is not valid. Please check the link you were given."
+        )
+    return slug
+
+
+def external_ids(query: Mapping[str, str]) -> dict[str, str]:
+    """Recruiting-platform labels from the invite URL (kept as labels, never trusted)."""
+    return {
+        key: value
+        for key in EXTERNAL_ID_KEYS
+        if isinstance(value := query.get(key), str) and _EXTERNAL_ID_PATTERN.match(value)
+    }
+
+
+def _study_info(study) -> StudyInfo:
+    return StudyInfo(
+        id=study.id,
+        slug=study.slug,
+        title=study.title,
+        design=StudyDesign.from_json(study.design or {}),
+        is_demo=bool(study.is_demo),
+    )
+
+
+def load_study(engine, slug: object, *, must_be_open: bool = True) -> StudyInfo:
+    """The study behind an invite link; a clear error when it is unknown or not open."""
+    slug = check_slug(slug)
+    with transaction(engine) as session:
+        study = repository.get_study(session, slug=slug)
+        if study is None:
+            raise StudyNotFoundError(
+                "There is no study at this link. Please check the link you were given."
+            )
+        if must_be_open and study.status != "open":
+            raise StudyClosedError(
+                "This study is not taking participants at the moment. Thank you for your interest!"
+                if study.status == "draft"
+                else "This study has closed. Thank you for your interest!"
+            )
+        return _study_info(study)
+
+
+def decline(engine, study: StudyInfo) -> None:
+    """Count a declined consent; nothing else about the visitor is stored."""
+    with transaction(engine, write_lock=True) as session:
+        repository.record_decline(session, study_id=study.id)
+
+
+def consent(engine, study: StudyInfo, query: Mapping[str, str]) -> str:
+    """Create the participant and return the secret resume token for the URL."""
+    token = new_token()
+    with transaction(engine, write_lock=True) as session:
+        repository.create_participant(
+            session,
+            study_id=study.id,
+            token_sha256=hash_token(token),
+            external_ids=external_ids(query),
+        )
+    return token
+
+
+def _participant(session, study: StudyInfo, token: object):
+    if not looks_like_token(token):
+        raise InvalidTokenError(
+            "This personal study link is not valid. Open the invite link again to start."
+        )
+    participant = repository.get_participant(
+        session, study_id=study.id, token_sha256=hash_token(token)
+    )
+    if participant is None:
+        raise InvalidTokenError(
+            "This personal study link does not match any participant. "
+            "Open the invite link again to start."
+        )
+    return participant
+
+
+def _headphone_seed(participant) -> int:
+    return int.from_bytes(participant.token_sha256[:8].encode("ascii"), "big") % 2**31
+
+
+def progress(engine, study: StudyInfo, token: object) -> Progress:
+    """Where the participant with this token stands (the page to show)."""
+    with transaction(engine) as session:
+        participant = _participant(session, study, token)
+        base = {"participant_id": participant.id, "headphone_seed": _headphone_seed(participant)}
+        if participant.status == "screened_out":
+            return Progress(step=Step.SCREENED_OUT, **base)
+        if participant.status == "finished":
+            return Progress(
+                step=Step.FINISHED,
+                completion_code=participant.completion_code,
+                completion_url=study.design.completion_url,
+                **base,
+            )
+        if participant.questionnaire is None:
+            return Progress(step=Step.QUESTIONNAIRE, **base)
+        if study.design.headphone_check and participant.screening is None:
+            return Progress(step=Step.HEADPHONES, **base)
+        if participant.status != "in_progress":
+            return Progress(step=Step.INSTRUCTIONS, **base)
+        rows = repository.assignment_rows(session, participant_id=participant.id)
+        rated = sum(1 for _, _, rating in rows if rating is not None and not rating.is_training)
+        pending = [(assignment, clip) for assignment, clip, rating in rows if rating is None]
+        if not pending:
+            return Progress(step=Step.FINISHED, rated=rated, **base)
+        assignment, clip = pending[0]
+        total = sum(1 for assignment_row, _, _ in rows if not assignment_row.is_training)
+        return Progress(
+            step=Step.RATING,
+            rated=rated,
+            clip=ClipToRate(
+                clip_id=clip.id,
+                position=assignment.position,
+                number=0 if assignment.is_training else rated + 1,
+                total=total,
+                is_training=assignment.is_training,
+                audio_sha256=clip.audio_sha256,
+                audio_format=clip.audio_format,
+                duration_s=float(clip.duration_s),
+                min_listen_seconds=study.design.minimum_listening(float(clip.duration_s)),
+            ),
+            **base,
+        )
+
+
+def log_resume(engine, study: StudyInfo, token: object) -> None:
+    """Record that a participant came back (a new browser session on their link)."""
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        repository.log_event(
+            session, study_id=study.id, participant_id=participant.id, kind="resume"
+        )
+
+
+def save_questionnaire(
+    engine, study: StudyInfo, token: object, answers: Mapping[str, str | None]
+) -> None:
+    valid = {key: options for key, _, options in content.QUESTIONNAIRE}
+    missing = [key for key, options in valid.items() if answers.get(key) not in options]
+    if missing:
+        raise StudyError("Please answer every question.")
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        repository.save_questionnaire(
+            session, participant_id=participant.id, answers={key: answers[key] for key in valid}
+        )
+
+
+def headphone_trials(progress_: Progress) -> tuple[headphone.Trial, ...]:
+    return headphone.make_trials(progress_.headphone_seed)
+
+
+def submit_headphone_check(
+    engine, study: StudyInfo, token: object, answers: list[int | None]
+) -> bool:
+    """Score the screening; a failed listener is screened out for good (and counted)."""
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        if participant.screening is not None:
+            return bool(participant.screening.get("passed"))
+        trials = headphone.make_trials(_headphone_seed(participant))
+        if len(answers) != len(trials) or any(answer not in (0, 1, 2) for answer in answers):
+            raise StudyError("Please answer every trial of the headphone check.")
+        correct, passed = headphone.score(trials, answers)
+        repository.record_screening(
+            session,
+            participant_id=participant.id,
+            passed=passed,
+            details={"test": "woods2017-antiphase", "correct": correct, "trials": len(trials)},
+        )
+        return passed
+
+
+def start(engine, study: StudyInfo, token: object) -> None:
+    """Assign this participant's clips (balanced, in one locked transaction); idempotent."""
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        if participant.status == "screened_out":
+            raise StudyError("This study has ended for you. Thank you for your time.")
+        repository.start_assignments(session, participant_id=participant.id)
+
+
+def submit_rating(
+    engine,
+    study: StudyInfo,
+    token: object,
+    *,
+    clip_id: int,
+    form: RatingForm,
+    heard_seconds: float,
+    plays: int,
+) -> bool:
+    """Store one rating the moment it is submitted; True when it is new, False on a repeat.
+
+    The minimum listening time is enforced here too, not only by the locked form.
+    """
+    problems = form.problems()
+    if problems:
+        raise RatingError(" ".join(problems))
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        rows = {
+            clip.id: (assignment, clip, rating)
+            for assignment, clip, rating in repository.assignment_rows(
+                session, participant_id=participant.id
+            )
+        }
+        if clip_id not in rows:
+            raise RatingError("This clip is not part of your study session.")
+        _, clip, existing = rows[clip_id]
+        if existing is None:
+            minimum = study.design.minimum_listening(float(clip.duration_s))
+            if heard_seconds + 0.5 < minimum:
+                raise RatingError(
+                    f"Please listen to at least {minimum:.0f} seconds of the clip before rating it."
+                )
+        _, created = repository.submit_rating(
+            session,
+            participant_id=participant.id,
+            clip_id=clip_id,
+            scores={key: int(value) for key, value in form.scores.items()},
+            genre_answer=form.genre_answer,
+            genre_confidence=int(form.genre_confidence),
+            comment=form.comment.strip() or None,
+            listened_seconds=float(heard_seconds),
+            play_count=int(plays),
+        )
+        return created
+
+
+def finish(engine, study: StudyInfo, token: object) -> str:
+    """Close the participant's session and return their completion code (idempotent)."""
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        return repository.finish_participant(session, participant_id=participant.id)

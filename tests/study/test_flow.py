@@ -1,0 +1,209 @@
+"""The evaluator flow over the database, on SQLite and PostgreSQL: consent to completion code."""
+
+import pytest
+
+from db import repository
+from db.engine import transaction
+from db.models import Assignment, Event, Participant, Rating, Study
+from drumeval.errors import (
+    InvalidTokenError,
+    RatingError,
+    StudyClosedError,
+    StudyError,
+    StudyNotFoundError,
+)
+from drumeval.study import content, flow, headphone
+from tests.study.factory import make_study
+
+ANSWERS = {key: options[0] for key, _, options in content.QUESTIONNAIRE}
+
+
+def _form(score: int = 1, genre: str = "techno-house") -> flow.RatingForm:
+    return flow.RatingForm(
+        scores=dict.fromkeys(content.CRITERION_KEYS, score),
+        genre_answer=genre,
+        genre_confidence=3,
+        comment="steady groove",
+    )
+
+
+def _pass_headphones(engine, study, token) -> None:
+    trials = flow.headphone_trials(flow.progress(engine, study, token))
+    assert flow.submit_headphone_check(engine, study, token, [t.quiet_index for t in trials])
+
+
+def _rate_everything(engine, study, token, *, score=1) -> list[int]:
+    rated = []
+    while (progress := flow.progress(engine, study, token)).step is flow.Step.RATING:
+        flow.submit_rating(
+            engine,
+            study,
+            token,
+            clip_id=progress.clip.clip_id,
+            form=_form(score),
+            heard_seconds=progress.clip.min_listen_seconds,
+            plays=1,
+        )
+        rated.append(progress.clip.clip_id)
+    return rated
+
+
+def test_a_participant_goes_from_consent_to_completion_code(db_engine):
+    ids = make_study(db_engine, completion_url="https://example.org/done")
+    study = flow.load_study(db_engine, "tiny")
+    token = flow.consent(db_engine, study, {"PROLIFIC_PID": "abc123", "evil": "<script>"})
+    assert flow.progress(db_engine, study, token).step is flow.Step.QUESTIONNAIRE
+    flow.save_questionnaire(db_engine, study, token, ANSWERS)
+    assert flow.progress(db_engine, study, token).step is flow.Step.HEADPHONES
+    _pass_headphones(db_engine, study, token)
+    assert flow.progress(db_engine, study, token).step is flow.Step.INSTRUCTIONS
+    flow.start(db_engine, study, token)
+    first = flow.progress(db_engine, study, token)
+    assert first.step is flow.Step.RATING
+    assert first.clip.is_training and first.clip.clip_id == ids["training_clip_id"]
+    assert first.clip.audio().startswith(b"RIFF")
+    rated = _rate_everything(db_engine, study, token)
+    assert len(rated) == 1 + 4 and rated[0] == ids["training_clip_id"]
+    assert set(rated[1:]) <= set(ids["clips"])
+    done = flow.progress(db_engine, study, token)
+    assert done.step is flow.Step.FINISHED
+    code = flow.finish(db_engine, study, token)
+    assert code and flow.finish(db_engine, study, token) == code  # idempotent
+    finished = flow.progress(db_engine, study, token)
+    assert finished.completion_code == code
+    assert finished.completion_url == "https://example.org/done"
+    with transaction(db_engine) as session:
+        participant = session.query(Participant).one()
+        assert participant.external_ids == {"PROLIFIC_PID": "abc123"}
+        assert participant.token_sha256 != token and token not in str(participant.token_sha256)
+        assert participant.status == "finished"
+        ratings = session.query(Rating).all()
+        assert len(ratings) == 5
+        assert sum(rating.is_training for rating in ratings) == 1
+        events = session.query(Event).filter_by(participant_id=participant.id).order_by(Event.id)
+        kinds = [event.kind for event in events]
+        assert kinds[0] == "consent" and kinds.count("rating") == 5
+
+
+def test_reloading_resumes_at_the_first_unrated_clip_and_nothing_is_rated_twice(db_engine):
+    make_study(db_engine, headphone_check=False)
+    study = flow.load_study(db_engine, "tiny")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(db_engine, study, token, ANSWERS)
+    flow.start(db_engine, study, token)
+    flow.start(db_engine, study, token)  # a double click on Start assigns once
+    before = flow.progress(db_engine, study, token)
+    for _ in range(2):
+        clip = flow.progress(db_engine, study, token).clip
+        flow.submit_rating(
+            db_engine, study, token, clip_id=clip.clip_id, form=_form(), heard_seconds=2.0, plays=1
+        )
+    resumed = flow.progress(db_engine, study, token)  # what a reload computes
+    assert resumed.clip.position == before.clip.position + 2
+    assert resumed.rated == 1  # the practice clip does not count
+    repeat = flow.submit_rating(
+        db_engine,
+        study,
+        token,
+        clip_id=before.clip.clip_id,
+        form=_form(score=-2),
+        heard_seconds=2.0,
+        plays=1,
+    )
+    assert repeat is False
+    with transaction(db_engine) as session:
+        assert session.query(Assignment).count() == 5
+        assert session.query(Rating).count() == 2
+        stored = session.query(Rating).filter_by(clip_id=before.clip.clip_id).one()
+        assert stored.realism == 1  # the first submission wins
+
+
+def test_the_form_is_refused_before_the_minimum_listening_time(db_engine):
+    make_study(db_engine, headphone_check=False, min_listen_seconds=2.0)
+    study = flow.load_study(db_engine, "tiny")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(db_engine, study, token, ANSWERS)
+    flow.start(db_engine, study, token)
+    clip = flow.progress(db_engine, study, token).clip
+    with pytest.raises(RatingError, match="listen to at least 2 seconds"):
+        flow.submit_rating(
+            db_engine, study, token, clip_id=clip.clip_id, form=_form(), heard_seconds=0.5, plays=1
+        )
+    incomplete = flow.RatingForm(scores={"realism": 1}, genre_answer=None, genre_confidence=None)
+    with pytest.raises(RatingError, match="Short-term phrasing"):
+        flow.submit_rating(
+            db_engine,
+            study,
+            token,
+            clip_id=clip.clip_id,
+            form=incomplete,
+            heard_seconds=3.0,
+            plays=1,
+        )
+    with pytest.raises(RatingError, match="not part of your study"):
+        flow.submit_rating(
+            db_engine, study, token, clip_id=10_000, form=_form(), heard_seconds=3.0, plays=1
+        )
+
+
+def test_a_failed_headphone_check_ends_the_study_and_is_counted(db_engine):
+    make_study(db_engine)
+    study = flow.load_study(db_engine, "tiny")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(db_engine, study, token, ANSWERS)
+    trials = flow.headphone_trials(flow.progress(db_engine, study, token))
+    wrong = [(trial.quiet_index + 1) % 3 for trial in trials]
+    assert flow.submit_headphone_check(db_engine, study, token, wrong) is False
+    assert flow.progress(db_engine, study, token).step is flow.Step.SCREENED_OUT
+    with pytest.raises(StudyError):
+        flow.start(db_engine, study, token)
+    with transaction(db_engine) as session:
+        participant = session.query(Participant).one()
+        assert participant.screening["correct"] == headphone.score(trials, wrong)[0]
+        assert [event.kind for event in session.query(Event)].count("screen-out") == 1
+
+
+def test_declining_stores_only_a_count(db_engine):
+    make_study(db_engine)
+    study = flow.load_study(db_engine, "tiny")
+    flow.decline(db_engine, study)
+    flow.decline(db_engine, study)
+    with transaction(db_engine) as session:
+        assert session.query(Participant).count() == 0
+        assert session.query(Study).one().declined_count == 2
+
+
+@pytest.mark.parametrize(
+    ("slug", "error"),
+    [("nope", StudyNotFoundError), ("../etc", StudyNotFoundError), (None, StudyNotFoundError)],
+)
+def test_unknown_or_malformed_study_links_are_refused(db_engine, slug, error):
+    make_study(db_engine)
+    with pytest.raises(error):
+        flow.load_study(db_engine, slug)
+
+
+def test_closed_and_draft_studies_take_no_participants(db_engine):
+    ids = make_study(db_engine, status="closed")
+    with pytest.raises(StudyClosedError, match="closed"):
+        flow.load_study(db_engine, "tiny")
+    with transaction(db_engine, write_lock=True) as session:
+        repository.set_study_status(session, study_id=ids["study_id"], status="draft")
+    with pytest.raises(StudyClosedError, match="not taking participants"):
+        flow.load_study(db_engine, "tiny")
+
+
+@pytest.mark.parametrize("token", ["x", "A" * 32, "' OR 1=1 --" + "a" * 21, ""])
+def test_forged_tokens_are_refused(db_engine, token):
+    make_study(db_engine)
+    study = flow.load_study(db_engine, "tiny")
+    flow.consent(db_engine, study, {})
+    with pytest.raises(InvalidTokenError):
+        flow.progress(db_engine, study, token)
+
+
+def test_minimum_listening_defaults_to_the_whole_clip_less_five_seconds():
+    design = flow.StudyDesign.from_json({"clips_per_participant": 4})
+    assert design.minimum_listening(120.0) == 115.0
+    assert design.minimum_listening(3.0) == 1.0
+    assert flow.StudyDesign.from_json({"min_listen_seconds": 2}).minimum_listening(120.0) == 2.0

@@ -1,0 +1,185 @@
+"""A person takes a study in real Chromium, on SQLite and on PostgreSQL.
+
+The invite link is the first page a fresh browser opens (no visit to the root first); the
+test reloads mid-study, finishes, and checks the exact rows the database holds. A second
+test kills the server with SIGKILL mid-study and resumes on a restarted one.
+"""
+
+import os
+import shutil
+import uuid
+from pathlib import Path
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from db.engine import open_database, transaction
+from db.models import Assignment, Event, Participant, Rating
+from drumeval.study import content, flow
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
+from tests.study.factory import make_study
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS_ENV = "DRUMEVAL_SCREENSHOTS"  # copy the screenshots there (the README's)
+WAIT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def study_server(request, tmp_path, monkeypatch):
+    """A migrated database with a tiny open study, and the app serving it."""
+    env = {"DRUMEVAL_HOME": str(tmp_path / "home")}
+    monkeypatch.setenv("DRUMEVAL_HOME", env["DRUMEVAL_HOME"])
+    if request.param == "postgresql":
+        from tests.pg_server import create_database
+
+        template = request.getfixturevalue("_postgres_migrated_template")
+        name = f"browser_{uuid.uuid4().hex[:12]}"
+        env["DATABASE_URL"] = create_database(
+            request.getfixturevalue("postgres_server"), name, template=template
+        )
+        monkeypatch.setenv("DATABASE_URL", env["DATABASE_URL"])
+    else:
+        monkeypatch.delenv("DATABASE_URL", raising=False)
+    engine = open_database()
+    port = free_port()
+    make_study(engine, completion_url=f"http://127.0.0.1:{port}/?completed=1")
+    server = AppServer(env={**env, "DATABASE_URL": env.get("DATABASE_URL", "")}, port=port).start()
+    yield server, engine
+    server.stop()
+
+
+def _shot(page, shots: Path, name: str) -> None:
+    shots.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shots / f"{name}.png"))
+
+
+def _radio_group(page, label: str):
+    return page.locator("[data-testid='stRadio']").filter(has_text=label).first
+
+
+def _choose(page, label: str, option: str) -> None:
+    _radio_group(page, label).get_by_text(option, exact=True).click()
+
+
+def _token(page) -> str:
+    return parse_qs(urlparse(page.url).query)["t"][0]
+
+
+def _consent_and_screen(page, engine) -> str:
+    page.get_by_role("button", name="I agree — start the study").click()
+    page.get_by_text("A few questions about you").wait_for(timeout=WAIT_MS)
+    for _key, question, options in content.QUESTIONNAIRE:
+        _choose(page, question, options[-1])
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("Headphone check").first.wait_for(timeout=WAIT_MS)
+    token = _token(page)
+    study = flow.load_study(engine, "tiny")
+    trials = flow.headphone_trials(flow.progress(engine, study, token))
+    for number, trial in enumerate(trials, start=1):
+        _choose(
+            page, f"Which tone was quietest in sound {number}?", f"Tone {trial.quiet_index + 1}"
+        )
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("How to rate").wait_for(timeout=WAIT_MS)
+    return token
+
+
+def _rate_current_clip(page, heading: str) -> None:
+    page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+    locked = page.get_by_role("button", name="Listen first to unlock the rating")
+    assert locked.is_disabled()
+    page.locator("audio").evaluate("audio => audio.play()")
+    page.get_by_role("button", name="Submit rating").wait_for(timeout=WAIT_MS)
+    # Let the clip end and the player's last report rerun the page before clicking, as a
+    # person who listens to the end does (a click in the middle of a rerun can be dropped).
+    audio = page.locator("audio")
+    for _ in range(100):
+        if audio.evaluate("audio => audio.ended"):
+            break
+        page.wait_for_timeout(200)
+    page.wait_for_timeout(1000)
+    for criterion in content.CRITERIA:
+        _choose(page, criterion.label, "+")
+    _choose(page, content.GENRE_QUESTION, "Jazz / soul")
+    _choose(page, "How sure are you about the genre?", "4")
+    page.get_by_role("button", name="Submit rating").click()
+    page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)
+
+
+def test_a_person_takes_the_study_in_chromium(study_server, browser, tmp_path):
+    server, engine = study_server
+    shots = tmp_path / "shots"
+    context = browser.new_context(viewport={"width": 1000, "height": 1500})
+    page = context.new_page()
+    page.goto(f"{server.url}/study?s=tiny&PROLIFIC_PID=p-1&STUDY_ID=s-1", timeout=WAIT_MS)
+    page.get_by_role("button", name="I agree — start the study").wait_for(timeout=WAIT_MS)
+    assert page.get_by_text("Page not found").count() == 0
+    _shot(page, shots, "1-consent")
+    token = _consent_and_screen(page, engine)
+    _shot(page, shots, "2-instructions")
+    page.get_by_role("button", name="Start with the practice clip").click()
+    _rate_current_clip(page, "Practice clip")
+    page.get_by_text("Clip 1 of 4", exact=True).wait_for(timeout=WAIT_MS)
+    _shot(page, shots, "3-clip")
+    _rate_current_clip(page, "Clip 1 of 4")
+    page.reload()  # mid-study: a new Streamlit session, resumed from the URL and the database
+    _rate_current_clip(page, "Clip 2 of 4")
+    _rate_current_clip(page, "Clip 3 of 4")
+    _rate_current_clip(page, "Clip 4 of 4")
+    page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
+    _shot(page, shots, "4-done")
+    page.wait_for_url("**/?completed=1", timeout=WAIT_MS)  # back to the "recruiter"
+    context.close()
+
+    study = flow.load_study(engine, "tiny")
+    with transaction(engine) as session:
+        participant = session.query(Participant).one()
+        assert participant.external_ids == {"PROLIFIC_PID": "p-1", "STUDY_ID": "s-1"}
+        assert participant.status == "finished" and participant.completion_code
+        assignments = session.query(Assignment).order_by(Assignment.position).all()
+        ratings = {rating.clip_id: rating for rating in session.query(Rating)}
+        assert [a.position for a in assignments] == [0, 1, 2, 3, 4]
+        assert set(ratings) == {a.clip_id for a in assignments}
+        for rating in ratings.values():
+            assert (rating.short_term_phrasing, rating.long_term_phrasing) == (1, 1)
+            assert (rating.originality, rating.realism) == (1, 1)
+            assert (rating.genre_answer, rating.genre_confidence) == ("jazz-soul", 4)
+            assert rating.listened_seconds >= 2.0 - 0.5 and rating.play_count >= 1
+        assert sum(rating.is_training for rating in ratings.values()) == 1
+        kinds = [event.kind for event in session.query(Event).order_by(Event.id)]
+        assert kinds.count("rating") == 5 and kinds.count("consent") == 1
+        assert kinds.count("resume") == 1 and "finish" in kinds
+    assert flow.progress(engine, study, token).step is flow.Step.FINISHED
+    if target := os.environ.get(SCREENSHOTS_ENV):
+        shutil.copytree(shots, target, dirs_exist_ok=True)
+
+
+def test_a_killed_server_loses_nothing(study_server, browser):
+    server, engine = study_server
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
+    _consent_and_screen(page, engine)
+    page.get_by_role("button", name="Start with the practice clip").click()
+    _rate_current_clip(page, "Practice clip")
+    _rate_current_clip(page, "Clip 1 of 4")
+    resume_url = page.url
+    server.kill()  # SIGKILL mid-study
+    server.start()
+    page.goto(resume_url, timeout=WAIT_MS)
+    _rate_current_clip(page, "Clip 2 of 4")
+    context.close()
+    with transaction(engine) as session:
+        assert session.query(Rating).count() == 3
+        assert session.query(Assignment).count() == 5
+        assert session.query(Participant).count() == 1

@@ -1,0 +1,207 @@
+"""The evaluator pages through streamlit.testing: every screen, every bad link."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from db.engine import open_database, transaction
+from db.models import Participant, Rating, Study
+from drumeval.study import content, flow
+from tests.conftest import REPO_ROOT
+from tests.study.factory import make_study
+
+TIMEOUT_S = 60
+
+
+@pytest.fixture
+def engine(data_home):
+    return open_database()
+
+
+def _page(**query) -> AppTest:
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "study.py"), default_timeout=TIMEOUT_S)
+    for key, value in query.items():
+        app.query_params[key] = value
+    return app.run()
+
+
+def _texts(app: AppTest) -> str:
+    parts = [
+        element.value
+        for kind in (
+            "title",
+            "markdown",
+            "caption",
+            "info",
+            "error",
+            "success",
+            "warning",
+            "text",
+            "code",
+        )
+        for element in getattr(app, kind)
+    ]
+    return "\n".join(str(part) for part in parts)
+
+
+def _button(app: AppTest, label_start: str):
+    return next(button for button in app.button if button.label.startswith(label_start))
+
+
+def _consent(app: AppTest) -> str:
+    _button(app, "I agree").click().run()
+    assert not app.exception
+    return (
+        app.query_params["t"][0]
+        if isinstance(app.query_params["t"], list)
+        else app.query_params["t"]
+    )
+
+
+def _answer_questionnaire(app: AppTest) -> None:
+    for radio in app.radio:
+        radio.set_value(radio.options[0])
+    app.button[0].click().run()
+
+
+def _answer_headphones(app: AppTest, engine, token: str, *, correct: bool) -> None:
+    study = flow.load_study(engine, "tiny")
+    trials = flow.headphone_trials(flow.progress(engine, study, token))
+    for radio, trial in zip(app.radio, trials, strict=True):
+        answer = trial.quiet_index if correct else (trial.quiet_index + 1) % 3
+        radio.set_value(answer)
+    app.button[0].click().run()
+
+
+def _listen(app: AppTest, position: int, seconds: float) -> None:
+    key = f"player:{position}"
+    app.session_state[key] = {
+        "progress": {
+            "token": str(position),
+            "heard_seconds": seconds,
+            "plays": 1,
+            "seeks": 0,
+            "ended": True,
+        }
+    }
+    app.run()
+
+
+def _fill_rating(app: AppTest, score_label: str = "+") -> None:
+    for radio in app.radio:
+        if radio.label in {criterion.label for criterion in content.CRITERIA}:
+            radio.set_value(dict((label, value) for value, label in content.SCALE)[score_label])
+        elif radio.label == content.GENRE_QUESTION:
+            radio.set_value("jazz-soul")
+        else:
+            radio.set_value(4)
+
+
+def test_an_evaluator_takes_the_whole_study(engine):
+    make_study(engine, completion_url="https://example.org/complete?cc=ABC")
+    app = _page(s="tiny", PROLIFIC_PID="p-42")
+    assert "Tiny drum study" in _texts(app)
+    token = _consent(app)
+    assert "A few questions" in _texts(app)
+    _answer_questionnaire(app)
+    assert "Headphone check" in _texts(app)
+    _answer_headphones(app, engine, token, correct=True)
+    assert "How to rate" in _texts(app)
+    for criterion in content.CRITERIA:
+        assert criterion.definition in _texts(app)
+    _button(app, "Start").click().run()
+    assert "Practice clip" in _texts(app)
+    for position in range(5):
+        submit = app.button[-1]
+        assert submit.disabled, "the form must stay locked until the clip was heard"
+        _listen(app, position, 2.5)
+        assert not app.button[-1].disabled
+        _fill_rating(app)
+        app.button[-1].click().run()
+        assert not app.exception and not app.error, _texts(app)
+        if position < 4:
+            assert f"Clip {position + 1} of 4" in _texts(app)
+    assert "Thank you!" in _texts(app)
+    with transaction(engine) as session:
+        participant = session.query(Participant).one()
+        assert participant.completion_code in _texts(app)
+        assert participant.external_ids == {"PROLIFIC_PID": "p-42"}
+        assert session.query(Rating).count() == 5
+        assert {rating.genre_answer for rating in session.query(Rating)} == {"jazz-soul"}
+
+
+def test_declining_consent_ends_politely_and_stores_no_participant(engine):
+    make_study(engine)
+    app = _page(s="tiny")
+    _button(app, "I do not agree").click().run()
+    assert "Nothing about you has been stored" in _texts(app)
+    assert "t" not in app.query_params
+    with transaction(engine) as session:
+        assert session.query(Participant).count() == 0
+        assert session.query(Study).one().declined_count == 1
+
+
+def test_a_failed_headphone_check_ends_the_study(engine):
+    make_study(engine)
+    app = _page(s="tiny")
+    token = _consent(app)
+    _answer_questionnaire(app)
+    _answer_headphones(app, engine, token, correct=False)
+    assert "the study ends here" in _texts(app)
+    assert not app.exception
+    reloaded = _page(s="tiny", t=token)
+    assert "the study ends here" in _texts(reloaded)
+
+
+def test_the_rating_form_is_locked_until_the_minimum_is_heard(engine):
+    make_study(engine, headphone_check=False, min_listen_seconds=2.0)
+    app = _page(s="tiny")
+    _consent(app)
+    _answer_questionnaire(app)
+    _button(app, "Start").click().run()
+    assert app.button[-1].disabled
+    assert app.button[-1].label.startswith("Listen first")
+    _listen(app, 0, 1.0)
+    assert app.button[-1].disabled
+    _listen(app, 0, 2.0)
+    assert not app.button[-1].disabled
+
+
+def test_a_reload_resumes_where_the_evaluator_left(engine):
+    make_study(engine, headphone_check=False)
+    app = _page(s="tiny")
+    token = _consent(app)
+    _answer_questionnaire(app)
+    _button(app, "Start").click().run()
+    for position in range(2):
+        _listen(app, position, 3.0)
+        _fill_rating(app)
+        app.button[-1].click().run()
+    assert "Clip 2 of 4" in _texts(app)
+    reloaded = _page(s="tiny", t=token)  # a new browser session on the same link
+    assert "Clip 2 of 4" in _texts(reloaded)
+    with transaction(engine) as session:
+        assert session.query(Rating).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({}, "not valid"),
+        ({"s": "no-such-study"}, "There is no study at this link"),
+        ({"s": "<script>alert(1)</script>"}, "not valid"),
+        ({"s": "tiny", "t": "forged"}, "not valid"),
+        ({"s": "tiny", "t": "A" * 32}, "does not match any participant"),
+    ],
+)
+def test_bad_links_get_a_clear_message(engine, query, message):
+    make_study(engine)
+    app = _page(**query)
+    assert not app.exception
+    assert message in _texts(app)
+
+
+def test_a_closed_study_says_so(engine):
+    make_study(engine, status="closed")
+    app = _page(s="tiny")
+    assert not app.exception
+    assert "This study has closed" in _texts(app)

@@ -1,0 +1,232 @@
+"""The evaluator's screens: each takes the study and progress, renders, and acts through
+`drumeval.study.flow`. Nothing here names a model, a preset, a corpus or a file."""
+
+import streamlit as st
+
+from drumeval.errors import DrumevalError
+from drumeval.study import content, flow, headphone
+from ui.player import blind_player
+
+_redirect = st.components.v2.component(
+    "drumeval_redirect",
+    js="""
+export default function ({ data }) {
+  if (data && data.url) {
+    setTimeout(() => { window.top.location.href = data.url; }, data.delay_ms);
+  }
+}
+""",
+)
+REDIRECT_DELAY_MS = 5000
+
+
+def show_error(error: DrumevalError) -> None:
+    st.error(str(error), icon=":material/error:")
+
+
+def consent_screen(engine, study: flow.StudyInfo, query: dict[str, str]) -> None:
+    st.title(study.title)
+    st.subheader("Before you start")
+    st.text(study.design.consent_text)
+    agree, decline = st.columns(2)
+    if agree.button("I agree — start the study", type="primary", width="stretch"):
+        token = flow.consent(engine, study, query)
+        st.session_state[f"seen:{token}"] = True
+        st.query_params["t"] = token
+        st.rerun()
+    if decline.button("I do not agree", width="stretch"):
+        flow.decline(engine, study)
+        st.session_state[f"declined:{study.slug}"] = True
+        st.rerun()
+
+
+def declined_screen(study: flow.StudyInfo) -> None:
+    st.title(study.title)
+    st.info("Thank you for your time. Nothing about you has been stored; you can close this page.")
+
+
+def questionnaire_screen(engine, study: flow.StudyInfo, token: str) -> None:
+    st.title("A few questions about you")
+    st.caption("Step 1 of 3 · about a minute")
+    with st.form("questionnaire"):
+        answers = {
+            key: st.radio(question, options, index=None, key=f"q:{key}")
+            for key, question, options in content.QUESTIONNAIRE
+        }
+        submitted = st.form_submit_button("Continue", type="primary")
+    if submitted:
+        try:
+            flow.save_questionnaire(engine, study, token, answers)
+        except DrumevalError as error:
+            show_error(error)
+            return
+        st.rerun()
+
+
+def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
+    st.title("Headphone check")
+    st.caption("Step 2 of 3 · about two minutes")
+    st.markdown(
+        "Please put on your headphones and set a comfortable volume. Each sound below plays "
+        "**three tones**; choose the one that is **quietest**. You may play each sound once or "
+        "twice."
+    )
+    trials = flow.headphone_trials(progress)
+    with st.form("headphones"):
+        answers = []
+        for number, trial in enumerate(trials, start=1):
+            st.markdown(f"**Sound {number}**")
+            st.audio(headphone.trial_wav(trial), format="audio/wav")
+            answers.append(
+                st.radio(
+                    f"Which tone was quietest in sound {number}?",
+                    (0, 1, 2),
+                    format_func=lambda index: f"Tone {index + 1}",
+                    index=None,
+                    horizontal=True,
+                    key=f"hp:{number}",
+                )
+            )
+        submitted = st.form_submit_button("Continue", type="primary")
+    if submitted:
+        if any(answer is None for answer in answers):
+            st.warning("Please answer every sound.")
+            return
+        try:
+            flow.submit_headphone_check(engine, study, token, answers)
+        except DrumevalError as error:
+            show_error(error)
+            return
+        st.rerun()
+
+
+def screened_out_screen(study: flow.StudyInfo) -> None:
+    st.title(study.title)
+    st.info(
+        "Thank you for taking part. This study needs headphones, and the check suggests the "
+        "sound is not reaching you through them, so the study ends here. You can close this page."
+    )
+
+
+def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
+    st.title("How to rate")
+    st.caption("Step 3 of 3 · then the clips")
+    st.markdown(
+        f"You will hear **{study.design.clips_per_participant} drum tracks**, one at a time, "
+        "after one practice clip. Listen to each track to the end — long-term structure needs "
+        "the whole track — then rate it on these criteria:"
+    )
+    for criterion in content.CRITERIA:
+        st.markdown(f"- **{criterion.label}** — {criterion.definition}")
+    st.markdown(f"- **Genre** — {content.GENRE_DEFINITION}")
+    st.markdown(f"The scale: {_literal_dashes(content.SCALE_HELP)}.")
+    if st.button("Start with the practice clip", type="primary"):
+        try:
+            flow.start(engine, study, token)
+        except DrumevalError as error:
+            show_error(error)
+            return
+        st.rerun()
+
+
+def _literal_dashes(text: str) -> str:
+    """Escape dashes so markdown shows the thesis's `--` rather than a long dash or a list."""
+    return text.replace("-", "\\-")
+
+
+def _scale_label(value: int) -> str:
+    return _literal_dashes(dict(content.SCALE)[value])
+
+
+def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
+    clip = progress.clip
+    assert clip is not None
+    if clip.is_training:
+        st.title("Practice clip")
+        st.caption("Get used to the sounds and the form. This rating does not count.")
+    else:
+        st.title(f"Clip {clip.number} of {clip.total}")
+        st.progress(progress.rated / clip.total)
+    try:
+        audio = clip.audio()
+    except DrumevalError as error:
+        show_error(error)
+        return
+    listening = blind_player(
+        audio=audio,
+        audio_format=clip.audio_format,
+        token=f"{clip.position}",
+        min_seconds=clip.min_listen_seconds,
+        key=f"player:{clip.position}",
+    )
+    unlocked = listening.heard_seconds + 0.5 >= clip.min_listen_seconds
+    suffix = f":{clip.position}"
+    with st.form(f"rating{suffix}"):
+        st.caption(_literal_dashes(content.SCALE_HELP))
+        scores = {
+            criterion.key: st.radio(
+                criterion.label,
+                [value for value, _ in content.SCALE],
+                format_func=_scale_label,
+                index=None,
+                horizontal=True,
+                help=criterion.definition,
+                key=f"{criterion.key}{suffix}",
+            )
+            for criterion in content.CRITERIA
+        }
+        genre_labels = dict(content.GENRE_OPTIONS)
+        genre = st.radio(
+            content.GENRE_QUESTION,
+            list(genre_labels),
+            format_func=genre_labels.get,
+            index=None,
+            horizontal=True,
+            key=f"genre{suffix}",
+        )
+        confidence = st.radio(
+            "How sure are you about the genre? (1 = guessing, 5 = certain)",
+            content.CONFIDENCE_OPTIONS,
+            index=None,
+            horizontal=True,
+            key=f"confidence{suffix}",
+        )
+        comment = st.text_area(
+            "Comment (optional)", max_chars=content.COMMENT_MAX_CHARS, key=f"comment{suffix}"
+        )
+        submitted = st.form_submit_button(
+            "Submit rating" if unlocked else "Listen first to unlock the rating",
+            type="primary",
+            disabled=not unlocked,
+        )
+    if submitted:
+        form = flow.RatingForm(
+            scores=scores, genre_answer=genre, genre_confidence=confidence, comment=comment or ""
+        )
+        try:
+            flow.submit_rating(
+                engine,
+                study,
+                token,
+                clip_id=clip.clip_id,
+                form=form,
+                heard_seconds=listening.heard_seconds,
+                plays=listening.plays,
+            )
+        except DrumevalError as error:
+            show_error(error)
+            return
+        st.rerun()
+
+
+def finished_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
+    code = progress.completion_code or flow.finish(engine, study, token)
+    st.title("Thank you!")
+    st.success("All your ratings are saved. You have finished the study.")
+    st.markdown("Your completion code:")
+    st.code(code, language=None)
+    url = study.design.completion_url
+    if url:
+        st.link_button("Return to the recruiting site", url, type="primary")
+        st.caption("You will be taken back automatically in a few seconds.")
+        _redirect(data={"url": url, "delay_ms": REDIRECT_DELAY_MS}, key="redirect")

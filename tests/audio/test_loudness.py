@@ -69,3 +69,51 @@ def test_cut_takes_the_window_and_pads_with_silence():
     np.testing.assert_array_equal(cut(samples, 10, start_s=0.8, length_s=0.4)[:, 0], [8, 9, 0, 0])
     with pytest.raises(AudioError, match="excerpt starts"):
         cut(samples, 10, start_s=1.0, length_s=0.1)
+
+
+def _drum_like(seconds: float, seed: int) -> np.ndarray:
+    """Decaying noise bursts and low sines at random onsets, stereo, peaks near 0.5."""
+    rng = np.random.default_rng(seed)
+    samples = np.zeros((round(seconds * RATE), 2))
+    envelope = np.exp(-np.arange(RATE // 4) / (0.03 * RATE))
+    for onset in rng.integers(0, samples.shape[0] - RATE // 4, size=40):
+        burst = rng.standard_normal((RATE // 4, 2)) * envelope[:, None]
+        burst += np.sin(2 * np.pi * 60 * np.arange(RATE // 4) / RATE)[:, None] * envelope[:, None]
+        samples[onset : onset + RATE // 4] += rng.uniform(0.05, 0.2) * burst
+    return samples.astype(np.float32)
+
+
+def _full_oversampling_dbtp(samples: np.ndarray) -> float:
+    from scipy.signal import resample_poly
+
+    channels = samples.reshape(samples.shape[0], -1)
+    peak = max(np.abs(resample_poly(channel, 4, 1)).max() for channel in channels.T)
+    return 20 * math.log10(peak)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_true_peak_equals_oversampling_the_whole_clip(seed):
+    samples = _drum_like(6.0, seed)
+    assert true_peak_dbtp(samples) == pytest.approx(_full_oversampling_dbtp(samples), abs=0.01)
+    mono = samples[:, 0]
+    assert true_peak_dbtp(mono) == pytest.approx(_full_oversampling_dbtp(mono), abs=0.01)
+
+
+def test_true_peak_of_an_inter_sample_peak_in_a_short_odd_length_clip():
+    samples = _sine(1.0, RATE / 4, 0.01, phase=np.pi / 4)[:-7]  # not a whole block
+    full = _full_oversampling_dbtp(samples)
+    assert full > -3.0  # above the −3 dB sample peak
+    assert true_peak_dbtp(samples) == pytest.approx(full, abs=0.01)
+
+
+@pytest.mark.parametrize("rate", [22050, 44100, 48000])
+def test_loudness_equals_pyloudnorm(rate):
+    import pyloudnorm
+
+    samples = _drum_like(5.0, 3)  # resampled in name only: the meter only needs a rate
+    expected = pyloudnorm.Meter(rate).integrated_loudness(samples)
+    assert measure_loudness(samples, rate) == pytest.approx(expected, abs=1e-4)
+    quiet = np.concatenate([samples * np.float32(1e-2), samples * np.float32(3e-4)])
+    assert -70.0 < measure_loudness(quiet, rate) < -55.0  # the −90 LUFS half is gated out
+    expected = pyloudnorm.Meter(rate).integrated_loudness(quiet)
+    assert measure_loudness(quiet, rate) == pytest.approx(expected, abs=1e-4)

@@ -251,6 +251,22 @@ def _fit_quietly(fit) -> tuple[object | None, bool, str]:
     return result, converged, "; ".join(messages)
 
 
+def _treated_effect(fit, prefix: str, estimate: str) -> dict:
+    """Fit, then the `treated` coefficient, its 95 % CI and p as `{prefix}_…` columns."""
+    result, converged, note = _fit_quietly(fit)
+    if result is None:
+        return {f"{prefix}_converged": False, f"{prefix}_note": note}
+    low, high = result.conf_int().loc["treated"]
+    return {
+        f"{prefix}_{estimate}": float(result.params["treated"]),
+        f"{prefix}_ci_low": float(low),
+        f"{prefix}_ci_high": float(high),
+        f"{prefix}_p": float(result.pvalues["treated"]),
+        f"{prefix}_converged": converged,
+        f"{prefix}_note": note,
+    }
+
+
 def _lmm(cell: pd.DataFrame, levels: Sequence[str]) -> dict:
     import statsmodels.formula.api as smf
 
@@ -269,18 +285,9 @@ def _lmm(cell: pd.DataFrame, levels: Sequence[str]) -> dict:
         groups="whole",
         vc_formula={"participant": "0 + C(participant)", "clip": "0 + C(clip)"},
     )
-    result, converged, note = _fit_quietly(lambda: model.fit(reml=True, method=["lbfgs", "powell"]))
-    if result is None:
-        return {"lmm_converged": False, "lmm_note": note}
-    low, high = result.conf_int().loc["treated"]
-    return {
-        "lmm_estimate": float(result.params["treated"]),
-        "lmm_ci_low": float(low),
-        "lmm_ci_high": float(high),
-        "lmm_p": float(result.pvalues["treated"]),
-        "lmm_converged": converged,
-        "lmm_note": note,
-    }
+    return _treated_effect(
+        lambda: model.fit(reml=True, method=["lbfgs", "powell"]), "lmm", "estimate"
+    )
 
 
 def _ordinal(cell: pd.DataFrame, levels: Sequence[str]) -> dict:
@@ -294,22 +301,13 @@ def _ordinal(cell: pd.DataFrame, levels: Sequence[str]) -> dict:
         scores.cat.remove_unused_categories(), pd.DataFrame({"treated": treated}), distr="logit"
     )
     groups = pd.factorize(cell["participant_id"])[0]
-    result, converged, note = _fit_quietly(
+    return _treated_effect(
         lambda: model.fit(
             method="bfgs", disp=False, cov_type="cluster", cov_kwds={"groups": groups}
-        )
+        ),
+        "po",
+        "log_odds",
     )
-    if result is None:
-        return {"po_converged": False, "po_note": note}
-    low, high = result.conf_int().loc["treated"]
-    return {
-        "po_log_odds": float(result.params["treated"]),
-        "po_ci_low": float(low),
-        "po_ci_high": float(high),
-        "po_p": float(result.pvalues["treated"]),
-        "po_converged": converged,
-        "po_note": note,
-    }
 
 
 HEADLINE_COLUMNS = (

@@ -76,15 +76,7 @@ GENRE_ANSWER_COLUMNS = ("participant_id", "clip_id", "model", "genre", "answer",
 PARTICIPANT_COLUMNS = ("participant_id", "headphone_check_passed", "listened_seconds")
 # The common long form both tables are turned into: `value` is the score, or 1/0 for a
 # right/wrong genre answer under criterion `genre_discrimination`.
-OBSERVATION_COLUMNS = (
-    "participant_id",
-    "clip_id",
-    "model",
-    "genre",
-    "corpus_size",
-    "criterion",
-    "value",
-)
+OBSERVATION_COLUMNS = (*RATING_COLUMNS[:-1], "value")
 
 
 def _require_columns(frame: pd.DataFrame, columns: tuple[str, ...], name: str) -> None:

@@ -22,9 +22,11 @@ from drumeval.analysis.schema import (
     ANCHOR,
     CANT_TELL,
     CORPUS_SIZES,
+    GENRE_ANSWER_COLUMNS,
     GENRE_DISCRIMINATION,
     GENRES,
     MODELS,
+    RATING_COLUMNS,
     REFERENCE,
     SCORE_CRITERIA,
 )
@@ -166,25 +168,10 @@ def simulate_study(
             "listened_seconds": np.where(careless, 5.0, 100.0) + rng.uniform(0, 20, n_participants),
         }
     )
-    rating_columns = [
-        "participant_id",
-        "clip_id",
-        "model",
-        "genre",
-        "corpus_size",
-        "criterion",
-        "score",
-    ]
-    answer_columns = [
-        "participant_id",
-        "clip_id",
-        "model",
-        "genre",
-        "corpus_size",
-        "answer",
-        "confidence",
-    ]
-    return SimulatedStudy(ratings[rating_columns], genre_answers[answer_columns], participants)
+    answer_columns = [*GENRE_ANSWER_COLUMNS[:4], "corpus_size", *GENRE_ANSWER_COLUMNS[4:]]
+    return SimulatedStudy(
+        ratings[list(RATING_COLUMNS)], genre_answers[answer_columns], participants
+    )
 
 
 def _latent(

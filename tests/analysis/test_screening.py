@@ -10,6 +10,7 @@ from drumeval.analysis import (
     simulate_study,
     table1_with_and_without_flagged,
 )
+from drumeval.analysis.schema import RATING_COLUMNS
 from drumeval.analysis.screening import listened_seconds_per_participant
 from drumeval.errors import AnalysisError
 
@@ -31,15 +32,7 @@ def control_ratings() -> pd.DataFrame:
             rows.append((participant, clip, model, "jazz-soul", 700, "realism", score))
     return pd.DataFrame(
         rows,
-        columns=[
-            "participant_id",
-            "clip_id",
-            "model",
-            "genre",
-            "corpus_size",
-            "criterion",
-            "score",
-        ],
+        columns=list(RATING_COLUMNS),
     )
 
 

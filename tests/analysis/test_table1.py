@@ -9,6 +9,7 @@ from scipy.special import expit
 
 from drumeval.analysis import rebuild_table1, table1_long
 from drumeval.analysis.bootstrap import crossed_bootstrap
+from drumeval.analysis.schema import RATING_COLUMNS
 from drumeval.analysis.simulate import THRESHOLDS, draw_ordinal
 from drumeval.analysis.table1 import (
     THESIS_TABLE1,
@@ -88,15 +89,7 @@ def hand_built() -> tuple[pd.DataFrame, pd.DataFrame]:
             )
     ratings = pd.DataFrame(
         rows,
-        columns=[
-            "participant_id",
-            "clip_id",
-            "model",
-            "genre",
-            "corpus_size",
-            "criterion",
-            "score",
-        ],
+        columns=list(RATING_COLUMNS),
     )
     answers = pd.DataFrame(
         [

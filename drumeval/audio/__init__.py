@@ -1,6 +1,8 @@
-"""Audio: FluidSynth rendering with genre kits, loudness matching, browser encodings.
+"""Audio: drum rendering with genre kits, loudness matching, browser encodings.
 
 `render()` is the entry point the app and the study call; the rest are pure helpers.
+Its default engine mixes FluidSynth-rendered one-shots in numpy (`mixer`, `oneshots`);
+`RenderSettings(engine="fluidsynth")` runs FluidSynth on the whole clip.
 """
 
 from drumeval.audio.encode import FORMATS, encode
@@ -19,6 +21,7 @@ from drumeval.audio.loudness import (
     true_peak_dbtp,
 )
 from drumeval.audio.pipeline import (
+    ENGINES,
     MAX_CLIP_SECONDS,
     RenderedClip,
     RenderSettings,
@@ -32,6 +35,7 @@ from drumeval.audio.pipeline import (
 from drumeval.audio.synth import find_fluidsynth, find_soundfont
 
 __all__ = [
+    "ENGINES",
     "FORMATS",
     "GENRE_KITS",
     "KITS",

@@ -106,6 +106,7 @@ class RenderedClip:
     sha256: str
     peak_limited: bool = False  # the ceiling forced a level below the target
     max_loudness_lufs: float = math.inf  # loudest target reachable under the ceiling
+    engine: str = "fast"  # which engine synthesised it (RenderSettings.engine)
     from_cache: bool = False
 
     def to_json(self) -> dict[str, Any]:
@@ -382,6 +383,7 @@ def render(
         sha256=key,
         peak_limited=plan.peak_limited,
         max_loudness_lufs=plan.loudness_lufs + settings.max_true_peak_dbtp - plan.true_peak_dbtp,
+        engine=settings.engine,
     )
     partial = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.partial")
     partial.write_text(json.dumps(result.to_json(), indent=1))

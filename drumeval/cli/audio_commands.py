@@ -83,6 +83,9 @@ def render(
         Path | None, typer.Option(help="Render cache (default $DRUMEVAL_CACHE_DIR/audio).")
     ] = None,
     workers: Annotated[int, typer.Option(help="Clips rendered in parallel.")] = 2,
+    engine: Annotated[
+        str, typer.Option(help="fast (cached FluidSynth one-shots) or fluidsynth (whole clip).")
+    ] = "fast",
 ) -> None:
     """Render drum MIDI to level-matched audio (FluidSynth, genre kit, −23 LUFS, OGG)."""
     from drumeval.audio import RenderSettings, render_many
@@ -93,7 +96,7 @@ def render(
         chosen_format = suffix if suffix in AudioFormat.__members__ else "ogg"
     kits = [_kit_for(source, kit, genre) for source in inputs]
     settings = RenderSettings(
-        target_lufs=lufs, start_s=start, length_s=length, format=chosen_format
+        target_lufs=lufs, start_s=start, length_s=length, format=chosen_format, engine=engine
     )
     outputs = _outputs(inputs, out, out_dir, f".{chosen_format}")
     with _progress() as progress:

@@ -7,7 +7,7 @@ import typer
 from typer.testing import CliRunner
 
 from drumeval.cli import audio_commands
-from drumeval.errors import NoDrumsError
+from drumeval.errors import AudioError, NoDrumsError
 from tests.audio.conftest import simple_beat
 
 runner = CliRunner()
@@ -47,6 +47,17 @@ def test_render_a_batch_into_a_folder(cli, beats, tmp_path):
     assert result.exit_code == 0, result.output
     for name in ("a.ogg", "b.ogg"):
         assert soundfile.info(tmp_path / "out" / name).duration == pytest.approx(2.0, abs=0.01)
+
+
+def test_render_with_the_fluidsynth_engine_and_an_unknown_one(cli, beats, tmp_path):
+    args = ["render", str(beats[0]), "--kit", "jazz", "--cache-dir", str(tmp_path / "cache")]
+    result = runner.invoke(cli, [*args, "--out", str(tmp_path / "a.wav"), "--engine", "fluidsynth"])
+    assert result.exit_code == 0, result.output
+    assert soundfile.info(tmp_path / "a.wav").duration == pytest.approx(4.0)
+    assert '"engine": "fluidsynth"' in next((tmp_path / "cache").glob("*.json")).read_text()
+    assert not (tmp_path / "cache" / "oneshots").exists()  # the fast engine did not run
+    result = runner.invoke(cli, [*args, "--out", str(tmp_path / "b.wav"), "--engine", "timidity"])
+    assert isinstance(result.exception, AudioError)
 
 
 def test_render_needs_an_output(cli, beats):

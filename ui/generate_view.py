@@ -12,6 +12,7 @@ import time
 import urllib.parse
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from drumeval import clips, registry
@@ -456,16 +457,15 @@ def share_link(file_stem: str) -> None:
 def metrics_table(clip: clips.Clip, corpus: str) -> None:
     st.subheader("What the numbers say")
     reference = cached.corpus_reference(corpus)
-    rows = [
-        {
-            "measure": name,
-            "this track": round(value, 2),
-            f"training data ({corpus})": round(reference[name], 2),
+    rows = {
+        name: {
+            "this track": f"{value:.2f}",
+            f"training data ({corpus})": f"{reference[name]:.2f}",
             "what it means": clips.METRIC_MEANINGS[name],
         }
         for name, value in clip.metrics.items()
-    ]
-    st.dataframe(rows, hide_index=True)
+    }
+    st.table(pd.DataFrame.from_dict(rows, orient="index"))  # a table wraps the long meanings
     st.caption("Training-data values are means over the corpus's training tracks.")
 
 

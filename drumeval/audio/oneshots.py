@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -30,6 +31,7 @@ SLOT_SECONDS = 12.8
 _SLOTS_PER_CALL = 16
 _SILENCE = 1e-5  # −100 dBFS
 _END_MARKER_CC = 110  # an undefined controller: keeps FluidSynth rendering the last slot
+_RENDER_LOCK = threading.Lock()
 
 
 @functools.lru_cache(maxsize=8)
@@ -106,27 +108,42 @@ def _save(path: Path, shot: np.ndarray) -> None:
     os.replace(partial, path)
 
 
-def load_oneshots(
-    keys: Sequence[ShotKey], *, kit: str, soundfont: Path, sample_rate: int, cache_dir: Path
-) -> dict[ShotKey, np.ndarray]:
-    """The one-shots for `keys`, rendering (and caching) the ones not on disk yet."""
-    directory = oneshot_dir(cache_dir, soundfont=soundfont, kit=kit, sample_rate=sample_rate)
-    paths = {key: directory / f"{key.pitch}-{key.velocity}-{key.duration_ms}.npy" for key in keys}
-    shots: dict[ShotKey, np.ndarray] = {}
+def _read(paths: dict[ShotKey, Path], shots: dict[ShotKey, np.ndarray]) -> list[ShotKey]:
+    """Load what is on disk into `shots`; the keys still missing."""
     missing = []
     for key, path in paths.items():
+        if key in shots:
+            continue
         try:
             shots[key] = np.load(path)
         except (OSError, ValueError):  # absent or damaged: render it (again)
             missing.append(key)
-    if missing:
-        directory.mkdir(parents=True, exist_ok=True)
-    for first in range(0, len(missing), _SLOTS_PER_CALL):
-        batch = missing[first : first + _SLOTS_PER_CALL]
-        rendered = render_oneshots(
-            batch, program=kit_program(kit), soundfont=soundfont, sample_rate=sample_rate
-        )
-        for key, shot in zip(batch, rendered, strict=True):
-            _save(paths[key], shot)
-            shots[key] = shot
+    return missing
+
+
+def load_oneshots(
+    keys: Sequence[ShotKey], *, kit: str, soundfont: Path, sample_rate: int, cache_dir: Path
+) -> dict[ShotKey, np.ndarray]:
+    """The one-shots for `keys`, rendering (and caching) the ones not on disk yet.
+
+    Rendering holds a process-wide lock, so `render_many`'s threads starting on a new
+    kit render its one-shots once, not once per thread.
+    """
+    directory = oneshot_dir(cache_dir, soundfont=soundfont, kit=kit, sample_rate=sample_rate)
+    paths = {key: directory / f"{key.pitch}-{key.velocity}-{key.duration_ms}.npy" for key in keys}
+    shots: dict[ShotKey, np.ndarray] = {}
+    if not _read(paths, shots):
+        return shots
+    with _RENDER_LOCK:
+        missing = _read(paths, shots)  # another thread may have rendered them meanwhile
+        if missing:
+            directory.mkdir(parents=True, exist_ok=True)
+        for first in range(0, len(missing), _SLOTS_PER_CALL):
+            batch = missing[first : first + _SLOTS_PER_CALL]
+            rendered = render_oneshots(
+                batch, program=kit_program(kit), soundfont=soundfont, sample_rate=sample_rate
+            )
+            for key, shot in zip(batch, rendered, strict=True):
+                _save(paths[key], shot)
+                shots[key] = shot
     return shots

@@ -3,8 +3,9 @@ two learned/tuned parts (genre classifier, section detector) on held-out corpus 
 
 This is the I/O edge of `drumeval.analysis.objective`: it loads corpora and checkpoints
 and samples (JAX/Keras are imported only inside `sample_checkpoints`).
-`python -m drumeval.analysis.objective_run [--num 8] [--seed 2024]` prints the validation
-figures and the table as Markdown.
+`python -m drumeval.analysis.objective_run [--num 8] [--seed 2024] [--out table.csv]
+[--curves-out curves.csv]` prints the validation figures and the table as Markdown, and can
+save the table and the self-similarity curves for the Results page (no models needed there).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from drumeval.analysis.objective import CorpusSplits, objective_table1
+from drumeval.analysis.objective import CorpusSplits, objective_table1, self_similarity_curves
 from drumeval.metrics import tracks_of
 from drumeval.metrics.genre import GenreClassifier, train_genre_classifier
 from drumeval.metrics.structure import boundary_f1, f1_score, section_boundaries
@@ -113,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num", type=int, default=SAMPLES_PER_CHECKPOINT)
     parser.add_argument("--seed", type=int, default=SAMPLE_SEED)
+    parser.add_argument("--out", help="also write the table as CSV")
+    parser.add_argument("--curves-out", help="also write the self-similarity curves as CSV")
     args = parser.parse_args(argv)
     corpora = load_corpus_splits()
     classifier = train_corpus_classifier(corpora)
@@ -122,8 +125,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             f"section detector (±{tolerance} bar):",
             validate_section_detector(tolerance_bars=tolerance),
         )
-    table = objective_table1(sample_checkpoints(args.num, args.seed), corpora, classifier)
+    samples = sample_checkpoints(args.num, args.seed)
+    table = objective_table1(samples, corpora, classifier)
     print(table.to_markdown(index=False, floatfmt=".3f"))
+    if args.out:
+        table.to_csv(args.out, index=False)
+    if args.curves_out:
+        references = {("corpus", s.genre, s.corpus_size): s.eval for s in corpora.values()}
+        self_similarity_curves(samples | references).to_csv(args.curves_out, index=False)
 
 
 if __name__ == "__main__":

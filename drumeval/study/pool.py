@@ -1,0 +1,515 @@
+"""The study's clip pool: generated clips per condition, human references, low anchors, imports.
+
+Every clip goes through the one clip pipeline (`drumeval.clips`), so a generated clip, a human
+reference and an imported file are rendered with the same genre kit at the same loudness
+target: listeners compare the drums, not the level or the sound. Clips are stored by content
+hash (`drumeval.clipstore`) and registered in the `clips` table; a pool rerun looks up what is
+already there by (condition, seed) and builds only what is missing.
+
+Condition names are the pool's vocabulary (studies select clips by them):
+`<model>/<preset>/<corpus>/t<temperature>/<bars>bars` for generated clips,
+`reference/<corpus>/<bars>bars`, `anchor/<corpus>/<bars>bars`, `practice/<bars>bars`, and any
+name a researcher gives to imported files.
+"""
+
+import dataclasses
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from db import repository
+from db.engine import transaction
+from db.models import Clip as ClipRow
+from drumeval import clipstore
+from drumeval.data.drum_classes import NUM_DRUM_CLASSES, STEPS_PER_BAR
+from drumeval.errors import DrumevalError, StudyError
+
+DEFAULT_TARGET_LUFS = -23.0
+MAX_IMPORT_FILES = 500
+IMPORT_SUFFIXES = (".mid", ".midi")
+_CONDITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
+_RESERVED_PREFIXES = ("reference/", "anchor/", "practice/", "demo/")
+_LOUDNESS_TOLERANCE_LU = 0.5
+
+PoolProgress = Callable[[str, int, int], None]  # (what is being built, done, total)
+
+
+def _no_progress(label: str, done: int, total: int) -> None:
+    """Default sink for callers without a progress bar."""
+
+
+@dataclass(frozen=True)
+class PoolClip:
+    """A clip of the pool as the researcher sees it (never shown to an evaluator)."""
+
+    id: int
+    condition: str
+    role: str
+    genre: str | None
+    seed: int | None
+    duration_s: float
+    loudness_lufs: float | None
+
+
+@dataclass(frozen=True)
+class PoolReport:
+    """What a pool build did: clips added, clips already there, and level problems."""
+
+    added: tuple[PoolClip, ...]
+    existing: tuple[PoolClip, ...]
+    skipped: tuple[tuple[str, str], ...]  # (what, why)
+    target_lufs: float
+    quiet: tuple[PoolClip, ...]  # below the target: the true-peak ceiling limited them
+
+    @property
+    def clips(self) -> tuple[PoolClip, ...]:
+        return self.existing + self.added
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    """Imported clips, and the files refused with their reason (file name, reason)."""
+
+    imported: tuple[PoolClip, ...]
+    skipped: tuple[tuple[str, str], ...]
+
+
+def condition_name(condition: Any, *, prefix: str = "") -> str:
+    """The pool's name of a generated condition (its seed excluded: seeds vary within it)."""
+    return (
+        f"{prefix}{condition.model}/{condition.preset}/{condition.corpus}/"
+        f"t{condition.temperature:g}/{condition.bars}bars"
+    )
+
+
+def reference_name(corpus: str, bars: int, *, prefix: str = "") -> str:
+    return f"{prefix}reference/{corpus}/{bars}bars"
+
+
+def anchor_name(corpus: str, bars: int, *, prefix: str = "") -> str:
+    return f"{prefix}anchor/{corpus}/{bars}bars"
+
+
+def practice_name(bars: int, *, prefix: str = "") -> str:
+    return f"{prefix}practice/{bars}bars"
+
+
+def check_import_condition(name: str) -> str:
+    """A researcher's name for imported clips: short, plain, and not one the pool reserves."""
+    name = name.strip()
+    if not _CONDITION_NAME.fullmatch(name):
+        raise StudyError(
+            f"invalid condition name {name!r}: 1–100 letters, digits and _ . : / + -, "
+            "starting with a letter or digit"
+        )
+    if name.startswith(_RESERVED_PREFIXES) or (name.endswith("bars") and name.count("/") >= 3):
+        raise StudyError(f"the condition name {name!r} is reserved for clips the pool builds")
+    return name
+
+
+# --- pure parts --------------------------------------------------------------------------
+
+
+def class_hit_rates(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Per drum class, the share of 16th-note steps that hit it (over the unpadded steps)."""
+    hits = np.zeros(NUM_DRUM_CLASSES)
+    steps = 0
+    for row, length in zip(event_ids, lengths, strict=True):
+        track = np.asarray(row[:length], dtype=np.int64)
+        hits += ((track[:, None] >> np.arange(NUM_DRUM_CLASSES)) & 1).sum(axis=0)
+        steps += int(length)
+    if steps == 0:
+        raise StudyError("the corpus has no steps to measure its hit density")
+    return hits / steps
+
+
+def random_drums(rates: np.ndarray, *, bars: int, seed: int) -> np.ndarray:
+    """A low anchor: every class hit independently at its corpus rate, at random steps.
+
+    Same busyness as the genre, no groove, no phrasing: a clip every attentive listener
+    rates low, which makes it a check of attention and an anchor of the scale's bottom.
+    """
+    rng = np.random.default_rng(seed)
+    steps = bars * STEPS_PER_BAR
+    hits = rng.random((steps, NUM_DRUM_CLASSES)) < np.asarray(rates)[None, :]
+    if not hits.any():
+        hits[0, int(np.argmax(rates))] = True  # never silent: silence cannot be rendered
+    return (hits.astype(np.int64) @ (1 << np.arange(NUM_DRUM_CLASSES))).astype(np.int32)
+
+
+def pick_eval_examples(
+    lengths: np.ndarray, is_eval: np.ndarray, *, steps: int, count: int, seed: int
+) -> list[int]:
+    """Seeded choice of eval-split examples long enough for a clip of `steps` steps."""
+    candidates = np.flatnonzero(np.asarray(is_eval, dtype=bool) & (np.asarray(lengths) >= steps))
+    if len(candidates) < count:
+        raise StudyError(
+            f"the corpus's eval split has {len(candidates)} examples of {steps // STEPS_PER_BAR} "
+            f"bars or more; {count} wanted"
+        )
+    rng = np.random.default_rng(seed)
+    return sorted(int(index) for index in rng.choice(candidates, size=count, replace=False))
+
+
+# --- database and clip store -------------------------------------------------------------
+
+
+def _as_pool_clip(row: ClipRow) -> PoolClip:
+    return PoolClip(
+        id=row.id,
+        condition=row.condition,
+        role=row.role,
+        genre=row.genre,
+        seed=row.seed,
+        duration_s=row.duration_s,
+        loudness_lufs=row.loudness_lufs,
+    )
+
+
+def pool_clips(engine: Engine, *, conditions: Iterable[str] | None = None) -> list[PoolClip]:
+    """Every clip of the pool (or of the named conditions), ordered by condition and seed."""
+    statement = select(ClipRow).order_by(ClipRow.condition, ClipRow.seed, ClipRow.midi_sha256)
+    if conditions is not None:
+        statement = statement.where(ClipRow.condition.in_(list(conditions)))
+    with transaction(engine) as session:
+        return [_as_pool_clip(row) for row in session.scalars(statement)]
+
+
+def _existing(engine: Engine, condition: str) -> dict[int | None, PoolClip]:
+    return {clip.seed: clip for clip in pool_clips(engine, conditions=[condition])}
+
+
+def store_clip(
+    engine: Engine,
+    clip: Any,
+    *,
+    role: str,
+    condition: str,
+    genre: str | None,
+    seed: int | None,
+    is_demo: bool,
+    fields: dict[str, Any] | None = None,
+    provenance: dict[str, Any] | None = None,
+) -> PoolClip:
+    """Put a finished `drumeval.clips.Clip` in the clip store and the clips table."""
+    if clip.audio_bytes is None:
+        raise StudyError("the clip has no drum hit, so there is nothing to play")
+    midi_sha256 = clipstore.put(clip.midi_bytes, "mid")
+    audio_sha256 = clipstore.put(clip.audio_bytes, clip.audio_format)
+    with transaction(engine, write_lock=True) as session:
+        row = repository.add_clip(
+            session,
+            role=role,
+            condition=condition,
+            midi_sha256=midi_sha256,
+            audio_sha256=audio_sha256,
+            audio_format=clip.audio_format,
+            duration_s=clip.duration_s,
+            genre=genre,
+            seed=seed,
+            loudness_lufs=clip.loudness_lufs,
+            metrics=clip.metrics,
+            provenance=clip.provenance if provenance is None else provenance,
+            is_demo=is_demo,
+            **(fields or {}),
+        )
+        return _as_pool_clip(row)
+
+
+def _corpus(corpus: str):
+    from drumeval.data.corpus import load_corpus
+
+    return load_corpus(corpus)
+
+
+@dataclass(frozen=True)
+class _Job:
+    label: str
+    condition: str
+    seed: int
+    build: Callable[[], PoolClip | None]
+
+
+def build_pool(
+    engine: Engine,
+    *,
+    conditions: Sequence[Any],
+    per_condition: int,
+    seed: int = 0,
+    target_lufs: float = DEFAULT_TARGET_LUFS,
+    references_per_genre: int = 1,
+    anchors_per_genre: int = 1,
+    practice: bool = True,
+    is_demo: bool = False,
+    prefix: str = "",
+    progress: PoolProgress | None = None,
+) -> PoolReport:
+    """Clips for each condition (seeds `seed`, `seed`+1, …), references, anchors, a practice clip.
+
+    `conditions` are `drumeval.clips.Condition`s (their own seed is ignored; the pool gives
+    each clip its seed). A rerun builds only the clips missing from the database. References
+    and anchors are made for every corpus the conditions use, at the conditions' length.
+    """
+    from drumeval.clips import finish_clip, make_clip
+
+    if per_condition < 1:
+        raise StudyError("clips per condition must be at least 1")
+    if not conditions:
+        raise StudyError("choose at least one condition for the pool")
+    report = progress or _no_progress
+    jobs: list[_Job] = []
+    existing: list[PoolClip] = []
+
+    def plan(
+        condition: str, seeds: Iterable[int], label: str, make: Callable[[int], PoolClip | None]
+    ) -> None:
+        have = _existing(engine, condition)
+        for clip_seed in seeds:
+            if clip_seed in have:
+                existing.append(have[clip_seed])
+            else:
+                jobs.append(_Job(label, condition, clip_seed, lambda s=clip_seed: make(s)))
+
+    for template in conditions:
+        name = condition_name(template, prefix=prefix)
+
+        def generated(
+            clip_seed: int, template: Any = template, name: str = name
+        ) -> PoolClip | None:
+            clip = make_clip(dataclasses.replace(template, seed=clip_seed), target_lufs=target_lufs)
+            if clip.audio_bytes is None:
+                return None
+            return store_clip(
+                engine,
+                clip,
+                role="generated",
+                condition=name,
+                genre=template.genre,
+                seed=clip_seed,
+                is_demo=is_demo,
+                fields={
+                    "model": template.model,
+                    "preset": template.preset,
+                    "corpus_size": template.corpus_size,
+                    "temperature": template.temperature,
+                },
+            )
+
+        plan(name, range(seed, seed + per_condition), name, generated)
+
+    corpora = sorted({(c.corpus, c.genre, c.corpus_size, c.bars) for c in conditions})
+    for corpus, genre, size, bars in corpora:
+        steps = bars * STEPS_PER_BAR
+
+        def reference(
+            index: int, corpus: str = corpus, genre: str = genre, size: int = size, bars: int = bars
+        ) -> PoolClip:
+            from drumeval.clips import corpus_example
+
+            event_ids = corpus_example(corpus, index)[: bars * STEPS_PER_BAR]
+            clip = finish_clip(
+                event_ids,
+                genre=genre,
+                corpus=corpus,
+                provenance={"source": "corpus eval split", "corpus": corpus, "example": index},
+                target_lufs=target_lufs,
+            )
+            return store_clip(
+                engine,
+                clip,
+                role="reference",
+                condition=reference_name(corpus, bars, prefix=prefix),
+                genre=genre,
+                seed=index,
+                is_demo=is_demo,
+                fields={"corpus_size": size},
+            )
+
+        def anchor(
+            anchor_seed: int,
+            corpus: str = corpus,
+            genre: str = genre,
+            size: int = size,
+            bars: int = bars,
+        ) -> PoolClip:
+            data = _corpus(corpus)
+            rates = class_hit_rates(*data.split("train"))
+            clip = finish_clip(
+                random_drums(rates, bars=bars, seed=anchor_seed),
+                genre=genre,
+                corpus=corpus,
+                provenance={
+                    "source": "random drums at the corpus's hit rates",
+                    "corpus": corpus,
+                    "seed": anchor_seed,
+                },
+                target_lufs=target_lufs,
+            )
+            return store_clip(
+                engine,
+                clip,
+                role="anchor",
+                condition=anchor_name(corpus, bars, prefix=prefix),
+                genre=genre,
+                seed=anchor_seed,
+                is_demo=is_demo,
+                fields={"corpus_size": size},
+            )
+
+        if references_per_genre:
+            data = _corpus(corpus)
+            indices = pick_eval_examples(
+                data.lengths, data.is_eval, steps=steps, count=references_per_genre, seed=seed
+            )
+            plan(
+                reference_name(corpus, bars, prefix=prefix),
+                indices,
+                f"human reference ({corpus})",
+                reference,
+            )
+        if anchors_per_genre:
+            plan(
+                anchor_name(corpus, bars, prefix=prefix),
+                range(seed, seed + anchors_per_genre),
+                f"low anchor ({corpus})",
+                anchor,
+            )
+
+    if practice:
+        first = conditions[0]
+        practice_seed = seed + per_condition  # a seed no rated clip of that condition uses
+
+        def practice_clip(clip_seed: int) -> PoolClip | None:
+            clip = make_clip(dataclasses.replace(first, seed=clip_seed), target_lufs=target_lufs)
+            if clip.audio_bytes is None:
+                return None
+            return store_clip(
+                engine,
+                clip,
+                role="training",
+                condition=practice_name(first.bars, prefix=prefix),
+                genre=first.genre,
+                seed=clip_seed,
+                is_demo=is_demo,
+            )
+
+        plan(
+            practice_name(first.bars, prefix=prefix),
+            [practice_seed],
+            "practice clip",
+            practice_clip,
+        )
+
+    added: list[PoolClip] = []
+    skipped: list[tuple[str, str]] = []
+    for done, job in enumerate(jobs):
+        report(job.label, done, len(jobs))
+        try:
+            clip = job.build()
+        except DrumevalError as error:
+            skipped.append((f"{job.condition} seed {job.seed}", str(error)))
+            continue
+        if clip is None:
+            skipped.append((f"{job.condition} seed {job.seed}", "the model generated no drum hit"))
+        else:
+            added.append(clip)
+    report("done", len(jobs), len(jobs))
+    everything = existing + added
+    quiet = tuple(
+        clip
+        for clip in everything
+        if clip.loudness_lufs is not None
+        and clip.loudness_lufs < target_lufs - _LOUDNESS_TOLERANCE_LU
+    )
+    return PoolReport(tuple(added), tuple(existing), tuple(skipped), target_lufs, quiet)
+
+
+# --- imports -----------------------------------------------------------------------------
+
+
+def import_midi(
+    engine: Engine,
+    files: Iterable[tuple[str, bytes]],
+    *,
+    condition: str,
+    genre: str,
+    target_lufs: float = DEFAULT_TARGET_LUFS,
+    progress: PoolProgress | None = None,
+) -> ImportReport:
+    """Import (file name, bytes) pairs as clips of `condition`; bad files are skipped with why.
+
+    Each file goes through the same validation as every MIDI input and is stored by content
+    hash only: the name a researcher gave it never becomes a path or a URL.
+    """
+    from drumeval.clips import clip_from_midi
+    from drumeval.registry import check_genre
+
+    condition = check_import_condition(condition)
+    check_genre(genre)
+    items = list(files)
+    if len(items) > MAX_IMPORT_FILES:
+        raise StudyError(f"import at most {MAX_IMPORT_FILES} files at a time; got {len(items)}")
+    report = progress or _no_progress
+    imported: list[PoolClip] = []
+    skipped: list[tuple[str, str]] = []
+    for done, (name, data) in enumerate(items):
+        report(name, done, len(items))
+        try:
+            clip = clip_from_midi(
+                data, genre=genre, source="imported MIDI", target_lufs=target_lufs
+            )
+            imported.append(
+                store_clip(
+                    engine,
+                    clip,
+                    role="imported",
+                    condition=condition,
+                    genre=genre,
+                    seed=None,
+                    is_demo=False,
+                    provenance={**clip.provenance, "file_name": name},
+                )
+            )
+        except DrumevalError as error:
+            skipped.append((name, str(error)))
+    report("done", len(items), len(items))
+    return ImportReport(tuple(imported), tuple(skipped))
+
+
+def import_clips(
+    engine: Engine,
+    directory: str | Path,
+    *,
+    condition: str,
+    genre: str,
+    target_lufs: float = DEFAULT_TARGET_LUFS,
+    progress: PoolProgress | None = None,
+) -> ImportReport:
+    """Import every `.mid`/`.midi` file of a directory (not recursive) as one condition."""
+    from drumeval.data.midi import MAX_FILE_BYTES
+
+    folder = Path(directory)
+    if not folder.is_dir():
+        raise StudyError(f"{folder} is not a directory")
+    paths = sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in IMPORT_SUFFIXES and p.is_file()
+    )
+    if not paths:
+        raise StudyError(f"no .mid or .midi file in {folder}")
+    files: list[tuple[str, bytes]] = []
+    too_big: list[tuple[str, str]] = []
+    for path in paths:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            too_big.append((path.name, f"the file is larger than {MAX_FILE_BYTES:,} bytes"))
+        else:
+            files.append((path.name, path.read_bytes()))
+    result = import_midi(
+        engine, files, condition=condition, genre=genre, target_lufs=target_lufs, progress=progress
+    )
+    return ImportReport(result.imported, tuple(too_big) + result.skipped)

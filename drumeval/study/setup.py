@@ -1,0 +1,529 @@
+"""Setting up a study: a TOML config in, a validated design and a draft study out.
+
+A study is described by one small TOML file (or the admin page's form, which writes the same
+text). The text is stored verbatim with the study (`studies.config_text`), and clip selection
+is a seeded function of the config and the pool's content (clips ordered by MIDI hash, never
+by insertion order), so the same config over the same pool recreates the same study.
+
+    title = "DrumsRNN vs MusicVAE"
+    slug = "drums-2026"
+    seed = 7
+    conditions = ["drums_rnn/thesis/techno-house-700/t1/60bars", "music_vae/…/60bars"]
+    clips_per_condition = 2
+    clips_per_participant = 6
+    references = 1          # human references per corpus of the conditions
+    anchors = 1             # low anchors per corpus of the conditions
+    practice = true         # one practice clip before the rated ones
+    min_listen_seconds = 60 # optional; default: the whole clip less 5 s
+    headphone_check = true
+    consent_text = "…"
+    completion_url = "https://app.prolific.com/submissions/complete?cc=ABC"
+    completion_code = "ABC"
+"""
+
+import json
+import math
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlparse
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+
+from db import repository
+from db.engine import transaction
+from db.models import Clip as ClipRow
+from drumeval.errors import StudyError
+from drumeval.study import content
+from drumeval.study.pool import anchor_name, practice_name, reference_name
+
+MAX_CONFIG_CHARS = 20_000
+MAX_CONSENT_CHARS = 5_000
+MAX_CLIPS_PER_PARTICIPANT = 100
+KNOWN_KEYS = (
+    "title",
+    "slug",
+    "seed",
+    "conditions",
+    "clips_per_condition",
+    "clips_per_participant",
+    "references",
+    "anchors",
+    "practice",
+    "min_listen_seconds",
+    "headphone_check",
+    "consent_text",
+    "completion_url",
+    "completion_code",
+)
+
+
+class StudyConfigError(StudyError):
+    """A study config is invalid; `field` names the key to fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"study config, `{field}`: {message}")
+        self.field = field
+
+
+@dataclass(frozen=True)
+class StudyConfig:
+    """A validated study config (what the TOML says, checked)."""
+
+    title: str
+    slug: str
+    conditions: tuple[str, ...]
+    clips_per_condition: int
+    clips_per_participant: int
+    seed: int = 0
+    references: int = 1
+    anchors: int = 1
+    practice: bool = True
+    min_listen_seconds: float | None = None
+    headphone_check: bool = True
+    consent_text: str = content.DEFAULT_CONSENT_TEXT
+    completion_url: str | None = None
+    completion_code: str | None = None
+
+    def design(self) -> dict[str, Any]:
+        """The design JSON the evaluator flow and the assignment read."""
+        return {
+            "clips_per_participant": self.clips_per_participant,
+            "min_listen_seconds": self.min_listen_seconds,
+            "headphone_check": self.headphone_check,
+            "consent_text": self.consent_text,
+            "completion_url": self.completion_url,
+            "completion_code": self.completion_code,
+            "seed": self.seed,
+            "conditions": list(self.conditions),
+            "clips_per_condition": self.clips_per_condition,
+            "references": self.references,
+            "anchors": self.anchors,
+            "practice": self.practice,
+        }
+
+
+def _whole(
+    values: Mapping[str, Any], key: str, *, low: int, high: int, default: int | None = None
+) -> int:
+    value = values.get(key, default)
+    if value is None:
+        raise StudyConfigError(key, "is missing")
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise StudyConfigError(key, f"must be a whole number, not {value!r}")
+    if not low <= value <= high:
+        raise StudyConfigError(key, f"must be between {low} and {high}; got {value}")
+    return value
+
+
+def _text(
+    values: Mapping[str, Any], key: str, *, max_chars: int, default: str | None = None
+) -> str | None:
+    value = values.get(key, default)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise StudyConfigError(key, f"must be text in quotes, not {value!r}")
+    value = value.strip()
+    if len(value) > max_chars:
+        raise StudyConfigError(key, f"is limited to {max_chars} characters; got {len(value)}")
+    return value or None
+
+
+def _flag(values: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = values.get(key, default)
+    if not isinstance(value, bool):
+        raise StudyConfigError(key, f"must be true or false, not {value!r}")
+    return value
+
+
+def validate_config(values: Mapping[str, Any]) -> StudyConfig:
+    """Check every field of a parsed config; the first problem is raised, naming its key."""
+    from drumeval.study.flow import check_slug
+
+    unknown = sorted(set(values) - set(KNOWN_KEYS))
+    if unknown:
+        raise StudyConfigError(unknown[0], f"unknown key; known keys: {', '.join(KNOWN_KEYS)}")
+    title = _text(values, "title", max_chars=200)
+    if not title:
+        raise StudyConfigError("title", "is missing")
+    slug = values.get("slug")
+    try:
+        slug = check_slug(slug)
+    except StudyError:
+        raise StudyConfigError(
+            "slug", f"{slug!r} is not a valid link name: 2–63 lowercase letters, digits or hyphens"
+        ) from None
+    conditions = values.get("conditions")
+    if not isinstance(conditions, list) or not conditions:
+        raise StudyConfigError("conditions", "must be a list of at least one condition name")
+    for name in conditions:
+        if not isinstance(name, str) or not 0 < len(name.strip()) <= 200:
+            raise StudyConfigError("conditions", f"condition names are text; got {name!r}")
+    if len(set(conditions)) != len(conditions):
+        raise StudyConfigError("conditions", "lists a condition twice")
+    minimum = values.get("min_listen_seconds")
+    if minimum is not None and (
+        isinstance(minimum, bool)
+        or not isinstance(minimum, int | float)
+        or not math.isfinite(minimum)
+        or not 1 <= minimum <= 600
+    ):
+        raise StudyConfigError("min_listen_seconds", f"must be 1…600 seconds; got {minimum!r}")
+    url = _text(values, "completion_url", max_chars=1000)
+    if url is not None and (
+        urlparse(url).scheme not in ("http", "https") or not urlparse(url).netloc
+    ):
+        raise StudyConfigError("completion_url", f"must be an http(s) address; got {url!r}")
+    code = _text(values, "completion_code", max_chars=64)
+    return StudyConfig(
+        title=title,
+        slug=slug,
+        conditions=tuple(conditions),
+        clips_per_condition=_whole(values, "clips_per_condition", low=1, high=1000),
+        clips_per_participant=_whole(
+            values, "clips_per_participant", low=1, high=MAX_CLIPS_PER_PARTICIPANT
+        ),
+        seed=_whole(values, "seed", low=0, high=2**31 - 1, default=0),
+        references=_whole(values, "references", low=0, high=100, default=1),
+        anchors=_whole(values, "anchors", low=0, high=100, default=1),
+        practice=_flag(values, "practice", True),
+        min_listen_seconds=None if minimum is None else float(minimum),
+        headphone_check=_flag(values, "headphone_check", True),
+        consent_text=_text(values, "consent_text", max_chars=MAX_CONSENT_CHARS)
+        or content.DEFAULT_CONSENT_TEXT,
+        completion_url=url,
+        completion_code=code,
+    )
+
+
+def parse_config(text: str) -> StudyConfig:
+    """A study config from TOML text (`StudyConfigError` names the field, or the TOML line)."""
+    if len(text) > MAX_CONFIG_CHARS:
+        raise StudyError(f"a study config is limited to {MAX_CONFIG_CHARS:,} characters")
+    try:
+        values = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise StudyError(f"the study config is not valid TOML: {error}") from None
+    return validate_config(values)
+
+
+def config_to_toml(values: Mapping[str, Any]) -> str:
+    """TOML text for a flat config (what the admin form writes; `parse_config` reads it back)."""
+    lines = []
+    for key in KNOWN_KEYS:
+        value = values.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            rendered = "true" if value else "false"
+        elif isinstance(value, int | float):
+            rendered = repr(value)
+        elif isinstance(value, str):
+            rendered = json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
+        else:
+            rendered = (
+                "[" + ", ".join(json.dumps(str(item), ensure_ascii=False) for item in value) + "]"
+            )
+        lines.append(f"{key} = {rendered}")
+    return "\n".join(lines) + "\n"
+
+
+# --- clip selection and the plan ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The clips a config picks from the pool: per condition (trial) and the practice clip."""
+
+    trial: dict[str, tuple[int, ...]]
+    training: int | None
+
+    def counts(self) -> dict[str, int]:
+        return {condition: len(ids) for condition, ids in self.trial.items()}
+
+    @property
+    def trial_ids(self) -> list[int]:
+        return [clip_id for ids in self.trial.values() for clip_id in ids]
+
+
+@dataclass(frozen=True)
+class PlanPreview:
+    """Expected ratings if `participants` people finish (exposure is balanced by assignment)."""
+
+    participants: int
+    clips: int
+    ratings: int
+    per_clip: float
+    per_condition: dict[str, float] = field(default_factory=dict)
+
+
+def plan_preview(
+    counts: Mapping[str, int], *, clips_per_participant: int, participants: int
+) -> PlanPreview:
+    """Ratings per clip and per condition for N participants (pure arithmetic)."""
+    clips = sum(counts.values())
+    if clips == 0:
+        raise StudyError("the study has no clips")
+    ratings = participants * min(clips_per_participant, clips)
+    per_clip = ratings / clips
+    return PlanPreview(
+        participants=participants,
+        clips=clips,
+        ratings=ratings,
+        per_clip=per_clip,
+        per_condition={condition: per_clip * count for condition, count in counts.items()},
+    )
+
+
+def _seeded_pick(rows: list[tuple[int, str]], count: int, seed: int) -> tuple[int, ...]:
+    ordered = sorted(rows, key=lambda row: row[1])  # by MIDI hash: independent of insertion
+    chosen = np.random.default_rng(seed).choice(len(ordered), size=count, replace=False)
+    return tuple(ordered[index][0] for index in sorted(int(i) for i in chosen))
+
+
+def _parts(condition: str) -> tuple[str, str, int] | None:
+    """(prefix, corpus, bars) of a generated condition name; None for an imported one."""
+    prefix = "demo/" if condition.startswith("demo/") else ""
+    parts = condition.removeprefix(prefix).split("/")
+    if len(parts) == 5 and parts[4].endswith("bars") and parts[4][:-4].isdigit():
+        return prefix, parts[2], int(parts[4][:-4])
+    return None
+
+
+def select_clips(engine: Engine, config: StudyConfig) -> Selection:
+    """The config's clips from the pool, seeded; a missing or too small condition is an error."""
+    wanted: dict[str, int] = {name: config.clips_per_condition for name in config.conditions}
+    generated = [parts for name in config.conditions if (parts := _parts(name))]
+    for prefix, corpus, bars in sorted(set(generated)):
+        if config.references:
+            wanted[reference_name(corpus, bars, prefix=prefix)] = config.references
+        if config.anchors:
+            wanted[anchor_name(corpus, bars, prefix=prefix)] = config.anchors
+    if (config.references or config.anchors) and not generated:
+        raise StudyConfigError(
+            "references", "references and anchors match generated conditions; set them to 0"
+        )
+    practice = None
+    if config.practice:
+        if not generated:
+            raise StudyConfigError("practice", "the practice clip matches a generated condition")
+        prefix, _, bars = generated[0]
+        practice = practice_name(bars, prefix=prefix)
+    names = [*wanted, *([practice] if practice else [])]
+    with transaction(engine) as session:
+        rows = session.execute(
+            select(ClipRow.id, ClipRow.midi_sha256, ClipRow.condition).where(
+                ClipRow.condition.in_(names)
+            )
+        ).all()
+    by_condition: dict[str, list[tuple[int, str]]] = {name: [] for name in names}
+    for clip_id, sha, condition in rows:
+        by_condition[condition].append((clip_id, sha))
+    trial: dict[str, tuple[int, ...]] = {}
+    for index, (name, count) in enumerate(wanted.items()):
+        have = by_condition[name]
+        if len(have) < count:
+            key = (
+                "conditions"
+                if name in config.conditions
+                else ("references" if "reference/" in name else "anchors")
+            )
+            raise StudyConfigError(
+                key,
+                f"the pool has {len(have)} clip(s) of {name!r}, {count} wanted; "
+                "build the pool (`drumeval study pool`) or import clips first",
+            )
+        trial[name] = _seeded_pick(have, count, config.seed + index)
+    training = None
+    if practice:
+        if not by_condition[practice]:
+            raise StudyConfigError("practice", f"the pool has no practice clip ({practice!r})")
+        training = _seeded_pick(by_condition[practice], 1, config.seed)[0]
+    total = sum(len(ids) for ids in trial.values())
+    if config.clips_per_participant > total:
+        raise StudyConfigError(
+            "clips_per_participant",
+            f"asks for {config.clips_per_participant} clips but the study has {total}",
+        )
+    return Selection(trial, training)
+
+
+# --- studies -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StudySummary:
+    id: int
+    slug: str
+    title: str
+    status: str
+    is_demo: bool
+    clips: int
+
+
+def create_study(engine: Engine, config_text: str, *, is_demo: bool = False) -> StudySummary:
+    """A draft study from TOML text, its clips chosen from the pool; the text is stored as is."""
+    config = parse_config(config_text)
+    selection = select_clips(engine, config)
+    with transaction(engine, write_lock=True) as session:
+        study = repository.create_study(
+            session,
+            slug=config.slug,
+            title=config.title,
+            design=config.design(),
+            config_text=config_text,
+            is_demo=is_demo,
+        )
+        repository.add_study_clips(
+            session,
+            study_id=study.id,
+            clip_ids=selection.trial_ids,
+            training_clip_id=selection.training,
+        )
+        return StudySummary(
+            study.id, study.slug, study.title, study.status, is_demo, len(selection.trial_ids)
+        )
+
+
+def _require_study(session, slug: str):
+    study = repository.get_study(session, slug=slug)
+    if study is None:
+        raise StudyError(f"no study called {slug!r}; `drumeval study list` shows them")
+    return study
+
+
+def set_status(engine: Engine, slug: str, status: str) -> None:
+    """Open (`open`) or close (`closed`) a study by slug."""
+    with transaction(engine, write_lock=True) as session:
+        study = _require_study(session, slug)
+        if study.status == status:
+            return
+        if status == "open" and study.status == "closed":
+            raise StudyError(
+                f"study {slug!r} is closed; create a new study to collect more ratings"
+            )
+        repository.set_study_status(session, study_id=study.id, status=status)
+
+
+def open_study(engine: Engine, slug: str) -> None:
+    set_status(engine, slug, "open")
+
+
+def close_study(engine: Engine, slug: str) -> None:
+    set_status(engine, slug, "closed")
+
+
+def list_summaries(engine: Engine) -> list[StudySummary]:
+    with transaction(engine) as session:
+        studies = repository.list_studies(session)
+        return [
+            StudySummary(
+                study.id,
+                study.slug,
+                study.title,
+                study.status,
+                study.is_demo,
+                _trial_count(session, study.id),
+            )
+            for study in studies
+        ]
+
+
+def _trial_count(session, study_id: int) -> int:
+    from sqlalchemy import func
+
+    from db.models import StudyClip
+
+    return session.scalar(
+        select(func.count()).where(StudyClip.study_id == study_id, StudyClip.purpose == "trial")
+    )
+
+
+@dataclass(frozen=True)
+class ClipProgress:
+    clip_id: int
+    condition: str
+    ratings: int
+    median_seconds: float | None
+
+
+@dataclass(frozen=True)
+class StudyStatus:
+    """The researcher's live view of one study."""
+
+    slug: str
+    title: str
+    status: str
+    is_demo: bool
+    config_text: str | None
+    counts: dict[str, int]
+    per_condition: dict[str, int]
+    clips: tuple[ClipProgress, ...]
+
+
+def study_status(engine: Engine, slug: str) -> StudyStatus:
+    """Participants started / finished / screened out, ratings per clip and per condition."""
+    from db.models import StudyClip
+
+    with transaction(engine) as session:
+        study = _require_study(session, slug)
+        progress = repository.study_progress(session, study_id=study.id)
+        clip_rows = session.execute(
+            select(ClipRow.id, ClipRow.condition)
+            .join(StudyClip, StudyClip.clip_id == ClipRow.id)
+            .where(StudyClip.study_id == study.id, StudyClip.purpose == "trial")
+            .order_by(ClipRow.condition, ClipRow.id)
+        ).all()
+    per_condition = {condition: 0 for _, condition in clip_rows}
+    per_condition.update(progress["ratings_per_condition"])
+    clips = tuple(
+        ClipProgress(
+            clip_id,
+            condition,
+            progress["ratings_per_clip"].get(clip_id, 0),
+            progress["median_seconds_per_clip"].get(clip_id),
+        )
+        for clip_id, condition in clip_rows
+    )
+    counts = {
+        key: progress[key]
+        for key in (
+            "consented",
+            "started",
+            "in_progress",
+            "finished",
+            "screened_out",
+            "declined",
+            "ratings",
+        )
+    }
+    return StudyStatus(
+        study.slug,
+        study.title,
+        study.status,
+        study.is_demo,
+        study.config_text,
+        counts,
+        per_condition,
+        clips,
+    )
+
+
+def invite_url(base_url: str, slug: str) -> str:
+    """The link evaluators open: `<base>/study?s=<slug>`."""
+    return f"{base_url.rstrip('/')}/study?{urlencode({'s': slug})}"
+
+
+def invite_qr_svg(url: str) -> str:
+    """A QR code of the invite link as inline SVG text (no file, no network)."""
+    import io
+
+    import segno
+
+    buffer = io.BytesIO()
+    segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)
+    return buffer.getvalue().decode()

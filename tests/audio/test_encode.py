@@ -37,3 +37,39 @@ def test_formats_decode_and_carry_no_title_or_comment(
 def test_unknown_format(noise, tmp_path):
     with pytest.raises(AudioError, match="choose one of ogg, opus, mp3, wav"):
         encode(noise, RATE, tmp_path / "clip.aiff", "aiff")
+
+
+@pytest.mark.browser
+def test_chromium_plays_the_default_opus(noise, tmp_path):
+    import base64
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.app_server import CHROMIUM, CHROMIUM_ARGS
+
+    path = encode(noise, RATE, tmp_path / "clip.opus", "opus")
+    uri = "data:audio/ogg;base64," + base64.b64encode(path.read_bytes()).decode()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.set_content("<audio></audio>")
+            state = page.evaluate(
+                """async (uri) => {
+                  const audio = document.querySelector("audio");
+                  audio.muted = true;
+                  audio.src = uri;
+                  await new Promise((ok, bad) => {
+                    audio.onloadedmetadata = ok;
+                    audio.onerror = () => bad(new Error("media error " + audio.error.code));
+                  });
+                  await audio.play();
+                  await new Promise((done) => setTimeout(done, 300));
+                  return {duration: audio.duration, time: audio.currentTime};
+                }""",
+                uri,
+            )
+        finally:
+            browser.close()
+    assert state["duration"] == pytest.approx(1.0, abs=0.02)
+    assert state["time"] > 0.05  # it played

@@ -1,0 +1,299 @@
+"""`drumeval study pool|import-clips|create|open|close|status|list|config|demo`: run a study.
+
+The same verbs as the researcher pages (`/admin`), over the same functions in
+`drumeval.study.pool` and `drumeval.study.setup`; errors are one line and exit code 2.
+"""
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from drumeval.errors import StudyError
+
+console = Console()
+DEFAULT_BASE_URL = "http://localhost:8501"
+
+
+@contextmanager
+def _progress_bar(title: str):
+    """A rich progress bar fed by the pool's `(label, done, total)` callbacks."""
+    with Progress(
+        TextColumn(f"[bold]{title}[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.description}"),
+        console=console,
+        transient=False,
+    ) as bar:
+        task = bar.add_task("", total=None)
+
+        def report(label: str, done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total, description=label)
+
+        yield report
+
+
+def _engine():
+    from db.engine import open_database
+
+    return open_database()
+
+
+def _print_skipped(skipped) -> None:
+    for name, reason in skipped:
+        console.print(f"[yellow]skipped[/] {name}: {reason}", highlight=False)
+
+
+def pool(
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Model (repeat; default: all).")
+    ] = None,
+    genre: Annotated[
+        list[str] | None, typer.Option("--genre", help="Genre (repeat; default: all).")
+    ] = None,
+    preset: Annotated[
+        list[str] | None,
+        typer.Option("--preset", help="MODEL:PRESET (repeat; default: each model's default)."),
+    ] = None,
+    corpus_size: Annotated[
+        list[int] | None, typer.Option("--corpus-size", help="Corpus size (repeat; default 700).")
+    ] = None,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature.")] = 1.0,
+    bars: Annotated[int, typer.Option(help="Clip length in bars (4…60, steps of 4).")] = 60,
+    per_condition: Annotated[int, typer.Option(help="Clips per condition.")] = 4,
+    seed: Annotated[int, typer.Option(help="First seed; clips use seed, seed+1, …")] = 0,
+    target_lufs: Annotated[float, typer.Option(help="Loudness of every clip (LUFS).")] = -23.0,
+    references: Annotated[int, typer.Option(help="Human references per corpus.")] = 1,
+    anchors: Annotated[int, typer.Option(help="Low anchors per corpus.")] = 1,
+    practice: Annotated[bool, typer.Option(help="Also build a practice clip.")] = True,
+) -> None:
+    """Build the clip pool from the shipped checkpoints (reruns add only what is missing)."""
+    from drumeval.clips import Condition
+    from drumeval.registry import DEFAULT_PRESETS, GENRE_NAMES, MODEL_NAMES
+    from drumeval.study import pool as clip_pool
+
+    presets = dict(DEFAULT_PRESETS)
+    for item in preset or []:
+        name, _, value = item.partition(":")
+        if not value:
+            raise StudyError(
+                f"--preset takes MODEL:PRESET, e.g. music_vae:hier-60bar; got {item!r}"
+            )
+        presets[name] = value
+    conditions = [
+        Condition(m, presets.get(m, ""), g, size, temperature, bars, seed)
+        for m in model or MODEL_NAMES
+        for g in genre or GENRE_NAMES
+        for size in corpus_size or [700]
+    ]
+    engine = _engine()
+    with _progress_bar("Building the pool") as report:
+        result = clip_pool.build_pool(
+            engine,
+            conditions=conditions,
+            per_condition=per_condition,
+            seed=seed,
+            target_lufs=target_lufs,
+            references_per_genre=references,
+            anchors_per_genre=anchors,
+            practice=practice,
+            progress=report,
+        )
+    _print_skipped(result.skipped)
+    for clip in result.quiet:
+        console.print(
+            f"[yellow]quieter than {target_lufs:g} LUFS[/] clip {clip.id} ({clip.condition}): "
+            f"{clip.loudness_lufs:.1f} LUFS; rebuild with a lower --target-lufs to level-match",
+            highlight=False,
+        )
+    console.print(f"{len(result.added)} clip(s) added, {len(result.existing)} already in the pool.")
+    _print_conditions(clip_pool.pool_clips(engine))
+
+
+def _print_conditions(clips) -> None:
+    counts: dict[tuple[str, str], int] = {}
+    for clip in clips:
+        counts[(clip.condition, clip.role)] = counts.get((clip.condition, clip.role), 0) + 1
+    table = Table("condition", "role", "clips", title="Clip pool", title_justify="left")
+    for (condition, role), count in sorted(counts.items()):
+        table.add_row(condition, role, str(count))
+    console.print(table)
+
+
+def import_clips(
+    directory: Annotated[Path, typer.Argument(help="Folder of .mid/.midi files.")],
+    condition: Annotated[str, typer.Option(help="Name of the condition these clips form.")],
+    genre: Annotated[str, typer.Option(help="Genre whose kit renders them.")],
+    target_lufs: Annotated[float, typer.Option(help="Loudness of every clip (LUFS).")] = -23.0,
+) -> None:
+    """Import external MIDI files (any generator's) as one condition of the pool."""
+    from drumeval.study import pool as clip_pool
+
+    engine = _engine()
+    with _progress_bar("Importing") as report:
+        result = clip_pool.import_clips(
+            engine,
+            directory,
+            condition=condition,
+            genre=genre,
+            target_lufs=target_lufs,
+            progress=report,
+        )
+    _print_skipped(result.skipped)
+    console.print(
+        f"{len(result.imported)} clip(s) imported as {condition!r}, {len(result.skipped)} skipped."
+    )
+
+
+def create(
+    config: Annotated[Path, typer.Option("--config", help="Study config (TOML).")],
+    participants: Annotated[int, typer.Option(help="Participants for the plan preview.")] = 30,
+    open_now: Annotated[bool, typer.Option("--open", help="Open it right away.")] = False,
+    base_url: Annotated[str, typer.Option(help="Address of the app.")] = DEFAULT_BASE_URL,
+) -> None:
+    """Create a draft study from a config file, with a preview of the ratings it will get."""
+    from drumeval.study import setup
+
+    try:
+        text = config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise StudyError(f"cannot read {config}: {error}") from None
+    engine = _engine()
+    parsed = setup.parse_config(text)
+    selection = setup.select_clips(engine, parsed)
+    _print_plan(
+        setup.plan_preview(
+            selection.counts(),
+            clips_per_participant=parsed.clips_per_participant,
+            participants=participants,
+        )
+    )
+    summary = setup.create_study(engine, text)
+    if open_now:
+        setup.open_study(engine, summary.slug)
+    status = "open" if open_now else "draft"
+    console.print(f"Study {summary.slug!r} created ({status}) with {summary.clips} clips.")
+    console.print(f"Invite link: {setup.invite_url(base_url, summary.slug)}", soft_wrap=True)
+
+
+def _print_plan(plan) -> None:
+    table = Table(
+        "condition",
+        "expected ratings",
+        title=f"Plan for {plan.participants} participants: {plan.ratings} ratings, "
+        f"{plan.per_clip:.1f} per clip",
+        title_justify="left",
+    )
+    for condition, ratings in plan.per_condition.items():
+        table.add_row(condition, f"{ratings:.1f}")
+    console.print(table)
+
+
+def open_(slug: Annotated[str, typer.Argument(help="The study's slug.")]) -> None:
+    """Open a study to participants."""
+    from drumeval.study import setup
+
+    setup.open_study(_engine(), slug)
+    console.print(f"Study {slug!r} is open.")
+
+
+def close(slug: Annotated[str, typer.Argument(help="The study's slug.")]) -> None:
+    """Close a study: nobody new can start; ratings are kept."""
+    from drumeval.study import setup
+
+    setup.close_study(_engine(), slug)
+    console.print(f"Study {slug!r} is closed.")
+
+
+def status(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    base_url: Annotated[str, typer.Option(help="Address of the app.")] = DEFAULT_BASE_URL,
+) -> None:
+    """Participants and ratings so far, per condition and per clip."""
+    from drumeval.study import setup
+
+    state = setup.study_status(_engine(), slug)
+    console.print(f"[bold]{state.title}[/] ({state.slug}): {state.status}")
+    console.print(f"Invite link: {setup.invite_url(base_url, state.slug)}", soft_wrap=True)
+    console.print(
+        ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in state.counts.items())
+    )
+    table = Table("condition", "ratings", title="Per condition", title_justify="left")
+    for condition, count in state.per_condition.items():
+        table.add_row(condition, str(count))
+    console.print(table)
+    clips = Table(
+        "clip", "condition", "ratings", "median s", title="Per clip", title_justify="left"
+    )
+    for clip in state.clips:
+        median = "–" if clip.median_seconds is None else f"{clip.median_seconds:.0f}"
+        clips.add_row(str(clip.clip_id), clip.condition, str(clip.ratings), median)
+    console.print(clips)
+
+
+def list_() -> None:
+    """Every study with its status."""
+    from drumeval.study import setup
+
+    table = Table("slug", "title", "status", "clips", "demo", title="Studies", title_justify="left")
+    for study in setup.list_summaries(_engine()):
+        table.add_row(
+            study.slug, study.title, study.status, str(study.clips), "yes" if study.is_demo else ""
+        )
+    console.print(table)
+
+
+def config(slug: Annotated[str, typer.Argument(help="The study's slug.")]) -> None:
+    """Print the config a study was created from (to recreate it exactly)."""
+    from drumeval.study import setup
+
+    text = setup.study_status(_engine(), slug).config_text
+    if not text:
+        raise StudyError(f"study {slug!r} was not created from a config file")
+    typer.echo(text, nl=False)
+
+
+def demo(
+    ensure: Annotated[
+        bool, typer.Option("--ensure", help="Build the demo study if it does not exist.")
+    ] = False,
+    bars: Annotated[int, typer.Option(help="Clip length of the demo's clips.")] = 60,
+) -> None:
+    """Make sure the app has its open demo study (and an admin password): what `make run` does."""
+    from drumeval.study import admin_auth
+    from drumeval.study.demo import ensure_demo
+
+    if not ensure:
+        raise StudyError("say --ensure to build the demo study when it is missing")
+    engine = _engine()
+    with _progress_bar("Building the demo study (first start only)") as report:
+        result = ensure_demo(engine, bars=bars, progress=report)
+    state = "built" if result.built else "ready"
+    console.print(f"Demo study {result.study.slug!r} {state} ({result.study.clips} clips).")
+    password = admin_auth.ensure_admin_password()
+    if password:
+        console.print(
+            "\n[bold]Researcher pages (/admin) password[/] — shown only this once, "
+            f"its hash is kept in {admin_auth.secret_path()}:\n\n    {password}\n",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+def register(study_app: typer.Typer) -> None:
+    """Add the researcher's commands to the `study` sub-app."""
+    study_app.command()(pool)
+    study_app.command("import-clips")(import_clips)
+    study_app.command()(create)
+    study_app.command("open")(open_)
+    study_app.command()(close)
+    study_app.command()(status)
+    study_app.command("list")(list_)
+    study_app.command()(config)
+    study_app.command()(demo)

@@ -217,15 +217,6 @@ class Condition:
             seed=query.get("seed", base.seed),  # type: ignore[arg-type]
         )
 
-    def describe(self) -> str:
-        """The condition in plain words (what made this clip)."""
-        family, genre = MODELS[self.model], GENRES[self.genre]
-        return (
-            f"{family.label} ({family.description}; preset {self.preset}) trained on the "
-            f"{self.corpus_size}-example {genre.label} corpus, seed {self.seed}, "
-            f"temperature {self.temperature:g}, {self.bars} bars at {QPM:g} BPM"
-        )
-
 
 DEFAULT_CONDITION = Condition(
     model="drums_rnn",

@@ -140,3 +140,13 @@ def test_musicvae_blends_two_seeds_into_a_third_track():
     assert _audio_count(app) == 2
     assert any(m.value.startswith("**Blend**: 50% of the way from seed 3") for m in app.markdown)
     assert len(app.download_button) == 4
+
+
+def test_a_link_to_an_unshipped_model_says_so():
+    app = _page({**LINK, "model": "music_vae", "preset": "hier-60bar", "genre": "jazz-soul"})
+    assert not app.exception and _audio_count(app) == 0
+    assert any(
+        "No MusicVAE (hier-60bar) checkpoint is shipped for the jazz / soul corpus of 700"
+        in w.value
+        for w in app.warning
+    )

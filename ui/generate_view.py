@@ -333,7 +333,8 @@ def current_condition(catalogue: Catalogue) -> clips.Condition | None:
     if not catalogue.has(condition):
         st.warning(
             f"No {registry.MODELS[condition.model].label} ({condition.preset}) checkpoint is "
-            f"shipped for the {condition.corpus}-example corpus. Pick an offered combination."
+            f"shipped for the {registry.GENRES[condition.genre].label} corpus of "
+            f"{condition.corpus_size} examples. Pick one of the combinations offered above."
         )
         return None
     return condition

@@ -26,10 +26,14 @@ STUDY_PAGE = st.Page(
     "pages/study.py", title="Listening study", icon=":material/headphones:", url_path="study"
 )
 
-navigation = st.navigation([*PUBLIC_PAGES, STUDY_PAGE], position="hidden")
+ADMIN_PAGE = st.Page(
+    "pages/admin.py", title="Researcher pages", icon=":material/lab_profile:", url_path="admin"
+)
+
+navigation = st.navigation([*PUBLIC_PAGES, ADMIN_PAGE, STUDY_PAGE], position="hidden")
 if navigation.url_path != STUDY_PAGE.url_path:
     with st.sidebar:
         st.markdown("### drumeval")
-        for page in PUBLIC_PAGES:
+        for page in [*PUBLIC_PAGES, ADMIN_PAGE]:
             st.page_link(page)
 navigation.run()

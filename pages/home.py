@@ -35,3 +35,10 @@ st.page_link("pages/generate.py", label="Generate and listen to a track", icon="
 st.page_link(
     "pages/corpora.py", label="Explore the training corpora", icon=":material/library_music:"
 )
+st.page_link(
+    "pages/study.py",
+    label="Take the demo study (a few clips, a few minutes)",
+    icon=":material/headphones:",
+    query_params={"s": "demo"},
+)
+st.page_link("pages/admin.py", label="Researcher pages", icon=":material/lab_profile:")

@@ -448,6 +448,7 @@ def import_midi(
     hash only: the name a researcher gave it never becomes a path or a URL.
     """
     from drumeval.clips import clip_from_midi
+    from drumeval.data.midi import MAX_FILE_BYTES
     from drumeval.registry import check_genre
 
     condition = check_import_condition(condition)
@@ -460,6 +461,9 @@ def import_midi(
     skipped: list[tuple[str, str]] = []
     for done, (name, data) in enumerate(items):
         report(name, done, len(items))
+        if len(data) > MAX_FILE_BYTES:
+            skipped.append((name, f"the file is larger than {MAX_FILE_BYTES:,} bytes"))
+            continue
         try:
             clip = clip_from_midi(
                 data, genre=genre, source="imported MIDI", target_lufs=target_lufs

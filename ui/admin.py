@@ -1,0 +1,373 @@
+"""The researcher pages (`/admin`): password gate, studies, creating a study, the clip pool.
+
+Every action goes through `drumeval.study.setup`, `drumeval.study.pool` and
+`drumeval.study.admin_auth` (the same functions as `drumeval study …` on a terminal); this
+module only lays out widgets and turns `DrumevalError`s into messages.
+"""
+
+import time
+from urllib.parse import urlparse
+
+import streamlit as st
+
+from drumeval.errors import DrumevalError
+from drumeval.study import admin_auth, pool, setup
+
+LOGIN_KEY = "admin:logged_in"
+REFRESH_SECONDS = 5
+DEFAULT_BASE_URL = "http://localhost:8501"
+
+
+@st.cache_resource(show_spinner=False)
+def _throttle() -> admin_auth.LoginThrottle:
+    """One throttle per server process: failed logins from every session count together."""
+    return admin_auth.LoginThrottle()
+
+
+def _secret_password() -> str | None:
+    """The password from Streamlit's secrets, when a secrets file defines it."""
+    try:
+        value = st.secrets.get(admin_auth.PASSWORD_ENV)
+    except (FileNotFoundError, st.errors.StreamlitSecretNotFoundError):
+        return None
+    return str(value) if value else None
+
+
+def password_gate() -> bool:
+    """True once this session has logged in; otherwise the login form (or why there is none)."""
+    if st.session_state.get(LOGIN_KEY):
+        return True
+    st.title("Researcher pages")
+    try:
+        source = admin_auth.password_source(secret_password=_secret_password())
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return False
+    if source is None:
+        st.error(admin_auth.NO_PASSWORD_MESSAGE, icon=":material/key_off:")
+        return False
+    with st.form("admin-login"):
+        password = st.text_input("Admin password", type="password")
+        submitted = st.form_submit_button("Log in", type="primary")
+    if submitted:
+        try:
+            admin_auth.check_login(
+                password, source=source, throttle=_throttle(), now=time.monotonic()
+            )
+        except DrumevalError as error:
+            st.error(str(error), icon=":material/lock:")
+            return False
+        st.session_state[LOGIN_KEY] = True
+        st.rerun()
+    return False
+
+
+def _base_url() -> str:
+    """The app's address as the researcher's browser sees it (for invite links)."""
+    url = st.context.url
+    if not url:
+        return DEFAULT_BASE_URL
+    parts = urlparse(url)
+    path = parts.path.rstrip("/").removesuffix("/admin")
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def admin_view(engine) -> None:
+    st.title("Researcher pages")
+    studies_tab, create_tab, pool_tab = st.tabs(["Studies", "Create a study", "Clip pool"])
+    with studies_tab:
+        studies_section(engine)
+    with create_tab:
+        create_section(engine)
+    with pool_tab:
+        pool_section(engine)
+
+
+# --- studies -----------------------------------------------------------------------------
+
+
+def studies_section(engine) -> None:
+    summaries = setup.list_summaries(engine)
+    if not summaries:
+        st.info("No study yet: build a clip pool, then create a study.")
+        return
+    labels = {s.slug: f"{s.title} ({s.slug}, {s.status})" for s in summaries}
+    slug = st.selectbox("Study", list(labels), format_func=labels.get, key="admin:study")
+    summary = next(s for s in summaries if s.slug == slug)
+    url = setup.invite_url(_base_url(), slug)
+    link, qr = st.columns([3, 1])
+    with link:
+        st.markdown("**Invite link** (copy it to your participants)")
+        st.code(url, language=None)
+        open_button, close_button = st.columns(2)
+        if open_button.button(
+            "Open the study", disabled=summary.status != "draft", key="admin:open"
+        ):
+            _act(setup.open_study, engine, slug, f"Study {slug!r} is open.")
+        if close_button.button(
+            "Close the study", disabled=summary.status != "open", key="admin:close"
+        ):
+            _act(setup.close_study, engine, slug, f"Study {slug!r} is closed.")
+    with qr:
+        st.html(setup.invite_qr_svg(url))
+    progress_panel(engine, slug)
+
+
+def _act(action, engine, slug: str, message: str) -> None:
+    try:
+        action(engine, slug)
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.toast(message)
+    st.rerun()
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def progress_panel(engine, slug: str) -> None:
+    """Live counts; refreshes itself every few seconds without rerunning the page."""
+    try:
+        state = setup.study_status(engine, slug)
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.markdown(f"**Status:** {state.status}" + (" · demo study" if state.is_demo else ""))
+    columns = st.columns(5)
+    for column, key in zip(
+        columns, ("started", "finished", "screened_out", "declined", "ratings"), strict=True
+    ):
+        column.metric(key.replace("_", " ").capitalize(), state.counts[key])
+    st.markdown("**Ratings per condition**")
+    st.dataframe(
+        {"condition": list(state.per_condition), "ratings": list(state.per_condition.values())},
+        hide_index=True,
+    )
+    st.markdown("**Ratings per clip**")
+    st.dataframe(
+        {
+            "clip": [clip.clip_id for clip in state.clips],
+            "condition": [clip.condition for clip in state.clips],
+            "ratings": [clip.ratings for clip in state.clips],
+            "median seconds listened": [clip.median_seconds for clip in state.clips],
+        },
+        hide_index=True,
+    )
+    st.caption(f"Refreshes every {REFRESH_SECONDS} s.")
+    if state.config_text:
+        with st.expander("Study config (keep it to recreate the study exactly)"):
+            st.code(state.config_text, language="toml")
+
+
+# --- creating a study --------------------------------------------------------------------
+
+
+def _pool_conditions(engine) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for clip in pool.pool_clips(engine):
+        if clip.role in ("generated", "imported"):
+            counts[clip.condition] = counts.get(clip.condition, 0) + 1
+    return counts
+
+
+def create_section(engine) -> None:
+    conditions = _pool_conditions(engine)
+    if not conditions:
+        st.info("The clip pool is empty: build clips or import MIDI in the Clip pool tab.")
+    with st.form("admin-create"):
+        title = st.text_input("Title", key="create:title")
+        slug = st.text_input(
+            "Link name (slug)", help="Lowercase letters, digits, hyphens", key="create:slug"
+        )
+        chosen = st.multiselect(
+            "Conditions",
+            list(conditions),
+            format_func=lambda name: f"{name} ({conditions[name]} clips)",
+            key="create:conditions",
+        )
+        left, right = st.columns(2)
+        per_condition = left.number_input("Clips per condition", 1, 1000, 2, key="create:per")
+        per_participant = right.number_input(
+            "Clips per participant", 1, setup.MAX_CLIPS_PER_PARTICIPANT, 6, key="create:cpp"
+        )
+        references = left.number_input("Human references per corpus", 0, 100, 1, key="create:ref")
+        anchors = right.number_input("Low anchors per corpus", 0, 100, 1, key="create:anc")
+        min_listen = left.number_input(
+            "Minimum listening (s, 0 = whole clip less 5 s)", 0, 600, 0, key="create:min"
+        )
+        seed = right.number_input("Seed", 0, 2**31 - 1, 0, key="create:seed")
+        headphone_check = st.checkbox("Headphone check", value=True, key="create:hp")
+        practice = st.checkbox("Practice clip first", value=True, key="create:practice")
+        consent = st.text_area("Consent text (empty: the default)", key="create:consent")
+        completion_url = st.text_input("Completion URL (optional)", key="create:url")
+        completion_code = st.text_input("Completion code (optional)", key="create:code")
+        participants = st.number_input(
+            "Participants for the plan preview", 1, 10_000, 30, key="create:n"
+        )
+        preview = st.form_submit_button("Preview the plan")
+        create = st.form_submit_button("Create the study", type="primary")
+    values = {
+        "title": title,
+        "slug": slug.strip(),
+        "seed": int(seed),
+        "conditions": chosen,
+        "clips_per_condition": int(per_condition),
+        "clips_per_participant": int(per_participant),
+        "references": int(references),
+        "anchors": int(anchors),
+        "practice": practice,
+        "min_listen_seconds": int(min_listen) or None,
+        "headphone_check": headphone_check,
+        "consent_text": consent.strip() or None,
+        "completion_url": completion_url.strip() or None,
+        "completion_code": completion_code.strip() or None,
+    }
+    if preview or create:
+        _preview_and_create(engine, setup.config_to_toml(values), int(participants), create)
+    with st.expander("Or create it from a study config (TOML)"):
+        text = st.text_area("Study config", height=240, key="create:toml")
+        if st.button("Create from this config", key="create:from-toml"):
+            _preview_and_create(engine, text, int(participants), True)
+
+
+def _preview_and_create(engine, text: str, participants: int, create: bool) -> None:
+    try:
+        config = setup.parse_config(text)
+        selection = setup.select_clips(engine, config)
+        plan = setup.plan_preview(
+            selection.counts(),
+            clips_per_participant=config.clips_per_participant,
+            participants=participants,
+        )
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.markdown(
+        f"**Plan:** {plan.clips} clips; with {plan.participants} participants, "
+        f"{plan.ratings} ratings, about {plan.per_clip:.1f} per clip."
+    )
+    st.dataframe(
+        {
+            "condition": list(plan.per_condition),
+            "clips": list(selection.counts().values()),
+            "expected ratings": [round(value, 1) for value in plan.per_condition.values()],
+        },
+        hide_index=True,
+    )
+    if not create:
+        return
+    try:
+        summary = setup.create_study(engine, text)
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.success(
+        f"Study {summary.slug!r} created as a draft with {summary.clips} clips: "
+        "open it in the Studies tab."
+    )
+
+
+# --- the clip pool -----------------------------------------------------------------------
+
+
+def pool_section(engine) -> None:
+    clips = pool.pool_clips(engine)
+    counts: dict[tuple[str, str], int] = {}
+    for clip in clips:
+        counts[(clip.condition, clip.role)] = counts.get((clip.condition, clip.role), 0) + 1
+    st.markdown(f"**{len(clips)} clips in the pool**")
+    if counts:
+        st.dataframe(
+            {
+                "condition": [condition for condition, _ in counts],
+                "role": [role for _, role in counts],
+                "clips": list(counts.values()),
+            },
+            hide_index=True,
+        )
+    build_form(engine)
+    upload_form(engine)
+
+
+def _progress_sink(bar):
+    def report(label: str, done: int, total: int) -> None:
+        bar.progress(done / total if total else 1.0, text=f"{label} ({done}/{total})")
+
+    return report
+
+
+def build_form(engine) -> None:
+    from drumeval.registry import CORPUS_SIZES, DEFAULT_PRESETS, GENRE_NAMES, MODEL_NAMES
+
+    st.subheader("Build clips from the shipped models")
+    with st.form("admin-build"):
+        models = st.multiselect("Models", MODEL_NAMES, default=list(MODEL_NAMES), key="b:m")
+        genres = st.multiselect("Genres", GENRE_NAMES, default=list(GENRE_NAMES), key="b:g")
+        left, right = st.columns(2)
+        size = left.selectbox("Corpus size", CORPUS_SIZES, key="b:size")
+        bars = right.select_slider("Bars", list(range(4, 61, 4)), value=60, key="b:bars")
+        per_condition = left.number_input("Clips per condition", 1, 100, 2, key="b:per")
+        seed = right.number_input("First seed", 0, 2**31 - 1, 0, key="b:seed")
+        submitted = st.form_submit_button("Build the missing clips")
+    if not submitted:
+        return
+    from drumeval.clips import Condition
+
+    bar = st.progress(0.0, text="Starting…")
+    try:
+        conditions = [
+            Condition(model, DEFAULT_PRESETS[model], genre, size, 1.0, bars, int(seed))
+            for model in models
+            for genre in genres
+        ]
+        report = pool.build_pool(
+            engine,
+            conditions=conditions,
+            per_condition=int(per_condition),
+            seed=int(seed),
+            progress=_progress_sink(bar),
+        )
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    st.success(f"{len(report.added)} clips added, {len(report.existing)} were already there.")
+    for what, why in report.skipped:
+        st.warning(f"Skipped {what}: {why}")
+
+
+def upload_form(engine) -> None:
+    from drumeval.registry import GENRE_NAMES
+
+    st.subheader("Import MIDI files as a condition")
+    st.caption(
+        "Any generator's drum MIDI (4/4): each file is validated and rendered in the genre's "
+        "kit at the pool's loudness; files are stored by content hash, never by their name."
+    )
+    with st.form("admin-upload", clear_on_submit=True):
+        files = st.file_uploader(
+            "MIDI files", type=["mid", "midi"], accept_multiple_files=True, key="u:files"
+        )
+        left, right = st.columns(2)
+        condition = left.text_input("Condition name", placeholder="e.g. magenta-original")
+        genre = right.selectbox("Genre (its kit renders them)", GENRE_NAMES)
+        submitted = st.form_submit_button("Import")
+    if not submitted:
+        return
+    if not files:
+        st.warning("Choose at least one MIDI file.")
+        return
+    bar = st.progress(0.0, text="Importing…")
+    try:
+        result = pool.import_midi(
+            engine,
+            [(file.name, file.getvalue()) for file in files],
+            condition=condition,
+            genre=genre,
+            progress=_progress_sink(bar),
+        )
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    if result.imported:
+        st.success(f"{len(result.imported)} clip(s) imported as {condition.strip()!r}.")
+    for name, reason in result.skipped:
+        st.error(f"Skipped {name}: {reason}", icon=":material/block:")

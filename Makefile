@@ -11,7 +11,10 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 
 .PHONY: run test lint setup apt venv data bench clean
 
+# First start: migrate the database, build the demo study (cached) and print the generated
+# admin password once; later starts skip straight to serving.
 run: setup data
+	$(PY) -m drumeval study demo --ensure
 	$(PY) -m drumeval.serve --server.port $(PORT)
 
 test: setup data

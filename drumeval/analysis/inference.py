@@ -286,7 +286,7 @@ def _lmm(cell: pd.DataFrame, levels: Sequence[str]) -> dict:
         vc_formula={"participant": "0 + C(participant)", "clip": "0 + C(clip)"},
     )
     return _treated_effect(
-        lambda: model.fit(reml=True, method=["lbfgs", "powell"]), "lmm", "estimate"
+        lambda: model.fit(reml=True, method=["powell", "lbfgs"]), "lmm", "estimate"
     )
 
 

@@ -1,0 +1,183 @@
+"""The clip pool: reruns build only what is missing, anchors at the corpus's density, imports."""
+
+import numpy as np
+import pytest
+
+from db.engine import transaction
+from db.models import Clip
+from drumeval import clipstore
+from drumeval.clips import Condition, event_ids_to_midi_bytes, finish_clip
+from drumeval.data.corpus import load_corpus
+from drumeval.data.drum_classes import STEPS_PER_BAR
+from drumeval.errors import StudyError
+from drumeval.study import pool
+
+CONDITION = Condition("drums_rnn", "thesis", "techno-house", 700, 1.0, 4, 0)
+
+
+def _groove(seed: int, bars: int = 4) -> np.ndarray:
+    """A kick on every beat plus seeded hi-hats: a valid, audible, distinct drum track."""
+    rng = np.random.default_rng(seed)
+    ids = np.zeros(bars * STEPS_PER_BAR, dtype=np.int32)
+    ids[::4] |= 1  # kick
+    ids |= (rng.random(len(ids)) < 0.5).astype(np.int32) << 2  # closed hi-hat
+    return ids
+
+
+@pytest.fixture
+def fake_models(monkeypatch):
+    """`make_clip` without a model: the pool's own logic is what these tests check."""
+    calls: list[Condition] = []
+
+    def make_clip(condition, *, target_lufs=None, progress=None):
+        calls.append(condition)
+        return finish_clip(
+            _groove(condition.seed, condition.bars),
+            genre=condition.genre,
+            corpus=None,
+            condition=condition,
+            provenance={"seed": condition.seed},
+            target_lufs=target_lufs,
+        )
+
+    monkeypatch.setattr("drumeval.clips.make_clip", make_clip)
+    return calls
+
+
+def _conditions(engine) -> dict[str, list[int | None]]:
+    found: dict[str, list[int | None]] = {}
+    for clip in pool.pool_clips(engine):
+        found.setdefault(clip.condition, []).append(clip.seed)
+    return found
+
+
+def test_a_rerun_builds_only_the_missing_clips(db_engine, fake_models):
+    name = pool.condition_name(CONDITION)
+    first = pool.build_pool(
+        db_engine,
+        conditions=[CONDITION],
+        per_condition=2,
+        seed=10,
+        references_per_genre=0,
+        anchors_per_genre=0,
+        practice=False,
+    )
+    assert [c.seed for c in fake_models] == [10, 11]
+    assert len(first.added) == 2 and not first.existing
+    second = pool.build_pool(
+        db_engine,
+        conditions=[CONDITION],
+        per_condition=3,
+        seed=10,
+        references_per_genre=0,
+        anchors_per_genre=0,
+        practice=True,
+    )
+    assert [c.seed for c in fake_models] == [10, 11, 12, 13]  # one new clip, one practice
+    assert len(second.added) == 2 and len(second.existing) == 2
+    assert _conditions(db_engine) == {name: [10, 11, 12], pool.practice_name(4): [13]}
+    with transaction(db_engine) as session:
+        rows = session.query(Clip).all()
+    for row in rows:
+        assert clipstore.exists(row.midi_sha256, "mid")
+        assert clipstore.exists(row.audio_sha256, row.audio_format)
+        assert row.loudness_lufs == pytest.approx(-23.0, abs=0.5)
+    assert {row.role for row in rows} == {"generated", "training"}
+    assert {row.model for row in rows if row.role == "generated"} == {"drums_rnn"}
+
+
+def test_references_come_from_the_eval_split_and_anchors_are_random(db_engine, fake_models):
+    report = pool.build_pool(
+        db_engine,
+        conditions=[CONDITION],
+        per_condition=1,
+        seed=0,
+        references_per_genre=2,
+        anchors_per_genre=1,
+        practice=False,
+        is_demo=True,
+        prefix="demo/",
+    )
+    assert not report.skipped
+    corpus = load_corpus("techno-house-700")
+    with transaction(db_engine) as session:
+        rows = session.query(Clip).all()
+    roles = {row.condition: row.role for row in rows}
+    assert roles == {
+        "demo/" + pool.condition_name(CONDITION): "generated",
+        "demo/reference/techno-house-700/4bars": "reference",
+        "demo/anchor/techno-house-700/4bars": "anchor",
+    }
+    references = [row for row in rows if row.role == "reference"]
+    assert len(references) == 2
+    for row in references:
+        assert corpus.is_eval[row.provenance["example"]]
+        assert row.duration_s == pytest.approx(8.0, abs=0.1)  # 4 bars at 120 qpm
+    assert all(row.is_demo for row in rows)
+
+
+def test_anchors_hit_each_class_at_the_corpus_rate():
+    corpus = load_corpus("jazz-soul-700")
+    rates = pool.class_hit_rates(*corpus.split("train"))
+    assert rates.shape == (9,) and 0 < rates.max() < 1
+    anchor = pool.random_drums(rates, bars=60 * 20, seed=1)
+    measured = pool.class_hit_rates(anchor[None, :], np.array([len(anchor)]))
+    np.testing.assert_allclose(measured, rates, atol=0.01)
+    assert np.array_equal(anchor, pool.random_drums(rates, bars=60 * 20, seed=1))
+    assert not np.array_equal(anchor, pool.random_drums(rates, bars=60 * 20, seed=2))
+
+
+def test_anchor_is_never_silent():
+    assert pool.random_drums(np.zeros(9) + 1e-9, bars=1, seed=0).any()
+
+
+def test_import_skips_bad_files_with_their_reason(db_engine, tmp_path):
+    good = event_ids_to_midi_bytes(_groove(1), kit="tr808")
+    (tmp_path / "magenta-seed-1.mid").write_bytes(good)
+    (tmp_path / "garbage.mid").write_bytes(b"not a midi file at all")
+    (tmp_path / "truncated.midi").write_bytes(good[:30])
+    (tmp_path / "notes.txt").write_text("ignored: not a MIDI name")
+    report = pool.import_clips(
+        db_engine, tmp_path, condition="magenta-original", genre="techno-house"
+    )
+    assert len(report.imported) == 1
+    assert [name for name, _ in report.skipped] == ["garbage.mid", "truncated.midi"]
+    assert all(reason for _, reason in report.skipped)
+    with transaction(db_engine) as session:
+        row = session.query(Clip).one()
+    assert (row.role, row.condition, row.genre) == ("imported", "magenta-original", "techno-house")
+    assert row.midi_sha256 == clipstore.sha256_hex(good)  # stored by content, not by name
+    again = pool.import_clips(
+        db_engine, tmp_path, condition="magenta-original", genre="techno-house"
+    )
+    assert [clip.id for clip in again.imported] == [row.id]  # the same file is one clip
+
+
+def test_uploaded_files_store_no_name(db_engine, data_home):
+    good = event_ids_to_midi_bytes(_groove(2), kit="jazz")
+    report = pool.import_midi(
+        db_engine,
+        [("drums_rnn-7-001.mid", good), ("huge.mid", b"MThd" + bytes(6_000_000))],
+        condition="their-model",
+        genre="jazz-soul",
+    )
+    assert len(report.imported) == 1
+    assert report.skipped[0][0] == "huge.mid" and "larger than" in report.skipped[0][1]
+    names = [path.name for path in data_home.rglob("*") if path.is_file()]
+    assert not any("drums_rnn" in name for name in names)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [("", "invalid condition name"), ("reference/mine", "reserved"), ("a b", "invalid")],
+)
+def test_import_condition_names_are_checked(name, message):
+    with pytest.raises(StudyError, match=message):
+        pool.check_import_condition(name)
+
+
+def test_import_needs_a_folder_with_midi(db_engine, tmp_path):
+    with pytest.raises(StudyError, match="not a directory"):
+        pool.import_clips(db_engine, tmp_path / "nope", condition="x1", genre="jazz-soul")
+    with pytest.raises(StudyError, match=r"no \.mid or \.midi file"):
+        pool.import_clips(db_engine, tmp_path, condition="x1", genre="jazz-soul")

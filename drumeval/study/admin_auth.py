@@ -15,6 +15,7 @@ server process (exponential delay, then a lockout window).
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 from dataclasses import dataclass
@@ -188,9 +189,9 @@ def check_login(
     wait = throttle.wait_seconds(now)
     if wait > 0:
         raise AdminAuthError(
-            f"Too many failed attempts: try again in {wait:.0f} s."
+            f"Too many failed attempts: try again in {math.ceil(wait)} s."
             if throttle.failures < throttle.max_failures
-            else f"Too many failed attempts: the login is locked for {wait / 60:.0f} min."
+            else f"Too many failed attempts: the login is locked for {math.ceil(wait / 60)} min."
         )
     if not candidate or len(candidate) > MAX_PASSWORD_CHARS or not source.matches(candidate):
         throttle.record_failure(now)

@@ -1,0 +1,132 @@
+"""The researcher pages through streamlit.testing: login, create, open, close, bad configs."""
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from db.engine import transaction
+from db.models import Study
+from drumeval.study import admin_auth
+from tests.conftest import REPO_ROOT
+from tests.study.pool_factory import CONFIG, GENERATED, add_pool
+
+TIMEOUT_S = 60
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def admin_env(db_engine, monkeypatch):
+    """The page's database is the test's; the login throttle starts fresh."""
+    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv(admin_auth.PASSWORD_ENV, PASSWORD)
+    st.cache_resource.clear()
+    yield db_engine
+    st.cache_resource.clear()
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(str(REPO_ROOT / "pages" / "admin.py"), default_timeout=TIMEOUT_S)
+
+
+def _texts(app: AppTest) -> str:
+    kinds = ("title", "markdown", "caption", "info", "error", "success", "warning", "code")
+    return "\n".join(str(element.value) for kind in kinds for element in getattr(app, kind))
+
+
+def _button(app: AppTest, label: str):
+    return next(button for button in app.button if button.label == label)
+
+
+def _login(app: AppTest, password: str = PASSWORD) -> AppTest:
+    app.text_input[0].input(password)
+    _button(app, "Log in").click().run()
+    assert not app.exception
+    return app
+
+
+def test_no_password_configured_says_how_to_set_one(admin_env, monkeypatch):
+    monkeypatch.delenv(admin_auth.PASSWORD_ENV)
+    app = _page().run()
+    assert "No admin password is configured" in _texts(app)
+    assert not app.text_input  # no login form without a password to check against
+
+
+def test_a_wrong_password_is_refused_and_throttled(admin_env):
+    app = _login(_page().run(), "guess")
+    assert "Wrong password." in _texts(app)
+    assert "Studies" not in [tab.label for tab in app.tabs]
+    _login(app)  # the right password, but within the delay
+    assert "Too many failed attempts" in _texts(app)
+
+
+def test_the_right_password_opens_the_pages(admin_env):
+    app = _login(_page().run())
+    assert [tab.label for tab in app.tabs] == ["Studies", "Create a study", "Clip pool"]
+    assert "No study yet" in _texts(app)
+
+
+def test_create_open_and_close_a_study(admin_env):
+    add_pool(admin_env)
+    app = _login(_page().run())
+    app.text_area(key="create:toml").input(CONFIG)
+    _button(app, "Create from this config").click().run()
+    texts = _texts(app)
+    assert "Study 'two-models' created as a draft with 6 clips" in texts
+    assert "with 30 participants, 120 ratings, about 20.0 per clip" in texts
+    app.run()
+    assert "/study?s=two-models" in _texts(app)
+    _button(app, "Open the study").click().run()
+    assert not app.exception and "**Status:** open" in _texts(app)
+    _button(app, "Close the study").click().run()
+    assert "**Status:** closed" in _texts(app)
+    with transaction(admin_env) as session:
+        study = session.query(Study).one()
+        assert (study.status, study.config_text) == ("closed", CONFIG)
+
+
+def test_the_form_previews_the_plan_and_creates_a_study(admin_env):
+    add_pool(admin_env)
+    app = _login(_page().run())
+    app.text_input(key="create:title").input("From the form")
+    app.text_input(key="create:slug").input("from-form")
+    app.multiselect(key="create:conditions").set_value(list(GENERATED))
+    app.number_input(key="create:cpp").set_value(4)
+    app.number_input(key="create:n").set_value(10)
+    _button(app, "Preview the plan").click().run()
+    assert "with 10 participants, 40 ratings" in _texts(app)
+    with transaction(admin_env) as session:
+        assert session.query(Study).count() == 0  # a preview creates nothing
+    _button(app, "Create the study").click().run()
+    assert "Study 'from-form' created as a draft" in _texts(app)
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (
+            CONFIG.replace("clips_per_participant = 4", "clips_per_participant = 0"),
+            "`clips_per_participant`: must be between 1 and",
+        ),
+        (CONFIG.replace('slug = "two-models"', 'slug = "Two Models!"'), "`slug`"),
+        (
+            CONFIG.replace("clips_per_condition = 2", "clips_per_condition = 50"),
+            "`conditions`: the pool has 3 clip(s)",
+        ),
+        ("title = [unclosed", "not valid TOML"),
+    ],
+)
+def test_a_bad_study_config_is_explained(admin_env, config, message):
+    add_pool(admin_env)
+    app = _login(_page().run())
+    app.text_area(key="create:toml").input(config)
+    _button(app, "Create from this config").click().run()
+    assert not app.exception
+    assert message in "\n".join(str(error.value) for error in app.error)
+    with transaction(admin_env) as session:
+        assert session.query(Study).count() == 0
+
+
+def test_an_empty_form_names_the_missing_field(admin_env):
+    app = _login(_page().run())
+    _button(app, "Create the study").click().run()
+    assert "`title`: is missing" in "\n".join(str(error.value) for error in app.error)

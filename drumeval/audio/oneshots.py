@@ -1,11 +1,13 @@
 """Drum one-shots rendered by FluidSynth once and kept on disk for the fast engine.
 
-Each one-shot is one note alone in a `SLOT_SECONDS` slot of a single FluidSynth render
-(so it carries its own release and reverb tail), cut where it falls below −100 dBFS and
-saved as `<pitch>-<velocity>-<duration_ms>.npy` in a folder named by everything that
-decides its samples: the sound font's sha256, the kit, the sample rate, the synth gain
-and `ONESHOT_VERSION`. Missing one-shots are rendered together, in one FluidSynth call
-per `_SLOTS_PER_CALL`.
+Each one-shot is one note alone in a slot of a single FluidSynth render (so it carries
+its own release and reverb tail), cut where it falls below −100 dBFS and saved as
+`<pitch>-<velocity>-<duration_ms>.npy` in a folder named by everything that decides its
+samples: the sound font's sha256, the kit, the sample rate, the synth gain and
+`ONESHOT_VERSION`. Missing one-shots are rendered together, in one FluidSynth call per
+`_SLOTS_PER_CALL`. Slots last `SHORT_SLOT_S`; a sound still ringing at the end of its
+slot (a crash cymbal) is rendered again in a `LONG_SLOT_S` slot. A first clip of Groove
+MIDI jazz (≈ 50 one-shots: its velocities) takes a few seconds, later ones none.
 """
 
 import functools
@@ -23,11 +25,13 @@ from drumeval.audio.kits import kit_program
 from drumeval.audio.mixer import ShotKey
 from drumeval.audio.synth import SYNTH_GAIN, synthesize
 
-ONESHOT_VERSION = 1  # bump when what a one-shot file holds changes
-# Longest FluidR3 drum sound (a crash: ≈ 7.8 s to −100 dBFS) with room to spare; 12.8 s
-# at every supported rate is a whole number of FluidSynth's 64-frame blocks, so each
-# one-shot starts on a block boundary like a note at time 0.
-SLOT_SECONDS = 12.8
+ONESHOT_VERSION = 2  # bump when what a one-shot file holds changes
+# Slot lengths are whole numbers of FluidSynth's 64-frame blocks at every supported rate,
+# so each one-shot starts on a block boundary like a note at time 0. FluidR3's drums
+# last ≤ 3.2 s to −100 dBFS (open hi-hat) but for its crash (≈ 7.8 s).
+SHORT_SLOT_S = 6.4
+LONG_SLOT_S = 12.8
+_RINGING_S = 0.05  # audible this close to its slot's end: the sound was cut short
 _SLOTS_PER_CALL = 16
 _SILENCE = 1e-5  # −100 dBFS
 _END_MARKER_CC = 110  # an undefined controller: keeps FluidSynth rendering the last slot
@@ -58,27 +62,27 @@ def oneshot_dir(cache_dir: Path, *, soundfont: Path, kit: str, sample_rate: int)
         "program": kit_program(kit),
         "sample_rate": sample_rate,
         "synth_gain": SYNTH_GAIN,
-        "slot_seconds": SLOT_SECONDS,
+        "slot_seconds": [SHORT_SLOT_S, LONG_SLOT_S],
     }
     digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return Path(cache_dir) / "oneshots" / f"{kit}-{sample_rate}-{digest[:16]}"
 
 
-def oneshots_midi(keys: Sequence[ShotKey], program: int) -> bytes:
+def oneshots_midi(keys: Sequence[ShotKey], program: int, slot_seconds: float) -> bytes:
     """A drum MIDI file with one note per slot and an end marker after the last slot."""
     import pretty_midi
 
     midi = pretty_midi.PrettyMIDI(initial_tempo=120.0, resolution=960)
     drums = pretty_midi.Instrument(program=program, is_drum=True, name="drums")
     for slot, key in enumerate(keys):
-        start = slot * SLOT_SECONDS
+        start = slot * slot_seconds
         drums.notes.append(
             pretty_midi.Note(
                 velocity=key.velocity, pitch=key.pitch, start=start,
                 end=start + key.duration_ms / 1000,
             )
         )  # fmt: skip
-    end = pretty_midi.ControlChange(_END_MARKER_CC, 0, len(keys) * SLOT_SECONDS)
+    end = pretty_midi.ControlChange(_END_MARKER_CC, 0, len(keys) * slot_seconds)
     drums.control_changes.append(end)
     midi.instruments.append(drums)
     buffer = io.BytesIO()
@@ -87,11 +91,17 @@ def oneshots_midi(keys: Sequence[ShotKey], program: int) -> bytes:
 
 
 def render_oneshots(
-    keys: Sequence[ShotKey], *, program: int, soundfont: Path, sample_rate: int
+    keys: Sequence[ShotKey],
+    *,
+    program: int,
+    soundfont: Path,
+    sample_rate: int,
+    slot_seconds: float = SHORT_SLOT_S,
 ) -> list[np.ndarray]:
     """Float32 [n, 2] one-shot per key, from one FluidSynth render, silence trimmed."""
-    samples = synthesize(oneshots_midi(keys, program), soundfont=soundfont, sample_rate=sample_rate)
-    slot = round(SLOT_SECONDS * sample_rate)
+    midi = oneshots_midi(keys, program, slot_seconds)
+    samples = synthesize(midi, soundfont=soundfont, sample_rate=sample_rate)
+    slot = round(slot_seconds * sample_rate)
     shots = []
     for index in range(len(keys)):
         segment = samples[index * slot : (index + 1) * slot]
@@ -140,10 +150,22 @@ def load_oneshots(
             directory.mkdir(parents=True, exist_ok=True)
         for first in range(0, len(missing), _SLOTS_PER_CALL):
             batch = missing[first : first + _SLOTS_PER_CALL]
-            rendered = render_oneshots(
-                batch, program=kit_program(kit), soundfont=soundfont, sample_rate=sample_rate
-            )
-            for key, shot in zip(batch, rendered, strict=True):
+            for key, shot in zip(batch, _render(batch, kit, soundfont, sample_rate), strict=True):
                 _save(paths[key], shot)
                 shots[key] = shot
+    return shots
+
+
+def _render(
+    keys: Sequence[ShotKey], kit: str, soundfont: Path, sample_rate: int
+) -> list[np.ndarray]:
+    """Short slots first; what still rings at a slot's end again in long slots."""
+    options = {"program": kit_program(kit), "soundfont": soundfont, "sample_rate": sample_rate}
+    shots = render_oneshots(keys, **options)
+    ringing_after = round((SHORT_SLOT_S - _RINGING_S) * sample_rate)
+    ringing = [index for index, shot in enumerate(shots) if shot.shape[0] > ringing_after]
+    if ringing:
+        longer = render_oneshots([keys[i] for i in ringing], **options, slot_seconds=LONG_SLOT_S)
+        for index, shot in zip(ringing, longer, strict=True):
+            shots[index] = shot
     return shots

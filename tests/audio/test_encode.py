@@ -64,7 +64,10 @@ def test_chromium_plays_the_default_opus(noise, tmp_path):
                     audio.onerror = () => bad(new Error("media error " + audio.error.code));
                   });
                   await audio.play();
-                  await new Promise((done) => setTimeout(done, 300));
+                  const started = Date.now();  // a loaded machine may take a while
+                  while (audio.currentTime === 0 && Date.now() - started < 10000) {
+                    await new Promise((done) => setTimeout(done, 20));
+                  }
                   return {duration: audio.duration, time: audio.currentTime};
                 }""",
                 uri,
@@ -72,4 +75,4 @@ def test_chromium_plays_the_default_opus(noise, tmp_path):
         finally:
             browser.close()
     assert state["duration"] == pytest.approx(1.0, abs=0.02)
-    assert state["time"] > 0.05  # it played
+    assert state["time"] > 0.0  # it played

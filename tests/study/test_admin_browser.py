@@ -1,0 +1,73 @@
+"""The researcher pages in real Chromium: `/admin` as a first page, login, a study, uploads."""
+
+import numpy as np
+import pytest
+
+from db.engine import open_database, transaction
+from db.models import Clip
+from drumeval.clips import event_ids_to_midi_bytes
+from drumeval.study import admin_auth, setup
+from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
+from tests.study.pool_factory import CONFIG, add_pool
+
+pytestmark = pytest.mark.browser
+WAIT_MS = 60_000
+PASSWORD = "researcher-only"
+
+
+@pytest.fixture
+def admin_server(tmp_path, monkeypatch):
+    """A SQLite database with a small pool and an open study, and the app serving it."""
+    home = str(tmp_path / "home")
+    monkeypatch.setenv("DRUMEVAL_HOME", home)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    engine = open_database()
+    add_pool(engine)
+    setup.create_study(engine, CONFIG)
+    setup.open_study(engine, "two-models")
+    server = AppServer(
+        env={"DRUMEVAL_HOME": home, "DATABASE_URL": "", admin_auth.PASSWORD_ENV: PASSWORD}
+    ).start()
+    yield server, engine
+    server.stop()
+    engine.dispose()
+
+
+def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    server, engine = admin_server
+    good = tmp_path / "their-model-1.mid"
+    good.write_bytes(event_ids_to_midi_bytes(np.array([1, 0, 4, 0] * 16), kit="tr808"))
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"MThd this is not really MIDI")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1200, "height": 1600}).new_page()
+        page.goto(f"{server.url}/admin", timeout=WAIT_MS)  # the first page this browser opens
+        password = page.get_by_label("Admin password")
+        password.wait_for(timeout=WAIT_MS)
+        assert page.get_by_text("Page not found").count() == 0
+        password.fill("not it")
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Wrong password.").wait_for(timeout=WAIT_MS)
+
+        page.wait_for_timeout(1200)  # the throttle's first delay
+        password.fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Invite link").wait_for(timeout=WAIT_MS)
+        page.get_by_text(f"{server.url}/study?s=two-models").first.wait_for(timeout=WAIT_MS)
+        assert page.locator("svg").count() >= 1  # the QR code
+        page.get_by_text("Ratings per condition").wait_for(timeout=WAIT_MS)
+
+        page.get_by_role("tab", name="Clip pool").click()
+        page.locator("input[type=file]").set_input_files([str(good), str(bad)])
+        page.get_by_text("broken.mid").first.wait_for(timeout=WAIT_MS)
+        page.get_by_label("Condition name").fill("their-model")
+        page.get_by_role("button", name="Import").click()
+        page.get_by_text("1 clip(s) imported as 'their-model'").wait_for(timeout=WAIT_MS)
+        page.get_by_text("Skipped broken.mid:").wait_for(timeout=WAIT_MS)
+        browser.close()
+    with transaction(engine) as session:
+        imported = session.query(Clip).filter_by(role="imported").all()
+    assert [(clip.condition, clip.genre) for clip in imported] == [("their-model", "techno-house")]

@@ -24,7 +24,7 @@ from drumeval.audio.mixer import (
     quantise_duration_ms,
     velocity_bucket_top,
 )
-from drumeval.audio.oneshots import load_oneshots, oneshot_dir
+from drumeval.audio.oneshots import load_oneshots, oneshot_dir, soundfont_sha256
 from drumeval.audio.pipeline import DrumScore, score_to_midi_bytes, synthesize_fast
 from drumeval.audio.sf2 import KitZones, kit_zones
 from drumeval.audio.synth import find_soundfont, synthesize
@@ -281,3 +281,21 @@ def test_one_shots_are_rendered_once_and_read_back(tmp_path, monkeypatch):
     folder = oneshot_dir(tmp_path, soundfont=soundfont, kit="tr808", sample_rate=22050)
     assert sorted(path.name for path in folder.iterdir()) == ["36-104-125.npy", "42-64-125.npy"]
     assert folder != oneshot_dir(tmp_path, soundfont=soundfont, kit="tr808", sample_rate=44100)
+
+
+def test_sound_font_hash_is_remembered_on_disk_until_the_file_changes(tmp_path):
+    import hashlib
+    import json
+    import os
+
+    font = tmp_path / "tiny.sf2"
+    font.write_bytes(b"not really a sound font")
+    cache = tmp_path / "cache"
+    assert soundfont_sha256(font, cache) == hashlib.sha256(font.read_bytes()).hexdigest()
+    memo = cache / "oneshots" / "soundfont-sha256.json"
+    (identity,) = json.loads(memo.read_text())
+    memo.write_text(json.dumps({identity: "remembered"}))
+    oneshots._sha256_cached.cache_clear()  # as in a new process
+    assert soundfont_sha256(font, cache) == "remembered"
+    os.utime(font, ns=(0, 1))  # a new file version is hashed again
+    assert soundfont_sha256(font, cache) == hashlib.sha256(font.read_bytes()).hexdigest()

@@ -112,8 +112,8 @@ def test_loudness_equals_pyloudnorm(rate):
 
     samples = _drum_like(5.0, 3)  # resampled in name only: the meter only needs a rate
     expected = pyloudnorm.Meter(rate).integrated_loudness(samples)
-    assert measure_loudness(samples, rate) == pytest.approx(expected, abs=1e-4)
+    assert measure_loudness(samples, rate) == pytest.approx(expected, abs=1e-3)
     quiet = np.concatenate([samples * np.float32(1e-2), samples * np.float32(3e-4)])
     assert -70.0 < measure_loudness(quiet, rate) < -55.0  # the −90 LUFS half is gated out
     expected = pyloudnorm.Meter(rate).integrated_loudness(quiet)
-    assert measure_loudness(quiet, rate) == pytest.approx(expected, abs=1e-4)
+    assert measure_loudness(quiet, rate) == pytest.approx(expected, abs=1e-3)

@@ -1,10 +1,7 @@
 """The clip pipeline: condition validation and permalinks, make_clip, clip_from_midi."""
 
-import io
-
 import numpy as np
 import pytest
-import soundfile
 
 from drumeval import clips
 from drumeval.errors import DatasetError, InvalidMidiError
@@ -16,11 +13,6 @@ def _condition(**changes) -> clips.Condition:
     fields = {"model": "drums_rnn", "preset": "thesis", "genre": "techno-house",
               "corpus_size": 700, "temperature": 1.0, "bars": BARS, "seed": 5}  # fmt: skip
     return clips.Condition(**{**fields, **changes})
-
-
-def _samples(audio_bytes: bytes) -> np.ndarray:
-    """Decoded audio: encoders stamp each file with a random stream serial number."""
-    return soundfile.read(io.BytesIO(audio_bytes))[0]
 
 
 @pytest.mark.parametrize(
@@ -113,7 +105,7 @@ def test_make_clip_is_deterministic_and_complete(made):
     first, second, _ = made
     np.testing.assert_array_equal(first.event_ids, second.event_ids)
     assert first.midi_bytes == second.midi_bytes
-    np.testing.assert_array_equal(_samples(first.audio_bytes), _samples(second.audio_bytes))
+    assert first.audio_bytes == second.audio_bytes  # rendered twice, byte for byte
     assert first.event_ids.shape == (BARS * 16,) and first.bars == BARS
     assert first.duration_s == pytest.approx(BARS * 2.0)
     assert first.loudness_lufs == pytest.approx(-23.0, abs=0.5)

@@ -1,6 +1,5 @@
 """`drumeval generate --audio` and `drumeval render` share the app's kit through provenance."""
 
-import io
 import json
 
 import numpy as np
@@ -16,11 +15,6 @@ def _run(argv: list[str]) -> int:
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     return exit_info.value.code
-
-
-def _samples(audio_bytes: bytes) -> np.ndarray:
-    """Decoded audio: encoders stamp each file with a random stream serial number."""
-    return soundfile.read(io.BytesIO(audio_bytes))[0]
 
 
 def _words(output: str) -> str:
@@ -49,9 +43,7 @@ def _generated_file(folder, sidecar: dict | None):
         ({"corpus": "my-own-data"}, "standard"),
     ],
 )
-def test_render_without_genre_uses_the_kit_of_the_recorded_genre(
-    tmp_path, capsys, sidecar, kit
-):
+def test_render_without_genre_uses_the_kit_of_the_recorded_genre(tmp_path, capsys, sidecar, kit):
     path = _generated_file(tmp_path, sidecar)
     out = tmp_path / "out.wav"
     cache = tmp_path / "cache"
@@ -90,7 +82,7 @@ def test_generate_with_audio_renders_in_the_genre_kit_like_the_app(tmp_path, mon
     [audio] = [path for path in out.glob("track-000.*") if path.suffix != ".mid"]
     condition = clips.Condition("drums_rnn", "thesis", "jazz-soul", 700, 1.0, 4, 11)
     app_clip = clips.make_clip(condition, cache_dir=tmp_path / "app-cache")
-    np.testing.assert_array_equal(_samples(audio.read_bytes()), _samples(app_clip.audio_bytes))
+    assert audio.read_bytes() == app_clip.audio_bytes
     np.testing.assert_array_equal(
         load_drum_track(out / "track-000.mid").event_ids[:64], app_clip.event_ids
     )

@@ -5,9 +5,10 @@ cut to the musical length → fades → loudness normalisation under a true-peak
 encode → content-addressed cache.
 
 Two engines synthesise (`RenderSettings.engine`): "fast" (default) mixes one-shots that
-FluidSynth rendered once per kit (`oneshots`, `mixer`: ~10 ms of numpy per minute of
+FluidSynth rendered once per kit (`oneshots`, `mixer`: ~50 ms of numpy per minute of
 drums once they are cached); "fluidsynth" runs the FluidSynth program on the whole
-clip. They sound the same within the tolerances of tests/audio/test_fast_render.py.
+clip (~0.5–1 s per minute). They sound the same within the tolerances of
+tests/audio/test_fast_render.py.
 
 Length rule (deterministic, so clips of equal bars last equally long): a clip ends at
 the end of the bar that holds the last drum onset, plus `tail_s` of FluidSynth's reverb
@@ -426,7 +427,7 @@ def render_many(
     workers: int = 2,
     on_done: Callable[[RenderedClip], None] | None = None,
 ) -> list[RenderedClip]:
-    """`render` for many inputs on `workers` threads (FluidSynth and encoders release the GIL).
+    """`render` for many inputs on `workers` threads (numpy, FluidSynth, ffmpeg free the GIL).
 
     Results are in input order; the first error is raised after the running renders end.
     """

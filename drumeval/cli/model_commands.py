@@ -271,8 +271,23 @@ def import_magenta(
     console.print(f"[green]imported[/] {source} → {directory}")
 
 
-def checkpoints() -> None:
-    """List the shipped checkpoints with their training figures."""
+def checkpoints(
+    fidelity: Annotated[
+        bool,
+        typer.Option(
+            "--fidelity",
+            help="Also print each checkpoint's groove fidelity beside its corpus's (issue 18: "
+            "16 seeded 60-bar samples) and which targets it meets.",
+        ),
+    ] = False,
+    recompute: Annotated[
+        bool, typer.Option("--recompute", help="Sample again instead of reading the cards.")
+    ] = False,
+    write_cards: Annotated[
+        bool, typer.Option("--write-cards", help="Store recomputed fidelity in the cards.")
+    ] = False,
+) -> None:
+    """List the shipped checkpoints with their training figures (and groove fidelity)."""
     from drumeval.generate import CHECKPOINTS_DIR, list_shipped_checkpoints
     from drumeval.models.checkpoints import read_card
 
@@ -290,6 +305,35 @@ def checkpoints() -> None:
             f"{size_mb:.1f} MB",
         )
     console.print(table)
+    if fidelity:
+        from drumeval.models.recipes import shipped_fidelity
+
+        for name in list_shipped_checkpoints():
+            _print_fidelity(
+                name, shipped_fidelity(name, recompute=recompute, write_card=write_cards)
+            )
+
+
+def _print_fidelity(name: str, report: dict) -> None:
+    from drumeval.metrics.fidelity import FIGURE_NAMES, figure_label
+
+    settings = report["settings"]
+    low, high = report["corpus_hits_per_bar_range"]
+    table = Table(
+        "figure",
+        "model",
+        "corpus",
+        title=f"{name}: {settings['samples']} samples × {settings['bars']} bars, "
+        f"seed {settings['seed']}, T={settings['temperature']} (corpus hits/bar 1–99 %: "
+        f"{low:.1f}–{high:.1f})",
+    )
+    for key in FIGURE_NAMES:
+        model_value, corpus_value = report["model"][key], report["corpus"][key]
+        table.add_row(figure_label(key), f"{model_value:.2f}", f"{corpus_value:.2f}")
+    console.print(table)
+    for check in report["targets"]:
+        mark = "[green]met[/]" if check["met"] else "[red]missed[/]"
+        console.print(f"  {mark}  {check['target']}: {check['detail']}")
 
 
 def register(app: typer.Typer) -> None:

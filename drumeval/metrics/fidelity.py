@@ -44,6 +44,11 @@ FIGURES: tuple[tuple[str, str], ...] = (
     ("bar_similarity_8", "bar similarity (lag 8)"),
 )
 
+# Every figure name of `GrooveProfile.figures()`, in table order.
+FIGURE_NAMES: tuple[str, ...] = tuple(name for name, _ in FIGURES) + tuple(
+    f"share_{name}" for name in DRUM_CLASS_NAMES
+)
+
 
 @dataclass(frozen=True)
 class GrooveProfile:
@@ -193,6 +198,14 @@ def fidelity_distance(samples: GrooveProfile, corpus: GrooveProfile) -> float:
     density = abs(samples.hits_per_bar - corpus.hits_per_bar) / max(corpus.hits_per_bar, 1.0)
     empty = max(samples.empty_bar_share - MAX_EMPTY_BAR_SHARE, 0.0)
     return float(shares + outside + empty + min(density, 1.0))
+
+
+def figure_label(name: str) -> str:
+    """Table label of a figure name from `GrooveProfile.figures()`."""
+    labels = dict(FIGURES)
+    if name in labels:
+        return labels[name]
+    return name.replace("share_", "share ").replace("_", " ")
 
 
 def fidelity_rows(samples: GrooveProfile, corpus: GrooveProfile) -> list[tuple[str, float, float]]:

@@ -35,6 +35,8 @@ MODEL_CLASSES = {name: family.keras_class for name, family in MODELS.items()}
 CHECKPOINTS_DIR = checkpoints_dir()
 MAX_SHIPPED_MB = 20.0
 INIT_DIR = "init"  # a warm-started run keeps a copy of its starting checkpoint here
+GRID_FILE = "grid.png"  # the first bars of one seeded sample, for the README
+GRID_BARS = 16
 
 # Issue 18's fidelity protocol: 16 seeded 60-bar samples at temperature 1.0 per checkpoint.
 FIDELITY_SAMPLES = 16
@@ -346,6 +348,33 @@ def checkpoint_fidelity(directory: str | Path, **settings: Any) -> FidelityRepor
     return fidelity_report(card["model"], network, corpus, genre, **settings)
 
 
+def shipped_fidelity(
+    name: str, *, recompute: bool = False, write_card: bool = False
+) -> dict[str, Any]:
+    """The fidelity report (card form) of shipped checkpoint `model/preset/corpus`.
+
+    Read from its card when the card holds one made with the standard protocol; otherwise
+    (or with `recompute`) sampled now, and stored in the card with `write_card`.
+    """
+    from drumeval.models.checkpoints import read_card
+
+    directory = CHECKPOINTS_DIR / name
+    stored = read_card(directory).get("fidelity")
+    standard = {
+        "samples": FIDELITY_SAMPLES,
+        "bars": DEFAULT_BARS,
+        "seed": FIDELITY_SEED,
+        "temperature": FIDELITY_TEMPERATURE,
+    }
+    if stored and stored.get("settings") == standard and not recompute:
+        return stored
+    report = checkpoint_fidelity(directory).to_card()
+    if write_card:
+        _add_to_card(directory, {"fidelity": report})
+        write_grid(directory)
+    return report
+
+
 def _fidelity_during_training(
     model: str, network, corpus: GrooveProfile, genre: str, num_samples: int
 ) -> Callable[[list[np.ndarray]], dict[str, float]]:
@@ -399,7 +428,20 @@ def ship_checkpoint(final_dir: str | Path, checkpoints_dir: str | Path | None = 
     curves = final_dir.parent / "curves.png"
     if curves.is_file():
         shutil.copy2(curves, target / "curves.png")
+    write_grid(target)
     return target
+
+
+def write_grid(directory: str | Path) -> Path:
+    """Save the drum grid of the first `GRID_BARS` bars of the seed-7 sample of a checkpoint."""
+    from drumeval.models.checkpoints import load_checkpoint
+    from drumeval.plots.figures import drum_grid_figure, save_figure
+
+    directory = Path(directory)
+    network, card = load_checkpoint(directory)
+    track = sample_tracks(card["model"], network, num=1)[0][: GRID_BARS * STEPS_PER_BAR]
+    title = f"{card['model']} {card['preset']} · {card['corpus']} (seed {FIDELITY_SEED}, T=1)"
+    return save_figure(drum_grid_figure(track, title=title), directory / GRID_FILE, dpi=80)
 
 
 def import_magenta_checkpoint(

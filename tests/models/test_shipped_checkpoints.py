@@ -6,6 +6,7 @@ import pytest
 from drumeval import metrics
 from drumeval.generate import CHECKPOINTS_DIR, generate, list_shipped_checkpoints
 from drumeval.models.checkpoints import read_card
+from drumeval.models.recipes import FIDELITY_SAMPLES, FIDELITY_SEED, checkpoint_fidelity
 
 SIZES = ("700", "1500")
 MAX_SHIPPED_BYTES = 20 * 1024 * 1024
@@ -74,3 +75,57 @@ def test_every_shipped_checkpoint_has_a_complete_card():
         ):
             assert training[key] is not None, (name, key)
         assert card["data"]["train_examples"] > 0 and card["data"]["corpus_sha256"]
+
+
+# --------------------------------------------------------------------------- issue 18 targets
+# Every shipped checkpoint is either listed as meeting all of issue 18's targets (16 seeded
+# 60-bar samples, temperature 1.0, against its training corpus) or as a known miss with the
+# reason; the README's checkpoint table says the same. `GENRES_APART` lists the checkpoints
+# for which the README claims the genre target (techno kick-on-four ≥ 0.7, jazz ≤ 0.2).
+MEETS_TARGETS: frozenset[str] = frozenset()
+KNOWN_MISSES: dict[str, str] = {}
+GENRES_APART: frozenset[str] = frozenset()
+
+
+def test_every_shipped_checkpoint_meets_the_targets_or_is_a_listed_miss():
+    shipped = set(list_shipped_checkpoints())
+    assert not MEETS_TARGETS & set(KNOWN_MISSES)
+    assert shipped == MEETS_TARGETS | set(KNOWN_MISSES), shipped ^ (
+        MEETS_TARGETS | set(KNOWN_MISSES)
+    )
+    assert all(len(reason) > 20 for reason in KNOWN_MISSES.values())
+    assert GENRES_APART.issubset(shipped)
+
+
+def test_cards_store_the_fidelity_report_they_are_listed_by():
+    for name in list_shipped_checkpoints():
+        report = read_card(CHECKPOINTS_DIR / name)["fidelity"]
+        assert report["settings"] == {
+            "samples": FIDELITY_SAMPLES,
+            "bars": 60,
+            "seed": FIDELITY_SEED,
+            "temperature": 1.0,
+        }, name
+        assert report["meets_targets"] == (name in MEETS_TARGETS), name
+
+
+def _fresh_report(name: str):
+    return checkpoint_fidelity(CHECKPOINTS_DIR / name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(MEETS_TARGETS))
+def test_checkpoint_meets_the_issue_targets(name):
+    report = _fresh_report(name)
+    assert report.meets_targets, [check for check in report.checks if not check.met]
+    stored = read_card(CHECKPOINTS_DIR / name)["fidelity"]["model"]
+    assert report.samples.figures() == pytest.approx(stored)  # the card tells the truth
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(GENRES_APART - MEETS_TARGETS))
+def test_genres_stay_apart(name):
+    report = _fresh_report(name)
+    genre_check = report.checks[-1]
+    assert genre_check.target.startswith(report.genre), genre_check
+    assert genre_check.met, genre_check

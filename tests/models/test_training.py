@@ -41,7 +41,16 @@ def _eval():
     return [next(_batches(seed=99))]
 
 
-def _run(tmp_path, steps, resume=False, patience=None, model=None, export_best=True):
+def _run(
+    tmp_path,
+    steps,
+    resume=False,
+    patience=None,
+    model=None,
+    export_best=True,
+    fidelity_fn=None,
+    **schedule_options,
+):
     model = model or _tiny_model()
     schedule = TrainingSchedule(
         num_steps=steps,
@@ -51,6 +60,7 @@ def _run(tmp_path, steps, resume=False, patience=None, model=None, export_best=T
         log_every_steps=10,
         patience_evals=patience,
         export_best=export_best,
+        **schedule_options,
     )
     result = train(
         model=model,
@@ -63,6 +73,7 @@ def _run(tmp_path, steps, resume=False, patience=None, model=None, export_best=T
         resume=resume,
         card={"model": "tiny"},
         progress=False,
+        fidelity_fn=fidelity_fn,
     )
     return model, result
 
@@ -115,3 +126,37 @@ def test_export_last_keeps_the_final_weights(tmp_path):
     assert card["training"]["exported_weights"] == "last step"
     with np.load(tmp_path / "run" / "state.npz") as state:
         np.testing.assert_array_equal(ops.convert_to_numpy(model.weights[0]), state["trainable_0"])
+
+
+def test_fidelity_selects_the_exported_weights_and_is_plotted(tmp_path):
+    seen = {}
+
+    def fidelity(weights):
+        # Pretend the groove was best at the second evaluation (step 40).
+        step = 20 * (len(seen) + 1)
+        seen[step] = np.array(weights[0])
+        return {"distance": abs(step - 40) / 40, "hits_per_bar": float(step)}
+
+    model, result = _run(tmp_path, steps=100, fidelity_fn=fidelity, fidelity_every_steps=20)
+    assert [h["step"] for h in result.history["fidelity"]] == [20, 40, 60, 80, 100]
+    np.testing.assert_array_equal(ops.convert_to_numpy(model.weights[0]), seen[40])
+    training = read_card(tmp_path / "run" / "final")["training"]
+    assert training["exported_step"] == 40
+    assert training["exported_weights"].startswith("best groove fidelity")
+    assert training["best_eval_step"] == 100  # the loss alone would have picked the last step
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
+
+
+def test_fidelity_patience_stops_when_the_groove_stops_improving(tmp_path):
+    def fidelity(weights):
+        return {"distance": 1.0}
+
+    _, result = _run(tmp_path, steps=400, patience=2, fidelity_fn=fidelity, fidelity_every_steps=20)
+    assert result.stopped_early and result.steps == 60
+
+
+def test_smoothed_eval_loss_is_the_moving_mean(tmp_path):
+    _, result = _run(tmp_path, steps=80, eval_smoothing=3)
+    losses = [h["loss"] for h in result.history["eval"]]
+    assert result.history["eval"][-1]["loss_smoothed"] == pytest.approx(np.mean(losses[-3:]))
+    assert result.history["eval"][0]["loss_smoothed"] == pytest.approx(losses[0])

@@ -41,6 +41,8 @@ def test_a_first_load_deep_link_plays_the_linked_track(app_url, browser):
     page.get_by_text("What the numbers say").wait_for(timeout=60_000)
     assert page.get_by_text("Seed 21, temperature 1").count() == 1
     assert page.locator("[data-testid='stImage']").count() >= 1
+    page.get_by_text("Share this track").click()
+    page.get_by_text(f"/listen?{LINK}").wait_for(timeout=10_000)  # the link to share is this one
     _no_errors(page)
     page.close()
 

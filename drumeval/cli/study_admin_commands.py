@@ -267,13 +267,16 @@ def demo(
 ) -> None:
     """Make sure the app has its open demo study (and an admin password): what `make run` does."""
     from drumeval.study import admin_auth
-    from drumeval.study.demo import ensure_demo
+    from drumeval.study.demo import demo_exists, ensure_demo
 
     if not ensure:
         raise StudyError("say --ensure to build the demo study when it is missing")
     engine = _engine()
-    with _progress_bar("Building the demo study (first start only)") as report:
-        result = ensure_demo(engine, bars=bars, progress=report)
+    if demo_exists(engine):
+        result = ensure_demo(engine, bars=bars)
+    else:
+        with _progress_bar("Building the demo study (first start only)") as report:
+            result = ensure_demo(engine, bars=bars, progress=report)
     state = "built" if result.built else "ready"
     console.print(f"Demo study {result.study.slug!r} {state} ({result.study.clips} clips).")
     password = admin_auth.ensure_admin_password()

@@ -69,6 +69,11 @@ class DemoResult:
     built: bool  # False: it existed already
 
 
+def demo_exists(engine: Engine) -> bool:
+    with transaction(engine) as session:
+        return repository.get_study(session, slug=DEMO_SLUG) is not None
+
+
 def ensure_demo(
     engine: Engine, *, bars: int = DEMO_BARS, progress: pool.PoolProgress | None = None
 ) -> DemoResult:

@@ -13,6 +13,7 @@ name a researcher gives to imported files.
 """
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -236,6 +237,69 @@ class _Job:
     build: Callable[[], PoolClip | None]
 
 
+def _build_and_store(
+    engine: Engine,
+    *,
+    role: str,
+    condition: str,
+    seed: int,
+    target_lufs: float,
+    is_demo: bool,
+    template: Any = None,
+    corpus: str | None = None,
+    genre: str | None = None,
+    bars: int = 0,
+) -> PoolClip | None:
+    """Make one pool clip (None when a model generated silence) and store it.
+
+    Generated and practice clips come from `template` at `seed`; a human reference is eval
+    example number `seed` of `corpus`; a low anchor is random drums seeded with `seed`.
+    """
+    from drumeval.clips import corpus_example, finish_clip, make_clip
+    from drumeval.registry import split_corpus_name
+
+    fields: dict[str, Any] = {}
+    if template is not None:
+        clip = make_clip(dataclasses.replace(template, seed=seed), target_lufs=target_lufs)
+        genre = template.genre
+        if role == "generated":
+            fields = {
+                "model": template.model,
+                "preset": template.preset,
+                "corpus_size": template.corpus_size,
+                "temperature": template.temperature,
+            }
+        if clip.audio_bytes is None:
+            return None
+    else:
+        assert corpus is not None and genre is not None
+        if role == "reference":
+            event_ids = corpus_example(corpus, seed)[: bars * STEPS_PER_BAR]
+            source = {"source": "corpus eval split", "example": seed}
+        else:
+            rates = class_hit_rates(*_corpus(corpus).split("train"))
+            event_ids = random_drums(rates, bars=bars, seed=seed)
+            source = {"source": "random drums at the corpus's hit rates", "seed": seed}
+        clip = finish_clip(
+            event_ids,
+            genre=genre,
+            corpus=corpus,
+            provenance={**source, "corpus": corpus},
+            target_lufs=target_lufs,
+        )
+        fields = {"corpus_size": split_corpus_name(corpus)[1]}
+    return store_clip(
+        engine,
+        clip,
+        role=role,
+        condition=condition,
+        genre=genre,
+        seed=seed,
+        is_demo=is_demo,
+        fields=fields,
+    )
+
+
 def build_pool(
     engine: Engine,
     *,
@@ -256,8 +320,6 @@ def build_pool(
     each clip its seed). A rerun builds only the clips missing from the database. References
     and anchors are made for every corpus the conditions use, at the conditions' length.
     """
-    from drumeval.clips import finish_clip, make_clip
-
     if per_condition < 1:
         raise StudyError("clips per condition must be at least 1")
     if not conditions:
@@ -265,146 +327,43 @@ def build_pool(
     report = progress or _no_progress
     jobs: list[_Job] = []
     existing: list[PoolClip] = []
+    stored = functools.partial(_build_and_store, engine, target_lufs=target_lufs, is_demo=is_demo)
 
-    def plan(
-        condition: str, seeds: Iterable[int], label: str, make: Callable[[int], PoolClip | None]
-    ) -> None:
+    def plan(condition: str, seeds: Iterable[int], label: str, **how: Any) -> None:
         have = _existing(engine, condition)
         for clip_seed in seeds:
             if clip_seed in have:
                 existing.append(have[clip_seed])
             else:
-                jobs.append(_Job(label, condition, clip_seed, lambda s=clip_seed: make(s)))
+                build = functools.partial(stored, condition=condition, seed=clip_seed, **how)
+                jobs.append(_Job(label, condition, clip_seed, build))
 
     for template in conditions:
         name = condition_name(template, prefix=prefix)
-
-        def generated(
-            clip_seed: int, template: Any = template, name: str = name
-        ) -> PoolClip | None:
-            clip = make_clip(dataclasses.replace(template, seed=clip_seed), target_lufs=target_lufs)
-            if clip.audio_bytes is None:
-                return None
-            return store_clip(
-                engine,
-                clip,
-                role="generated",
-                condition=name,
-                genre=template.genre,
-                seed=clip_seed,
-                is_demo=is_demo,
-                fields={
-                    "model": template.model,
-                    "preset": template.preset,
-                    "corpus_size": template.corpus_size,
-                    "temperature": template.temperature,
-                },
-            )
-
-        plan(name, range(seed, seed + per_condition), name, generated)
-
-    corpora = sorted({(c.corpus, c.genre, c.corpus_size, c.bars) for c in conditions})
-    for corpus, genre, size, bars in corpora:
-        steps = bars * STEPS_PER_BAR
-
-        def reference(
-            index: int, corpus: str = corpus, genre: str = genre, size: int = size, bars: int = bars
-        ) -> PoolClip:
-            from drumeval.clips import corpus_example
-
-            event_ids = corpus_example(corpus, index)[: bars * STEPS_PER_BAR]
-            clip = finish_clip(
-                event_ids,
-                genre=genre,
-                corpus=corpus,
-                provenance={"source": "corpus eval split", "corpus": corpus, "example": index},
-                target_lufs=target_lufs,
-            )
-            return store_clip(
-                engine,
-                clip,
-                role="reference",
-                condition=reference_name(corpus, bars, prefix=prefix),
-                genre=genre,
-                seed=index,
-                is_demo=is_demo,
-                fields={"corpus_size": size},
-            )
-
-        def anchor(
-            anchor_seed: int,
-            corpus: str = corpus,
-            genre: str = genre,
-            size: int = size,
-            bars: int = bars,
-        ) -> PoolClip:
-            data = _corpus(corpus)
-            rates = class_hit_rates(*data.split("train"))
-            clip = finish_clip(
-                random_drums(rates, bars=bars, seed=anchor_seed),
-                genre=genre,
-                corpus=corpus,
-                provenance={
-                    "source": "random drums at the corpus's hit rates",
-                    "corpus": corpus,
-                    "seed": anchor_seed,
-                },
-                target_lufs=target_lufs,
-            )
-            return store_clip(
-                engine,
-                clip,
-                role="anchor",
-                condition=anchor_name(corpus, bars, prefix=prefix),
-                genre=genre,
-                seed=anchor_seed,
-                is_demo=is_demo,
-                fields={"corpus_size": size},
-            )
-
+        plan(name, range(seed, seed + per_condition), name, role="generated", template=template)
+    for corpus, genre, bars in sorted({(c.corpus, c.genre, c.bars) for c in conditions}):
         if references_per_genre:
             data = _corpus(corpus)
             indices = pick_eval_examples(
-                data.lengths, data.is_eval, steps=steps, count=references_per_genre, seed=seed
+                data.lengths,
+                data.is_eval,
+                steps=bars * STEPS_PER_BAR,
+                count=references_per_genre,
+                seed=seed,
             )
-            plan(
-                reference_name(corpus, bars, prefix=prefix),
-                indices,
-                f"human reference ({corpus})",
-                reference,
-            )
+            label = f"human reference ({corpus})"
+            name = reference_name(corpus, bars, prefix=prefix)
+            plan(name, indices, label, role="reference", corpus=corpus, genre=genre, bars=bars)
         if anchors_per_genre:
-            plan(
-                anchor_name(corpus, bars, prefix=prefix),
-                range(seed, seed + anchors_per_genre),
-                f"low anchor ({corpus})",
-                anchor,
-            )
-
+            seeds = range(seed, seed + anchors_per_genre)
+            label = f"low anchor ({corpus})"
+            name = anchor_name(corpus, bars, prefix=prefix)
+            plan(name, seeds, label, role="anchor", corpus=corpus, genre=genre, bars=bars)
     if practice:
         first = conditions[0]
-        practice_seed = seed + per_condition  # a seed no rated clip of that condition uses
-
-        def practice_clip(clip_seed: int) -> PoolClip | None:
-            clip = make_clip(dataclasses.replace(first, seed=clip_seed), target_lufs=target_lufs)
-            if clip.audio_bytes is None:
-                return None
-            return store_clip(
-                engine,
-                clip,
-                role="training",
-                condition=practice_name(first.bars, prefix=prefix),
-                genre=first.genre,
-                seed=clip_seed,
-                is_demo=is_demo,
-            )
-
-        plan(
-            practice_name(first.bars, prefix=prefix),
-            [practice_seed],
-            "practice clip",
-            practice_clip,
-        )
+        name = practice_name(first.bars, prefix=prefix)
+        # A seed no rated clip of that condition uses.
+        plan(name, [seed + per_condition], "practice clip", role="training", template=first)
 
     added: list[PoolClip] = []
     skipped: list[tuple[str, str]] = []

@@ -109,7 +109,7 @@ def studies_section(engine) -> None:
         ):
             _act(setup.close_study, engine, slug, f"Study {slug!r} is closed.")
     with qr:
-        st.html(setup.invite_qr_svg(url))
+        st.image(setup.invite_qr_svg(url), caption="Scan to open the study", width=160)
     progress_panel(engine, slug)
 
 

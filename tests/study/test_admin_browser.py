@@ -1,5 +1,7 @@
 """The researcher pages in real Chromium: `/admin` as a first page, login, a study, uploads."""
 
+import base64
+
 import numpy as np
 import pytest
 
@@ -57,7 +59,9 @@ def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp
         page.get_by_role("button", name="Log in").click()
         page.get_by_text("Invite link").wait_for(timeout=WAIT_MS)
         page.get_by_text(f"{server.url}/study?s=two-models").first.wait_for(timeout=WAIT_MS)
-        assert page.locator("svg").count() >= 1  # the QR code
+        qr = page.locator("[data-testid='stImage'] img").first.get_attribute("src")
+        svg = base64.b64decode(qr.removeprefix("data:image/svg+xml;base64,")).decode()
+        assert svg == setup.invite_qr_svg(f"{server.url}/study?s=two-models")  # the QR of the link
         page.get_by_text("Ratings per condition").wait_for(timeout=WAIT_MS)
 
         page.get_by_role("tab", name="Clip pool").click()

@@ -130,3 +130,14 @@ def test_an_empty_form_names_the_missing_field(admin_env):
     app = _login(_page().run())
     _button(app, "Create the study").click().run()
     assert "`title`: is missing" in "\n".join(str(error.value) for error in app.error)
+
+
+def test_home_links_to_the_demo_study_and_the_researcher_pages():
+    app = AppTest.from_file(str(REPO_ROOT / "app.py"), default_timeout=TIMEOUT_S).run()
+    assert not app.exception
+    links = {
+        (link.proto.label, link.proto.page, link.proto.query_string)
+        for link in app.get("page_link")
+    }
+    assert ("Take the demo study (a few clips, a few minutes)", "study", "s=demo") in links
+    assert ("Researcher pages", "admin", "") in links

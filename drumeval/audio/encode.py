@@ -1,8 +1,10 @@
-"""Browser formats: Opus (default) and MP3 via ffmpeg, OGG Vorbis, 16-bit WAV.
+"""Browser formats: Opus (default), MP3 via ffmpeg, OGG Vorbis, 16-bit WAV.
 
 Opus runs at libopus's lowest complexity in 60 ms packets: a third of the CPU of its
 defaults (complexity 10, 20 ms) for the same signal-to-noise ratio at 96 kbps on drum
-clips (measured 13.8 vs 13.9 dB), ≈ 1.3 MB per 2 minutes; headless Chromium plays it.
+clips (measured 13.8 vs 13.9 dB), ≈ 1.4 MB per 2 minutes; headless Chromium plays it.
+At 48 kHz (the default rate) it is encoded in-process (`opus`), at other rates by
+ffmpeg, which resamples.
 
 Nothing that could reveal which model made a clip goes into the file: no title or
 comment tags (ffmpeg runs with `-map_metadata -1` and bit-exact flags, so its only tag
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumeval.audio.opus import OPUS_RATE, encode_opus
 from drumeval.errors import AudioError, MissingDependencyError
 
 FORMATS = ("ogg", "opus", "mp3", "wav")
@@ -97,6 +100,8 @@ def encode(samples: np.ndarray, rate: int, path: str | Path, audio_format: str =
             _write_ogg(samples, rate, partial)
         elif audio_format == "wav":
             _write_wav(samples, rate, partial)
+        elif audio_format == "opus" and rate == OPUS_RATE and samples.shape[1] <= 2:
+            partial.write_bytes(encode_opus(samples))
         else:
             _write_with_ffmpeg(samples, rate, partial, audio_format)
         os.replace(partial, path)

@@ -3,6 +3,7 @@ import pytest
 import soundfile
 
 from drumeval.audio.encode import encode
+from drumeval.audio.opus import ogg_crc, ogg_page
 from drumeval.errors import AudioError
 
 RATE = 44100
@@ -18,7 +19,7 @@ def noise() -> np.ndarray:
     ("audio_format", "container", "subtype", "rate"),
     [
         ("ogg", "OGG", "VORBIS", RATE),
-        ("opus", "OGG", "OPUS", 48000),
+        ("opus", "OGG", "OPUS", 48000),  # through ffmpeg, which resamples
         ("mp3", "MP3", "MPEG_LAYER_III", RATE),
         ("wav", "WAV", "PCM_16", RATE),
     ],
@@ -47,7 +48,7 @@ def test_chromium_plays_the_default_opus(noise, tmp_path):
 
     from tests.app_server import CHROMIUM, CHROMIUM_ARGS
 
-    path = encode(noise, RATE, tmp_path / "clip.opus", "opus")
+    path = encode(_at_48k(noise), 48000, tmp_path / "clip.opus", "opus")
     uri = "data:audio/ogg;base64," + base64.b64encode(path.read_bytes()).decode()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -76,3 +77,41 @@ def test_chromium_plays_the_default_opus(noise, tmp_path):
             browser.close()
     assert state["duration"] == pytest.approx(1.0, abs=0.02)
     assert state["time"] > 0.0  # it played
+
+
+def _at_48k(samples: np.ndarray) -> np.ndarray:
+    from scipy.signal import resample_poly
+
+    return resample_poly(samples, 160, 147, axis=0).astype(np.float32)
+
+
+@pytest.mark.parametrize("frames", [48000, 48000 * 3 + 1234])
+def test_in_process_opus_decodes_to_the_exact_length_without_tags(tmp_path, frames):
+    time = np.arange(frames)[:, None] / 48000
+    samples = (0.2 * np.sin(2 * np.pi * np.array([[220.0, 330.0]]) * time)).astype(np.float32)
+    path = encode(samples, 48000, tmp_path / "clip.opus", "opus")
+    decoded, rate = soundfile.read(path, dtype="float32")
+    assert rate == 48000 and decoded.shape == samples.shape
+    with soundfile.SoundFile(path) as handle:
+        assert handle.copy_metadata() == {}  # not even an encoder tag
+    error = decoded - samples
+    assert 10 * np.log10(np.sum(samples**2) / np.sum(error**2)) > 20.0  # in time, aligned
+    mono = encode(samples[:, :1], 48000, tmp_path / "mono.opus", "opus")
+    assert soundfile.info(mono).channels == 1
+
+
+def test_ogg_crc_is_the_msb_first_crc32_of_the_spec():
+    def reference(data: bytes) -> int:
+        crc = 0
+        for byte in data:
+            crc ^= byte << 24
+            for _ in range(8):
+                crc = (crc << 1) ^ 0x04C11DB7 if crc & 0x80000000 else crc << 1
+                crc &= 0xFFFFFFFF
+        return crc
+
+    for data in (b"", b"OggS", bytes(range(256)) * 3):
+        assert ogg_crc(data) == reference(data)
+    header = ogg_page([b"x" * 600], granule=5, sequence=2, first=False, last=True)
+    assert header[:4] == b"OggS" and header[5] == 4 and header[26] == 3  # EOS, 3 laces
+    assert list(header[27:30]) == [255, 255, 90]

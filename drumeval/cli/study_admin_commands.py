@@ -68,7 +68,10 @@ def pool(
     bars: Annotated[int, typer.Option(help="Clip length in bars (4…60, steps of 4).")] = 60,
     per_condition: Annotated[int, typer.Option(help="Clips per condition.")] = 4,
     seed: Annotated[int, typer.Option(help="First seed; clips use seed, seed+1, …")] = 0,
-    target_lufs: Annotated[float, typer.Option(help="Loudness of every clip (LUFS).")] = -23.0,
+    target_lufs: Annotated[
+        float | None,
+        typer.Option(help="Loudness of every clip, LUFS (default: the pool's, or -23)."),
+    ] = None,
     references: Annotated[int, typer.Option(help="Human references per corpus.")] = 1,
     anchors: Annotated[int, typer.Option(help="Low anchors per corpus.")] = 1,
     practice: Annotated[bool, typer.Option(help="Also build a practice clip.")] = True,
@@ -108,8 +111,9 @@ def pool(
     _print_skipped(result.skipped)
     for clip in result.quiet:
         console.print(
-            f"[yellow]quieter than {target_lufs:g} LUFS[/] clip {clip.id} ({clip.condition}): "
-            f"{clip.loudness_lufs:.1f} LUFS; rebuild with a lower --target-lufs to level-match",
+            f"[yellow]quieter than {result.target_lufs:g} LUFS[/] clip {clip.id} "
+            f"({clip.condition}): {clip.loudness_lufs:.1f} LUFS (its peaks limit it); a lower "
+            "target in a new data home level-matches every clip",
             highlight=False,
         )
     console.print(f"{len(result.added)} clip(s) added, {len(result.existing)} already in the pool.")
@@ -130,7 +134,10 @@ def import_clips(
     directory: Annotated[Path, typer.Argument(help="Folder of .mid/.midi files.")],
     condition: Annotated[str, typer.Option(help="Name of the condition these clips form.")],
     genre: Annotated[str, typer.Option(help="Genre whose kit renders them.")],
-    target_lufs: Annotated[float, typer.Option(help="Loudness of every clip (LUFS).")] = -23.0,
+    target_lufs: Annotated[
+        float | None,
+        typer.Option(help="Loudness of every clip, LUFS (default: the pool's, or -23)."),
+    ] = None,
 ) -> None:
     """Import external MIDI files (any generator's) as one condition of the pool."""
     from drumeval.study import pool as clip_pool

@@ -182,6 +182,33 @@ def pool_clips(engine: Engine, *, conditions: Iterable[str] | None = None) -> li
         return [_as_pool_clip(row) for row in session.scalars(statement)]
 
 
+def pool_target_lufs(engine: Engine, requested: float | None = None) -> float:
+    """The pool's one loudness target: the one its clips were rendered at, else `requested`.
+
+    Listeners must compare drums, not levels, so every clip of the pool (generated,
+    reference, anchor, imported) is rendered at the same target; asking for another one
+    once the pool has clips is refused rather than silently mixing two levels.
+    """
+    with transaction(engine) as session:
+        targets = {
+            float(provenance["target_lufs"])
+            for provenance in session.scalars(select(ClipRow.provenance))
+            if isinstance(provenance, dict) and "target_lufs" in provenance
+        }
+    if not targets:
+        return DEFAULT_TARGET_LUFS if requested is None else float(requested)
+    if len(targets) > 1:
+        levels = ", ".join(f"{target:g}" for target in sorted(targets))
+        raise StudyError(f"the pool mixes loudness targets ({levels} LUFS); rebuild it at one")
+    [target] = targets
+    if requested is not None and abs(requested - target) > 1e-6:
+        raise StudyError(
+            f"the pool's clips are rendered at {target:g} LUFS; new clips must match it "
+            f"(asked for {requested:g})"
+        )
+    return target
+
+
 def _existing(engine: Engine, condition: str) -> dict[int | None, PoolClip]:
     return {clip.seed: clip for clip in pool_clips(engine, conditions=[condition])}
 
@@ -195,12 +222,15 @@ def store_clip(
     genre: str | None,
     seed: int | None,
     is_demo: bool,
+    target_lufs: float,
     fields: dict[str, Any] | None = None,
     provenance: dict[str, Any] | None = None,
 ) -> PoolClip:
     """Put a finished `drumeval.clips.Clip` in the clip store and the clips table."""
     if clip.audio_bytes is None:
         raise StudyError("the clip has no drum hit, so there is nothing to play")
+    provenance = {**(clip.provenance if provenance is None else provenance)}
+    provenance["target_lufs"] = target_lufs
     midi_sha256 = clipstore.put(clip.midi_bytes, "mid")
     audio_sha256 = clipstore.put(clip.audio_bytes, clip.audio_format)
     with transaction(engine, write_lock=True) as session:
@@ -216,7 +246,7 @@ def store_clip(
             seed=seed,
             loudness_lufs=clip.loudness_lufs,
             metrics=clip.metrics,
-            provenance=clip.provenance if provenance is None else provenance,
+            provenance=provenance,
             is_demo=is_demo,
             **(fields or {}),
         )
@@ -296,6 +326,7 @@ def _build_and_store(
         genre=genre,
         seed=seed,
         is_demo=is_demo,
+        target_lufs=target_lufs,
         fields=fields,
     )
 
@@ -306,7 +337,7 @@ def build_pool(
     conditions: Sequence[Any],
     per_condition: int,
     seed: int = 0,
-    target_lufs: float = DEFAULT_TARGET_LUFS,
+    target_lufs: float | None = None,
     references_per_genre: int = 1,
     anchors_per_genre: int = 1,
     practice: bool = True,
@@ -325,6 +356,7 @@ def build_pool(
     if not conditions:
         raise StudyError("choose at least one condition for the pool")
     report = progress or _no_progress
+    target_lufs = pool_target_lufs(engine, target_lufs)
     jobs: list[_Job] = []
     existing: list[PoolClip] = []
     stored = functools.partial(_build_and_store, engine, target_lufs=target_lufs, is_demo=is_demo)
@@ -398,7 +430,7 @@ def import_midi(
     *,
     condition: str,
     genre: str,
-    target_lufs: float = DEFAULT_TARGET_LUFS,
+    target_lufs: float | None = None,
     progress: PoolProgress | None = None,
 ) -> ImportReport:
     """Import (file name, bytes) pairs as clips of `condition`; bad files are skipped with why.
@@ -412,6 +444,7 @@ def import_midi(
 
     condition = check_import_condition(condition)
     check_genre(genre)
+    target_lufs = pool_target_lufs(engine, target_lufs)
     items = list(files)
     if len(items) > MAX_IMPORT_FILES:
         raise StudyError(f"import at most {MAX_IMPORT_FILES} files at a time; got {len(items)}")
@@ -436,6 +469,7 @@ def import_midi(
                     genre=genre,
                     seed=None,
                     is_demo=False,
+                    target_lufs=target_lufs,
                     provenance={**clip.provenance, "file_name": name},
                 )
             )
@@ -451,7 +485,7 @@ def import_clips(
     *,
     condition: str,
     genre: str,
-    target_lufs: float = DEFAULT_TARGET_LUFS,
+    target_lufs: float | None = None,
     progress: PoolProgress | None = None,
 ) -> ImportReport:
     """Import every `.mid`/`.midi` file of a directory (not recursive) as one condition."""

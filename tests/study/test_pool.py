@@ -181,3 +181,27 @@ def test_import_needs_a_folder_with_midi(db_engine, tmp_path):
         pool.import_clips(db_engine, tmp_path / "nope", condition="x1", genre="jazz-soul")
     with pytest.raises(StudyError, match=r"no \.mid or \.midi file"):
         pool.import_clips(db_engine, tmp_path, condition="x1", genre="jazz-soul")
+
+
+def test_the_whole_pool_shares_one_loudness_target(db_engine, fake_models):
+    pool.build_pool(
+        db_engine,
+        conditions=[CONDITION],
+        per_condition=1,
+        target_lufs=-26.0,
+        references_per_genre=0,
+        anchors_per_genre=0,
+        practice=False,
+    )
+    assert pool.pool_target_lufs(db_engine) == -26.0
+    groove = event_ids_to_midi_bytes(_groove(5), kit="tr808")
+    report = pool.import_midi(
+        db_engine, [("a.mid", groove)], condition="theirs", genre="techno-house"
+    )
+    assert report.imported[0].loudness_lufs == pytest.approx(-26.0, abs=0.5)  # the pool's level
+    with pytest.raises(StudyError, match="rendered at -26 LUFS"):
+        pool.import_midi(
+            db_engine, [("a.mid", groove)], condition="other", genre="techno-house", target_lufs=-20
+        )
+    with pytest.raises(StudyError, match="rendered at -26 LUFS"):
+        pool.build_pool(db_engine, conditions=[CONDITION], per_condition=2, target_lufs=-23.0)

@@ -174,8 +174,9 @@ def _loud_regions(channel: np.ndarray, loud_blocks: np.ndarray) -> tuple[np.ndar
     lengths = ends - starts + 2 * _KERNEL_RADIUS
     offsets = np.cumsum(lengths) - lengths
     position = np.arange(lengths.sum()) - np.repeat(offsets, lengths)
-    padded = np.pad(channel, _KERNEL_RADIUS)
-    values = padded[np.repeat(starts, lengths) + position]
+    index = np.repeat(starts, lengths) + position - _KERNEL_RADIUS
+    inside = (index >= 0) & (index < channel.shape[0])  # zeros beyond the ends, as scipy
+    values = np.where(inside, channel[np.clip(index, 0, channel.shape[0] - 1)], 0.0)
     interior = (position >= _KERNEL_RADIUS) & (
         position < np.repeat(lengths, lengths) - _KERNEL_RADIUS
     )

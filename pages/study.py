@@ -8,7 +8,6 @@ from drumeval.study import flow
 from ui import study as screens
 from ui.database import engine as database_engine
 
-st.set_page_config(layout="centered")
 engine = database_engine()
 query = {key: st.query_params[key] for key in st.query_params}
 try:

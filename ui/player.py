@@ -44,13 +44,17 @@ export default function (component) {
   if (player && player.token === data.token) {
     return;
   }
-  player = { token: data.token, heard: new Set(), plays: 0, seeks: 0, ended: false,
-             last: null, reported: -1, unlocked: false };
+  // A remounted player (Streamlit may rebuild the element on a rerun) starts from what the
+  // server already knows, so the count never goes backwards.
+  const floor = data.heard_floor || 0;
+  player = { token: data.token, heard: new Set(), plays: data.plays_floor || 0, seeks: 0,
+             ended: false, last: null, reported: -1, unlocked: floor >= data.min_seconds };
   players.set(parentElement, player);
   audio.src = data.src;
+  audio.dataset.token = data.token;
   const minimum = data.min_seconds;
 
-  const heardSeconds = () => player.heard.size;
+  const heardSeconds = () => Math.max(floor, player.heard.size);
   const show = () => {
     const left = minimum - heardSeconds();
     if (left > 0) {
@@ -126,18 +130,28 @@ def blind_player(
     `token` identifies the clip on this page only (e.g. its position); a new token resets
     the counters in the browser.
     """
+    floor_key = f"{key}:heard"
+    known: Listening = st.session_state.get(floor_key) or Listening()
     result = _player(
         key=key,
-        data={"src": data_uri(audio, audio_format), "token": token, "min_seconds": min_seconds},
+        data={
+            "src": data_uri(audio, audio_format),
+            "token": token,
+            "min_seconds": min_seconds,
+            "heard_floor": known.heard_seconds,
+            "plays_floor": known.plays,
+        },
         default={"progress": None},
         on_progress_change=lambda: None,
     )
     progress = getattr(result, "progress", None) or {}
     if progress.get("token") != token:
-        return Listening()
-    return Listening(
-        heard_seconds=float(progress.get("heard_seconds", 0)),
-        plays=int(progress.get("plays", 0)),
+        return known
+    reported = Listening(
+        heard_seconds=max(known.heard_seconds, float(progress.get("heard_seconds", 0))),
+        plays=max(known.plays, int(progress.get("plays", 0))),
         seeks=int(progress.get("seeks", 0)),
-        ended=bool(progress.get("ended", False)),
+        ended=known.ended or bool(progress.get("ended", False)),
     )
+    st.session_state[floor_key] = reported
+    return reported

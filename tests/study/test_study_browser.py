@@ -71,6 +71,31 @@ def _choose(page, label: str, option: str) -> None:
     _radio_group(page, label).get_by_text(option, exact=True).click()
 
 
+def settle(page) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        timeout=WAIT_MS
+    )
+
+
+def _audio(page, heading: str):
+    """The player of the clip under `heading` (the previous clip's lingers during a rerun)."""
+    token = "0" if heading == "Practice clip" else heading.split()[1]
+    player = page.locator(f"audio[data-token='{token}']")
+    player.wait_for(state="attached", timeout=WAIT_MS)
+    return player
+
+
+def wait_until_unlocked(page, heading: str) -> None:
+    """Wait for this clip's player to unlock the form, and for the page to show it."""
+    token = "0" if heading == "Practice clip" else heading.split()[1]
+    player = page.locator(".player").filter(has=page.locator(f"audio[data-token='{token}']"))
+    player.locator(".status.done").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Submit rating").wait_for(timeout=WAIT_MS)
+    settle(page)
+
+
 def _token(page) -> str:
     return parse_qs(urlparse(page.url).query)["t"][0]
 
@@ -98,16 +123,16 @@ def _rate_current_clip(page, heading: str) -> None:
     page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
     locked = page.get_by_role("button", name="Listen first to unlock the rating")
     assert locked.is_disabled()
-    page.locator("audio").evaluate("audio => audio.play()")
-    page.get_by_role("button", name="Submit rating").wait_for(timeout=WAIT_MS)
+    _audio(page, heading).evaluate("audio => audio.play()")
+    wait_until_unlocked(page, heading)
     # Let the clip end and the player's last report rerun the page before clicking, as a
     # person who listens to the end does (a click in the middle of a rerun can be dropped).
-    audio = page.locator("audio")
+    audio = _audio(page, heading)
     for _ in range(100):
         if audio.evaluate("audio => audio.ended"):
             break
         page.wait_for_timeout(200)
-    page.wait_for_timeout(1000)
+    settle(page)
     for criterion in content.CRITERIA:
         _choose(page, criterion.label, "+")
     _choose(page, content.GENRE_QUESTION, "Jazz / soul")

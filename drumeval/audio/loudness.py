@@ -70,7 +70,7 @@ def measure_loudness(samples: np.ndarray, rate: int) -> float:
     starts = (_GATE_BLOCK_S * hops * rate).astype(np.int64)
     ends = (_GATE_BLOCK_S * (hops + 1) * rate).astype(np.int64)
     bounds = np.unique(np.concatenate([starts, ends]))
-    pieces = np.add.reduceat(np.square(weighted), bounds[:-1], axis=1, dtype=np.float64)
+    pieces = np.add.reduceat(np.square(weighted), bounds[:-1], axis=1).astype(np.float64)
     energy = np.zeros((weighted.shape[0], bounds.size))
     np.cumsum(pieces, axis=1, out=energy[:, 1:])
     position = {bound: index for index, bound in enumerate(bounds.tolist())}

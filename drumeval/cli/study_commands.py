@@ -16,8 +16,13 @@ study_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     """Add every study command to `study_app` and the sub-app to the root app."""
-    from drumeval.cli import study_admin_commands, study_analysis_commands
+    from drumeval.cli import (
+        study_admin_commands,
+        study_analysis_commands,
+        study_results_commands,
+    )
 
     study_analysis_commands.register(study_app)
     study_admin_commands.register(study_app)
+    study_results_commands.register(study_app)
     app.add_typer(study_app, name="study")

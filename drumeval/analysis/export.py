@@ -1,0 +1,189 @@
+"""A study's data as files: ratings, participants and the Table 1 summary, as CSV, JSON or
+Parquet — the same bytes from `drumeval study export` and the Results page's downloads.
+
+Three tables (`EXPORT_TABLES`):
+* `ratings` — one row per rating, blinded ids resolved to conditions
+  (`drumeval.analysis.from_db.ROW_DTYPES`);
+* `participants` — one row per participant: status, headphone check, ratings given, median
+  seconds played, questionnaire answers (`q_…`);
+* `summary` — Table 1 in long form for everyone and for the participants who pass
+  post-screening (`drumeval.analysis.screening.table1_with_and_without_flagged`), with the
+  seed and number of bootstrap resamples that made its intervals.
+
+JSON is a list of records written with Python's `json` (floats in shortest round-trip form,
+so a value read back is the value written); missing values are `null` / empty CSV cells.
+`read_export` gives back the typed frame that was written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
+from drumeval.analysis.from_db import PARTICIPANT_DTYPES, ROW_DTYPES, StudyData, typed
+from drumeval.analysis.screening import table1_with_and_without_flagged
+from drumeval.errors import AnalysisError
+
+EXPORT_FORMATS = ("csv", "json", "parquet")
+EXPORT_TABLES = ("ratings", "participants", "summary")
+MIME_TYPES = {
+    "csv": "text/csv",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
+SUMMARY_DTYPES: dict[str, str] = {
+    "screened": "boolean",
+    "criterion": "string",
+    "model": "string",
+    "n_ratings": "Int64",
+    "n_participants": "Int64",
+    "n_clips": "Int64",
+    "mean": "Float64",
+    "median": "Float64",
+    "ci_low": "Float64",
+    "ci_high": "Float64",
+    "symbol": "string",
+    "thesis": "string",
+    "agrees": "boolean",
+    "seed": "Int64",
+    "n_resamples": "Int64",
+}
+TABLE_DTYPES = {
+    "ratings": ROW_DTYPES,
+    "participants": PARTICIPANT_DTYPES,
+    "summary": SUMMARY_DTYPES,
+}
+
+
+def require_ratings(data: StudyData) -> None:
+    """Refuse to analyse or export a study nobody has rated yet, with a message that says so."""
+    if data.rows.empty:
+        raise AnalysisError(
+            f"study {data.slug!r} has no ratings yet (practice ratings do not count)"
+        )
+
+
+def summary_table(
+    data: StudyData, *, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES
+) -> pd.DataFrame:
+    """Table 1 (long form) with and without the participants post-screening flags."""
+    require_ratings(data)
+    ratings, answers, participants = data.tables
+    table = table1_with_and_without_flagged(
+        ratings,
+        answers,
+        participants,
+        seed=seed,
+        n_resamples=n_resamples,
+        min_listened_seconds=data.min_listened_seconds,
+    )
+    return typed(table.assign(seed=seed, n_resamples=n_resamples), SUMMARY_DTYPES)
+
+
+def export_table(
+    data: StudyData, table: str, *, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES
+) -> pd.DataFrame:
+    """One of `EXPORT_TABLES` of a study, typed as `read_export` gives it back."""
+    if table not in EXPORT_TABLES:
+        raise AnalysisError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
+    require_ratings(data)
+    if table == "ratings":
+        return data.rows
+    if table == "participants":
+        return data.participants
+    return summary_table(data, seed=seed, n_resamples=n_resamples)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in EXPORT_FORMATS:
+        raise AnalysisError(
+            f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}"
+        )
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-ready Python value (None for any missing value)."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
+    """`frame` serialised as `fmt` (deterministic: the same frame gives the same bytes)."""
+    _check_format(fmt)
+    if fmt == "csv":
+        return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    if fmt == "json":
+        records = [
+            {column: _plain(value) for column, value in zip(frame.columns, row, strict=True)}
+            for row in frame.itertuples(index=False, name=None)
+        ]
+        return (json.dumps(records, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False, engine="pyarrow", compression="zstd")
+    return buffer.getvalue()
+
+
+def read_export(source: bytes | Path, fmt: str, table: str) -> pd.DataFrame:
+    """A file written by `to_bytes` read back as the typed frame it was made from."""
+    _check_format(fmt)
+    if table not in TABLE_DTYPES:
+        raise AnalysisError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
+    raw = Path(source).read_bytes() if isinstance(source, Path) else source
+    if fmt == "csv":
+        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+    elif fmt == "json":
+        frame = pd.DataFrame(json.loads(raw.decode("utf-8")))
+    else:
+        frame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
+    return typed(frame, TABLE_DTYPES[table])
+
+
+def write_export(frame: pd.DataFrame, fmt: str, out: Path) -> int:
+    """Write `frame` to `out` as `fmt`; the number of bytes written."""
+    payload = to_bytes(frame, fmt)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(payload)
+    except OSError as error:
+        raise AnalysisError(f"cannot write {out}: {error.strerror or error}") from None
+    return len(payload)
+
+
+def download_name(slug: str, table: str, fmt: str) -> str:
+    return f"{slug}-{table}.{fmt}"
+
+
+def study_table1(
+    data: StudyData, *, screened: bool, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES
+) -> pd.DataFrame:
+    """`rebuild_table1` of a study, of everyone or of the participants who pass screening —
+    the numbers of the summary export's rows with the same `screened` value."""
+    from drumeval.analysis.table1 import rebuild_table1
+
+    require_ratings(data)
+    ratings, answers, _ = data.analysed(screened=screened)
+    if ratings.empty:
+        raise AnalysisError(f"post-screening flags every participant of study {data.slug!r}")
+    return rebuild_table1(ratings, answers, seed, n_resamples=n_resamples)
+
+
+def table1_markdown(table: pd.DataFrame) -> str:
+    """Table 1 (from `rebuild_table1`) as a Markdown table of `format_table1` cells."""
+    from drumeval.analysis.table1 import format_table1
+
+    return format_table1(table).to_markdown()
+
+
+def table1_latex(table: pd.DataFrame) -> str:
+    """Table 1 as a LaTeX tabular (booktabs; ✓/✗ as amssymb's \\checkmark and $\\times$)."""
+    from drumeval.analysis.table1 import format_table1
+
+    latex = format_table1(table).to_latex(escape=True)
+    # LaTeX typesets `--` as an en dash; `-{}-` keeps the thesis's two minus signs.
+    return latex.replace("--", "-{}-").replace("✓", r"$\checkmark$").replace("✗", r"$\times$")

@@ -1,0 +1,382 @@
+"""The study database as the analysis's tidy tables (`drumeval.analysis.schema`), and as the
+rows a researcher exports.
+
+This is the analysis's only database adapter: it reads one study through `db/` and resolves
+every blinded id to what the listener could not see — the clip's role, condition, model,
+preset, genre and corpus size. Ids stay the blinded public ids (a participant's row id or
+resume token never leaves the database). Practice ratings (`ratings.is_training`) and
+practice clips are left out: they exist to teach the scale, not to measure it.
+
+Two shapes come out of one read:
+* `StudyData.rows` — one row per rating as the listener gave it (the four criteria side by
+  side, genre answer, confidence, comment, listening), conditions resolved: what
+  `drumeval study export` writes;
+* `StudyData.tables` — the three tidy tables every analysis function takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, and_, select
+
+from db import repository
+from db.engine import transaction
+from db.models import Assignment, Clip, Participant, Rating, Study, StudyClip
+from drumeval.analysis.schema import (
+    ANCHOR,
+    GENRE_ANSWER_COLUMNS,
+    PARTICIPANT_COLUMNS,
+    RATING_COLUMNS,
+    REFERENCE,
+    SCORE_CRITERIA,
+)
+from drumeval.analysis.screening import (
+    DEFAULT_MIN_LISTENED_SECONDS,
+    drop_flagged,
+    screen_participants,
+)
+from drumeval.errors import StudyNotFoundError
+
+# One exported rating: who, which clip (and what it really was), the answers, the listening.
+ROW_DTYPES: dict[str, str] = {
+    "participant_id": "string",
+    "clip_id": "string",
+    "position": "Int64",
+    "role": "string",
+    "condition": "string",
+    "model": "string",
+    "preset": "string",
+    "genre": "string",
+    "corpus_size": "Int64",
+    "temperature": "Float64",
+    **dict.fromkeys(SCORE_CRITERIA, "Int64"),
+    "genre_answer": "string",
+    "genre_confidence": "Int64",
+    "listened_seconds": "Float64",
+    "play_count": "Int64",
+    "comment": "string",
+    "rated_at": "string",
+}
+# One exported participant. Questionnaire answers follow as `q_<question>` text columns;
+# external ids (e.g. a Prolific id) are personal data and stay in the database.
+PARTICIPANT_DTYPES: dict[str, str] = {
+    "participant_id": "string",
+    "status": "string",
+    "headphone_check_passed": "boolean",
+    "headphone_correct": "Int64",
+    "n_ratings": "Int64",
+    "listened_seconds": "Float64",
+    "consented_at": "string",
+    "finished_at": "string",
+}
+QUESTION_PREFIX = "q_"
+_CONTROL_ROLES = {"reference": REFERENCE, "anchor": ANCHOR}
+
+
+class StudyTables(NamedTuple):
+    """The three tidy tables of `drumeval.analysis.schema` (unpacks as a 3-tuple)."""
+
+    ratings: pd.DataFrame
+    genre_answers: pd.DataFrame
+    participants: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """One study read from the database: its export rows and its tidy tables."""
+
+    slug: str
+    title: str
+    is_demo: bool
+    rows: pd.DataFrame
+    participants: pd.DataFrame
+    tables: StudyTables
+    min_listened_seconds: float
+
+    @classmethod
+    def from_tables(
+        cls,
+        tables: StudyTables,
+        *,
+        slug: str,
+        title: str,
+        min_listened_seconds: float = DEFAULT_MIN_LISTENED_SECONDS,
+    ) -> StudyData:
+        """A study that never was in a database (the simulated demo), shaped like one."""
+        tables = StudyTables(*tables)
+        rows, participants = rows_from_tables(tables)
+        return cls(slug, title, True, rows, participants, tables, min_listened_seconds)
+
+    def screening(self) -> pd.DataFrame:
+        """Post-screening of every participant, at this study's listening threshold."""
+        ratings, _, participants = self.tables
+        return screen_participants(
+            ratings, participants, min_listened_seconds=self.min_listened_seconds
+        )
+
+    def analysed(self, *, screened: bool) -> StudyTables:
+        """The tidy tables of everyone, or of the participants who pass post-screening."""
+        if not screened:
+            return self.tables
+        screening = self.screening()
+        ratings, answers, participants = self.tables
+        return StudyTables(
+            drop_flagged(ratings, screening),
+            drop_flagged(answers, screening),
+            drop_flagged(participants, screening),
+        )
+
+
+def tidy_tables(engine: Engine, slug: str, *, include_demo: bool = True) -> StudyTables:
+    """(ratings, genre_answers, participants) of study `slug`, blinded ids resolved.
+
+    `model` is the clip's model for generated clips, `reference` / `anchor` for the hidden
+    controls and the condition's name for imported clips. `include_demo=False` leaves out
+    ratings of demo clips (the shipped demo study's). `StudyNotFoundError` for an unknown slug.
+    """
+    return load_study(engine, slug, include_demo=include_demo).tables
+
+
+def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> StudyData:
+    """Everything the Results page, `drumeval study table1` and the exports need, in one read."""
+    with transaction(engine) as session:
+        study = repository.get_study(session, slug=slug)
+        if study is None:
+            raise StudyNotFoundError(f"no study called {slug!r}; `drumeval study list` shows them")
+        records = _rating_records(session, study, include_demo)
+        people = _participant_records(session, study)
+        shortest = session.scalar(
+            select(Clip.duration_s)
+            .join(StudyClip, StudyClip.clip_id == Clip.id)
+            .where(StudyClip.study_id == study.id, StudyClip.purpose == "trial")
+            .order_by(Clip.duration_s)
+            .limit(1)
+        )
+        title, is_demo, design = study.title, bool(study.is_demo), dict(study.design)
+    rows = typed(pd.DataFrame(records, columns=list(ROW_DTYPES)), ROW_DTYPES)
+    participants = participant_frame(people, rows)
+    return StudyData(
+        slug=slug,
+        title=title,
+        is_demo=is_demo,
+        rows=rows,
+        participants=participants,
+        tables=tables_from_rows(rows, participants),
+        min_listened_seconds=listening_threshold(design, shortest),
+    )
+
+
+def listening_threshold(design: dict[str, Any], shortest_clip_s: float | None) -> float:
+    """Seconds below which a listener counts as not having listened: the screening default,
+    lowered to what the study itself required (its `min_listen_seconds`, else the whole clip
+    less 5 s) so that short clips do not flag every listener."""
+    from drumeval.study.flow import StudyDesign
+
+    if shortest_clip_s is None:
+        return DEFAULT_MIN_LISTENED_SECONDS
+    required = StudyDesign.from_json({"clips_per_participant": 1, **design}).minimum_listening(
+        float(shortest_clip_s)
+    )
+    return min(DEFAULT_MIN_LISTENED_SECONDS, required)
+
+
+def typed(frame: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
+    """`frame` with nullable dtypes per column and '' read as missing: one representation
+    whatever the file format it came from (extra columns become text)."""
+    frame = frame.copy()
+    for column in frame.columns:
+        dtype = dtypes.get(column, "string")
+        values = frame[column]
+        if values.dtype == object or pd.api.types.is_string_dtype(values.dtype):
+            values = values.replace("", None)
+        if dtype == "string":
+            values = values.astype("string")
+        elif dtype == "boolean":
+            values = values.map(_as_bool, na_action="ignore").astype("boolean")
+        else:
+            values = pd.to_numeric(values, errors="raise").astype(dtype)
+        frame[column] = values
+    return frame.reset_index(drop=True)
+
+
+def _as_bool(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().lower() in ("true", "1")
+
+
+def _iso(moment) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _rating_records(session, study: Study, include_demo: bool) -> list[dict[str, Any]]:
+    statement = (
+        select(Rating, Clip, Participant.public_id, Assignment.position)
+        .join(Clip, Clip.id == Rating.clip_id)
+        .join(Participant, Participant.id == Rating.participant_id)
+        .outerjoin(
+            Assignment,
+            and_(
+                Assignment.participant_id == Rating.participant_id,
+                Assignment.clip_id == Rating.clip_id,
+            ),
+        )
+        .where(
+            Rating.study_id == study.id,
+            Rating.is_training.is_(False),
+            Clip.role != "training",
+        )
+        .order_by(Participant.id, Assignment.position, Rating.id)
+    )
+    if not include_demo:
+        statement = statement.where(Clip.is_demo.is_(False))
+    records = []
+    for rating, clip, participant_id, position in session.execute(statement):
+        control = _CONTROL_ROLES.get(clip.role)
+        records.append(
+            {
+                "participant_id": participant_id,
+                "clip_id": clip.public_id,
+                "position": position,
+                "role": clip.role,
+                "condition": clip.condition,
+                "model": control or clip.model or clip.condition,
+                "preset": clip.preset,
+                "genre": clip.genre,
+                # A control's corpus size names the corpus it came from, not a training set.
+                "corpus_size": None if control else clip.corpus_size,
+                "temperature": clip.temperature,
+                **{criterion: getattr(rating, criterion) for criterion in SCORE_CRITERIA},
+                "genre_answer": rating.genre_answer,
+                "genre_confidence": rating.genre_confidence,
+                "listened_seconds": rating.listened_seconds,
+                "play_count": rating.play_count,
+                "comment": rating.comment,
+                "rated_at": _iso(rating.created_at),
+            }
+        )
+    return records
+
+
+def _participant_records(session, study: Study) -> list[dict[str, Any]]:
+    people = session.scalars(
+        select(Participant).where(Participant.study_id == study.id).order_by(Participant.id)
+    )
+    records = []
+    for person in people:
+        screening = person.screening or {}
+        answers = person.questionnaire or {}
+        records.append(
+            {
+                "participant_id": person.public_id,
+                "status": person.status,
+                "headphone_check_passed": screening.get("passed"),
+                "headphone_correct": screening.get("correct"),
+                "consented_at": _iso(person.consented_at),
+                "finished_at": _iso(person.finished_at),
+                **{f"{QUESTION_PREFIX}{key}": _text(value) for key, value in answers.items()},
+            }
+        )
+    return records
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, list | tuple):
+        return "; ".join(map(str, value))
+    return str(value)
+
+
+def participant_frame(records: list[dict[str, Any]], rows: pd.DataFrame) -> pd.DataFrame:
+    """Participants with their number of rated clips and median seconds played per clip."""
+    frame = pd.DataFrame(records)
+    base = [column for column in PARTICIPANT_DTYPES if column not in ("n_ratings",)]
+    for column in base:
+        if column not in frame.columns:
+            frame[column] = None
+    per_person = rows.groupby("participant_id", sort=False)
+    counts = per_person.size()
+    listened = per_person["listened_seconds"].median()
+    ids = frame["participant_id"].astype(str)
+    frame["n_ratings"] = ids.map(counts).fillna(0).to_numpy()
+    frame["listened_seconds"] = ids.map(listened).to_numpy()
+    questions = sorted(column for column in frame.columns if column.startswith(QUESTION_PREFIX))
+    return typed(frame[[*PARTICIPANT_DTYPES, *questions]], PARTICIPANT_DTYPES)
+
+
+def _floats(values: pd.Series) -> np.ndarray:
+    return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _objects(values: pd.Series) -> np.ndarray:
+    """Text as Python objects with None for missing (what the analysis's validators expect)."""
+    return values.astype(object).where(values.notna(), None).to_numpy(dtype=object)
+
+
+def tables_from_rows(rows: pd.DataFrame, participants: pd.DataFrame) -> StudyTables:
+    """The tidy tables of export rows (long ratings, genre answers, screening inputs)."""
+    base = pd.DataFrame(
+        {
+            "participant_id": _objects(rows["participant_id"]),
+            "clip_id": _objects(rows["clip_id"]),
+            "model": _objects(rows["model"]),
+            "genre": _objects(rows["genre"]),
+            "corpus_size": _floats(rows["corpus_size"]),
+        }
+    )
+    ratings = pd.concat(
+        [
+            base.assign(criterion=criterion, score=rows[criterion].to_numpy(dtype=int))
+            for criterion in SCORE_CRITERIA
+        ],
+        ignore_index=True,
+    )
+    answers = base.assign(
+        answer=_objects(rows["genre_answer"]), confidence=_floats(rows["genre_confidence"])
+    )
+    screening = pd.DataFrame(
+        {
+            "participant_id": _objects(participants["participant_id"]),
+            "headphone_check_passed": _objects(participants["headphone_check_passed"]),
+            "listened_seconds": _floats(participants["listened_seconds"]),
+        }
+    )
+    return StudyTables(
+        ratings[list(RATING_COLUMNS)],
+        answers[[*GENRE_ANSWER_COLUMNS[:4], "corpus_size", *GENRE_ANSWER_COLUMNS[4:]]],
+        screening[list(PARTICIPANT_COLUMNS)],
+    )
+
+
+def rows_from_tables(tables: StudyTables) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Export rows and participants of tidy tables that never were in a database (the
+    simulated demo study), so that it downloads in the same shape as a real study."""
+    ratings, answers, people = tables
+    keys = ["participant_id", "clip_id"]
+    scores = ratings.pivot_table(index=keys, columns="criterion", values="score", aggfunc="first")
+    clips = ratings.drop_duplicates(keys).set_index(keys)[["model", "genre", "corpus_size"]]
+    given = answers.set_index(keys)[["answer", "confidence"]]
+    wide = clips.join(scores).join(given).reset_index()
+    controls = {REFERENCE: "reference", ANCHOR: "anchor"}
+    role = wide["model"].map(controls).fillna("generated")
+    condition = wide["model"].where(
+        role != "generated",
+        wide["model"] + "/" + wide["genre"] + "-" + wide["corpus_size"].map("{:.0f}".format),
+    )
+    rows = wide.rename(columns={"answer": "genre_answer", "confidence": "genre_confidence"})
+    rows = rows.assign(role=role, condition=condition)
+    rows = rows.reindex(columns=list(ROW_DTYPES))
+    listened = people.set_index("participant_id")["listened_seconds"]
+    rows["listened_seconds"] = rows["participant_id"].map(listened)
+    participants = pd.DataFrame(
+        {
+            "participant_id": people["participant_id"],
+            "status": "finished",
+            "headphone_check_passed": people["headphone_check_passed"],
+        }
+    ).to_dict("records")
+    typed_rows = typed(rows, ROW_DTYPES)
+    return typed_rows, participant_frame(participants, typed_rows)

@@ -1,0 +1,123 @@
+"""`drumeval study export|table1`: a study's ratings as files, and its Table 1 on a terminal.
+
+The same functions as the Results page (`drumeval.analysis.from_db`,
+`drumeval.analysis.export`), so a download and an export of the same study are the same
+bytes; errors are one line and exit code 2.
+"""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
+from drumeval.errors import AnalysisError
+
+console = Console()
+
+Resamples = Annotated[
+    int, typer.Option("--resamples", help="Bootstrap resamples of the 95 % intervals.")
+]
+Seed = Annotated[int, typer.Option(help="Seed of the bootstrap.")]
+
+
+def _study(slug: str):
+    from db.engine import open_database
+    from drumeval.analysis.from_db import load_study
+
+    engine = open_database()
+    try:
+        return load_study(engine, slug)
+    finally:
+        engine.dispose()
+
+
+def _check_resamples(resamples: int) -> None:
+    if resamples < 1:
+        raise AnalysisError(f"--resamples must be at least 1, not {resamples}")
+
+
+def export(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    out: Annotated[Path, typer.Option("--out", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, json or parquet.")] = "csv",
+    table: Annotated[
+        str,
+        typer.Option(
+            help="ratings (one row per rating, conditions resolved), participants, or summary "
+            "(Table 1 with and without post-screening)."
+        ),
+    ] = "ratings",
+    resamples: Resamples = DEFAULT_RESAMPLES,
+    seed: Seed = 0,
+) -> None:
+    """Write one table of a study's results as CSV, JSON or Parquet."""
+    from drumeval.analysis import export as exporter
+
+    _check_resamples(resamples)
+    if fmt not in exporter.EXPORT_FORMATS:
+        raise AnalysisError(
+            f"unknown export format {fmt!r}; choose one of {', '.join(exporter.EXPORT_FORMATS)}"
+        )
+    if table not in exporter.EXPORT_TABLES:
+        raise AnalysisError(
+            f"unknown table {table!r}; choose one of {', '.join(exporter.EXPORT_TABLES)}"
+        )
+    data = _study(slug)
+    frame = exporter.export_table(data, table, seed=seed, n_resamples=resamples)
+    size = exporter.write_export(frame, fmt, out)
+    console.print(
+        f"Wrote {len(frame)} {table} row(s) of study {slug!r} to {out} ({size:,} bytes).",
+        highlight=False,
+    )
+
+
+def table1(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    markdown: Annotated[bool, typer.Option("--markdown", help="Print Markdown.")] = False,
+    latex: Annotated[bool, typer.Option("--latex", help="Print a LaTeX tabular.")] = False,
+    screened: Annotated[
+        bool,
+        typer.Option(
+            "--screened",
+            help="Only participants who pass post-screening (reference, anchor, "
+            "headphone check, listening time).",
+        ),
+    ] = False,
+    resamples: Resamples = DEFAULT_RESAMPLES,
+    seed: Seed = 0,
+) -> None:
+    """The study's Table 1: symbol, mean and 95 % CI per model, beside the thesis's verdict."""
+    from drumeval.analysis import export as exporter
+    from drumeval.analysis.table1 import format_table1
+
+    if markdown and latex:
+        raise AnalysisError("choose one of --markdown and --latex")
+    _check_resamples(resamples)
+    data = _study(slug)
+    table = exporter.study_table1(data, screened=screened, seed=seed, n_resamples=resamples)
+    if markdown:
+        print(exporter.table1_markdown(table))
+        return
+    if latex:
+        print(exporter.table1_latex(table))
+        return
+    cells = format_table1(table)
+    who = "participants who pass post-screening" if screened else "all participants"
+    view = Table(
+        "criterion",
+        *cells.columns,
+        title=f"Table 1 of {data.title!r} ({who}; mean [95 % CI], {resamples} resamples)",
+        title_justify="left",
+    )
+    for criterion, row in cells.iterrows():
+        view.add_row(str(criterion), *map(str, row))
+    console.print(view)
+
+
+def register(study_app: typer.Typer) -> None:
+    """Add `export` and `table1` to the `study` sub-app."""
+    study_app.command()(export)
+    study_app.command()(table1)

@@ -1,0 +1,104 @@
+"""The scale-out deployment on this machine: nginx + two replicas + PostgreSQL.
+
+Two people take the study through the proxy, each pinned to a different replica by the
+affinity cookie; one replica is SIGKILLed mid-study, its evaluator reopens their link and
+carries on on the other replica, the killed replica is restarted, and both finish with
+every rating stored once. A short load test checks the rating invariants under 20
+concurrent evaluators on each backend (timings are `benchmarks/bench_load.py`'s job).
+"""
+
+from urllib.parse import urlparse
+
+import pytest
+
+from db.engine import make_engine, transaction
+from db.models import Participant, Rating
+from tests.deploy import load
+from tests.study.factory import make_study
+from tests.study.test_study_browser import WAIT_MS, _consent_and_screen, _rate_current_clip
+
+CLIPS = 4
+
+
+@pytest.fixture(scope="module")
+def deployment():
+    from deploy import replicas
+
+    running = replicas.start(2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DRUMEVAL_HOME", running.env["DRUMEVAL_HOME"])  # the replicas' clip store
+        engine = make_engine(running.database_url)
+        make_study(engine, clips_per_participant=CLIPS)
+        yield running, engine
+        engine.dispose()
+    running.stop()
+
+
+def _replica_port(response) -> int:
+    return int(response.headers["x-drumeval-replica"].split(",")[-1].rsplit(":", 1)[1])
+
+
+@pytest.mark.browser
+def test_evaluators_resume_on_another_replica_when_theirs_is_killed(deployment):
+    from playwright.sync_api import sync_playwright
+
+    from deploy.replicas import ROUTE_COOKIE
+    from tests.app_server import CHROMIUM, CHROMIUM_ARGS
+
+    running, engine = deployment
+    routes = running.routes_per_replica()
+    headings = load.clip_headings(CLIPS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        pages = []
+        for number, route in enumerate(routes):
+            context = browser.new_context()
+            context.add_cookies([{"name": ROUTE_COOKIE, "value": route, "url": running.url}])
+            page = context.new_page()
+            response = page.goto(
+                f"{running.url}/study?s=tiny&PROLIFIC_PID={load.BROWSER_PREFIX}{number}",
+                timeout=WAIT_MS,
+            )
+            assert _replica_port(response) == running.replicas[number].port
+            _consent_and_screen(page, engine)
+            page.get_by_role("button", name="Start with the practice clip").click()
+            pages.append(page)
+        first, second = pages
+        for page in pages:
+            _rate_current_clip(page, headings[0])
+            _rate_current_clip(page, headings[1])
+
+        running.replicas[0].kill()  # SIGKILL the first evaluator's replica mid-study
+        response = first.goto(first.url, timeout=WAIT_MS)
+        assert _replica_port(response) == running.replicas[1].port
+        assert urlparse(first.url).path == "/study"
+        _rate_current_clip(first, headings[2])
+        _rate_current_clip(second, headings[2])
+        running.replicas[0].start()
+        for page in pages:
+            for heading in headings[3:]:
+                _rate_current_clip(page, heading)
+            page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
+        browser.close()
+
+    with transaction(engine) as session:
+        participants = session.query(Participant).all()
+        assert sorted(p.status for p in participants) == ["finished", "finished"]
+        assert session.query(Rating).count() == 2 * (CLIPS + 1)
+        study = participants[0].study_id
+    audit = load.audit(engine, study)
+    assert audit.problems() == [] and audit.ratings == 2 * (CLIPS + 1)
+
+
+@pytest.mark.parametrize("evaluators", [20])
+def test_concurrent_evaluators_lose_double_and_cross_nothing(
+    db_engine, tmp_path, monkeypatch, evaluators
+):
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    ids = make_study(db_engine, clips_per_participant=CLIPS)
+    run = load.run_evaluators(db_engine, "tiny", evaluators)
+    assert run.errors == []
+    assert run.ratings == evaluators * (CLIPS + 1) and run.repeats > 0
+    audit = load.audit(db_engine, ids["study_id"], run)
+    assert audit.problems() == []
+    assert (audit.participants, audit.ratings) == (evaluators, evaluators * (CLIPS + 1))

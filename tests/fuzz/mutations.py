@@ -98,7 +98,8 @@ def cut_span(data: bytearray, rng: np.random.Generator) -> bytearray:
 
 def insert_bytes(data: bytearray, rng: np.random.Generator) -> bytearray:
     position = _event_offset(data, rng)
-    data[position:position] = rng.integers(0, 256, int(rng.integers(1, 32)), dtype=np.uint8).tobytes()
+    noise = rng.integers(0, 256, int(rng.integers(1, 32)), dtype=np.uint8)
+    data[position:position] = noise.tobytes()
     return data
 
 

@@ -42,8 +42,10 @@ def fuzz_run(tmp_path_factory) -> tuple[dict[str, dict[str, dict]], Path]:
                str(TIMEOUT_S), "--renders", str(RENDERS)]  # fmt: skip
     budget_s = 120 + CASES * 2
     try:
-        result = subprocess.run(command, cwd=REPO_ROOT, env=_environment(tmp_path),
-                                capture_output=True, text=True, timeout=budget_s, check=False)  # fmt: skip
+        result = subprocess.run(
+            command, cwd=REPO_ROOT, env=_environment(tmp_path), capture_output=True, text=True,
+            timeout=budget_s, check=False,
+        )  # fmt: skip
         stdout, returncode, stderr = result.stdout, result.returncode, result.stderr
     except subprocess.TimeoutExpired as expired:
         stdout, returncode, stderr = (expired.stdout or b"").decode(), "timeout", ""

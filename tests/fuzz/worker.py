@@ -132,7 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout-s", type=int, default=10)
     parser.add_argument("--memory-mb", type=int, default=1500)
     parser.add_argument(
-        "--renders", type=int, default=0,
+        "--renders",
+        type=int,
+        default=0,
         help="render and upload the first N files the reader accepts (refused files: all)",
     )
     args = parser.parse_args(argv)

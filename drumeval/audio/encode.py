@@ -15,6 +15,7 @@ hash.
 import os
 import shutil
 import subprocess
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,12 @@ def _write_with_ffmpeg(samples: np.ndarray, rate: int, path: Path, audio_format:
         )
 
 
+def partial_path(path: Path) -> Path:
+    """Where to write `path` before renaming it into place: unique per process and thread
+    (`render_many`'s threads may write the same cache file at once)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.partial")
+
+
 def encode(samples: np.ndarray, rate: int, path: str | Path, audio_format: str = "ogg") -> Path:
     """Write float samples [n, channels] to `path` in `audio_format`, atomically.
 
@@ -94,7 +101,7 @@ def encode(samples: np.ndarray, rate: int, path: str | Path, audio_format: str =
     check_format(audio_format)
     path = Path(path)
     samples = np.asarray(samples, dtype=np.float32).reshape(np.shape(samples)[0], -1)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = partial_path(path)
     try:
         if audio_format == "ogg":
             _write_ogg(samples, rate, partial)

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumeval.audio.encode import partial_path
 from drumeval.audio.kits import kit_program
 from drumeval.audio.mixer import ShotKey
 from drumeval.audio.synth import SYNTH_GAIN, synthesize
@@ -56,7 +57,7 @@ def _sha256_cached(path: str, size: int, mtime_ns: int, memo: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     memo.parent.mkdir(parents=True, exist_ok=True)
-    partial = memo.with_name(f".{memo.name}.{os.getpid()}.partial")
+    partial = partial_path(memo)
     partial.write_text(json.dumps({identity: digest.hexdigest()}))
     os.replace(partial, memo)
     return digest.hexdigest()
@@ -128,7 +129,7 @@ def render_oneshots(
 
 
 def _save(path: Path, shot: np.ndarray) -> None:
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial = partial_path(path)
     with open(partial, "wb") as handle:
         np.save(handle, shot)
     os.replace(partial, path)

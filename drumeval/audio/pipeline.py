@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
-from drumeval.audio.encode import check_format, encode
+from drumeval.audio.encode import check_format, encode, partial_path
 from drumeval.audio.kits import DRUM_BANK, check_kit_available, kit_program
 from drumeval.audio.loudness import (
     LevelPlan,
@@ -386,7 +386,7 @@ def render(
         max_loudness_lufs=plan.loudness_lufs + settings.max_true_peak_dbtp - plan.true_peak_dbtp,
         engine=settings.engine,
     )
-    partial = sidecar.with_name(f".{sidecar.name}.{os.getpid()}.partial")
+    partial = partial_path(sidecar)
     partial.write_text(json.dumps(result.to_json(), indent=1))
     os.replace(partial, sidecar)
     return result

@@ -305,3 +305,21 @@ def test_sound_font_hash_is_remembered_on_disk_until_the_file_changes(tmp_path):
     assert soundfont_sha256(font, cache) == "remembered"
     os.utime(font, ns=(0, 1))  # a new file version is hashed again
     assert soundfont_sha256(font, cache) == hashlib.sha256(font.read_bytes()).hexdigest()
+
+
+def test_threads_hashing_and_encoding_at_once_do_not_collide(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from drumeval.audio.encode import encode
+
+    font = tmp_path / "big.sf2"
+    font.write_bytes(bytes(8 << 20))  # hashing takes long enough for the threads to overlap
+    oneshots._sha256_cached.cache_clear()
+    samples = np.zeros((RATE, 2), dtype=np.float32)
+    with ThreadPoolExecutor(4) as pool:
+        digests = list(pool.map(lambda _: soundfont_sha256(font, tmp_path / "cache"), range(4)))
+        paths = list(
+            pool.map(lambda _: encode(samples, RATE, tmp_path / "same.wav", "wav"), range(4))
+        )
+    assert len(set(digests)) == 1 and len(set(paths)) == 1
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["big.sf2", "cache", "same.wav"]

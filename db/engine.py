@@ -28,6 +28,16 @@ URL_ENV = "DATABASE_URL"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 _WRITE_LOCK_OPTION = "drumeval_write_lock"
 _BUSY_MESSAGE = "the database is unavailable or busy; please retry"
+# How long a SQLite writer waits for the lock before giving up (a retryable error).
+BUSY_TIMEOUT_ENV = "DRUMEVAL_SQLITE_BUSY_TIMEOUT_S"
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+
+
+def _busy_timeout_s() -> float:
+    try:
+        return max(0.0, float(os.environ.get(BUSY_TIMEOUT_ENV, DEFAULT_BUSY_TIMEOUT_S)))
+    except ValueError as error:
+        raise DatabaseError(f"{BUSY_TIMEOUT_ENV} must be a number of seconds") from error
 
 
 def database_url() -> str:
@@ -68,8 +78,9 @@ def make_engine(url: str | None = None) -> Engine:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-            engine = create_engine(parsed, connect_args={"timeout": 30})
-            _configure_sqlite(engine)
+            timeout_s = _busy_timeout_s()
+            engine = create_engine(parsed, connect_args={"timeout": timeout_s})
+            _configure_sqlite(engine, timeout_s)
         else:
             engine = create_engine(parsed, pool_pre_ping=True)
     except NoSuchModuleError as error:
@@ -77,7 +88,7 @@ def make_engine(url: str | None = None) -> Engine:
     return engine
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Hand transaction control to SQLAlchemy's "begin" event below (pysqlite recipe).
@@ -85,7 +96,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(timeout_s * 1000)}")
             cursor.execute("PRAGMA foreign_keys=ON")
         finally:
             cursor.close()

@@ -9,6 +9,7 @@ from ui import study as screens
 from ui.database import engine as database_engine
 
 engine = database_engine()
+screens.flush_pending_rating(engine)
 query = {key: st.query_params[key] for key in st.query_params}
 try:
     study = flow.load_study(engine, query.get("s"))

@@ -1,9 +1,11 @@
 """The evaluator's screens: each takes the study and progress, renders, and acts through
 `drumeval.study.flow`. Nothing here names a model, a preset, a corpus or a file."""
 
+from dataclasses import dataclass
+
 import streamlit as st
 
-from drumeval.errors import DrumevalError
+from drumeval.errors import DatabaseError, DrumevalError
 from drumeval.study import content, flow, headphone
 from ui.player import blind_player
 
@@ -18,6 +20,82 @@ export default function ({ data }) {
 """,
 )
 REDIRECT_DELAY_MS = 5000
+PENDING_KEY = "pending-rating"
+RETRY_EVERY_S = 3
+
+
+@dataclass(frozen=True)
+class PendingRating:
+    """A submitted rating the database could not take yet: kept until it is written."""
+
+    slug: str
+    token: str
+    clip_id: int
+    form: flow.RatingForm
+    heard_seconds: float
+    plays: int
+
+
+def _write(engine, study: flow.StudyInfo, pending: PendingRating) -> None:
+    flow.submit_rating(
+        engine,
+        study,
+        pending.token,
+        clip_id=pending.clip_id,
+        form=pending.form,
+        heard_seconds=pending.heard_seconds,
+        plays=pending.plays,
+    )
+
+
+def flush_pending_rating(engine) -> None:
+    """Write a rating kept from an earlier failed submit, before anything else runs.
+
+    While the database is still unreachable the page shows a retryable message and tries
+    again every few seconds by itself; the rating is written once (submits are idempotent).
+    """
+    pending: PendingRating | None = st.session_state.get(PENDING_KEY)
+    if pending is None:
+        return
+    try:
+        _write(engine, flow.load_study(engine, pending.slug), pending)
+    except DatabaseError:
+        _waiting_for_database()
+        st.stop()
+    except DrumevalError as error:
+        show_error(error)
+    del st.session_state[PENDING_KEY]
+
+
+_rerun_timer = st.components.v2.component(
+    "drumeval_rerun_timer",
+    js="""
+export default function ({ data, setTriggerValue }) {
+  const timer = setTimeout(() => setTriggerValue("tick", Date.now()), data.delay_ms);
+  return () => clearTimeout(timer);
+}
+""",
+)
+
+
+def _retry_soon() -> None:
+    """Ask the browser to rerun the page shortly (the server cannot push a rerun itself)."""
+    attempt = st.session_state.get("retry-attempt", 0) + 1
+    st.session_state["retry-attempt"] = attempt
+    _rerun_timer(
+        data={"delay_ms": RETRY_EVERY_S * 1000, "attempt": attempt},  # new data: a new timer
+        key="retry-timer",
+        on_tick_change=lambda: None,
+    )
+
+
+def _waiting_for_database() -> None:
+    st.warning(
+        "We could not save your rating yet because the server is busy. It is kept and will "
+        "be saved automatically in a moment — please keep this page open.",
+        icon=":material/hourglass_top:",
+    )
+    _retry_soon()
 
 
 def show_error(error: DrumevalError) -> None:
@@ -200,19 +278,25 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
             disabled=not unlocked,
         )
     if submitted:
-        form = flow.RatingForm(
-            scores=scores, genre_answer=genre, genre_confidence=confidence, comment=comment or ""
+        pending = PendingRating(
+            slug=study.slug,
+            token=token,
+            clip_id=clip.clip_id,
+            form=flow.RatingForm(
+                scores=scores,
+                genre_answer=genre,
+                genre_confidence=confidence,
+                comment=comment or "",
+            ),
+            heard_seconds=listening.heard_seconds,
+            plays=listening.plays,
         )
         try:
-            flow.submit_rating(
-                engine,
-                study,
-                token,
-                clip_id=clip.clip_id,
-                form=form,
-                heard_seconds=listening.heard_seconds,
-                plays=listening.plays,
-            )
+            _write(engine, study, pending)
+        except DatabaseError:
+            st.session_state[PENDING_KEY] = pending
+            _waiting_for_database()
+            return
         except DrumevalError as error:
             show_error(error)
             return

@@ -208,3 +208,51 @@ def test_a_killed_server_loses_nothing(study_server, browser):
         assert session.query(Rating).count() == 3
         assert session.query(Assignment).count() == 5
         assert session.query(Participant).count() == 1
+
+
+def test_a_rating_survives_a_locked_database(browser, tmp_path, monkeypatch):
+    """The database is locked when the evaluator submits: the page says so, keeps the
+    rating, retries by itself and writes it once the lock is gone."""
+    import sqlite3
+
+    from db.engine import BUSY_TIMEOUT_ENV
+    from drumeval.paths import sqlite_path
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("DRUMEVAL_HOME", str(home))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    engine = open_database()
+    make_study(engine, headphone_check=False)
+    env = {"DRUMEVAL_HOME": str(home), "DATABASE_URL": "", BUSY_TIMEOUT_ENV: "0.3"}
+    server = AppServer(env=env).start()
+    try:
+        page = browser.new_context().new_page()
+        page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
+        page.get_by_role("button", name="I agree — start the study").click(timeout=WAIT_MS)
+        for _key, question, options in content.QUESTIONNAIRE:
+            _choose(page, question, options[0])
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Start with the practice clip").click(timeout=WAIT_MS)
+        page.get_by_text("Practice clip", exact=True).wait_for(timeout=WAIT_MS)
+        _audio(page, "Practice clip").evaluate("audio => audio.play()")
+        wait_until_unlocked(page, "Practice clip")
+        for criterion in content.CRITERIA:
+            _choose(page, criterion.label, "0")
+        _choose(page, content.GENRE_QUESTION, "Can't tell")
+        _choose(page, "How sure are you about the genre?", "1")
+        blocker = sqlite3.connect(sqlite_path(), isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            page.get_by_role("button", name="Submit rating").click()
+            page.get_by_text("could not save your rating yet").wait_for(timeout=WAIT_MS)
+            with transaction(engine) as session:
+                assert session.query(Rating).count() == 0
+            page.wait_for_timeout(4000)  # a retry or two while still locked
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        page.get_by_text("Clip 1 of 4", exact=True).wait_for(timeout=WAIT_MS)
+        with transaction(engine) as session:
+            assert session.query(Rating).count() == 1
+    finally:
+        server.stop()

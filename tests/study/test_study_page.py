@@ -205,3 +205,41 @@ def test_a_closed_study_says_so(engine):
     app = _page(s="tiny")
     assert not app.exception
     assert "This study has closed" in _texts(app)
+
+
+def test_a_rating_submitted_while_the_database_is_locked_is_kept_and_written_once(
+    data_home, monkeypatch
+):
+    import sqlite3
+
+    from db.engine import BUSY_TIMEOUT_ENV
+    from drumeval.paths import sqlite_path
+
+    monkeypatch.setenv(BUSY_TIMEOUT_ENV, "0.2")
+    engine = open_database()
+    make_study(engine, headphone_check=False)
+    app = _page(s="tiny")
+    _consent(app)
+    _answer_questionnaire(app)
+    _button(app, "Start").click().run()
+    _listen(app, 0, 3.0)
+    _fill_rating(app)
+    blocker = sqlite3.connect(sqlite_path(), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
+    try:
+        app.button[-1].click().run()
+        assert not app.exception
+        assert "could not save your rating yet" in _texts(app)
+        with transaction(engine) as session:
+            assert session.query(Rating).count() == 0
+        app.run()  # the page retries by itself while the lock is held
+        assert "could not save your rating yet" in _texts(app)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    app.run()  # the next automatic retry finds the database free
+    assert not app.exception
+    assert "Clip 1 of 4" in _texts(app)
+    app.run()
+    with transaction(engine) as session:
+        assert session.query(Rating).count() == 1

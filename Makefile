@@ -5,6 +5,7 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 APT_PACKAGES := fluidsynth fluid-soundfont-gm chromium ffmpeg python3-venv postgresql
+APT_PACKAGES += nginx
 PORT ?= 8501
 export KERAS_BACKEND := jax
 export TF_CPP_MIN_LOG_LEVEL := 3
@@ -53,3 +54,13 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Scale-out on this machine: throwaway PostgreSQL + 2 replicas behind nginx, until Ctrl-C.
+.PHONY: replicas stress stress-load
+replicas: setup
+	$(PY) -m deploy.replicas
+
+# Long load test: 100 simulated + 5 Chromium evaluators, SQLite and PostgreSQL behind nginx.
+stress: stress-load
+stress-load: setup
+	$(PY) benchmarks/bench_load.py --evaluators 100 --browsers 5

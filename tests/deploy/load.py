@@ -9,6 +9,7 @@ rate "+" / jazz-soul / 4 without a comment), so a rating stored under the wrong 
 or clip shows up as crossed.
 """
 
+import random
 import statistics
 import threading
 import time
@@ -63,8 +64,22 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered) + 0.5) - 1))]
 
 
-def run_evaluators(engine, slug: str, count: int, *, repeat_every: int = 3) -> LoadRun:
-    """`count` evaluators take the study in threads; every `repeat_every`-th rating twice."""
+def run_evaluators(
+    engine,
+    slug: str,
+    count: int,
+    *,
+    repeat_every: int = 3,
+    offset: int = 0,
+    think_seconds: float = 0.0,
+) -> LoadRun:
+    """`count` evaluators (numbered from `offset`) take the study in threads, all released
+    together at the rating stage; every `repeat_every`-th rating is submitted twice.
+
+    `think_seconds` = 0: each submits its next rating at once (a burst: throughput).
+    Otherwise each waits a seeded uniform 0…2×`think_seconds` before every rating, an
+    offered load of `count / think_seconds` ratings/s (latency at a steady rate).
+    """
     study = flow.load_study(engine, slug)
     run = LoadRun(evaluators=count)
     ready = threading.Barrier(count)
@@ -85,8 +100,10 @@ def run_evaluators(engine, slug: str, count: int, *, repeat_every: int = 3) -> L
             return
         ready.wait()
         created, latencies, repeats = set(), [], 0
+        pause = random.Random(number)
         try:
             while (progress := flow.progress(engine, study, token)).step is flow.Step.RATING:
+                time.sleep(pause.uniform(0, 2 * think_seconds))
                 clip = progress.clip
                 form = _signature(number, clip.clip_id)
                 started = time.perf_counter()
@@ -124,7 +141,7 @@ def run_evaluators(engine, slug: str, count: int, *, repeat_every: int = 3) -> L
             run.submit_seconds.extend(latencies)
             run.repeats += repeats
 
-    threads = [threading.Thread(target=evaluator, args=(n,)) for n in range(count)]
+    threads = [threading.Thread(target=evaluator, args=(offset + n,)) for n in range(count)]
     started = time.perf_counter()
     for thread in threads:
         thread.start()

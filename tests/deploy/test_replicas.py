@@ -102,3 +102,22 @@ def test_concurrent_evaluators_lose_double_and_cross_nothing(
     audit = load.audit(db_engine, ids["study_id"], run)
     assert audit.problems() == []
     assert (audit.participants, audit.ratings) == (evaluators, evaluators * (CLIPS + 1))
+
+
+def test_the_audit_finds_a_crossed_and_a_lost_rating(db_engine, tmp_path, monkeypatch):
+    from sqlalchemy import delete, select, update
+
+    from db.models import Event
+
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    ids = make_study(db_engine, clips_per_participant=CLIPS)
+    run = load.run_evaluators(db_engine, "tiny", 2)
+    assert load.audit(db_engine, ids["study_id"], run).problems() == []
+    with transaction(db_engine, write_lock=True) as session:
+        first, second = session.scalars(select(Rating).order_by(Rating.id).limit(2)).all()
+        session.execute(update(Rating).where(Rating.id == first.id).values(comment="someone else"))
+        session.execute(delete(Rating).where(Rating.id == second.id))
+        event = session.scalars(select(Event.id).where(Event.kind == "rating").limit(1)).first()
+        session.execute(delete(Event).where(Event.id == event))
+    audit = load.audit(db_engine, ids["study_id"], run)
+    assert (audit.crossed, audit.lost, audit.unreported, audit.duplicated) == (1, 1, 1, 0)

@@ -1,0 +1,193 @@
+"""Load: ≥ 50 simulated evaluators and ≥ 5 real Chromium evaluators at once, per backend.
+
+Run: `.venv/bin/python benchmarks/bench_load.py [--evaluators 50] [--browsers 5]
+[--backend sqlite|postgresql|both]` (what `make stress` runs).
+
+- SQLite: one app process (`python -m drumeval.serve`) and the simulated evaluators share
+  one SQLite file, as a one-machine study does.
+- PostgreSQL: the scale-out deployment (`deploy/replicas.py`): two replicas behind nginx;
+  the browsers come in through the proxy, spread over both replicas by the affinity cookie.
+
+Simulated evaluators go through the same service functions as the pages (`drumeval.study.flow`),
+one thread each, in rounds of `--evaluators` released together: one burst, then steady
+rounds until every browser has finished. Figures, beside the targets of issue 19:
+
+- ratings/s: a first round of evaluators submitting without pauses (throughput; their
+  latency is mostly queueing behind each other);
+- submit latency p50/p95 in the following steady rounds, whose evaluators pause a seeded
+  ~5 s before each rating (`flow.submit_rating`: the rating's database transaction, with
+  the wait for a pooled connection; target p95 < 100 ms);
+- submit → next clip shown in Chromium (click on "Submit rating" until the next clip's
+  heading is in the page, timed inside the page; target p95 < 300 ms).
+
+Then it asserts that the database holds 0 lost, 0 duplicated, 0 crossed ratings and
+balanced exposure (per-clip counts differ by ≤ 1). Exit code 1 when an invariant fails;
+a missed speed target is printed as MISSED.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from db.engine import make_engine, open_database
+from tests.app_server import AppServer
+from tests.deploy import load
+from tests.study.factory import make_study
+
+TARGET_SUBMIT_P95_S = 0.100
+TARGET_NEXT_CLIP_P95_S = 0.300
+CLIPS_PER_PARTICIPANT = 6
+CLIPS_PER_CONDITION = 4  # 4 conditions → 16 clips in the pool
+# Mean pause before each simulated rating in the steady rounds: 50 evaluators offer 10
+# ratings/s, 25× what 50 people listening to 2-minute clips submit.
+THINK_SECONDS = 5.0
+
+
+def _drive(engine, base_url: str, evaluators: int, routes: list[str | None]) -> tuple:
+    """Browsers in threads, and rounds of simulated evaluators until they are done."""
+    browser_seconds: list[float] = []
+    browser_errors: list[str] = []
+    lock = threading.Lock()
+
+    def browser(number: int) -> None:
+        try:
+            seconds = load.browser_session(
+                base_url,
+                engine,
+                number,
+                total=CLIPS_PER_PARTICIPANT,
+                route=routes[number % len(routes)],
+            )
+            with lock:
+                browser_seconds.extend(seconds)
+        except Exception as error:
+            with lock:
+                browser_errors.append(f"browser {number}: {error!r}")
+
+    threads = [threading.Thread(target=browser, args=(n,)) for n in range(len(routes))]
+    for thread in threads:
+        thread.start()
+    burst = load.run_evaluators(engine, "tiny", evaluators)
+    paced = []
+    while not paced or any(thread.is_alive() for thread in threads):
+        offset = (len(paced) + 1) * evaluators
+        paced.append(
+            load.run_evaluators(
+                engine, "tiny", evaluators, offset=offset, think_seconds=THINK_SECONDS
+            )
+        )
+    for thread in threads:
+        thread.join()
+    return burst, paced, browser_seconds, browser_errors
+
+
+def _report(
+    label: str, engine, study_id: int, burst, paced, browser_seconds, browser_errors
+) -> bool:
+    runs = [burst, *paced]
+    errors = [e for run in runs for e in run.errors] + browser_errors
+    audit = load.audit(engine, study_id)
+    print(f"\n== {label} ==")
+    print(
+        f"burst, {burst.evaluators} simulated evaluators without pauses: {burst.ratings} ratings "
+        f"in {burst.wall_seconds:.1f} s = {burst.ratings / burst.wall_seconds:.1f} ratings/s; "
+        f"submit {load.summary(burst.submit_seconds)} (mostly queueing)"
+    )
+    submits = [s for run in paced for s in run.submit_seconds]
+    p95 = load.percentile(submits, 0.95)
+    met = "met" if p95 < TARGET_SUBMIT_P95_S else "MISSED"
+    print(
+        f"steady, {len(paced)} round(s) of {burst.evaluators} evaluators pausing "
+        f"~{THINK_SECONDS:.0f} s per clip ({burst.evaluators / THINK_SECONDS:.0f} ratings/s "
+        f"offered), beside the browsers: submit (database write) {load.summary(submits)} "
+        f"→ target p95 < 100 ms: {met}"
+    )
+    print(f"double submits answered 'already stored': {sum(r.repeats for r in runs)}")
+    if browser_seconds:
+        p95 = load.percentile(browser_seconds, 0.95)
+        met = "met" if p95 < TARGET_NEXT_CLIP_P95_S else "MISSED"
+        print(
+            f"Chromium submit → next clip shown: {load.summary(browser_seconds)} "
+            f"→ target p95 < 300 ms: {met}"
+        )
+    print(
+        f"database: {audit.participants} participants, {audit.ratings} ratings; lost "
+        f"{audit.lost}, duplicated {audit.duplicated}, crossed {audit.crossed}, "
+        f"unreported {audit.unreported}, exposure spread {audit.exposure_spread}"
+    )
+    for error in errors:
+        print(f"ERROR {error}")
+    return not errors and not audit.problems()
+
+
+def bench_sqlite(evaluators: int, browsers: int) -> bool:
+    with tempfile.TemporaryDirectory(prefix="drumeval-load-") as home:
+        os.environ["DRUMEVAL_HOME"] = home
+        os.environ.pop("DATABASE_URL", None)
+        engine = open_database()
+        ids = make_study(
+            engine,
+            clips_per_participant=CLIPS_PER_PARTICIPANT,
+            clips_per_condition=CLIPS_PER_CONDITION,
+        )
+        server = AppServer(env={"DRUMEVAL_HOME": home, "DATABASE_URL": ""}).start()
+        try:
+            results = _drive(engine, server.url, evaluators, [None] * browsers)
+        finally:
+            server.stop()
+        ok = _report("SQLite, one app process", engine, ids["study_id"], *results)
+        engine.dispose()
+        return ok
+
+
+def bench_postgresql(evaluators: int, browsers: int) -> bool:
+    from deploy import replicas
+
+    deployment = replicas.start(2)
+    try:
+        os.environ["DRUMEVAL_HOME"] = deployment.env["DRUMEVAL_HOME"]
+        engine = make_engine(deployment.database_url)
+        ids = make_study(
+            engine,
+            clips_per_participant=CLIPS_PER_PARTICIPANT,
+            clips_per_condition=CLIPS_PER_CONDITION,
+        )
+        routes = deployment.routes_per_replica()
+        results = _drive(
+            engine, deployment.url, evaluators, [routes[n % 2] for n in range(browsers)]
+        )
+        ok = _report("PostgreSQL, 2 replicas behind nginx", engine, ids["study_id"], *results)
+        engine.dispose()
+        return ok
+    finally:
+        deployment.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--evaluators", type=int, default=50)
+    parser.add_argument("--browsers", type=int, default=5)
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    args = parser.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M")
+    print(
+        f"{started}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
+        "(figures on a shared, busy machine are upper bounds)"
+    )
+    ok = True
+    if args.backend in ("sqlite", "both"):
+        ok &= bench_sqlite(args.evaluators, args.browsers)
+    if args.backend in ("postgresql", "both"):
+        ok &= bench_postgresql(args.evaluators, args.browsers)
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,6 +34,16 @@ def deployment():
     running.stop()
 
 
+def test_the_proxy_config_names_every_replica_and_keeps_the_websocket(tmp_path):
+    from deploy.replicas import nginx_config
+
+    config = nginx_config(tmp_path, 8080, [9001, 9002])
+    assert "{{" not in config and "listen 127.0.0.1:8080;" in config
+    assert config.count("server 127.0.0.1:900") == 2 and "hash $drumeval_route consistent" in config
+    assert "proxy_set_header Upgrade $http_upgrade;" in config
+    assert f"pid {tmp_path}/nginx.pid;" in config
+
+
 def _replica_port(response) -> int:
     return int(response.headers["x-drumeval-replica"].split(",")[-1].rsplit(":", 1)[1])
 

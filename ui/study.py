@@ -208,8 +208,8 @@ def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
 
 
 def _literal_dashes(text: str) -> str:
-    """Escape dashes so markdown shows the thesis's `--` rather than a long dash or a list."""
-    return text.replace("-", "\\-")
+    """The thesis's `--` and `-` as minus signs (markdown would turn `--` into a long dash)."""
+    return text.replace("-", "−")
 
 
 def _scale_label(value: int) -> str:

@@ -425,7 +425,7 @@ def _write_curves(history: dict[str, list[dict[str, float]]], path: Path) -> Non
     rows = math.ceil((len(names) + len(fidelity_names)) / columns)
     figure, axes = plt.subplots(rows, columns, figsize=(4 * columns, 2.6 * rows), squeeze=False)
     cells = iter(axes.flat)
-    for axis, name in zip(cells, names, strict=False):
+    for name, axis in zip(names, cells, strict=False):  # names first: no cell is skipped
         for split, style in (("train", "-"), ("eval", "o-")):
             points = [(h["step"], h[name]) for h in history[split] if name in h]
             if points:
@@ -434,7 +434,7 @@ def _write_curves(history: dict[str, list[dict[str, float]]], path: Path) -> Non
         axis.set_title(name)
         axis.set_xlabel("step")
         axis.legend(fontsize=7)
-    for axis, name in zip(cells, fidelity_names, strict=False):
+    for name, axis in zip(fidelity_names, cells, strict=False):
         axis.plot([h["step"] for h in fidelity], [h[name] for h in fidelity], "s-", markersize=3)
         axis.set_title(f"fidelity: {name}")
         axis.set_xlabel("step")

@@ -14,9 +14,11 @@ From there the path is Magenta's: quantize to 4 steps per quarter, extract a not
 
 from __future__ import annotations
 
+import bisect
 import copy
 import io
 import struct
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
 
 MAX_FILE_BYTES = 5_000_000
 MAX_NOTES = 200_000
+MAX_EVENTS = 500_000  # mido builds a Python object per event (~20 µs each): bounds the parse
 MAX_MINUTES = 30.0
 MAX_TICKS = 20_000_000  # pretty_midi-style tick→time tables are allocated per tick
 MAX_QUARTERS = 12_000  # 30 minutes at 400 qpm; bounds the quantized grid, whatever the tempo
@@ -82,15 +85,38 @@ class SmfScan:
         return ticks_to_seconds(self.max_tick, self.tempos, self.ticks_per_quarter)
 
 
+class TickClock:
+    """Seconds at any tick of a tempo map of (tick, µs per quarter) changes (120 qpm before).
+
+    The seconds at every change are summed once, so each lookup is a binary search: a file
+    may hold 100,000s of tempo events, and a walk of the map per note would turn one
+    upload into hours of work.
+    """
+
+    def __init__(self, tempos: tuple[tuple[int, int], ...], ticks_per_quarter: int) -> None:
+        self._tpq = ticks_per_quarter
+        self._ticks: list[int] = []
+        self._tempos: list[int] = []
+        self._seconds: list[float] = []
+        seconds, last_tick, tempo = 0.0, 0, DEFAULT_TEMPO_US
+        for change_tick, change_tempo in sorted(tempos):
+            seconds += (change_tick - last_tick) * tempo / 1e6 / ticks_per_quarter
+            last_tick, tempo = change_tick, change_tempo
+            self._ticks.append(change_tick)
+            self._tempos.append(change_tempo)
+            self._seconds.append(seconds)
+
+    def seconds(self, tick: int) -> float:
+        index = bisect.bisect_left(self._ticks, tick) - 1  # the last change before `tick`
+        if index < 0:
+            return tick * DEFAULT_TEMPO_US / 1e6 / self._tpq
+        elapsed = (tick - self._ticks[index]) * self._tempos[index] / 1e6 / self._tpq
+        return self._seconds[index] + elapsed
+
+
 def ticks_to_seconds(tick: int, tempos: tuple[tuple[int, int], ...], tpq: int) -> float:
     """Seconds at `tick` for a tempo map of (tick, µs per quarter) changes (120 qpm before)."""
-    seconds, last_tick, tempo = 0.0, 0, DEFAULT_TEMPO_US
-    for change_tick, change_tempo in sorted(tempos):
-        if change_tick >= tick:
-            break
-        seconds += (change_tick - last_tick) * tempo / 1e6 / tpq
-        last_tick, tempo = change_tick, change_tempo
-    return seconds + (tick - last_tick) * tempo / 1e6 / tpq
+    return TickClock(tempos, tpq).seconds(tick)
 
 
 def unwrap_rmid(data: bytes) -> bytes:
@@ -132,6 +158,7 @@ def _read_vlq(data: bytes, position: int, end: int, where: str) -> tuple[int, in
 @dataclass
 class _TrackScan:
     note_ons: int = 0
+    events: int = 0
     end_tick: int = 0
     end_position: int = 0  # bytes after end-of-track are ignored, as the standard says
 
@@ -144,6 +171,7 @@ def _scan_track(data: bytes, index: int, tempos: list[tuple[int, int]]) -> _Trac
     while position < end:
         delta, position = _read_vlq(data, position, end, where)
         tick += delta
+        result.events += 1
         if tick > MAX_TICKS:
             raise FileTooLargeError(
                 f"{where} runs past tick {MAX_TICKS:,} (limit); the file is too long to read"
@@ -249,13 +277,16 @@ def scan_smf(data: bytes, *, max_notes: int = MAX_NOTES) -> SmfScan:
     if midi_format == 0 and num_tracks != 1:
         raise InvalidMidiError(f"format 0 MIDI file must have 1 track, not {num_tracks}")
     tempos: list[tuple[int, int]] = []
-    trimmed, note_ons, max_tick = [], 0, 0
+    trimmed, note_ons, events, max_tick = [], 0, 0, 0
     for index, track in enumerate(tracks):
         scan = _scan_track(track, index, tempos)
         trimmed.append(track[: scan.end_position])
         note_ons += scan.note_ons
         if note_ons > max_notes:
             raise FileTooLargeError(f"file has more than {max_notes:,} notes (the limit)")
+        events += scan.events
+        if events > MAX_EVENTS:
+            raise FileTooLargeError(f"file has more than {MAX_EVENTS:,} MIDI events (the limit)")
         max_tick = max(max_tick, scan.end_tick)
     return SmfScan(midi_format, division, tuple(trimmed), note_ons, max_tick, tuple(tempos))
 
@@ -321,11 +352,12 @@ def _mido_to_sequence(midi, scan: SmfScan) -> NoteSequence:
 
     tpq = scan.ticks_per_quarter
     tempo_map = tuple(sorted(dict(sorted(scan.tempos)).items()))
+    clock = TickClock(tempo_map, tpq)
     sequence = music_pb2.NoteSequence(ticks_per_quarter=tpq)
     if not tempo_map or tempo_map[0][0] > 0:
         sequence.tempos.add(time=0.0, qpm=6e7 / DEFAULT_TEMPO_US)
     for tick, tempo in tempo_map:
-        sequence.tempos.add(time=ticks_to_seconds(tick, tempo_map, tpq), qpm=6e7 / tempo)
+        sequence.tempos.add(time=clock.seconds(tick), qpm=6e7 / tempo)
     min_ticks = max(1, tpq // MIN_NOTE_TICKS_DIVISOR)
     for track_index, track in enumerate(midi.tracks):
         tick, open_notes, programs = 0, {}, {}
@@ -333,39 +365,37 @@ def _mido_to_sequence(midi, scan: SmfScan) -> NoteSequence:
             tick += message.time
             if message.type == "time_signature":
                 sequence.time_signatures.add(
-                    time=ticks_to_seconds(tick, tempo_map, tpq),
+                    time=clock.seconds(tick),
                     numerator=message.numerator,
                     denominator=message.denominator,
                 )
             elif message.type == "program_change":
                 programs[message.channel] = message.program
             elif message.type == "note_on" and message.velocity > 0:
-                key = (message.channel, message.note)
-                program = programs.get(message.channel, 0)
-                open_notes.setdefault(key, []).append((tick, message.velocity, program))
+                started = open_notes.setdefault((message.channel, message.note), deque())
+                started.append((tick, message.velocity, programs.get(message.channel, 0)))
             elif message.type in ("note_on", "note_off"):
                 started = open_notes.get((message.channel, message.note))
                 if started:
-                    start, velocity, program = started.pop(0)
+                    start, velocity, program = started.popleft()
                     _add_note(sequence, message.channel, message.note, velocity,
                               (start, max(tick, start + min_ticks)), track_index,
-                              program, tempo_map)
+                              program, clock)
         for (channel, pitch), notes in open_notes.items():
             for start, velocity, program in notes:
                 _add_note(sequence, channel, pitch, velocity, (start, start + min_ticks),
-                          track_index, program, tempo_map)
+                          track_index, program, clock)
     sequence.notes.sort(key=lambda note: (note.start_time, note.pitch))
     sequence.total_time = max((note.end_time for note in sequence.notes), default=0.0)
     return sequence
 
 
-def _add_note(sequence, channel, pitch, velocity, ticks, track_index, program, tempo_map):
-    tpq = sequence.ticks_per_quarter
+def _add_note(sequence, channel, pitch, velocity, ticks, track_index, program, clock):
     sequence.notes.add(
         pitch=pitch,
         velocity=velocity,
-        start_time=ticks_to_seconds(ticks[0], tempo_map, tpq),
-        end_time=ticks_to_seconds(ticks[1], tempo_map, tpq),
+        start_time=clock.seconds(ticks[0]),
+        end_time=clock.seconds(ticks[1]),
         instrument=track_index * 16 + channel,
         program=program,
         is_drum=channel == DRUM_CHANNEL,

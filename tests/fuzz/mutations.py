@@ -181,6 +181,28 @@ def duplicate_chunk(data: bytearray, rng: np.random.Generator) -> bytearray:
     return data
 
 
+def tempo_storm() -> bytes:
+    """20,000 tempo changes, each before a drum hit (quadratic once: minutes in the reader)."""
+    step = b"\x00\xff\x51\x03\x07\xa1\x20" + b"\x00\x99\x24\x64" + b"\x02\x89\x24\x00"
+    return malformed.smf(step * 20_000)
+
+
+def note_on_pileup() -> bytes:
+    """30,000 note-ons of one pitch, then their 30,000 note-offs (a queue per pitch)."""
+    return malformed.smf(b"\x00\x99\x24\x64" + b"\x01\x24\x64" * 29_999 + b"\x00\x24\x00" * 30_000)
+
+
+def event_flood() -> bytes:
+    """600,000 controller messages in running status: 1.8 MB, under the byte cap."""
+    return malformed.smf(b"\x00\xb9\x07\x64" + b"\x00\x07\x64" * 599_999)
+
+
+HOSTILE_FILES: tuple[tuple[str, Callable[[], bytes]], ...] = (
+    ("hostile-tempo_storm", tempo_storm),
+    ("hostile-note_on_pileup", note_on_pileup),
+    ("hostile-event_flood", event_flood),
+)
+
 MUTATORS: tuple[Mutator, ...] = (
     flip_bytes, flip_bits, cut_span, insert_bytes, truncate, length_field, header_fields,
     huge_delta, running_status_abuse, meta_lengths, duplicate_chunk,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.fuzz.mutations import make_cases
+from tests.fuzz.mutations import HOSTILE_FILES, make_cases
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CASES = int(os.environ.get("DRUMEVAL_FUZZ_CASES", "200"))
@@ -38,6 +38,8 @@ def fuzz_run(tmp_path_factory) -> tuple[dict[str, dict[str, dict]], Path]:
     folder.mkdir()
     for case in make_cases(CASES, seed=SEED):
         (folder / f"{case.name}.mid").write_bytes(case.data)
+    for name, make in HOSTILE_FILES:
+        (folder / f"{name}.mid").write_bytes(make())
     command = [sys.executable, "-m", "tests.fuzz.worker", str(folder), "--timeout-s",
                str(TIMEOUT_S), "--renders", str(RENDERS)]  # fmt: skip
     budget_s = 120 + CASES * 2
@@ -66,7 +68,7 @@ def fuzz_run(tmp_path_factory) -> tuple[dict[str, dict[str, dict]], Path]:
 
 def test_every_file_gets_a_result_or_a_clear_error_on_every_path(fuzz_run):
     records, _folder = fuzz_run
-    assert len(records) == CASES
+    assert len(records) == CASES + len(HOSTILE_FILES)
     bad = [
         f"{case} [{path}] {record['outcome']}: "
         f"{record.get('traceback') or record.get('message', '')}"
@@ -92,6 +94,16 @@ def test_the_fuzz_reaches_both_outcomes_and_many_distinct_checks(fuzz_run):
     assert len(reasons) >= 15, reasons
     rendered = [p for p in records.values() if "render" in p and p["reader"]["outcome"] == "ok"]
     assert len(rendered) == min(RENDERS, outcomes["ok"])
+
+
+def test_hostile_files_are_read_in_time_or_refused_by_a_limit(fuzz_run):
+    """Tempo storms were quadratic (one tempo-map walk per note); event floods are capped."""
+    records, _folder = fuzz_run
+    storm = records["hostile-tempo_storm"]["reader"]
+    assert storm["outcome"] == "ok" and storm["hits"][0] > 0, storm
+    assert records["hostile-note_on_pileup"]["reader"]["outcome"] == "ok"
+    flood = records["hostile-event_flood"]["reader"]
+    assert flood["error"] == "FileTooLargeError" and "500,000 MIDI events" in flood["message"]
 
 
 def test_cli_and_upload_agree_with_the_reader(fuzz_run):

@@ -180,7 +180,7 @@ def drive_flow(engine, *, slug: str = "tiny", listeners: int = 3) -> dict:
                     scores=dict.fromkeys(content.CRITERION_KEYS, score),
                     genre_answer=("techno-house", "jazz-soul", "cant_tell")[clip.clip_id % 3],
                     genre_confidence=3,
-                    comment=f"**bold** <b>listener {index}</b>",
+                    comment=f'**bold**, "quoted"\n<b>listener {index}</b>',
                 ),
                 heard_seconds=clip.min_listen_seconds,
                 plays=1,

@@ -1,0 +1,112 @@
+"""`drumeval study export|table1` on a simulated study written into the database and on one
+taken through the evaluator flow: the files and tables hold the library's numbers, and bad
+requests are one line with exit code 2."""
+
+import itertools
+
+import pytest
+
+from drumeval.analysis import export, simulate_study
+from drumeval.analysis.from_db import load_study
+from drumeval.cli import main
+from tests.analysis.study_seed import drive_flow, write_simulated_study
+from tests.db.factories import make_study
+
+RESAMPLES = "100"
+# Both backends are covered by tests/analysis/test_from_db.py and the export test below; the
+# other CLI tests only read through the same function, so SQLite suffices for them.
+sqlite_only = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def cli(db_engine, monkeypatch, capsys, tmp_path):
+    """Run `drumeval …` against the test database: (exit code, stdout, stderr)."""
+    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code or 0
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
+
+
+@pytest.fixture
+def seeded(db_engine):
+    write_simulated_study(db_engine, simulate_study(8, 1, seed=8, careless_share=0.3))
+    return load_study(db_engine, "simulated")
+
+
+def test_export_writes_the_library_bytes(cli, seeded, tmp_path):
+    for fmt, table in itertools.product(export.EXPORT_FORMATS, export.EXPORT_TABLES):
+        out = tmp_path / f"{table}.{fmt}"
+        code, stdout, _ = cli(
+            "study", "export", "simulated", "--format", fmt, "--table", table,
+            "--out", str(out), "--resamples", RESAMPLES,
+        )  # fmt: skip
+        assert code == 0, stdout
+        expected = export.export_table(seeded, table, n_resamples=int(RESAMPLES))
+        assert out.read_bytes() == export.to_bytes(expected, fmt)
+        assert f"Wrote {len(expected)} {table} row(s)" in stdout
+
+
+@sqlite_only
+def test_table1_prints_the_library_numbers(cli, seeded):
+    code, markdown, _ = cli("study", "table1", "simulated", "--markdown", "--resamples", RESAMPLES)
+    assert code == 0
+    everyone = export.study_table1(seeded, screened=False, n_resamples=int(RESAMPLES))
+    assert markdown.strip() == export.table1_markdown(everyone).strip()
+    code, screened, _ = cli(
+        "study", "table1", "simulated", "--markdown", "--screened", "--resamples", RESAMPLES
+    )
+    kept = export.study_table1(seeded, screened=True, n_resamples=int(RESAMPLES))
+    assert code == 0 and screened.strip() == export.table1_markdown(kept).strip()
+    assert screened != markdown  # post-screening dropped the careless listeners
+    code, latex, _ = cli("study", "table1", "simulated", "--latex", "--resamples", RESAMPLES)
+    assert code == 0 and latex.strip() == export.table1_latex(everyone).strip()
+    code, text, _ = cli("study", "table1", "simulated", "--resamples", RESAMPLES)
+    assert code == 0 and "Genre discrimination" in text and "MusicVAE (thesis)" in text
+    first_mean = f"{everyone.loc['short_term_phrasing', ('drums_rnn', 'mean')]:+.2f}"
+    assert first_mean in text
+
+
+@sqlite_only
+def test_a_study_taken_through_the_flow_exports(cli, db_engine, tmp_path):
+    drive_flow(db_engine, listeners=2)
+    out = tmp_path / "tiny.json"
+    code, stdout, _ = cli("study", "export", "tiny", "--format", "json", "--out", str(out))
+    assert code == 0, stdout
+    back = export.read_export(out, "json", "ratings")
+    assert len(back) == 8 and set(back["model"]) == {"drums_rnn", "music_vae"}
+    code, markdown, _ = cli("study", "table1", "tiny", "--markdown", "--resamples", RESAMPLES)
+    data = load_study(db_engine, "tiny")
+    table = export.study_table1(data, screened=False, n_resamples=int(RESAMPLES))
+    assert code == 0 and markdown.strip() == export.table1_markdown(table).strip()
+
+
+@sqlite_only
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("study", "table1", "nope"), "no study called 'nope'"),
+        (("study", "export", "nope", "--out", "x.csv"), "no study called 'nope'"),
+        (("study", "table1", "empty"), "study 'empty' has no ratings yet"),
+        (("study", "export", "empty", "--out", "x.csv"), "study 'empty' has no ratings yet"),
+        (("study", "export", "empty", "--format", "xlsx", "--out", "x"), "unknown export format"),
+        (("study", "export", "empty", "--table", "clips", "--out", "x"), "unknown table 'clips'"),
+        (("study", "table1", "empty", "--markdown", "--latex"), "choose one of --markdown"),
+        (("study", "table1", "empty", "--resamples", "0"), "--resamples must be at least 1"),
+    ],
+)
+def test_bad_requests_are_one_line_with_exit_code_2(cli, db_engine, tmp_path, argv, message):
+    make_study(db_engine, slug="empty")
+    code, _, err = cli(*argv)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x.csv").exists()

@@ -28,6 +28,7 @@ def _register_commands() -> None:
         data_commands,
         metrics_commands,
         model_commands,
+        ops_commands,
         study_commands,
     )
     from drumeval.cli import db_commands as db_commands_module
@@ -35,6 +36,7 @@ def _register_commands() -> None:
     for module in (data_commands, model_commands, audio_commands, metrics_commands):
         module.register(app)
     db_commands_module.register(app)
+    ops_commands.register(app)
     study_commands.register(app)
 
 

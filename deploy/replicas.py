@@ -29,7 +29,7 @@ from pathlib import Path
 
 from drumeval.errors import DrumevalError
 from tests.app_server import AppServer, free_port
-from tests.pg_server import PostgresServer, start_server
+from tests.pg_server import PostgresServer, PostgresUnavailableError, start_server
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 REPLICA_HEADER = "X-Drumeval-Replica"
@@ -118,23 +118,26 @@ def _start_proxy(deployment: Deployment, timeout_s: float = 30) -> subprocess.Po
     if as_nobody:
         deployment.directory.chmod(0o711)  # nobody may pass through to its own folder
         shutil.chown(prefix, user="nobody")
-    process = subprocess.Popen(
-        command,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        **({"user": "nobody", "group": "nogroup", "extra_groups": []} if as_nobody else {}),
-    )
+    startup_log = prefix / "startup.log"  # what nginx says before its error_log is open
+    with startup_log.open("wb") as output:
+        process = subprocess.Popen(
+            command,
+            stdout=output,
+            stderr=output,
+            **({"user": "nobody", "group": "nogroup", "extra_groups": []} if as_nobody else {}),
+        )
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            errors = process.stderr.read().decode(errors="replace") if process.stderr else ""
-            raise DeploymentError(f"nginx exited with code {process.returncode}: {errors.strip()}")
+            errors = startup_log.read_text(errors="replace").strip()
+            raise DeploymentError(f"nginx exited with code {process.returncode}: {errors}")
         try:
             urllib.request.urlopen(f"{deployment.url}/_stcore/health", timeout=2)
             return process
         except OSError:
             time.sleep(0.2)
     process.kill()
+    process.wait(timeout=10)
     raise DeploymentError(f"nginx did not answer within {timeout_s} s")
 
 
@@ -142,8 +145,11 @@ def start(replicas: int = 2) -> Deployment:
     """Start PostgreSQL (migrated), `replicas` app processes and the proxy; stop all on failure."""
     from db.engine import open_database
 
+    try:
+        postgres = start_server()
+    except PostgresUnavailableError as error:
+        raise DeploymentError(str(error)) from error
     directory = Path(tempfile.mkdtemp(prefix="drumeval-deploy-"))
-    postgres = start_server()
     database_url = postgres.url()
     env = {
         "DATABASE_URL": database_url,
@@ -163,6 +169,9 @@ def start(replicas: int = 2) -> Deployment:
         for replica in deployment.replicas:
             replica.start()
         deployment.proxy = _start_proxy(deployment)
+    except RuntimeError as error:  # a replica that exits or does not answer (AppServer)
+        deployment.stop()
+        raise DeploymentError(f"a replica did not start: {error}") from error
     except BaseException:
         deployment.stop()
         raise

@@ -49,8 +49,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 data: venv
 	@test -f data/corpora/jazz-soul-1500/manifest.json || $(VENV)/bin/drumeval data build
 
+# Every benchmarks/bench_*.py in turn; figures beside their targets in benchmarks/RESULTS.md.
 bench: setup
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+	$(PY) benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
@@ -64,3 +65,9 @@ replicas: setup
 stress: stress-load
 stress-load: setup
 	$(PY) benchmarks/bench_load.py --evaluators 100 --browsers 5
+
+# Long MIDI fuzz: 5,000 mutated files through the reader, the CLI, render and the upload path.
+.PHONY: stress-fuzz
+stress: stress-fuzz
+stress-fuzz: setup
+	DRUMEVAL_FUZZ_CASES=5000 DRUMEVAL_FUZZ_RENDERS=40 DRUMEVAL_FUZZ_SEED=1 $(PY) -m pytest tests/fuzz -q

@@ -31,6 +31,8 @@ import soundfile
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from _report import report  # noqa: E402
+
 from drumeval.audio import (  # noqa: E402
     RenderSettings,
     common_target_lufs,
@@ -123,6 +125,8 @@ def bench_speed(cache: Path) -> None:
         f"≤ {120 / SPEED_TARGET:.1f} s) {_verdict(speed >= SPEED_TARGET)}; CPU {cpu:.2f} s "
         f"= {120 / cpu:.0f}× real time per core; load average {os.getloadavg()[0]:.1f}"
     )
+    report("fast engine, one 120 s clip", speed, f"≥ {SPEED_TARGET:.0f}", "× real time",
+           speed >= SPEED_TARGET)  # fmt: skip
     print(f"  stages: {_stage_breakdown(_programmed(4), settings, cache)}")
     elapsed, speed, cpu = _timed_render(_programmed(1), OLD_PATH, cache)
     print(
@@ -140,6 +144,8 @@ def bench_speed(cache: Path) -> None:
         f"{speed:.0f}× real time (target ≥ {SPEED_TARGET:.0f}×) "
         f"{_verdict(speed >= SPEED_TARGET)}"
     )
+    report(f"fast engine, batch of {len(clips)} clips", speed, f"≥ {SPEED_TARGET:.0f}",
+           "× real time", speed >= SPEED_TARGET)  # fmt: skip
 
 
 def _groove_beats(count: int) -> list[Path]:
@@ -156,6 +162,8 @@ def _spread(clips: list, target: float) -> str:
         heard.append(measure_loudness(decoded, rate))
     deviation = float(np.max(np.abs(np.array(heard) - target)))
     limited = sum(clip.peak_limited for clip in clips)
+    report(f"loudness spread at {target:g} LUFS", deviation, f"≤ {SPREAD_TARGET_LU}", "LU",
+           deviation <= SPREAD_TARGET_LU)  # fmt: skip
     return (
         f"decoded {clips[0].format} {min(heard):.2f} .. {max(heard):.2f} LUFS, "
         f"max deviation {deviation:.2f} LU "

@@ -17,6 +17,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import jax
 import keras
 import numpy as np
+from _report import report
 
 from drumeval.models import drums_rnn as dr
 from drumeval.models import drums_rnn_sampling as ds
@@ -107,6 +108,8 @@ def main() -> None:
                 f"{sizes!s:<11}{num_steps:>6}{rate:>10.2f}{target:>8.2f}"
                 f"{MAGENTA_STEPS_PER_S[sizes]:>9.2f}{compile_s:>8.1f}s  {verdict}"
             )
+            report(f"train {sizes}, {num_steps} steps", rate, f"≥ {target:.2f}", "steps/s",
+                   rate >= target)  # fmt: skip
     print(
         "(Magenta trained on GMD tracks of 112–640 steps, so compare with the 640 row; "
         "thesis machine: " + ", ".join(f"{v}" for v in THESIS_MACHINE_STEPS_PER_S.values()) + ")"
@@ -122,6 +125,8 @@ def main() -> None:
             f"{num_samples:<9}{warm:>8.3f}{cold:>8.2f}{target:>8.2f}{magenta:>13.2f}"
             f"{magenta / warm:>10.0f}{magenta / cold:>10.1f}  {verdict}"
         )
+        report(f"sample {num_samples} × 960 steps, warm", warm, f"< {target:g}", "s",
+               warm < target)  # fmt: skip
     print(
         "(warm = compiled program cached in the process; cold = first call, with the XLA compile;"
         " Magenta's CLI times include TF start-up; its 16 is scaled from 10.93 s for 10)"

@@ -19,6 +19,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import jax
 import numpy as np
+from _report import report
 
 from drumeval.models import music_vae as mv
 
@@ -161,11 +162,14 @@ def main() -> None:
             f"{label:38} {rate:7.2f} {cpu_per_step:10.3f} {compile_s:9.1f} "
             f"{magenta_text:>7} {target:>7}  {met}"
         )
+        if magenta:
+            report(f"train {label}", rate, f"≥ {target}", "steps/s", rate >= 2 * magenta)
     print(f"\n{'generation':48} {'cold s':>7} {'warm s':>7}  target")
     for what, cold, warm, target in bench_generation(repeats=1 if args.quick else 3):
         met = ""
         if target.startswith("<"):
             met = "  yes" if warm < float(target.split()[1]) else "  MISS"
+            report(f"{what}, warm", warm, target.removesuffix(" s"), "s", met == "  yes")
         print(f"{what:48} {cold:7.3f} {warm:7.3f}  {target}{met}")
     print(
         f"(Magenta's music_vae_generate CLI: {MAGENTA_GENERATE_ONE_S} s for one 2-bar sample, "

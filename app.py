@@ -29,11 +29,14 @@ STUDY_PAGE = st.Page(
 ADMIN_PAGE = st.Page(
     "pages/admin.py", title="Researcher pages", icon=":material/lab_profile:", url_path="admin"
 )
+RESULTS_PAGE = st.Page(
+    "pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"
+)
 
-navigation = st.navigation([*PUBLIC_PAGES, ADMIN_PAGE, STUDY_PAGE], position="hidden")
+navigation = st.navigation([*PUBLIC_PAGES, ADMIN_PAGE, RESULTS_PAGE, STUDY_PAGE], position="hidden")
 if navigation.url_path != STUDY_PAGE.url_path:
     with st.sidebar:
         st.markdown("### drumeval")
-        for page in [*PUBLIC_PAGES, ADMIN_PAGE]:
+        for page in [*PUBLIC_PAGES, ADMIN_PAGE, RESULTS_PAGE]:
             st.page_link(page)
 navigation.run()

@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine, and_, func, select
 
 from db import repository
 from db.engine import transaction
@@ -139,6 +139,20 @@ def tidy_tables(engine: Engine, slug: str, *, include_demo: bool = True) -> Stud
     ratings of demo clips (the shipped demo study's). `StudyNotFoundError` for an unknown slug.
     """
     return load_study(engine, slug, include_demo=include_demo).tables
+
+
+def rating_count(engine: Engine, slug: str) -> int:
+    """Ratings a study holds (practice ratings included): a cheap key for caching analyses
+    that changes whenever a listener submits one. 0 for an unknown study."""
+    with transaction(engine) as session:
+        return int(
+            session.scalar(
+                select(func.count(Rating.id))
+                .join(Study, Study.id == Rating.study_id)
+                .where(Study.slug == slug)
+            )
+            or 0
+        )
 
 
 def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> StudyData:
@@ -380,3 +394,25 @@ def rows_from_tables(tables: StudyTables) -> tuple[pd.DataFrame, pd.DataFrame]:
     ).to_dict("records")
     typed_rows = typed(rows, ROW_DTYPES)
     return typed_rows, participant_frame(participants, typed_rows)
+
+
+def filter_tables(
+    tables: StudyTables,
+    *,
+    genres: tuple[str, ...] | None = None,
+    corpus_sizes: tuple[int, ...] | None = None,
+) -> StudyTables:
+    """The ratings and genre answers of the chosen genres and corpus sizes (None = all).
+    Controls have no corpus size and stay with their genre, so post-screening and the
+    reference/anchor columns survive a corpus-size filter. Row order is kept."""
+
+    def keep(frame: pd.DataFrame) -> pd.DataFrame:
+        mask = pd.Series(True, index=frame.index)
+        if genres is not None:
+            mask &= frame["genre"].isin(list(genres))
+        if corpus_sizes is not None:
+            mask &= frame["corpus_size"].isna() | frame["corpus_size"].isin(list(corpus_sizes))
+        return frame[mask]
+
+    ratings, answers, participants = tables
+    return StudyTables(keep(ratings), keep(answers), participants)

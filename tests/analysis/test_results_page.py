@@ -1,0 +1,166 @@
+"""The Results page through streamlit.testing: behind the admin password, the simulated demo
+when there is no study, and on a seeded simulated study and a flow-driven one the same
+numbers as `drumeval study table1` and the same bytes as `drumeval study export`."""
+
+import pytest
+import streamlit as st
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+from streamlit.testing.v1 import AppTest
+
+from drumeval.analysis import format_table1, simulate_study
+from drumeval.analysis.from_db import filter_tables, load_study
+from drumeval.analysis.table1 import rebuild_table1
+from drumeval.cli import main
+from drumeval.study import admin_auth
+from tests.analysis.study_seed import drive_flow, write_simulated_study
+from tests.conftest import REPO_ROOT
+from tests.db.factories import make_study
+
+TIMEOUT_S = 180
+PASSWORD = "results are for researchers"
+sqlite_only = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
+
+
+@pytest.fixture
+def page_env(db_engine, monkeypatch, tmp_path):
+    """The page's database is the test's; caches and the login throttle start fresh."""
+    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv(admin_auth.PASSWORD_ENV, PASSWORD)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield db_engine
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+@pytest.fixture
+def downloads(monkeypatch) -> dict[str, bytes]:
+    """The bytes behind every download button, by media file id."""
+    stored: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        stored[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    return stored
+
+
+def _page() -> AppTest:
+    return AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=TIMEOUT_S)
+
+
+def _texts(app: AppTest) -> str:
+    kinds = ("title", "markdown", "caption", "info", "error", "success", "warning", "subheader")
+    return "\n".join(str(element.value) for kind in kinds for element in getattr(app, kind))
+
+
+def _login(password: str = PASSWORD) -> AppTest:
+    app = _page().run()
+    app.text_input[0].input(password)
+    next(button for button in app.button if button.label == "Log in").click().run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _frame_with(app: AppTest, column: str):
+    """The first dataframe on the page with `column` (dataframes carry no key in AppTest)."""
+    return next(frame.value for frame in app.dataframe if column in frame.value.columns)
+
+
+def _shown_table1(app: AppTest):
+    return _frame_with(app, "DrumsRNN (thesis)")
+
+
+def _cli(capsys, *argv: str) -> str:
+    try:
+        main(list(argv))
+    except SystemExit as exit_:
+        assert not exit_.code, capsys.readouterr().err
+    return capsys.readouterr().out
+
+
+@sqlite_only
+def test_a_wrong_password_shows_no_results(page_env):
+    write_simulated_study(page_env, simulate_study(4, 1, seed=1))
+    app = _login("guess")
+    assert "Wrong password." in _texts(app)
+    assert not app.dataframe and not app.tabs and not app.selectbox
+    assert "Table 1" not in _texts(app)
+
+
+@sqlite_only
+def test_without_a_study_the_page_shows_the_labelled_simulated_demo(page_env):
+    app = _login()
+    assert app.selectbox(key="results:study").value == "simulated-demo"
+    assert "Simulated demo results" in _texts(app) and "not real listeners" in _texts(app)
+    demo = simulate_study(24, 2, seed=2024, careless_share=0.15)
+    expected = format_table1(rebuild_table1(demo.ratings, demo.genre_answers, 0))
+    assert _shown_table1(app).equals(expected)
+    assert [tab.label for tab in app.tabs][:3] == ["Table 1", "Charts", "Genre"]
+    assert len(app.get("vega_lite_chart")) == 4  # means, accuracy, distributions, curves
+    assert _frame_with(app, "n_tracks")["model"].str.contains("corpus").any()
+
+
+@sqlite_only
+def test_a_seeded_study_agrees_with_the_cli_and_the_exports(page_env, capsys, downloads, tmp_path):
+    write_simulated_study(page_env, simulate_study(8, 1, seed=8, careless_share=0.3))
+    data = load_study(page_env, "simulated")
+    app = _login()
+    assert app.selectbox(key="results:study").value == "simulated"  # the newest study
+    assert "Simulated demo results" not in _texts(app)
+    cli_markdown = _cli(capsys, "study", "table1", "simulated", "--markdown")
+    assert _shown_table1(app).to_markdown().strip() == cli_markdown.strip()
+    app.toggle(key="results:screened").set_value(True).run()
+    screened = _cli(capsys, "study", "table1", "simulated", "--markdown", "--screened")
+    assert _shown_table1(app).to_markdown().strip() == screened.strip() != cli_markdown.strip()
+    flagged = data.screening()["flagged"].sum()
+    assert f"post-screening flags {flagged} of 8 participants" in _texts(app)
+    for table in ("ratings", "summary"):
+        app.radio(key="results:export:table").set_value(table).run()
+        for button in app.download_button:
+            fmt = button.label.lower()
+            out = tmp_path / f"{table}.{fmt}"
+            _cli(capsys, "study", "export", "simulated", "--table", table, "--format", fmt,
+                 "--out", str(out))  # fmt: skip
+            file_id = button.proto.url.rsplit("/", 1)[1].split(".")[0]
+            assert downloads[file_id] == out.read_bytes(), (table, fmt)
+
+
+@sqlite_only
+def test_filters_change_the_analysed_ratings(page_env):
+    write_simulated_study(page_env, simulate_study(6, 1, seed=3))
+    data = load_study(page_env, "simulated")
+    app = _login()
+    app.multiselect(key="results:genres").set_value(["jazz-soul"]).run()
+    kept = filter_tables(data.tables, genres=("jazz-soul",))
+    expected = format_table1(rebuild_table1(kept.ratings, kept.genre_answers, 0))
+    assert _shown_table1(app).equals(expected)
+    app.multiselect(key="results:sizes").set_value([1500]).run()
+    kept = filter_tables(data.tables, genres=("jazz-soul",), corpus_sizes=(1500,))
+    expected = format_table1(rebuild_table1(kept.ratings, kept.genre_answers, 0))
+    assert _shown_table1(app).equals(expected)
+
+
+@sqlite_only
+def test_flow_ratings_agree_and_comments_stay_plain_text(page_env, capsys):
+    drive_flow(page_env, listeners=2)
+    app = _login()
+    assert app.selectbox(key="results:study").value == "tiny"
+    cli_markdown = _cli(capsys, "study", "table1", "tiny", "--markdown")
+    assert _shown_table1(app).to_markdown().strip() == cli_markdown.strip()
+    comments = _frame_with(app, "comment")["comment"]
+    assert comments.str.startswith('**bold**, "quoted"\n<b>listener').all()
+    assert "<b>listener" not in _texts(app) and "listener 0" not in _texts(app)
+
+
+@sqlite_only
+def test_an_unrated_study_says_so(page_env):
+    make_study(page_env, slug="empty")
+    app = _login()
+    assert app.selectbox(key="results:study").value == "empty"
+    assert "study 'empty' has no ratings yet" in _texts(app)
+    assert not app.tabs

@@ -357,8 +357,8 @@ def reliability(ratings: pd.DataFrame) -> pd.DataFrame:
     """Per score criterion: Krippendorff's α (ordinal; raters = participants, units = clips;
     missing ratings allowed) and ICC(A,1) / ICC(A,k) (Shrout–Fleiss ICC2 / ICC2k: two-way
     random, absolute agreement) from `pingouin.intraclass_corr` on the clips rated by every
-    participant who rated that criterion. NaN where undefined (one rater, fewer than two
-    scores, fewer than 3 complete clips)."""
+    participant who rated that criterion. NaN where undefined (no clip rated by two
+    listeners, fewer than two scores, fewer than 3 complete clips)."""
     import krippendorff
     import pingouin
 
@@ -372,7 +372,8 @@ def reliability(ratings: pd.DataFrame) -> pd.DataFrame:
             index="participant_id", columns="clip_id", values="score", aggfunc="mean"
         )
         alpha = np.nan
-        if len(matrix) >= 2 and cell["score"].nunique() >= 2:
+        shared = (matrix.notna().sum(axis=0) >= 2).any()  # krippendorff needs a shared clip
+        if shared and cell["score"].nunique() >= 2:
             alpha = float(
                 krippendorff.alpha(
                     reliability_data=matrix.to_numpy(float),

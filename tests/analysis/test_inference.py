@@ -135,6 +135,18 @@ def test_reliability_with_missing_ratings_skips_icc_but_keeps_alpha(study):
     assert table["icc2"].isna().all() and (table["icc_complete_clips"] == 0).all()
 
 
+def test_reliability_is_undefined_when_no_clip_has_two_listeners(study):
+    first = study.ratings["participant_id"] == "sim-001"
+    second = study.ratings["participant_id"] == "sim-002"
+    clips = sorted(study.ratings["clip_id"].unique())
+    disjoint = study.ratings[
+        (first & study.ratings["clip_id"].isin(clips[::2]))
+        | (second & study.ratings["clip_id"].isin(clips[1::2]))
+    ]
+    table = reliability(disjoint)
+    assert table["krippendorff_alpha"].isna().all() and (table["n_raters"] == 2).all()
+
+
 def test_breakdowns_by_genre_and_corpus_size(study):
     by_genre = breakdown(study.ratings, study.genre_answers, by="genre", n_resamples=100)
     assert set(by_genre["genre"]) == {"techno-house", "jazz-soul"}

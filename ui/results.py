@@ -231,22 +231,23 @@ def results_view(engine_factory) -> None:
             "Downloads",
         ]
     )
-    with tabs[0]:
-        table1_section(wide, source)
-    with tabs[1]:
-        charts_section(long, _tables(source.key, filters, data).ratings, filters)
-    with tabs[2]:
-        genre_section(_tables(source.key, filters, data).genre_answers)
-    with tabs[3]:
-        tests_section(source, filters)
-    with tabs[4]:
-        reliability_section(source, filters, screening)
-    with tabs[5]:
-        planner_section(wide)
-    with tabs[6]:
-        comments_section(data)
-    with tabs[7]:
-        downloads_section(source)
+    tables = _tables(source.key, filters, data)
+    sections = [
+        lambda: table1_section(wide, source),
+        lambda: charts_section(long, tables.ratings, filters),
+        lambda: genre_section(tables.genre_answers),
+        lambda: tests_section(source, filters),
+        lambda: reliability_section(source, filters, screening),
+        lambda: planner_section(wide),
+        lambda: comments_section(data),
+        lambda: downloads_section(source),
+    ]
+    for tab, section in zip(tabs, sections, strict=True):
+        with tab:
+            try:
+                section()
+            except DrumevalError as error:  # e.g. too few ratings for a test: say so, go on
+                st.info(str(error))
 
 
 def _label(model: str) -> str:

@@ -26,11 +26,12 @@ a missed speed target is printed as MISSED.
 """
 
 import argparse
+import multiprocessing
 import os
 import sys
 import tempfile
-import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
@@ -50,41 +51,42 @@ CLIPS_PER_CONDITION = 4  # 4 conditions → 16 clips in the pool
 THINK_SECONDS = 5.0
 
 
+def _browser(base_url: str, database_url: str, number: int, route: str | None) -> list[float]:
+    """One Chromium evaluator, in its own process: the simulated evaluators' threads and
+    the browser drivers would otherwise share one interpreter lock and slow each other."""
+    engine = make_engine(database_url)
+    try:
+        return load.browser_session(
+            base_url, engine, number, total=CLIPS_PER_PARTICIPANT, route=route
+        )
+    finally:
+        engine.dispose()
+
+
 def _drive(engine, base_url: str, evaluators: int, routes: list[str | None]) -> tuple:
-    """Browsers in threads, and rounds of simulated evaluators until they are done."""
-    browser_seconds: list[float] = []
-    browser_errors: list[str] = []
-    lock = threading.Lock()
-
-    def browser(number: int) -> None:
-        try:
-            seconds = load.browser_session(
-                base_url,
-                engine,
-                number,
-                total=CLIPS_PER_PARTICIPANT,
-                route=routes[number % len(routes)],
-            )
-            with lock:
-                browser_seconds.extend(seconds)
-        except Exception as error:
-            with lock:
-                browser_errors.append(f"browser {number}: {error!r}")
-
-    threads = [threading.Thread(target=browser, args=(n,)) for n in range(len(routes))]
-    for thread in threads:
-        thread.start()
+    """Browsers in processes, and rounds of simulated evaluators until they are done."""
+    pool = ProcessPoolExecutor(len(routes), mp_context=multiprocessing.get_context("spawn"))
+    database_url = engine.url.render_as_string(hide_password=False)
+    futures = [
+        pool.submit(_browser, base_url, database_url, number, route)
+        for number, route in enumerate(routes)
+    ]
     burst = load.run_evaluators(engine, "tiny", evaluators)
     paced = []
-    while not paced or any(thread.is_alive() for thread in threads):
+    while not paced or not all(future.done() for future in futures):
         offset = (len(paced) + 1) * evaluators
         paced.append(
             load.run_evaluators(
                 engine, "tiny", evaluators, offset=offset, think_seconds=THINK_SECONDS
             )
         )
-    for thread in threads:
-        thread.join()
+    browser_seconds, browser_errors = [], []
+    for number, future in enumerate(futures):
+        try:
+            browser_seconds.extend(future.result())
+        except Exception as error:
+            browser_errors.append(f"browser {number}: {error!r}")
+    pool.shutdown()
     return burst, paced, browser_seconds, browser_errors
 
 
@@ -105,7 +107,7 @@ def _report(
     met = "met" if p95 < TARGET_SUBMIT_P95_S else "MISSED"
     print(
         f"steady, {len(paced)} round(s) of {burst.evaluators} evaluators pausing "
-        f"~{THINK_SECONDS:.0f} s per clip ({burst.evaluators / THINK_SECONDS:.0f} ratings/s "
+        f"~{THINK_SECONDS:.0f} s per clip ({burst.evaluators / THINK_SECONDS:.1f} ratings/s "
         f"offered), beside the browsers: submit (database write) {load.summary(submits)} "
         f"→ target p95 < 100 ms: {met}"
     )

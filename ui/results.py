@@ -40,6 +40,7 @@ from drumeval.analysis.from_db import (
     load_study,
     rating_count,
 )
+from drumeval.analysis.inference import COMPARISON_COLUMNS
 from drumeval.analysis.schema import (
     CRITERION_LABELS,
     GENRE_DISCRIMINATION,
@@ -389,23 +390,9 @@ def genre_section(answers: pd.DataFrame) -> None:
 
 
 def _significance(table: pd.DataFrame) -> pd.DataFrame:
+    """A comparison table without its constant columns, criteria in words."""
     shown = table.assign(criterion=table["criterion"].map(CRITERION_LABELS))
-    columns = [
-        "criterion",
-        "within",
-        "level_a",
-        "level_b",
-        "design",
-        "test",
-        "n_participants",
-        "mean_a",
-        "mean_b",
-        "statistic",
-        "p_value",
-        "p_holm",
-        "effect_size",
-        "significant",
-    ]
+    columns = [column for column in COMPARISON_COLUMNS if column not in ("factor", "n_dropped")]
     return shown[[column for column in columns if shown[column].notna().any()]]
 
 

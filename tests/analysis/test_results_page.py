@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from drumeval.analysis import format_table1, simulate_study
+from drumeval.analysis import format_table1, participants_needed, simulate_study
 from drumeval.analysis.from_db import filter_tables, load_study
 from drumeval.analysis.table1 import rebuild_table1
 from drumeval.cli import main
@@ -103,6 +103,10 @@ def test_without_a_study_the_page_shows_the_labelled_simulated_demo(page_env):
     assert [tab.label for tab in app.tabs][:3] == ["Table 1", "Charts", "Genre"]
     assert len(app.get("vega_lite_chart")) == 4  # means, accuracy, distributions, curves
     assert _frame_with(app, "n_tracks")["model"].str.contains("corpus").any()
+    tests = _frame_with(app, "p_holm")
+    assert len(tests) == 5 and set(tests["test"]) == {"wilcoxon"}  # everyone heard both
+    needed = next(metric for metric in app.metric if metric.label == "Participants needed")
+    assert needed.value == str(participants_needed(0.5, 0.8, 0.05, "paired"))
 
 
 @sqlite_only

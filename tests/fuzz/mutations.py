@@ -211,7 +211,7 @@ MUTATORS: tuple[Mutator, ...] = (
 
 @dataclass(frozen=True)
 class FuzzCase:
-    name: str  # <seed file>-<index>-<mutators>, enough to rebuild it
+    name: str  # <index>-<seed file>-<mutators>: the index orders the cases as made
     data: bytes
 
 
@@ -230,5 +230,5 @@ def make_cases(count: int, *, seed: int = 0) -> list[FuzzCase]:
                 break
             data = mutator(data, rng)
             applied.append(mutator.__name__)
-        cases.append(FuzzCase(f"{seed_name}-{index:05d}-{'+'.join(applied)}", bytes(data)))
+        cases.append(FuzzCase(f"{index:05d}-{seed_name}-{'+'.join(applied)}", bytes(data)))
     return cases

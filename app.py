@@ -33,10 +33,14 @@ RESULTS_PAGE = st.Page(
     "pages/results.py", title="Results", icon=":material/monitoring:", url_path="results"
 )
 
-navigation = st.navigation([*PUBLIC_PAGES, ADMIN_PAGE, RESULTS_PAGE, STUDY_PAGE], position="hidden")
-if navigation.url_path != STUDY_PAGE.url_path:
+RESEARCHER_PAGES = [ADMIN_PAGE, RESULTS_PAGE]
+
+navigation = st.navigation([*PUBLIC_PAGES, *RESEARCHER_PAGES, STUDY_PAGE], position="hidden")
+evaluator = navigation.url_path == STUDY_PAGE.url_path
+st.set_page_config(layout="centered" if evaluator else "wide")
+if not evaluator:
     with st.sidebar:
         st.markdown("### drumeval")
-        for page in [*PUBLIC_PAGES, ADMIN_PAGE, RESULTS_PAGE]:
+        for page in [*PUBLIC_PAGES, *RESEARCHER_PAGES]:
             st.page_link(page)
 navigation.run()

@@ -68,7 +68,9 @@ def run_script(path: Path) -> Run:
     return Run(path.stem, time.perf_counter() - started, returncode, figures, output)
 
 
-def render(runs: list[Run], *, started: datetime.datetime, load: tuple[float, ...]) -> str:
+def render(
+    runs: list[Run], *, started: datetime.datetime, load: tuple[float, ...], not_run: list[str]
+) -> str:
     lines = ["# Benchmark results", "",
              f"Written by `make bench` (`benchmarks/run_all.py`) on {started:%Y-%m-%d %H:%M} "
              "UTC. Every figure is measured on the machine below, next to its target; a "
@@ -87,6 +89,8 @@ def render(runs: list[Run], *, started: datetime.datetime, load: tuple[float, ..
             verdict = "met" if figure["met"] == "met" else "**missed**"
             lines.append(f"| {run.script} | {figure['name']} | {figure['measured']} | "
                          f"{figure['target']} | {figure['unit']} | {verdict} |")  # fmt: skip
+    if not_run:
+        lines += ["", f"Not run this time: {', '.join(not_run)} (see their scripts' targets)."]
     lines += ["", "| script | wall time | exit |", "|---|---|---|"]
     lines += [f"| {run.script} | {run.seconds:.0f} s | {run.returncode} |" for run in runs]
     for run in runs:
@@ -100,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="bench_* script names (default: all)")
     args = parser.parse_args(argv)
-    scripts = sorted(BENCH_DIR.glob("bench_*.py"))
+    scripts = all_scripts = sorted(BENCH_DIR.glob("bench_*.py"))
     if args.names:
         wanted = {name.removesuffix(".py") for name in args.names}
         unknown = wanted - {script.stem for script in scripts}
@@ -113,7 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     for script in scripts:
         print(f"== {script.stem}", flush=True)
         runs.append(run_script(script))
-    RESULTS.write_text(render(runs, started=started, load=load))
+    not_run = [script.stem for script in all_scripts if script not in scripts]
+    RESULTS.write_text(render(runs, started=started, load=load, not_run=not_run))
     print(f"wrote {RESULTS.relative_to(BENCH_DIR.parent)}")
     return 0 if all(run.returncode == 0 for run in runs) else 1
 

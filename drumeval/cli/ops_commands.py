@@ -289,14 +289,18 @@ def _checkpoints() -> str:
     return f"{len(shipped)} shipped, every card and archive readable"
 
 
-def _data_home() -> str:
-    from drumeval.paths import data_home
+def _writable_folders() -> str:
+    """The data home, audio cache and clip store each accept a new file (the app writes all
+    three while a study runs; a read-only mount or a wrong owner shows up here, not mid-study)."""
+    from drumeval.audio.pipeline import resolve_cache_dir
+    from drumeval.paths import clip_store_dir, data_home
 
-    home = data_home()
-    home.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=home, prefix=".health-"):
-        pass
-    return f"{home} writable"
+    folders = (data_home(), resolve_cache_dir(), clip_store_dir())
+    for folder in folders:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".health-"):
+            pass
+    return ", ".join(str(folder) for folder in folders) + " writable"
 
 
 def _free_disk(min_free_gb: float) -> str:
@@ -318,7 +322,7 @@ def run_checks(url: str | None = None, *, min_free_gb: float = MIN_FREE_GB) -> t
         _check("database", lambda: _database(url)),
         _check("sound font", _sound_font),
         _check("checkpoints", _checkpoints),
-        _check("data home", _data_home),
+        _check("writable folders", _writable_folders),
         _check("free disk", lambda: _free_disk(min_free_gb)),
     )
 
@@ -327,7 +331,7 @@ def health(
     url: UrlOption = None,
     min_free_gb: Annotated[float, typer.Option(help="Free disk space (GB).")] = MIN_FREE_GB,
 ) -> None:
-    """Check that a study can run: database, sound font, checkpoints, data home, disk.
+    """Check that a study can run: database, sound font, checkpoints, folders, disk.
 
     Exit code 0 when every check passes, 2 otherwise (for scripts and supervisors).
     """

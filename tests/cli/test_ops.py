@@ -127,7 +127,7 @@ def test_health_passes_on_a_migrated_database_and_a_writable_home(db_engine, tmp
     url = db_engine.url.render_as_string(hide_password=False)
     checks = run_checks(url, min_free_gb=0.001)
     assert [c.name for c in checks] == [
-        "database", "sound font", "checkpoints", "data home", "free disk",
+        "database", "sound font", "checkpoints", "writable folders", "free disk",
     ]  # fmt: skip
     assert all(check.healthy for check in checks), checks
     assert "(newest)" in checks[0].detail and "shipped" in checks[2].detail
@@ -136,6 +136,8 @@ def test_health_passes_on_a_migrated_database_and_a_writable_home(db_engine, tmp
 def test_health_names_each_broken_part(tmp_path, monkeypatch):
     monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("DRUMEVAL_SOUNDFONT", str(tmp_path / "gone.sf2"))
+    (tmp_path / "a-file").write_text("not a folder")
+    monkeypatch.setenv("DRUMEVAL_CACHE_DIR", str(tmp_path / "a-file"))
     broken = tmp_path / "checkpoints" / "drums_rnn" / "thesis" / "techno-house-700"
     broken.mkdir(parents=True)
     (broken / "card.json").write_text("{}")
@@ -143,11 +145,12 @@ def test_health_names_each_broken_part(tmp_path, monkeypatch):
     monkeypatch.setattr("drumeval.registry.checkpoints_dir", lambda: tmp_path / "checkpoints")
     checks = {c.name: c for c in run_checks(f"sqlite:///{tmp_path / 'none.sqlite'}",
                                             min_free_gb=1e9)}  # fmt: skip
-    assert not any(check.healthy for name, check in checks.items() if name != "data home")
+    assert not any(check.healthy for check in checks.values())
     assert "no SQLite database" in checks["database"].detail
     assert "gone.sf2 not found" in checks["sound font"].detail
     assert "techno-house-700/model.keras is corrupt" in checks["checkpoints"].detail
     assert "keep at least" in checks["free disk"].detail
+    assert "a-file/audio" in checks["writable folders"].detail
 
 
 def test_health_and_backup_commands_exit_codes(tmp_path):

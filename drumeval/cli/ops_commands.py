@@ -133,6 +133,41 @@ def _kind_of_backup(path: Path) -> str:
     raise DatabaseError(f"{path} is neither a SQLite database nor a pg_dump custom archive")
 
 
+def _backup_revision(path: Path, kind: str) -> str | None:
+    """The schema revision inside a backup (None where pg_dump's format hides it); refuse a
+    file that is not a drumeval database before it replaces anything."""
+    if kind == "postgresql":
+        listing = subprocess.run([_pg_program("pg_restore"), "--list", str(path)],
+                                 capture_output=True, text=True, timeout=600)  # fmt: skip
+        if listing.returncode != 0 or " TABLE public alembic_version " not in listing.stdout:
+            raise DatabaseError(f"{path} is a pg_dump archive but not of a drumeval database")
+        return None
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as backup:
+            rows = backup.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.Error as error:
+        raise DatabaseError(f"{path} is a SQLite file but not a drumeval database") from error
+    return rows[0][0] if rows else None
+
+
+def _check_known_revision(revision: str | None, path: Path) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from db.engine import MIGRATIONS_DIR
+
+    if revision is None:
+        return
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    known = {script.revision for script in ScriptDirectory.from_config(config).walk_revisions()}
+    if revision not in known:
+        raise DatabaseError(
+            f"{path} holds schema revision {revision}, newer than this drumeval; "
+            "restore it with the drumeval that wrote it"
+        )
+
+
 def _has_tables(url: URL) -> bool:
     from sqlalchemy import inspect
     from sqlalchemy.exc import SQLAlchemyError
@@ -156,6 +191,7 @@ def restore_database(url: URL, backup: Path, *, force: bool = False) -> None:
     backend = url.get_backend_name()
     if kind != backend:
         raise DatabaseError(f"{backup} is a {kind} backup; the database is {backend}")
+    _check_known_revision(_backup_revision(backup, kind), backup)
     if backend == "sqlite" and not _sqlite_file(url).exists():
         _sqlite_file(url).parent.mkdir(parents=True, exist_ok=True)
     elif _has_tables(url) and not force:

@@ -176,3 +176,30 @@ def test_health_and_backup_commands_exit_codes(tmp_path):
     again = drumeval("db", "backup", str(tmp_path / "b.sqlite"))
     assert again.returncode == 2 and again.stderr.strip().startswith("error: ")
     assert len(again.stderr.strip().splitlines()) == 1
+
+
+def test_restore_refuses_a_foreign_or_newer_database_before_touching_anything(tmp_path):
+    import sqlite3
+    from contextlib import closing
+
+    from sqlalchemy import make_url
+
+    from db.engine import open_database
+
+    target = make_url(f"sqlite:///{tmp_path / 'live.sqlite'}")
+    open_database(str(target)).dispose()
+    before = (tmp_path / "live.sqlite").read_bytes()
+    foreign = tmp_path / "foreign.sqlite"
+    with closing(sqlite3.connect(foreign)) as connection:
+        connection.execute("CREATE TABLE notes (text TEXT)")
+        connection.commit()
+    with pytest.raises(DatabaseError, match="SQLite file but not a drumeval database"):
+        restore_database(target, foreign, force=True)
+    newer = tmp_path / "newer.sqlite"
+    backup_database(target, newer)
+    with closing(sqlite3.connect(newer)) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = '9999'")
+        connection.commit()
+    with pytest.raises(DatabaseError, match="revision 9999, newer than this drumeval"):
+        restore_database(target, newer, force=True)
+    assert (tmp_path / "live.sqlite").read_bytes() == before

@@ -23,6 +23,9 @@ error_console = Console(stderr=True, soft_wrap=True)
 
 
 def _register_commands() -> None:
+    """Register every command once per process (tests call `main` many times)."""
+    if app.registered_commands:
+        return
     from drumeval.cli import (
         audio_commands,
         data_commands,

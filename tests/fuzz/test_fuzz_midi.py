@@ -107,19 +107,25 @@ def test_hostile_files_are_read_in_time_or_refused_by_a_limit(fuzz_run):
 
 
 def test_cli_and_upload_agree_with_the_reader(fuzz_run):
-    """A file the reader refuses is refused everywhere with the same reason, and vice versa."""
+    """A file the reader refuses is refused by inspect and upload with the same reason.
+
+    `render` needs a readable file, not 4/4 drums: it may play a file in 7/8, so it has to
+    agree only when the file itself is bad (`InvalidMidiError` and its `FileTooLargeError`).
+    """
     records, _folder = fuzz_run
+    file_errors = ("InvalidMidiError", "FileTooLargeError")
     for case, paths in records.items():
         reader = paths["reader"]
         for path in ("inspect", "render", "upload"):
             if path not in paths:
                 continue
             record = paths[path]
-            if reader["outcome"] == "error":
+            must_refuse = path != "render" or reader.get("error") in file_errors
+            if reader["outcome"] == "error" and must_refuse:
                 assert record["outcome"] == "error", (case, path, record)
                 reason = reader["message"].removeprefix(f"{case}.mid: ")  # upload: no name
                 assert reason in record["message"], (case, path, record)
-            elif path == "inspect":
+            elif reader["outcome"] == "ok" and path == "inspect":
                 assert record["outcome"] == "ok", (case, record)
 
 

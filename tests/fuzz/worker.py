@@ -58,7 +58,6 @@ def _run_cli(argv: list[str]) -> dict:
             cli.main(argv)
         except SystemExit as exit_:
             code = exit_.code if isinstance(exit_.code, int) else 1
-    cli._register_commands = lambda: None  # commands are registered on the first call only
     lines = [line for line in stderr.getvalue().splitlines() if line.strip()]
     if code == 2 and len(lines) == 1 and lines[0].startswith("error: "):
         return {"outcome": "error", "error": "exit 2", "message": lines[0].removeprefix("error: ")}

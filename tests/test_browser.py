@@ -2,14 +2,10 @@
 
 import pytest
 
-from drumeval.generate import list_shipped_checkpoints
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 
 pytestmark = pytest.mark.browser
 LINK = "model=drums_rnn&preset=thesis&genre=techno-house&size=700&temperature=1&bars=8&seed=21"
-needs_drums_rnn = pytest.mark.skipif(
-    not list_shipped_checkpoints("drums_rnn"), reason="no shipped DrumsRNN"
-)
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +17,9 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    playwright_api = pytest.importorskip("playwright.sync_api")
-    with playwright_api.sync_playwright() as playwright:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -33,7 +30,6 @@ def _no_errors(page) -> None:
     assert page.get_by_text("Page not found").count() == 0
 
 
-@needs_drums_rnn
 def test_a_first_load_deep_link_plays_the_linked_track(app_url, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.goto(f"{app_url}/listen?{LINK}", timeout=60_000)
@@ -47,7 +43,6 @@ def test_a_first_load_deep_link_plays_the_linked_track(app_url, browser):
     page.close()
 
 
-@needs_drums_rnn
 def test_downloading_keeps_the_track_on_the_page(app_url, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.goto(f"{app_url}/listen?{LINK}", timeout=60_000)
@@ -64,7 +59,6 @@ def test_downloading_keeps_the_track_on_the_page(app_url, browser):
     page.close()
 
 
-@needs_drums_rnn
 def test_generate_from_the_sidebar_writes_a_permalink(app_url, browser):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     page.goto(app_url, timeout=60_000)

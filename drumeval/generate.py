@@ -88,13 +88,21 @@ def list_shipped_checkpoints(model: str | None = None) -> list[str]:
 
 @functools.lru_cache(maxsize=8)
 def _load_cached(directory: str, modified_ns: int):
+    from drumeval.models import light
+
+    if light.model_class(Path(directory) / "model.keras") == "DrumsRNN":
+        return light.load_drums_rnn(directory)  # everything DrumsRNN does needs no Keras
     from drumeval.models.checkpoints import load_checkpoint
 
     return load_checkpoint(directory)
 
 
 def load_model(checkpoint: str | Path):
-    """`(model, card)` for a checkpoint directory, loaded once per process."""
+    """`(model, card)` for a checkpoint directory, loaded once per process.
+
+    A DrumsRNN comes back as `light.LightDrumsRNN` (weights read without importing Keras,
+    which was most of the CLI's cold start); a MusicVAE as its Keras model.
+    """
     directory = Path(checkpoint)
     model_file = directory / "model.keras"
     if not model_file.is_file():
@@ -138,7 +146,7 @@ def generate(
         steps_per_iteration=steps_per_iteration,
     )
     directory = Path(checkpoint) if checkpoint else shipped_checkpoint(model, corpus, preset)
-    keras_model, card = load_model(directory)
+    loaded_model, card = load_model(directory)
     card_model = card.get("model", model)
     if card_model != model:
         raise ModelError(f"checkpoint {directory} holds a {card_model} model, not {model}")
@@ -157,7 +165,7 @@ def generate(
         from drumeval.models import drums_rnn_sampling
 
         event_ids = drums_rnn_sampling.sample(
-            keras_model,
+            loaded_model,
             num_samples=num,
             num_steps=num_steps,
             temperature=temperature,
@@ -175,7 +183,7 @@ def generate(
         }
         return _tracks(event_ids, seed, provenance, "sample", extra)
     return _generate_music_vae(
-        keras_model,
+        loaded_model,
         provenance,
         mode=mode,
         num=num,

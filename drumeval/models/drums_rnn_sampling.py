@@ -13,6 +13,7 @@ all samples (and all beam branches) batched. Compiled programs are cached by JAX
 """
 
 from functools import partial
+from typing import Any, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -20,20 +21,22 @@ import numpy as np
 
 from drumeval.data.drum_classes import NUM_DRUM_EVENTS
 from drumeval.errors import ModelError
-from drumeval.models.drums_rnn import (
-    DrumsRNN,
-    DrumsRnnConfig,
-    Prepared,
-    prepare,
-    step_prepared,
-    zero_state,
-)
+from drumeval.models.drums_rnn_steps import Layout, Prepared, prepare, step_prepared, zero_state
 
 DEFAULT_PRIMER = np.array([1], dtype=np.int32)  # one kick: Magenta's CLI default [(36,)]
 
 
+class SamplingModel(Protocol):
+    """What sampling needs: the Keras `DrumsRNN` or a `light.LightDrumsRNN` (no Keras)."""
+
+    @property
+    def config(self) -> Layout: ...
+
+    def params(self) -> dict[str, Any]: ...
+
+
 def sample(
-    model: DrumsRNN,
+    model: SamplingModel,
     *,
     num_samples: int = 1,
     num_steps: int = 960,
@@ -77,7 +80,7 @@ def sample(
 
 
 def sample_from_uniforms(
-    model: DrumsRNN,
+    model: SamplingModel,
     uniforms: np.ndarray,
     *,
     primer_event_ids: np.ndarray | None = None,
@@ -178,7 +181,7 @@ def _generate(
     uniforms: jax.Array,
     temperature: jax.Array,
     *,
-    config: DrumsRnnConfig,
+    config: Layout,
     num_steps: int,
     beam_size: int,
     branch_factor: int,

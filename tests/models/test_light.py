@@ -1,0 +1,145 @@
+"""DrumsRNN checkpoints read without Keras sample exactly what the Keras model samples."""
+
+import json
+import subprocess
+import sys
+import zipfile
+
+import jax
+import keras
+import numpy as np
+import pytest
+
+from drumeval import generate as gen
+from drumeval.errors import ModelError
+from drumeval.models import drums_rnn as dr
+from drumeval.models import drums_rnn_sampling as ds
+from drumeval.models import light
+from drumeval.models.checkpoints import load_checkpoint, save_checkpoint
+from drumeval.registry import shipped_checkpoints
+
+CARD = {"model": "drums_rnn", "preset": "test", "corpus": "test"}
+
+
+def _checkpoint(tmp_path, config: dr.DrumsRnnConfig, seed: int = 0):
+    keras.utils.set_random_seed(seed)
+    return save_checkpoint(dr.DrumsRNN(config), tmp_path / "ckpt", CARD)
+
+
+def _assert_same_params(light_model, keras_model):
+    light_leaves, light_tree = jax.tree_util.tree_flatten(light_model.params())
+    keras_leaves, keras_tree = jax.tree_util.tree_flatten(keras_model.params())
+    assert light_tree == keras_tree
+    for ours, theirs in zip(light_leaves, keras_leaves, strict=True):
+        np.testing.assert_array_equal(ours, np.asarray(theirs))
+
+
+def _assert_same_samples(light_model, keras_model, **kwargs):
+    ours = ds.sample(light_model, **kwargs)
+    theirs = ds.sample(keras_model, **kwargs)
+    np.testing.assert_array_equal(ours, theirs)
+    return ours
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        {"rnn_layer_sizes": (8, 6), "attn_length": 3},
+        {"rnn_layer_sizes": (5, 4, 3), "attn_length": 0},  # no attention group in the h5
+    ],
+)
+def test_light_weights_and_samples_equal_the_keras_models(tmp_path, layout):
+    directory = _checkpoint(tmp_path, dr.DrumsRnnConfig(**layout))
+    light_model, card = light.load_drums_rnn(directory)
+    keras_model, _ = load_checkpoint(directory)
+    assert card["model"] == "drums_rnn"
+    assert light_model.config.rnn_layer_sizes == layout["rnn_layer_sizes"]
+    _assert_same_params(light_model, keras_model)
+    primer = np.array([1, 0, 2, 0, 5], dtype=np.int32)
+    _assert_same_samples(
+        light_model, keras_model, num_samples=3, num_steps=24, seed=4, temperature=0.7,
+        primer_event_ids=primer,
+    )  # fmt: skip
+
+
+def test_light_steps_score_what_the_keras_models_teacher_forcing_scores(tmp_path):
+    """The keras-free step (`drums_rnn_steps`) against `drums_rnn.py`'s own sequence code."""
+    directory = _checkpoint(tmp_path, dr.DrumsRnnConfig(rnn_layer_sizes=(8, 6), attn_length=3))
+    light_model, _ = light.load_drums_rnn(directory)
+    keras_model, _ = load_checkpoint(directory)
+    uniforms = np.random.default_rng(0).random((4, 20))  # wraps the 3-slot window many times
+    events, scores = ds.sample_from_uniforms(light_model, uniforms)
+    np.testing.assert_allclose(dr.log_likelihood(keras_model, events), scores, rtol=1e-5)
+
+
+def test_every_shipped_drums_rnn_checkpoint_samples_identically():
+    shipped = [c for c in shipped_checkpoints() if c.model == "drums_rnn"]
+    assert shipped, "no shipped DrumsRNN checkpoint found under checkpoints/drums_rnn"
+    for checkpoint in shipped:
+        light_model, _ = light.load_drums_rnn(checkpoint.directory)
+        keras_model, _ = load_checkpoint(checkpoint.directory)
+        _assert_same_params(light_model, keras_model)
+        events = _assert_same_samples(
+            light_model, keras_model, num_samples=2, num_steps=64, seed=11, temperature=0.9
+        )
+        assert events.shape == (2, 64) and events[:, 0].tolist() == [1, 1]
+
+
+def test_generate_loads_drums_rnn_without_keras_and_keeps_its_output(tmp_path):
+    directory = _checkpoint(tmp_path, dr.DrumsRnnConfig(rnn_layer_sizes=(8,), attn_length=4))
+    model, _ = gen.load_model(directory)
+    assert isinstance(model, light.LightDrumsRNN)
+    [track] = gen.generate("drums_rnn", checkpoint=directory, num=1, bars=2, seed=5)
+    keras_model, _ = load_checkpoint(directory)
+    expected = ds.sample(keras_model, num_samples=1, num_steps=32, seed=5)
+    np.testing.assert_array_equal(track.event_ids, expected[0])
+
+
+def _rewrite(model_file, entry: str, data: bytes) -> None:
+    with zipfile.ZipFile(model_file) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    parts[entry] = data
+    with zipfile.ZipFile(model_file, "w") as archive:
+        for name, content in parts.items():
+            archive.writestr(name, content)
+
+
+def test_damaged_files_raise_model_errors_naming_the_file(tmp_path):
+    directory = _checkpoint(tmp_path, dr.DrumsRnnConfig(rnn_layer_sizes=(8,), attn_length=4))
+    model_file = directory / "model.keras"
+    with zipfile.ZipFile(model_file) as archive:
+        config = json.loads(archive.read("config.json"))
+    config["config"]["rnn_layer_sizes"] = [7]
+    _rewrite(model_file, "config.json", json.dumps(config).encode())
+    with pytest.raises(ModelError, match=r"model\.keras: weight .* has shape"):
+        light.load_drums_rnn(directory)
+    _rewrite(model_file, "model.weights.h5", b"not hdf5")
+    with pytest.raises(ModelError, match="cannot read the weights"):
+        light.load_drums_rnn(directory)
+    model_file.write_bytes(b"not a zip")
+    with pytest.raises(ModelError, match="as a Keras file"):
+        light.load_drums_rnn(directory)
+
+
+PROBE = """
+import sys
+from drumeval.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as stop:
+    print("EXIT=" + str(stop.code))
+heavy = sorted(m for m in ("keras", "tensorflow", "sklearn") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+"""
+
+
+def test_cli_generate_drums_rnn_imports_no_keras_tensorflow_or_sklearn(tmp_path):
+    args = ["generate", "--model", "drums_rnn", "--num", "1", "--bars", "1"]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, *args, "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert "EXIT=0" in result.stdout and "HEAVY=\n" in result.stdout, result.stdout + result.stderr
+    assert (tmp_path / "track-000.mid").is_file()

@@ -13,6 +13,3 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorBoard may pull Tenso
 os.environ.setdefault(
     "JAX_COMPILATION_CACHE_DIR", str(Path(__file__).resolve().parents[2] / ".cache" / "jax")
 )
-# Cache every program, not only those over JAX's 1 s default: a CLI run's many small ones
-# (PRNG, sampling at a new shape) otherwise recompile in each new process.
-os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")

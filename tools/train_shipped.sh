@@ -17,11 +17,12 @@ BASE=4a09fee  # the commit whose shipped weights the warm-started rows continue 
 ROWS=(
   "drums_rnn thesis techno-house-700 2500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
   "drums_rnn thesis jazz-soul-700 6000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
-  "drums_rnn thesis techno-house-1500 2500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
-  "drums_rnn thesis jazz-soul-1500 3000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
+  "drums_rnn thesis techno-house-1500 4500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
+  "drums_rnn thesis jazz-soul-1500 5000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
   # The flat 60-bar MusicVAE with the standard ELBO (no free bits, β = 1): with Magenta's
   # free_bits=48, max_beta=0.2 its posteriors shrank to σ ≈ 0.45 and prior samples were noise.
-  "music_vae thesis-longbar jazz-soul-700 1600 warm --hparams free_bits=0,max_beta=1.0 --eval-every 400 --eval-smoothing 3 --fidelity-every 400"
+  "music_vae thesis-longbar jazz-soul-700 1400 warm --hparams free_bits=0,max_beta=1.0 --eval-every 400 --eval-smoothing 3 --fidelity-every 200"
+  "music_vae thesis-longbar techno-house-700 1000 warm --hparams free_bits=0,max_beta=1.0 --eval-every 400 --eval-smoothing 3 --fidelity-every 200"
 )
 
 train_row() {
@@ -67,4 +68,4 @@ main() {
   return $status
 }
 
-main "$@"
+main "$@"; exit $?  # one line: bash reads a running script lazily

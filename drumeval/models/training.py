@@ -187,6 +187,7 @@ def train(
         {k: v for k, v in history["train"][-1].items() if k != "step"} if history["train"] else {}
     )
     window: list[dict[str, Any]] = []
+    stalled_steps = 0  # consecutive steps whose gradient norm was inf/NaN (update skipped)
     with _ProgressBar(progress, schedule.num_steps, step) as advance:
         while step < schedule.num_steps:
             batch = next(train_batches)
@@ -197,11 +198,22 @@ def train(
             step += 1
             window.append(metrics)
             if step % schedule.log_every_steps == 0 or step == schedule.num_steps:
-                last_train = _mean_metrics(window)
+                nonfinite = sum(not math.isfinite(float(m["grad_norm"])) for m in window)
+                stalled_steps = stalled_steps + nonfinite if nonfinite == len(window) else 0
+                last_train = {
+                    **_mean_metrics(window),
+                    "nonfinite_grad_share": nonfinite / len(window),
+                }
                 window = []
                 if not math.isfinite(last_train["loss"]):
                     raise ModelError(
                         f"training diverged at step {step} (loss {last_train['loss']})"
+                    )
+                if stalled_steps >= schedule.eval_every_steps:
+                    raise ModelError(
+                        f"training stalled at step {step}: the gradient norm was inf/NaN in each "
+                        f"of the last {stalled_steps} steps (exploding gradients), so no weight "
+                        "changed; resume from an earlier state with a lower learning_rate"
                     )
                 history["train"].append({"step": step, **last_train})
                 writer.scalars("train", last_train, step)

@@ -49,6 +49,8 @@ def _run(
     model=None,
     export_best=True,
     fidelity_fn=None,
+    optimizer=None,
+    loss_fn=None,
     **schedule_options,
 ):
     model = model or _tiny_model()
@@ -64,8 +66,8 @@ def _run(
     )
     result = train(
         model=model,
-        optimizer=keras.optimizers.Adam(0.05),
-        loss_fn=_loss_fn(model),
+        optimizer=optimizer or keras.optimizers.Adam(0.05),
+        loss_fn=(loss_fn or _loss_fn)(model),
         train_batches=_batches(),
         eval_batches=_eval,
         schedule=schedule,
@@ -160,3 +162,25 @@ def test_smoothed_eval_loss_is_the_moving_mean(tmp_path):
     losses = [h["loss"] for h in result.history["eval"]]
     assert result.history["eval"][-1]["loss_smoothed"] == pytest.approx(np.mean(losses[-3:]))
     assert result.history["eval"][0]["loss_smoothed"] == pytest.approx(losses[0])
+
+
+def test_a_run_whose_gradients_are_all_non_finite_stops_with_a_clear_error(tmp_path):
+    from drumeval.models.music_vae import MagentaAdam  # zeroes non-finite gradients
+
+    def overflowing_loss_fn(model):
+        plain = _loss_fn(model)
+
+        def loss_fn(trainable, non_trainable, batch, rng, step, training):
+            loss, metrics = plain(trainable, non_trainable, batch, rng, step, training)
+            weight = trainable[0][0, 0]
+            return loss + ops.sqrt(ops.abs(weight - weight)), metrics  # value +0, gradient NaN
+
+        return loss_fn
+
+    with pytest.raises(ModelError, match="stalled at step 20"):
+        _run(
+            tmp_path,
+            steps=100,
+            optimizer=MagentaAdam(learning_rate=0.05),
+            loss_fn=overflowing_loss_fn,
+        )

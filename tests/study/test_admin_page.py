@@ -51,7 +51,11 @@ def test_no_password_configured_says_how_to_set_one(admin_env, monkeypatch):
     assert not app.text_input  # no login form without a password to check against
 
 
-def test_a_wrong_password_is_refused_and_throttled(admin_env):
+def test_a_wrong_password_is_refused_and_throttled(admin_env, monkeypatch):
+    import ui.admin
+
+    throttle = admin_auth.LoginThrottle(base_delay_s=600.0)  # longer than any pause here
+    monkeypatch.setattr(ui.admin, "_throttle", lambda: throttle)
     app = _login(_page().run(), "guess")
     assert "Wrong password." in _texts(app)
     assert "Studies" not in [tab.label for tab in app.tabs]

@@ -18,8 +18,15 @@ from db import repository
 from db.engine import open_database, transaction
 from drumeval import clipstore, registry
 from drumeval.audio import kit_for_genre, render_track
+from drumeval.study import content
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
-from tests.study.test_study_browser import _audio, _choose, settle, wait_until_unlocked
+from tests.study.test_study_browser import (
+    _audio,
+    _choose,
+    fill_rating,
+    settle,
+    wait_until_unlocked,
+)
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 60_000
@@ -132,8 +139,6 @@ def _take_study(browser, url: str) -> tuple[list[str], list[str]]:
     page.get_by_role("button", name="I agree — start the study").click()
     page.get_by_text("A few questions about you").wait_for(timeout=WAIT_MS)
     screens.append(page.evaluate(_DOM_WITH_SHADOW_ROOTS))
-    from drumeval.study import content
-
     for _key, question, options in content.QUESTIONNAIRE:
         _choose(page, question, options[0])
     page.get_by_role("button", name="Continue").click()
@@ -145,12 +150,7 @@ def _take_study(browser, url: str) -> tuple[list[str], list[str]]:
         screens.append(page.evaluate(_DOM_WITH_SHADOW_ROOTS))
         _audio(page, heading).evaluate("audio => audio.pause()")
         settle(page)
-        from drumeval.study import content as texts
-
-        for criterion in texts.CRITERIA:
-            _choose(page, criterion.label, "0")
-        _choose(page, texts.GENRE_QUESTION, "Can't tell")
-        _choose(page, "How sure are you about the genre?", "1")
+        fill_rating(page, "0", "Can't tell", "1")
         page.get_by_role("button", name="Submit rating").click()
         page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)
     page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)

@@ -123,22 +123,31 @@ def _rate_current_clip(page, heading: str) -> None:
     page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
     locked = page.get_by_role("button", name="Listen first to unlock the rating")
     assert locked.is_disabled()
+    listen_to_the_end(page, heading)
+    fill_rating(page, "+", "Jazz / soul", "4")
+    page.get_by_role("button", name="Submit rating").click()
+    page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)
+
+
+def listen_to_the_end(page, heading: str) -> None:
+    """Play the clip until the form unlocks, then let it end and its last report rerun the
+    page, as a person who listens to the end does (a click in the middle of a rerun can be
+    dropped)."""
     _audio(page, heading).evaluate("audio => audio.play()")
     wait_until_unlocked(page, heading)
-    # Let the clip end and the player's last report rerun the page before clicking, as a
-    # person who listens to the end does (a click in the middle of a rerun can be dropped).
     audio = _audio(page, heading)
     for _ in range(100):
         if audio.evaluate("audio => audio.ended"):
             break
         page.wait_for_timeout(200)
     settle(page)
+
+
+def fill_rating(page, score: str, genre: str, confidence: str) -> None:
     for criterion in content.CRITERIA:
-        _choose(page, criterion.label, "+")
-    _choose(page, content.GENRE_QUESTION, "Jazz / soul")
-    _choose(page, "How sure are you about the genre?", "4")
-    page.get_by_role("button", name="Submit rating").click()
-    page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)
+        _choose(page, criterion.label, score)
+    _choose(page, content.GENRE_QUESTION, genre)
+    _choose(page, "How sure are you about the genre?", confidence)
 
 
 def test_a_person_takes_the_study_in_chromium(study_server, browser, tmp_path):
@@ -234,12 +243,8 @@ def test_a_rating_survives_a_locked_database(browser, tmp_path, monkeypatch):
         page.get_by_role("button", name="Continue").click()
         page.get_by_role("button", name="Start with the practice clip").click(timeout=WAIT_MS)
         page.get_by_text("Practice clip", exact=True).wait_for(timeout=WAIT_MS)
-        _audio(page, "Practice clip").evaluate("audio => audio.play()")
-        wait_until_unlocked(page, "Practice clip")
-        for criterion in content.CRITERIA:
-            _choose(page, criterion.label, "0")
-        _choose(page, content.GENRE_QUESTION, "Can't tell")
-        _choose(page, "How sure are you about the genre?", "1")
+        listen_to_the_end(page, "Practice clip")
+        fill_rating(page, "0", "Can't tell", "1")
         blocker = sqlite3.connect(sqlite_path(), isolation_level=None)
         blocker.execute("BEGIN IMMEDIATE")
         try:

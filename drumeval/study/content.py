@@ -74,7 +74,12 @@ QUESTIONNAIRE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "listening_device",
         "What are you listening on right now?",
-        ("over-ear headphones", "in-ear headphones / earbuds", "loudspeakers", "laptop or phone speakers"),
+        (
+            "over-ear headphones",
+            "in-ear headphones / earbuds",
+            "loudspeakers",
+            "laptop or phone speakers",
+        ),
     ),
 )
 

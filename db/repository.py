@@ -10,7 +10,7 @@ import re
 import secrets
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import func, literal, select
@@ -37,7 +37,6 @@ from db.models import (
     utc_now,
 )
 from drumeval.errors import RatingError, StudyClosedError, StudyError
-from drumeval.study.assignment import PoolClip, assign_clips
 
 __all__ = [
     "CRITERIA",
@@ -351,8 +350,15 @@ def record_screening(
     _append_event(session, participant.study_id, participant_id, kind, {"passed": passed})
 
 
-def start_assignments(session: Session, *, participant_id: int) -> list[Assignment]:
+def start_assignments(
+    session: Session, *, participant_id: int, assign: Callable[..., list[int]]
+) -> list[Assignment]:
     """The participant's clips, written once: later calls return the same rows.
+
+    `assign` is the study's design function (`drumeval.study.assignment.assign_clips`): it
+    gets the pool (rows with `clip_id`, `condition`, `role`), the clips per participant, the
+    exposure and position counts so far and a seed, and returns the clip ids in order. The
+    database layer stores; the study package decides.
 
     Serialised per study (PostgreSQL: row lock on the study; SQLite: the caller's
     `transaction(write_lock=True)`), so that two evaluators starting at the same
@@ -375,11 +381,7 @@ def start_assignments(session: Session, *, participant_id: int) -> list[Assignme
         .where(StudyClip.study_id == study.id)
         .order_by(StudyClip.clip_id)
     ).all()
-    pool = [
-        PoolClip(row.clip_id, row.condition, row.role)
-        for row in pool_rows
-        if row.purpose == "trial"
-    ]
+    pool = [row for row in pool_rows if row.purpose == "trial"]
     training = [row.clip_id for row in pool_rows if row.purpose == "training"]
     taken = session.execute(
         select(Assignment.clip_id, Assignment.position, Clip.condition)
@@ -396,7 +398,7 @@ def start_assignments(session: Session, *, participant_id: int) -> list[Assignme
     if not _is_int(study_seed):
         raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
     seed = _participant_seed(study_seed, started_before)
-    clip_ids = assign_clips(
+    clip_ids = assign(
         pool,
         clips_per_participant=_clips_per_participant(study),
         exposure=Counter(row.clip_id for row in taken),

@@ -27,6 +27,7 @@ from drumeval.errors import (
     StudyNotFoundError,
 )
 from drumeval.study import content, headphone
+from drumeval.study.assignment import assign_clips
 from drumeval.study.tokens import hash_token, looks_like_token, new_token
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -320,7 +321,7 @@ def start(engine, study: StudyInfo, token: object) -> None:
         participant = _participant(session, study, token)
         if participant.status == "screened_out":
             raise StudyError("This study has ended for you. Thank you for your time.")
-        repository.start_assignments(session, participant_id=participant.id)
+        repository.start_assignments(session, participant_id=participant.id, assign=assign_clips)
 
 
 def submit_rating(

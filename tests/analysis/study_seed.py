@@ -11,6 +11,7 @@ from db import repository
 from db.engine import transaction
 from drumeval.analysis.schema import SCORE_CRITERIA
 from drumeval.analysis.simulate import SimulatedStudy
+from drumeval.study.assignment import assign_clips
 from drumeval.study.tokens import hash_token, new_token
 
 PRACTICE_SCORES = dict.fromkeys(SCORE_CRITERIA, -2)
@@ -100,7 +101,9 @@ def write_simulated_study(
             if not passed:
                 screened_out.add(sim_id)
                 continue
-            assigned = repository.start_assignments(session, participant_id=participant.id)
+            assigned = repository.start_assignments(
+                session, participant_id=participant.id, assign=assign_clips
+            )
             mine = ratings[ratings["participant_id"] == sim_id]
             scores = mine.pivot(index="clip_id", columns="criterion", values="score")
             given = answers[answers["participant_id"] == sim_id].set_index("clip_id")

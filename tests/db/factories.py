@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from db import repository
 from db.engine import transaction
+from drumeval.study.assignment import assign_clips
 from drumeval.study.tokens import hash_token, new_token
 
 GOOD_SCORES = {criterion: 1 for criterion in repository.CRITERIA}
@@ -73,7 +74,9 @@ def join(engine: Engine, study_id: int, *, start: bool = True) -> tuple[int, str
         )
     if start:
         with transaction(engine, write_lock=True) as session:
-            repository.start_assignments(session, participant_id=participant.id)
+            repository.start_assignments(
+                session, participant_id=participant.id, assign=assign_clips
+            )
     return participant.id, token
 
 

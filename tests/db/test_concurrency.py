@@ -13,6 +13,7 @@ from sqlalchemy import select
 from db import repository
 from db.engine import transaction
 from db.models import Assignment, Event, Participant, Rating
+from drumeval.study.assignment import assign_clips
 from drumeval.study.tokens import hash_token, new_token
 from tests.db.factories import GOOD_SCORES, make_study
 
@@ -30,7 +31,9 @@ def _evaluator(engine, study_id: int, barrier: threading.Barrier, results: list,
         with transaction(engine, write_lock=True) as session:
             clip_ids = [
                 a.clip_id
-                for a in repository.start_assignments(session, participant_id=participant_id)
+                for a in repository.start_assignments(
+                    session, participant_id=participant_id, assign=assign_clips
+                )
             ]
         for clip_id in clip_ids:
             for _ in range(2):

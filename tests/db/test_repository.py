@@ -9,6 +9,7 @@ from db import repository
 from db.engine import transaction
 from db.models import Event, Participant, Rating, Study
 from drumeval.errors import DatabaseError, RatingError, StudyClosedError, StudyError
+from drumeval.study.assignment import assign_clips
 from tests.db.factories import GOOD_SCORES, digest, join, make_study, rate
 
 
@@ -169,7 +170,9 @@ def test_consent_questionnaire_screening_start_rate_finish(db_engine):
         assert found.external_ids["PROLIFIC_PID"] == "p-1"
         assert found.questionnaire == {"device": "headphones"}
         assert found.screening == {"passed": True, "correct": 6}
-        assignments = repository.start_assignments(session, participant_id=participant.id)
+        assignments = repository.start_assignments(
+            session, participant_id=participant.id, assign=assign_clips
+        )
     assert [a.position for a in assignments] == [0, 1, 2, 3]
     assert [a.is_training for a in assignments] == [True, False, False, False]
     with (
@@ -229,7 +232,7 @@ def test_failed_screening_ends_the_study(db_engine):
         pytest.raises(StudyError, match="screening"),
         transaction(db_engine, write_lock=True) as session,
     ):
-        repository.start_assignments(session, participant_id=participant_id)
+        repository.start_assignments(session, participant_id=participant_id, assign=assign_clips)
     with transaction(db_engine, write_lock=True) as session:
         assert session.get(Participant, participant_id).status == "screened_out"
         assert repository.study_progress(session, study_id=study_id)["screened_out"] == 1
@@ -240,7 +243,9 @@ def test_start_is_idempotent(db_engine):
     study_id = make_study(db_engine)
     participant_id, _ = join(db_engine, study_id)
     with transaction(db_engine, write_lock=True) as session:
-        again = repository.start_assignments(session, participant_id=participant_id)
+        again = repository.start_assignments(
+            session, participant_id=participant_id, assign=assign_clips
+        )
     with transaction(db_engine, write_lock=True) as session:
         rows = repository.assignment_rows(session, participant_id=participant_id)
     assert [(a.clip_id, a.position) for a in again] == [(a.clip_id, a.position) for a, _, _ in rows]
@@ -253,7 +258,7 @@ def test_a_closed_study_starts_nobody_new(db_engine):
     with transaction(db_engine, write_lock=True) as session:
         repository.set_study_status(session, study_id=study_id, status="closed")
     with pytest.raises(StudyClosedError), transaction(db_engine, write_lock=True) as session:
-        repository.start_assignments(session, participant_id=participant_id)
+        repository.start_assignments(session, participant_id=participant_id, assign=assign_clips)
 
 
 def test_double_submit_stores_one_row_and_returns_it(db_engine):

@@ -82,9 +82,45 @@ def test_every_shipped_checkpoint_has_a_complete_card():
 # 60-bar samples, temperature 1.0, against its training corpus) or as a known miss with the
 # reason; the README's checkpoint table says the same. `GENRES_APART` lists the checkpoints
 # for which the README claims the genre target (techno kick-on-four ≥ 0.7, jazz ≤ 0.2).
-MEETS_TARGETS: frozenset[str] = frozenset()
-KNOWN_MISSES: dict[str, str] = {}
-GENRES_APART: frozenset[str] = frozenset()
+MEETS_TARGETS: frozenset[str] = frozenset(
+    {"drums_rnn/thesis/techno-house-700", "drums_rnn/thesis/jazz-soul-1500"}
+)
+_MUSIC_VAE_NOT_RETRAINED = (
+    "not retrained for issue 18 (minutes of CPU training); its samples do not keep the corpus's "
+    "bar-to-bar similarity or backbeat"
+)
+_PRIOR_NOISE = "; prior samples decode into noise (aggregate posterior ≠ N(0, I), see README)"
+KNOWN_MISSES: dict[str, str] = {
+    "drums_rnn/thesis/jazz-soul-700": "snare backbeat 0.55 vs corpus 0.33: it over-produces the "
+    "soul backbeat (16 corpus examples give 0.20–0.48, the corpus is bimodal soul/jazz)",
+    "drums_rnn/thesis/techno-house-1500": "one of 16 samples has 13.2 hits/bar, just under the "
+    "corpus's 1st percentile (13.45); every other target met",
+    "music_vae/cat-drums_2bar_small/jazz-soul-1500": _MUSIC_VAE_NOT_RETRAINED,
+    "music_vae/cat-drums_2bar_small/techno-house-1500": _MUSIC_VAE_NOT_RETRAINED
+    + "; kick on all four beats 0.55",
+    "music_vae/hier-60bar/jazz-soul-1500": _MUSIC_VAE_NOT_RETRAINED,
+    "music_vae/hier-60bar/techno-house-1500": _MUSIC_VAE_NOT_RETRAINED + _PRIOR_NOISE,
+    "music_vae/thesis-longbar/jazz-soul-1500": _MUSIC_VAE_NOT_RETRAINED,
+    "music_vae/thesis-longbar/techno-house-1500": _MUSIC_VAE_NOT_RETRAINED + _PRIOR_NOISE,
+    "music_vae/thesis-longbar/techno-house-700": _MUSIC_VAE_NOT_RETRAINED + _PRIOR_NOISE,
+    "music_vae/thesis-longbar/jazz-soul-700": "retrained with the standard ELBO, but the forward "
+    "encoder's gradients overflowed after ≈ 700 steps (weights froze); 1 of 16 prior samples "
+    "is still noise and the groove is random (bar similarity 0.09)",
+}
+# Genre target: techno kick-on-four ≥ 0.7, jazz ≤ 0.2 (the MusicVAE jazz models meet it only
+# because they never play four-on-the-floor; the techno MusicVAEs miss it).
+GENRES_APART: frozenset[str] = frozenset(
+    {
+        "drums_rnn/thesis/techno-house-700",
+        "drums_rnn/thesis/techno-house-1500",
+        "drums_rnn/thesis/jazz-soul-700",
+        "drums_rnn/thesis/jazz-soul-1500",
+        "music_vae/cat-drums_2bar_small/jazz-soul-1500",
+        "music_vae/hier-60bar/jazz-soul-1500",
+        "music_vae/thesis-longbar/jazz-soul-1500",
+        "music_vae/thesis-longbar/jazz-soul-700",
+    }
+)
 
 
 def test_every_shipped_checkpoint_meets_the_targets_or_is_a_listed_miss():

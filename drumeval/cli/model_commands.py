@@ -291,7 +291,7 @@ def checkpoints(
     from drumeval.generate import CHECKPOINTS_DIR, list_shipped_checkpoints
     from drumeval.models.checkpoints import read_card
 
-    table = Table("checkpoint", "steps", "wall time", "eval loss", "size")
+    table = Table("checkpoint", "steps (total)", "wall time", "eval loss", "size")
     for name in list_shipped_checkpoints():
         card = read_card(CHECKPOINTS_DIR / name)
         training = card.get("training", {})
@@ -299,7 +299,7 @@ def checkpoints(
         loss = training.get("best_eval_loss")
         table.add_row(
             name,
-            str(training.get("steps", "?")),
+            str(training.get("total_steps", training.get("steps", "?"))),
             f"{training.get('wall_time_s', 0):.0f} s",
             f"{loss:.3f}" if loss is not None else "?",
             f"{size_mb:.1f} MB",

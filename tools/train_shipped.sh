@@ -8,7 +8,10 @@
 #
 # Warm starts: rows with "warm" continue from the weights shipped in $BASE (extracted with
 # `git show`, so a fresh clone reproduces the same chain); their card's `initialised_from`
-# and `training.total_steps` count the earlier steps too.
+# and `training.total_steps` count the earlier steps too. `steps` is the run's own total:
+# several rows were extended and resumed on 2026-12-01 (the card's `command` is the last
+# invocation); with the same steps a fresh run follows the same schedule, not the same bits
+# (data order is re-seeded on resume). Continue any row: raise its steps and re-run it.
 set -euo pipefail
 
 BASE=4a09fee  # the commit whose shipped weights the warm-started rows continue from
@@ -16,13 +19,15 @@ BASE=4a09fee  # the commit whose shipped weights the warm-started rows continue 
 # model preset corpus steps start flags…   (start: warm = from $BASE's weights, fresh = scratch)
 ROWS=(
   "drums_rnn thesis techno-house-700 2500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
-  "drums_rnn thesis jazz-soul-700 6000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
-  "drums_rnn thesis techno-house-1500 4500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
+  "drums_rnn thesis jazz-soul-700 8000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
+  "drums_rnn thesis techno-house-1500 6500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
   "drums_rnn thesis jazz-soul-1500 5000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
   # The flat 60-bar MusicVAE with the standard ELBO (no free bits, β = 1): with Magenta's
   # free_bits=48, max_beta=0.2 its posteriors shrank to σ ≈ 0.45 and prior samples were noise.
   "music_vae thesis-longbar jazz-soul-700 1400 warm --hparams free_bits=0,max_beta=1.0 --eval-every 400 --eval-smoothing 3 --fidelity-every 200"
-  "music_vae thesis-longbar techno-house-700 1000 warm --hparams free_bits=0,max_beta=1.0 --eval-every 400 --eval-smoothing 3 --fidelity-every 200"
+  # On jazz-soul-700 the forward encoder LSTM's gradients overflowed from step ≈ 700 (weights
+  # froze; the trainer now stops on that); this row tries a lower learning rate.
+  "music_vae thesis-longbar techno-house-700 1200 warm --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003 --eval-every 400 --eval-smoothing 3 --fidelity-every 200"
 )
 
 train_row() {

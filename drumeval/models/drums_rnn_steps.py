@@ -3,9 +3,8 @@
 Sampling (`drums_rnn_sampling`) needs only these functions and a weight pytree, so keeping
 them free of Keras lets `drumeval generate` start without importing Keras (≈3 s, it pulls
 in scikit-learn). The maths is the one of `drums_rnn.py`'s pure core — the same step, kept
-equal by the tests that compare sampled tracks' scores with `drums_rnn.log_likelihood`
-(teacher forcing through the Keras model's own code). `drums_rnn.py` should import these
-instead of defining its own copies once nobody else is editing it.
+equal by the tests that compare sampled tracks' scores with `drums_rnn.log_likelihood`.
+`drums_rnn.py` imports them for its training scans (one definition of the step).
 """
 
 from dataclasses import dataclass
@@ -122,14 +121,23 @@ def zero_state(config: Layout, batch_size: int) -> tuple:
     return (first, *((zeros(units), zeros(units)) for units in sizes[1:]))
 
 
-def _attend(weights, small_state, input_gates, window, keys):
-    """Attention-wrapped LSTM step given its window; `small_state` is `(c, h, attns)`."""
+def _attend(weights, small_state, input_gates, window, keys, probes=None):
+    """Attention-wrapped LSTM step given its window; `small_state` is `(c, h, attns)`.
+
+    `probes` (zeros added to the three matmul outputs) let the backward pass take those
+    weights' gradients after the loop (see `_attention_scan`). Returns (output, small state).
+    """
+
+    def dense(name, x):
+        y = x @ weights[name]
+        return y if probes is None else y + probes[name]
+
     c, h, attns = small_state
-    h, c = _lstm(input_gates + jnp.concatenate([attns, h], -1) @ weights["recurrent"], c)
-    query = jnp.concatenate([c, h], -1) @ weights["query_kernel"] + weights["query_bias"]
+    h, c = _lstm(input_gates + dense("recurrent", jnp.concatenate([attns, h], -1)), c)
+    query = dense("query_kernel", jnp.concatenate([c, h], -1)) + weights["query_bias"]
     scores = jnp.sum(weights["attn_v"] * jnp.tanh(keys + query[:, None, :]), axis=-1)
     attns = jnp.einsum("bl,bla->ba", jax.nn.softmax(scores, axis=-1), window)
-    output = jnp.concatenate([h, attns], -1) @ weights["output_kernel"] + weights["output_bias"]
+    output = dense("output_kernel", jnp.concatenate([h, attns], -1)) + weights["output_bias"]
     return output, (c, h, attns)
 
 

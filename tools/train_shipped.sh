@@ -20,7 +20,7 @@ BASE=4a09fee  # the commit whose shipped weights the warm-started rows continue 
 ROWS=(
   "drums_rnn thesis techno-house-700 2500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
   "drums_rnn thesis jazz-soul-700 8000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
-  "drums_rnn thesis techno-house-1500 6500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
+  "drums_rnn thesis techno-house-1500 8000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
   "drums_rnn thesis jazz-soul-1500 5000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
   # The flat 60-bar MusicVAE with the standard ELBO (no free bits, β = 1): with Magenta's
   # free_bits=48, max_beta=0.2 its posteriors shrank to σ ≈ 0.45 and prior samples were noise.

@@ -10,9 +10,12 @@ import contextlib
 import glob
 import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +94,15 @@ def _run(command: list[str], as_postgres: bool, timeout: float) -> None:
         )
 
 
+def _exit_on_sigterm() -> None:
+    """A test run killed with SIGTERM (a CI timeout, `kill`) exits through `atexit`, which
+    stops the server; by default SIGTERM ends Python without running it."""
+    if threading.current_thread() is threading.main_thread() and (
+        signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    ):
+        signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
+
+
 def start_server() -> PostgresServer:
     """Initialise a cluster in a temp dir, start it on a free port, create the test database."""
     bin_dir = find_bin_dir()
@@ -98,6 +110,7 @@ def start_server() -> PostgresServer:
     directory = Path(tempfile.mkdtemp(prefix="drumeval-pg-"))
     server = PostgresServer(directory, _free_port(), bin_dir, as_postgres)
     atexit.register(server.stop)
+    _exit_on_sigterm()
     try:
         if as_postgres:
             shutil.chown(directory, user="postgres", group="postgres")

@@ -33,6 +33,7 @@ from drumeval.data.encoding import DRUMS_RNN_INPUT_SIZE
 from drumeval.errors import DatasetError, MagentaImportError, ModelError
 from drumeval.models.cells import MagentaLSTMCell
 from drumeval.models.drums_rnn_steps import (  # noqa: F401  (re-exported: the step's home)
+    ATTENTION_WEIGHTS,
     FORGET_BIAS,
     Prepared,
     _attend,
@@ -147,17 +148,7 @@ class MagentaAttention(keras.layers.Layer):
         self.built = True
 
     def params(self) -> dict[str, Any]:
-        names = (
-            "input_kernel",
-            "input_bias",
-            "query_kernel",
-            "query_bias",
-            "attn_w",
-            "attn_v",
-            "output_kernel",
-            "output_bias",
-        )
-        return {name: getattr(self, name).value for name in names}
+        return {name: getattr(self, name).value for name in ATTENTION_WEIGHTS}
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "input_size": self.input_size}

@@ -17,6 +17,17 @@ from drumeval.data.drum_classes import NUM_DRUM_EVENTS
 from drumeval.data.encoding import DRUMS_RNN_COUNTER_BITS, DRUMS_RNN_INPUT_SIZE
 
 FORGET_BIAS = 1.0
+# `MagentaAttention` creates its weights in this order (`attention/vars/0…7`).
+ATTENTION_WEIGHTS = (
+    "input_kernel",
+    "input_bias",
+    "query_kernel",
+    "query_bias",
+    "attn_w",
+    "attn_v",
+    "output_kernel",
+    "output_bias",
+)
 
 
 class Layout(Protocol):

@@ -23,21 +23,10 @@ from drumeval.data.drum_classes import NUM_DRUM_EVENTS
 from drumeval.data.encoding import DRUMS_RNN_INPUT_SIZE
 from drumeval.errors import CheckpointNotFoundError, ModelError
 from drumeval.models.checkpoints import MODEL_FILE, read_card
-from drumeval.models.drums_rnn_steps import StepLayout
+from drumeval.models.drums_rnn_steps import ATTENTION_WEIGHTS, StepLayout
 
 CONFIG_ENTRY = "config.json"
 WEIGHTS_ENTRY = "model.weights.h5"
-# `MagentaAttention` creates its weights in this order (`attention/vars/0…7`).
-ATTENTION_WEIGHTS = (
-    "input_kernel",
-    "input_bias",
-    "query_kernel",
-    "query_bias",
-    "attn_w",
-    "attn_v",
-    "output_kernel",
-    "output_bias",
-)
 _CELL_GROUP = re.compile(r"magenta_lstm_cell(?:_(\d+))?")
 
 

@@ -58,3 +58,8 @@ def get(sha256: str, ext: str, *, root: Path | None = None) -> bytes:
 
 def exists(sha256: str, ext: str, *, root: Path | None = None) -> bool:
     return _path(sha256, ext, root).is_file()
+
+
+def path_of(sha256: str, ext: str, *, root: Path | None = None) -> Path:
+    """Where the file with this address lives (whether or not it is there)."""
+    return _path(sha256, ext, root)

@@ -7,10 +7,13 @@ therefore routed by file name: a deep link such as `/study?s=…` finds no file 
 `study`, shows "Page not found" and leaves an inert page, and `/generate` runs that file
 without `app.py`. Turning the flag off before the server starts routes every session,
 the first included, through `st.navigation` in `app.py`.
+
+It also adds the `/clips/<sha256>.<ext>` route that serves study audio (`drumeval.clipserve`).
 """
 
 import sys
 
+from drumeval import clipserve
 from drumeval.paths import REPO_ROOT
 
 
@@ -22,6 +25,7 @@ def disable_legacy_pages_folder() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     disable_legacy_pages_folder()
+    clipserve.install()
     from streamlit.web import cli
 
     options = list(sys.argv[1:] if argv is None else argv)

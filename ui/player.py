@@ -3,16 +3,15 @@
 Built with `st.components.v2` (inline HTML + JS, no build step, no network): the browser
 counts the distinct seconds of the clip that played at normal speed (seeking ahead does not
 count, replays do not count twice), the number of plays and seeks, and whether the clip
-ended, and reports them back. The audio arrives as a data URI, so no URL or file name can
-reveal which clip it is.
+ended, and reports them back. The audio comes from `/clips/<sha256>.<ext>`
+(`drumeval.clipserve`): a content hash reveals nothing about the clip, a rerun re-sends only the
+URL, and the next clip's URL is fetched into the browser's cache while this one plays, so it is
+ready the moment the rating is submitted.
 """
 
-import base64
 from dataclasses import dataclass
 
 import streamlit as st
-
-MIME_TYPES = {"ogg": "audio/ogg", "opus": "audio/ogg", "mp3": "audio/mpeg", "wav": "audio/wav"}
 
 _HTML = """
 <div class="player">
@@ -52,6 +51,13 @@ export default function (component) {
   players.set(parentElement, player);
   audio.src = data.src;
   audio.dataset.token = data.token;
+  if (data.prefetch) {
+    // Warm the HTTP cache with the next clip (immutable, cached for a year) once this one
+    // has loaded, so that it does not compete with the clip being heard.
+    const prefetch = () => fetch(data.prefetch, { credentials: "same-origin" }).catch(() => {});
+    if (audio.readyState >= 3) prefetch();
+    else audio.addEventListener("canplaythrough", prefetch, { once: true });
+  }
   const minimum = data.min_seconds;
 
   const heardSeconds = () => Math.max(floor, player.heard.size);
@@ -117,25 +123,21 @@ class Listening:
     ended: bool = False
 
 
-def data_uri(audio: bytes, audio_format: str) -> str:
-    mime = MIME_TYPES.get(audio_format, f"audio/{audio_format}")
-    return f"data:{mime};base64,{base64.b64encode(audio).decode('ascii')}"
-
-
 def blind_player(
-    *, audio: bytes, audio_format: str, token: str, min_seconds: float, key: str
+    *, src: str, token: str, min_seconds: float, key: str, prefetch: str | None = None
 ) -> Listening:
-    """Mount the player for one clip and return what the browser reported so far.
+    """Mount the player for the clip at URL `src` and return what the browser reported so far.
 
     `token` identifies the clip on this page only (e.g. its position); a new token resets
-    the counters in the browser.
+    the counters in the browser. `prefetch`: the next clip's URL, fetched in the background.
     """
     floor_key = f"{key}:heard"
     known: Listening = st.session_state.get(floor_key) or Listening()
     result = _player(
         key=key,
         data={
-            "src": data_uri(audio, audio_format),
+            "src": src,
+            "prefetch": prefetch,
             "token": token,
             "min_seconds": min_seconds,
             "heard_floor": known.heard_seconds,

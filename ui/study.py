@@ -226,13 +226,13 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
         st.title(f"Clip {clip.number} of {clip.total}")
         st.progress(progress.rated / clip.total)
     try:
-        audio = clip.audio()
+        src = clip.audio_url()
     except DrumevalError as error:
         show_error(error)
         return
     listening = blind_player(
-        audio=audio,
-        audio_format=clip.audio_format,
+        src=src,
+        prefetch=clip.next_audio_url(),
         token=f"{clip.position}",
         min_seconds=clip.min_listen_seconds,
         key=f"player:{clip.position}",

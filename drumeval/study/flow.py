@@ -18,7 +18,7 @@ from typing import Any
 
 from db import repository
 from db.engine import transaction
-from drumeval import clipstore
+from drumeval import clipserve, clipstore
 from drumeval.errors import (
     InvalidTokenError,
     RatingError,
@@ -95,8 +95,21 @@ class ClipToRate:
     duration_s: float
     min_listen_seconds: float
 
+    # The clip after this one, so that the browser can fetch it while this one plays.
+    next_audio_sha256: str | None = None
+    next_audio_format: str | None = None
+
     def audio(self) -> bytes:
         return clipstore.get(self.audio_sha256, self.audio_format)
+
+    def audio_url(self) -> str:
+        """Where the browser fetches the audio (`drumeval.clipserve`); checks the file is there."""
+        return clipserve.check_servable(self.audio_sha256, self.audio_format)
+
+    def next_audio_url(self) -> str | None:
+        if self.next_audio_sha256 is None or self.next_audio_format is None:
+            return None
+        return clipserve.clip_url(self.next_audio_sha256, self.next_audio_format)
 
 
 @dataclass(frozen=True)
@@ -248,6 +261,7 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
         if not pending:
             return Progress(step=Step.FINISHED, rated=rated, **base)
         assignment, clip = pending[0]
+        following = pending[1][1] if len(pending) > 1 else None
         total = sum(1 for assignment_row, _, _ in rows if not assignment_row.is_training)
         return Progress(
             step=Step.RATING,
@@ -262,6 +276,8 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
                 audio_format=clip.audio_format,
                 duration_s=float(clip.duration_s),
                 min_listen_seconds=study.design.minimum_listening(float(clip.duration_s)),
+                next_audio_sha256=following.audio_sha256 if following else None,
+                next_audio_format=following.audio_format if following else None,
             ),
             **base,
         )

@@ -2,12 +2,11 @@
 
 Two participants take a study of a DrumsRNN techno clip and a MusicVAE jazz clip, both
 rendered by the real audio pipeline. Every page's DOM (shadow roots included), every URL the
-browser requests and every audio byte is scanned for model, preset, corpus, checkpoint and
+browser requests and every audio byte it fetches (`/clips/<sha256>.<ext>`) is scanned for model, preset, corpus, checkpoint and
 condition names; and the same position's page for a techno and a jazz clip must differ only
 in the audio itself.
 """
 
-import base64
 import re
 from pathlib import Path
 
@@ -30,7 +29,7 @@ from tests.study.test_study_browser import (
 
 pytestmark = pytest.mark.browser
 WAIT_MS = 60_000
-DATA_URI = re.compile(r"data:audio/[a-z0-9]+;base64,[A-Za-z0-9+/=]+")
+CLIP_URL = re.compile(r"/clips/[0-9a-f]{64}\.[a-z0-9]+")
 CLIPS = (
     ("drums_rnn", "thesis", "techno-house", 700),
     ("music_vae", "thesis-longbar", "jazz-soul", 1500),
@@ -126,8 +125,8 @@ def blind_study(tmp_path, monkeypatch):
     server.stop()
 
 
-def _take_study(browser, url: str) -> tuple[list[str], list[str]]:
-    """Go through the study; return each screen's DOM and every requested URL."""
+def _take_study(browser, url: str) -> tuple[list[str], list[str], list[bytes]]:
+    """Go through the study; return each screen's DOM, every requested URL and the audio."""
     context = browser.new_context()
     page = context.new_page()
     requested: list[str] = []
@@ -156,8 +155,10 @@ def _take_study(browser, url: str) -> tuple[list[str], list[str]]:
     page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
     screens.append(page.evaluate(_DOM_WITH_SHADOW_ROOTS))
     requested.append(page.url)
+    clips = sorted({u for u in requested if CLIP_URL.search(u)})
+    audio = [context.request.get(u).body() for u in clips]
     context.close()
-    return screens, requested
+    return screens, requested, audio
 
 
 VOLATILE = (
@@ -170,7 +171,7 @@ VOLATILE = (
 
 def _normalised(html: str) -> str:
     """The DOM with the audio bytes and the renderer's CSS bookkeeping taken out."""
-    html = DATA_URI.sub("AUDIO", html)
+    html = CLIP_URL.sub("AUDIO", html)
     for pattern in VOLATILE:
         html = pattern.sub("", html)
     return html
@@ -180,13 +181,18 @@ def test_nothing_the_browser_receives_names_the_model(blind_study, browser_for_b
     server, engine, clip_ids = blind_study
     runs = [_take_study(browser_for_blinding, f"{server.url}/study?s=blind") for _ in range(2)]
     forbidden = _forbidden_terms()
-    for screens, requested in runs:
+    with transaction(engine) as session:
+        from db.models import Clip
+
+        stored = {sha for sha in session.query(Clip.audio_sha256)}
+    for screens, requested, audio in runs:
+        assert len(audio) == len(stored), "the practice clip and both rated clips were fetched"
         for html in screens:
             text = _normalised(html).lower()
             assert not [term for term in forbidden if term in text]
-            for uri in DATA_URI.findall(html):
-                audio = base64.b64decode(uri.split(",", 1)[1]).lower()
-                assert not [term for term in forbidden if term.encode() in audio]
+        for data in audio:
+            assert data.startswith(b"OggS")
+            assert not [term for term in forbidden if term.encode() in data.lower()]
         for url in requested:
             assert not [term for term in forbidden if term in url.lower()], url
 
@@ -202,13 +208,13 @@ def test_nothing_the_browser_receives_names_the_model(blind_study, browser_for_b
         }
     genres = [clip_ids[clip] for clip in first_clip.values()]
     assert sorted(genres) == ["jazz-soul", "techno-house"], "counterbalanced first clips"
-    page_a, page_b = (_normalised(screens[3]) for screens, _ in runs)  # "Clip 1 of 2"
+    page_a, page_b = (_normalised(screens[3]) for screens, _, _ in runs)  # "Clip 1 of 2"
     if page_a != page_b:
         import difflib
 
         diff = difflib.unified_diff(page_a.split(">"), page_b.split(">"), lineterm="", n=1)
         pytest.fail("a techno and a jazz clip page differ beyond the audio:\n" + "\n".join(diff))
-    raw_a, raw_b = (screens[3] for screens, _ in runs)
+    raw_a, raw_b = (screens[3] for screens, _, _ in runs)
     assert raw_a != raw_b  # …and the audio itself does differ
 
 

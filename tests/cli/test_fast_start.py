@@ -58,3 +58,12 @@ def test_metrics_command_writes_json(beat_file, tmp_path, capsys):
     assert values["kick_on_beat_share"] == 1.0
     assert values["groove_consistency"] == 1.0
     assert "kick on beat share" in capsys.readouterr().out
+
+
+def test_registering_the_commands_imports_no_pandas():
+    """Every command is registered on each start; the analysis stack loads only when used."""
+    probe = PROBE.replace('("tensorflow", "jax", "keras")', '("pandas", "scipy", "statsmodels")')
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert "HEAVY=\n" in result.stdout, result.stdout + result.stderr

@@ -13,6 +13,12 @@ Three tables (`EXPORT_TABLES`):
 JSON is a list of records written with Python's `json` (floats in shortest round-trip form,
 so a value read back is the value written); missing values are `null` / empty CSV cells.
 `read_export` gives back the typed frame that was written.
+
+CSV files are opened in spreadsheets, which run a cell that starts with `=`, `+`, `-`, `@`
+(or a tab / carriage return) as a formula (OWASP "CSV injection"). Text a participant typed
+(`FREE_TEXT_COLUMNS`) is therefore written with a `'` in front when it starts with one of
+those, or with `'` itself (so the escape is reversible); `read_export` removes it again.
+JSON and Parquet hold the text as typed.
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ SUMMARY_DTYPES: dict[str, str] = {
     "seed": "Int64",
     "n_resamples": "Int64",
 }
+FREE_TEXT_COLUMNS = ("comment",)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 TABLE_DTYPES = {
     "ratings": ROW_DTYPES,
     "participants": PARTICIPANT_DTYPES,
@@ -113,11 +121,32 @@ def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
+def _escape_free_text(frame: pd.DataFrame) -> pd.DataFrame:
+    columns = [column for column in FREE_TEXT_COLUMNS if column in frame.columns]
+    if not columns:
+        return frame
+    escaped = frame.copy()
+    for column in columns:
+        text = escaped[column].astype("string")
+        risky = text.str.startswith(_FORMULA_START).fillna(False)
+        escaped[column] = text.where(~risky, "'" + text)
+    return escaped
+
+
+def _unescape_free_text(frame: pd.DataFrame) -> pd.DataFrame:
+    for column in FREE_TEXT_COLUMNS:
+        if column in frame.columns:
+            frame[column] = frame[column].map(
+                lambda value: value[1:] if isinstance(value, str) and value[:1] == "'" else value
+            )
+    return frame
+
+
 def to_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
     """`frame` serialised as `fmt` (deterministic: the same frame gives the same bytes)."""
     _check_format(fmt)
     if fmt == "csv":
-        return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+        return _escape_free_text(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
     if fmt == "json":
         records = [
             {column: _plain(value) for column, value in zip(frame.columns, row, strict=True)}
@@ -136,7 +165,9 @@ def read_export(source: bytes | Path, fmt: str, table: str) -> pd.DataFrame:
         raise AnalysisError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
     raw = Path(source).read_bytes() if isinstance(source, Path) else source
     if fmt == "csv":
-        frame = pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+        frame = _unescape_free_text(
+            pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+        )
     elif fmt == "json":
         frame = pd.DataFrame(json.loads(raw.decode("utf-8")))
     else:

@@ -1,6 +1,8 @@
 """Exports: each table written as CSV, JSON and Parquet reads back as the same frame, the
 same data gives the same bytes, and the summary holds the numbers of Table 1."""
 
+import io
+
 import pandas as pd
 import pytest
 
@@ -100,3 +102,21 @@ def test_bad_requests_are_explained(simulated):
         export.to_bytes(simulated.rows, "xlsx")
     with pytest.raises(AnalysisError, match="unknown table 'clips'"):
         export.export_table(simulated, "clips")
+
+
+FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)", "\tTab", "'quoted"]
+
+
+@pytest.mark.parametrize("fmt", export.EXPORT_FORMATS)
+def test_comments_that_a_spreadsheet_would_run_are_defused_in_csv_only(simulated, fmt):
+    rows = export.export_table(simulated, "ratings").head(len(FORMULAS) + 2).copy()
+    comments = [*FORMULAS, "plain = fine", None]
+    rows["comment"] = pd.array(comments, dtype="string")
+    payload = export.to_bytes(rows, fmt)
+    if fmt == "csv":
+        cells = pd.read_csv(io.BytesIO(payload), dtype=str, keep_default_na=False)
+        written = cells["comment"].tolist()
+        assert written[: len(FORMULAS)] == ["'" + text for text in FORMULAS]
+        assert written[len(FORMULAS)] == "plain = fine"
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t")) for cell in written)
+    pd.testing.assert_frame_equal(export.read_export(payload, fmt, "ratings"), rows)

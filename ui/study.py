@@ -21,6 +21,7 @@ export default function ({ data }) {
 )
 REDIRECT_DELAY_MS = 5000
 PENDING_KEY = "pending-rating"
+RATING_ERROR_KEY = "rating-error"
 RETRY_EVERY_S = 3
 
 
@@ -49,10 +50,13 @@ def _write(engine, study: flow.StudyInfo, pending: PendingRating) -> None:
 
 
 def flush_pending_rating(engine) -> None:
-    """Write a rating kept from an earlier failed submit, before anything else runs.
+    """Write the submitted rating (or one kept from an earlier failed submit) before the page
+    renders, so that the same script run shows the next clip.
 
-    While the database is still unreachable the page shows a retryable message and tries
-    again every few seconds by itself; the rating is written once (submits are idempotent).
+    While the database is unreachable the page shows a retryable message and tries again
+    every few seconds by itself; the rating is written once (submits are idempotent). A
+    rating the flow refuses (e.g. a question left out) is dropped and its reason shown
+    under the form, whose answers are kept.
     """
     pending: PendingRating | None = st.session_state.get(PENDING_KEY)
     if pending is None:
@@ -63,7 +67,7 @@ def flush_pending_rating(engine) -> None:
         _waiting_for_database()
         st.stop()
     except DrumevalError as error:
-        show_error(error)
+        st.session_state[RATING_ERROR_KEY] = str(error)
     del st.session_state[PENDING_KEY]
 
 
@@ -216,6 +220,27 @@ def _scale_label(value: int) -> str:
     return _literal_dashes(dict(content.SCALE)[value])
 
 
+def _queue_rating(
+    study: flow.StudyInfo, token: str, clip: flow.ClipToRate, listening, suffix: str
+) -> None:
+    """The submit button's callback: keep the form's answers as the pending rating, which
+    `flush_pending_rating` writes at the top of this very run (one script run per submit)."""
+    answers = st.session_state
+    st.session_state[PENDING_KEY] = PendingRating(
+        slug=study.slug,
+        token=token,
+        clip_id=clip.clip_id,
+        form=flow.RatingForm(
+            scores={c.key: answers.get(f"{c.key}{suffix}") for c in content.CRITERIA},
+            genre_answer=answers.get(f"genre{suffix}"),
+            genre_confidence=answers.get(f"confidence{suffix}"),
+            comment=answers.get(f"comment{suffix}") or "",
+        ),
+        heard_seconds=listening.heard_seconds,
+        plays=listening.plays,
+    )
+
+
 def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
     clip = progress.clip
     assert clip is not None
@@ -241,8 +266,8 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     suffix = f":{clip.position}"
     with st.form(f"rating{suffix}"):
         st.caption(_literal_dashes(content.SCALE_HELP))
-        scores = {
-            criterion.key: st.radio(
+        for criterion in content.CRITERIA:
+            st.radio(
                 criterion.label,
                 [value for value, _ in content.SCALE],
                 format_func=_scale_label,
@@ -251,10 +276,8 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
                 help=criterion.definition,
                 key=f"{criterion.key}{suffix}",
             )
-            for criterion in content.CRITERIA
-        }
         genre_labels = dict(content.GENRE_OPTIONS)
-        genre = st.radio(
+        st.radio(
             content.GENRE_QUESTION,
             list(genre_labels),
             format_func=genre_labels.get,
@@ -262,45 +285,26 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
             horizontal=True,
             key=f"genre{suffix}",
         )
-        confidence = st.radio(
+        st.radio(
             "How sure are you about the genre? (1 = guessing, 5 = certain)",
             content.CONFIDENCE_OPTIONS,
             index=None,
             horizontal=True,
             key=f"confidence{suffix}",
         )
-        comment = st.text_area(
+        st.text_area(
             "Comment (optional)", max_chars=content.COMMENT_MAX_CHARS, key=f"comment{suffix}"
         )
-        submitted = st.form_submit_button(
+        st.form_submit_button(
             "Submit rating" if unlocked else "Listen first to unlock the rating",
             type="primary",
             disabled=not unlocked,
+            on_click=_queue_rating,
+            args=(study, token, clip, listening, suffix),
         )
-    if submitted:
-        pending = PendingRating(
-            slug=study.slug,
-            token=token,
-            clip_id=clip.clip_id,
-            form=flow.RatingForm(
-                scores=scores,
-                genre_answer=genre,
-                genre_confidence=confidence,
-                comment=comment or "",
-            ),
-            heard_seconds=listening.heard_seconds,
-            plays=listening.plays,
-        )
-        try:
-            _write(engine, study, pending)
-        except DatabaseError:
-            st.session_state[PENDING_KEY] = pending
-            _waiting_for_database()
-            return
-        except DrumevalError as error:
-            show_error(error)
-            return
-        st.rerun()
+    refused = st.session_state.pop(RATING_ERROR_KEY, None)
+    if refused:
+        st.error(refused, icon=":material/error:")
 
 
 def finished_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:

@@ -243,3 +243,30 @@ def test_a_rating_submitted_while_the_database_is_locked_is_kept_and_written_onc
     app.run()
     with transaction(engine) as session:
         assert session.query(Rating).count() == 1
+
+
+def test_an_incomplete_rating_is_refused_under_the_form_and_the_answers_are_kept(engine):
+    make_study(engine)
+    app = _page(s="tiny")
+    token = _consent(app)
+    _answer_questionnaire(app)
+    _answer_headphones(app, engine, token, correct=True)
+    _button(app, "Start").click().run()
+    _listen(app, 0, 2.5)
+    _fill_rating(app)
+    genre = next(radio for radio in app.radio if radio.label == content.GENRE_QUESTION)
+    genre.set_value(None)
+    app.button[-1].click().run()
+    assert not app.exception
+    assert [error.value for error in app.error] == ["Choose the genre (or “Can't tell”)."]
+    assert "Practice clip" in _texts(app), "still the same clip"
+    realism = next(radio for radio in app.radio if radio.label == content.CRITERIA[-1].label)
+    assert realism.value is not None, "the answers given are kept"
+    with transaction(engine) as session:
+        assert session.query(Rating).count() == 0
+    genre = next(radio for radio in app.radio if radio.label == content.GENRE_QUESTION)
+    genre.set_value("techno-house")
+    app.button[-1].click().run()
+    assert not app.error and "Clip 1 of 4" in _texts(app)
+    with transaction(engine) as session:
+        assert session.query(Rating).count() == 1

@@ -477,11 +477,14 @@ def make_clip(
     target_lufs: float | None = None,
     progress: Progress | None = None,
     cache_dir: Path | None = None,
+    kit: str | None = None,
 ) -> Clip:
     """Generate, render and measure one clip; stages are reported to `progress(stage, 0…1)`.
 
     The same condition always gives the same event ids, MIDI and audio bytes. An all-silent
     generation is still a clip (no audio, `near_empty`), so callers can say so in their words.
+    `kit`: render with this kit instead of the genre's (a study where timbre must not tell
+    the genre apart).
     """
     report = progress or _no_progress
     report("Loading the model", 0.0)
@@ -497,6 +500,7 @@ def make_clip(
         target_lufs=target_lufs,
         progress=report,
         cache_dir=cache_dir,
+        kit=kit,
     )
 
 
@@ -580,16 +584,20 @@ def finish_clip(
     progress: Progress | None = None,
     cache_dir: Path | None = None,
     source_midi: bytes | None = None,
+    kit: str | None = None,
 ) -> Clip:
-    """Render (genre kit, level-matched) and measure event ids: the pipeline's common tail.
+    """Render (the genre's kit unless `kit` names another; level-matched) and measure event
+    ids: the pipeline's common tail.
 
     With `source_midi` the file itself is rendered (a human performance keeps its velocities
     and timing) while the metrics use its quantized event ids.
     """
-    from drumeval.audio import render, render_track
+    from drumeval.audio import kit_program, render, render_track
 
     report = progress or _no_progress
-    kit = GENRES[genre].kit
+    if kit is None:
+        kit = GENRES[genre].kit
+    kit_program(kit)  # an unknown kit name: AudioError listing the known ones
     event_ids = np.asarray(event_ids, dtype=np.int32)
     midi_bytes = source_midi or event_ids_to_midi_bytes(event_ids, kit=kit)
     report("Rendering audio", 0.5)
@@ -631,11 +639,12 @@ def clip_from_midi(
     target_lufs: float | None = None,
     progress: Progress | None = None,
     cache_dir: Path | None = None,
+    kit: str | None = None,
 ) -> Clip:
     """A clip from a MIDI file (a human reference, an import) through the same tail.
 
     The file is validated (`InvalidMidiError`, `NoDrumsError`…) and rendered in the genre's
-    kit at the same loudness as generated clips; `corpus` enables the `new bars` metric.
+    kit (or `kit`) at the same loudness as generated clips; `corpus` enables `new bars`.
     """
     from drumeval.data.midi import midi_bytes_to_sequence, sequence_to_drum_track
 
@@ -651,4 +660,5 @@ def clip_from_midi(
         progress=progress,
         cache_dir=cache_dir,
         source_midi=midi_bytes,
+        kit=kit,
     )

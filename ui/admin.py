@@ -307,6 +307,7 @@ def build_form(engine) -> None:
         bars = right.select_slider("Bars", list(range(4, 61, 4)), value=60, key="b:bars")
         per_condition = left.number_input("Clips per condition", 1, 100, 2, key="b:per")
         seed = right.number_input("First seed", 0, 2**31 - 1, 0, key="b:seed")
+        kit = _kit_choice("b:kit")
         submitted = st.form_submit_button("Build the missing clips")
     if not submitted:
         return
@@ -324,6 +325,7 @@ def build_form(engine) -> None:
             conditions=conditions,
             per_condition=int(per_condition),
             seed=int(seed),
+            kit=kit,
             progress=_progress_sink(bar),
         )
     except DrumevalError as error:
@@ -332,6 +334,21 @@ def build_form(engine) -> None:
     st.success(f"{len(report.added)} clips added, {len(report.existing)} were already there.")
     for what, why in report.skipped:
         st.warning(f"Skipped {what}: {why}")
+
+
+def _kit_choice(key: str) -> str | None:
+    """Each genre's own kit (None) or one kit for every clip, so timbre cannot tell the genre."""
+    from drumeval.audio import GENRE_KITS, KITS
+
+    own = ", ".join(f"{kit} for {genre}" for genre, kit in GENRE_KITS.items())
+    return st.selectbox(
+        "Drum kit",
+        [None, *KITS],
+        format_func=lambda kit: f"each genre's own ({own})" if kit is None else f"{kit} for all",
+        key=key,
+        help="With one kit for all, listeners cannot name the genre from the sound alone; "
+        "the clips' condition names start with kit-<name>/.",
+    )
 
 
 def upload_form(engine) -> None:
@@ -349,6 +366,7 @@ def upload_form(engine) -> None:
         left, right = st.columns(2)
         condition = left.text_input("Condition name", placeholder="e.g. magenta-original")
         genre = right.selectbox("Genre (its kit renders them)", GENRE_NAMES)
+        kit = _kit_choice("u:kit")
         submitted = st.form_submit_button("Import")
     if not submitted:
         return
@@ -362,6 +380,7 @@ def upload_form(engine) -> None:
             [(file.name, file.getvalue()) for file in files],
             condition=condition,
             genre=genre,
+            kit=kit,
             progress=_progress_sink(bar),
         )
     except DrumevalError as error:

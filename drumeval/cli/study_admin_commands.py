@@ -75,6 +75,13 @@ def pool(
     references: Annotated[int, typer.Option(help="Human references per corpus.")] = 1,
     anchors: Annotated[int, typer.Option(help="Low anchors per corpus.")] = 1,
     practice: Annotated[bool, typer.Option(help="Also build a practice clip.")] = True,
+    kit: Annotated[
+        str | None,
+        typer.Option(
+            help="Render every clip with this one drum kit (standard, electronic, tr808, jazz, "
+            "brush) instead of each genre's own, so the sound cannot tell the genre."
+        ),
+    ] = None,
 ) -> None:
     """Build the clip pool from the shipped checkpoints (reruns add only what is missing)."""
     from drumeval.clips import Condition
@@ -106,6 +113,7 @@ def pool(
             references_per_genre=references,
             anchors_per_genre=anchors,
             practice=practice,
+            kit=kit,
             progress=report,
         )
     _print_skipped(result.skipped)
@@ -138,6 +146,13 @@ def import_clips(
         float | None,
         typer.Option(help="Loudness of every clip, LUFS (default: the pool's, or -23)."),
     ] = None,
+    kit: Annotated[
+        str | None,
+        typer.Option(
+            help="Render every clip with this one drum kit (standard, electronic, tr808, jazz, "
+            "brush) instead of each genre's own, so the sound cannot tell the genre."
+        ),
+    ] = None,
 ) -> None:
     """Import external MIDI files (any generator's) as one condition of the pool."""
     from drumeval.study import pool as clip_pool
@@ -150,6 +165,7 @@ def import_clips(
             condition=condition,
             genre=genre,
             target_lufs=target_lufs,
+            kit=kit,
             progress=report,
         )
     _print_skipped(result.skipped)

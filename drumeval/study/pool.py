@@ -10,6 +10,12 @@ Condition names are the pool's vocabulary (studies select clips by them):
 `<model>/<preset>/<corpus>/t<temperature>/<bars>bars` for generated clips,
 `reference/<corpus>/<bars>bars`, `anchor/<corpus>/<bars>bars`, `practice/<bars>bars`, and any
 name a researcher gives to imported files.
+
+By default each genre is rendered with its own kit (TR-808 for techno-house, the jazz kit for
+jazz-soul), which lets a listener name the genre from the sound alone. A pool built with one
+shared `kit` renders every clip, references and anchors included, with that kit; its names
+carry the prefix `kit-<name>/` (`kit_prefix`), so both pools can live side by side and a
+study config picks one by its condition names.
 """
 
 import dataclasses
@@ -35,7 +41,7 @@ DEFAULT_TARGET_LUFS = -23.0
 MAX_IMPORT_FILES = 500
 IMPORT_SUFFIXES = (".mid", ".midi")
 _CONDITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
-_RESERVED_PREFIXES = ("reference/", "anchor/", "practice/", "demo/")
+_RESERVED_PREFIXES = ("reference/", "anchor/", "practice/", "demo/", "kit-")
 _LOUDNESS_TOLERANCE_LU = 0.5
 
 PoolProgress = Callable[[str, int, int], None]  # (what is being built, done, total)
@@ -79,6 +85,16 @@ class ImportReport:
 
     imported: tuple[PoolClip, ...]
     skipped: tuple[tuple[str, str], ...]
+
+
+def kit_prefix(kit: str | None) -> str:
+    """The name prefix of a pool rendered with one shared kit ("" for the genres' own kits)."""
+    if kit is None:
+        return ""
+    from drumeval.audio import kit_program
+
+    kit_program(kit)  # an unknown kit: AudioError listing the known ones
+    return f"kit-{kit}/"
 
 
 def condition_name(condition: Any, *, prefix: str = "") -> str:
@@ -279,6 +295,7 @@ def _build_and_store(
     corpus: str | None = None,
     genre: str | None = None,
     bars: int = 0,
+    kit: str | None = None,
 ) -> PoolClip | None:
     """Make one pool clip (None when a model generated silence) and store it.
 
@@ -290,7 +307,7 @@ def _build_and_store(
 
     fields: dict[str, Any] = {}
     if template is not None:
-        clip = make_clip(dataclasses.replace(template, seed=seed), target_lufs=target_lufs)
+        clip = make_clip(dataclasses.replace(template, seed=seed), target_lufs=target_lufs, kit=kit)
         genre = template.genre
         if role == "generated":
             fields = {
@@ -316,6 +333,7 @@ def _build_and_store(
             corpus=corpus,
             provenance={**source, "corpus": corpus},
             target_lufs=target_lufs,
+            kit=kit,
         )
         fields = {"corpus_size": split_corpus_name(corpus)[1]}
     return store_clip(
@@ -343,6 +361,7 @@ def build_pool(
     practice: bool = True,
     is_demo: bool = False,
     prefix: str = "",
+    kit: str | None = None,
     progress: PoolProgress | None = None,
 ) -> PoolReport:
     """Clips for each condition (seeds `seed`, `seed`+1, …), references, anchors, a practice clip.
@@ -350,16 +369,20 @@ def build_pool(
     `conditions` are `drumeval.clips.Condition`s (their own seed is ignored; the pool gives
     each clip its seed). A rerun builds only the clips missing from the database. References
     and anchors are made for every corpus the conditions use, at the conditions' length.
+    `kit`: render every clip with this one kit (names prefixed `kit-<kit>/`).
     """
     if per_condition < 1:
         raise StudyError("clips per condition must be at least 1")
     if not conditions:
         raise StudyError("choose at least one condition for the pool")
     report = progress or _no_progress
+    prefix = f"{prefix}{kit_prefix(kit)}"
     target_lufs = pool_target_lufs(engine, target_lufs)
     jobs: list[_Job] = []
     existing: list[PoolClip] = []
-    stored = functools.partial(_build_and_store, engine, target_lufs=target_lufs, is_demo=is_demo)
+    stored = functools.partial(
+        _build_and_store, engine, target_lufs=target_lufs, is_demo=is_demo, kit=kit
+    )
 
     def plan(condition: str, seeds: Iterable[int], label: str, **how: Any) -> None:
         have = _existing(engine, condition)
@@ -431,9 +454,12 @@ def import_midi(
     condition: str,
     genre: str,
     target_lufs: float | None = None,
+    kit: str | None = None,
     progress: PoolProgress | None = None,
 ) -> ImportReport:
     """Import (file name, bytes) pairs as clips of `condition`; bad files are skipped with why.
+
+    `kit`: render with this kit instead of the genre's (to match a shared-kit pool).
 
     Each file goes through the same validation as every MIDI input and is stored by content
     hash only: the name a researcher gave it never becomes a path or a URL.
@@ -444,6 +470,7 @@ def import_midi(
 
     condition = check_import_condition(condition)
     check_genre(genre)
+    kit_prefix(kit)  # validates the kit name
     target_lufs = pool_target_lufs(engine, target_lufs)
     items = list(files)
     if len(items) > MAX_IMPORT_FILES:
@@ -458,7 +485,7 @@ def import_midi(
             continue
         try:
             clip = clip_from_midi(
-                data, genre=genre, source="imported MIDI", target_lufs=target_lufs
+                data, genre=genre, source="imported MIDI", target_lufs=target_lufs, kit=kit
             )
             imported.append(
                 store_clip(
@@ -486,6 +513,7 @@ def import_clips(
     condition: str,
     genre: str,
     target_lufs: float | None = None,
+    kit: str | None = None,
     progress: PoolProgress | None = None,
 ) -> ImportReport:
     """Import every `.mid`/`.midi` file of a directory (not recursive) as one condition."""
@@ -507,6 +535,12 @@ def import_clips(
         else:
             files.append((path.name, path.read_bytes()))
     result = import_midi(
-        engine, files, condition=condition, genre=genre, target_lufs=target_lufs, progress=progress
+        engine,
+        files,
+        condition=condition,
+        genre=genre,
+        target_lufs=target_lufs,
+        kit=kit,
+        progress=progress,
     )
     return ImportReport(result.imported, tuple(too_big) + result.skipped)

@@ -23,6 +23,7 @@ by insertion order), so the same config over the same pool recreates the same st
 
 import json
 import math
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -285,9 +286,16 @@ def _seeded_pick(rows: list[tuple[int, str]], count: int, seed: int) -> tuple[in
     return tuple(ordered[index][0] for index in sorted(int(i) for i in chosen))
 
 
+_POOL_PREFIXES = re.compile(r"^(demo/)?(kit-[a-z0-9]+/)?")
+
+
 def _parts(condition: str) -> tuple[str, str, int] | None:
-    """(prefix, corpus, bars) of a generated condition name; None for an imported one."""
-    prefix = "demo/" if condition.startswith("demo/") else ""
+    """(prefix, corpus, bars) of a generated condition name; None for an imported one.
+
+    The prefix (`demo/`, `kit-<name>/`, both or none) names the pool the clip belongs to;
+    its references, anchors and practice clip carry the same prefix.
+    """
+    prefix = _POOL_PREFIXES.match(condition).group(0)  # type: ignore[union-attr]
     parts = condition.removeprefix(prefix).split("/")
     if len(parts) == 5 and parts[4].endswith("bars") and parts[4][:-4].isdigit():
         return prefix, parts[2], int(parts[4][:-4])

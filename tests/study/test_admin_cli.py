@@ -89,3 +89,17 @@ def test_import_clips_lists_bad_files(cli, db_engine, tmp_path):
     assert "skipped bad.mid:" in out and "1 clip(s) imported as 'mine', 1 skipped." in out
     with transaction(db_engine) as session:
         assert [clip.condition for clip in session.query(Clip)] == ["mine"]
+
+
+def test_import_clips_with_one_shared_kit(cli, db_engine, tmp_path):
+    ids = np.zeros(64, dtype=np.int32)
+    ids[::4] = 1
+    (tmp_path / "ok.mid").write_bytes(event_ids_to_midi_bytes(ids, kit="jazz"))
+    argv = ("study", "import-clips", str(tmp_path), "--condition", "mine", "--genre", "jazz-soul")
+    code, out, err = cli(*argv, "--kit", "tr909")
+    assert code == 2 and "unknown drum kit 'tr909'" in out + err
+    code, out, _ = cli(*argv, "--kit", "standard")
+    assert code == 0, out
+    with transaction(db_engine) as session:
+        (clip,) = session.query(Clip).all()
+        assert clip.provenance["kit"] == "standard"

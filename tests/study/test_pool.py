@@ -6,6 +6,7 @@ import pytest
 from db.engine import transaction
 from db.models import Clip
 from drumeval import clipstore
+from drumeval.audio import KITS
 from drumeval.clips import Condition, event_ids_to_midi_bytes, finish_clip
 from drumeval.data.corpus import load_corpus
 from drumeval.data.drum_classes import STEPS_PER_BAR
@@ -29,7 +30,7 @@ def fake_models(monkeypatch):
     """`make_clip` without a model: the pool's own logic is what these tests check."""
     calls: list[Condition] = []
 
-    def make_clip(condition, *, target_lufs=None, progress=None):
+    def make_clip(condition, *, target_lufs=None, progress=None, kit=None):
         calls.append(condition)
         return finish_clip(
             _groove(condition.seed, condition.bars),
@@ -38,6 +39,7 @@ def fake_models(monkeypatch):
             condition=condition,
             provenance={"seed": condition.seed},
             target_lufs=target_lufs,
+            kit=kit,
         )
 
     monkeypatch.setattr("drumeval.clips.make_clip", make_clip)
@@ -205,3 +207,75 @@ def test_the_whole_pool_shares_one_loudness_target(db_engine, fake_models):
         )
     with pytest.raises(StudyError, match="rendered at -26 LUFS"):
         pool.build_pool(db_engine, conditions=[CONDITION], per_condition=2, target_lufs=-23.0)
+
+
+JAZZ = Condition("drums_rnn", "thesis", "jazz-soul", 700, 1.0, 4, 0)
+
+
+def _program(midi_sha256: str) -> int:
+    """The kit a stored clip's MIDI file selects (its drum track's program change)."""
+    import io
+
+    import pretty_midi
+
+    (track,) = pretty_midi.PrettyMIDI(io.BytesIO(clipstore.get(midi_sha256, "mid"))).instruments
+    return track.program
+
+
+def test_a_shared_kit_pool_renders_every_clip_with_that_kit_beside_the_genre_kit_pool(
+    db_engine, fake_models
+):
+    how = {"per_condition": 1, "references_per_genre": 1, "anchors_per_genre": 1}
+    own = pool.build_pool(db_engine, conditions=[CONDITION, JAZZ], **how)
+    shared = pool.build_pool(db_engine, conditions=[CONDITION, JAZZ], kit="standard", **how)
+    assert len(shared.added) == len(own.added) == 7  # 2 generated, 2 refs, 2 anchors, practice
+    assert {c.condition for c in shared.added} == {f"kit-standard/{c.condition}" for c in own.added}
+    with transaction(db_engine) as session:
+        rows = {row.condition: row for row in session.query(Clip)}
+    for clip in shared.added:
+        row, twin = rows[clip.condition], rows[clip.condition.removeprefix("kit-standard/")]
+        assert row.provenance["kit"] == "standard"
+        assert twin.provenance["kit"] == {"techno-house": "tr808", "jazz-soul": "jazz"}[row.genre]
+        assert row.audio_sha256 != twin.audio_sha256, "another kit, other audio"
+        assert _program(row.midi_sha256) == KITS["standard"]
+        assert _program(twin.midi_sha256) == KITS[twin.provenance["kit"]]
+    practice = rows["kit-standard/practice/4bars"]
+    assert practice.provenance["kit"] == "standard"
+
+
+def test_a_shared_kit_study_selects_its_own_references_anchors_and_practice(db_engine, fake_models):
+    from drumeval.study import setup
+
+    how = {"per_condition": 2, "references_per_genre": 1, "anchors_per_genre": 1}
+    pool.build_pool(db_engine, conditions=[CONDITION], **how)
+    pool.build_pool(db_engine, conditions=[CONDITION], kit="standard", **how)
+    config = setup.parse_config(
+        f"""
+title = "Shared kit"
+slug = "shared-kit"
+conditions = ["kit-standard/{pool.condition_name(CONDITION)}"]
+clips_per_condition = 2
+clips_per_participant = 2
+references = 1
+anchors = 1
+practice = true
+"""
+    )
+    selection = setup.select_clips(db_engine, config)
+    with transaction(db_engine) as session:
+        chosen = [
+            session.get(Clip, clip_id) for clip_id in [*selection.trial_ids, selection.training]
+        ]
+    assert {clip.condition.split("/")[0] for clip in chosen} == {"kit-standard"}
+    assert {clip.provenance["kit"] for clip in chosen} == {"standard"}
+    assert {clip.role for clip in chosen} == {"generated", "reference", "anchor", "training"}
+
+
+def test_an_unknown_kit_is_refused_with_the_known_names(db_engine, fake_models):
+    from drumeval.errors import AudioError
+
+    with pytest.raises(AudioError, match=r"unknown drum kit 'tr909'.*standard"):
+        pool.build_pool(db_engine, conditions=[CONDITION], per_condition=1, kit="tr909")
+    assert not fake_models
+    with pytest.raises(StudyError, match="reserved"):
+        pool.check_import_condition("kit-standard/mine")

@@ -165,9 +165,7 @@ def read_export(source: bytes | Path, fmt: str, table: str) -> pd.DataFrame:
         raise AnalysisError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
     raw = Path(source).read_bytes() if isinstance(source, Path) else source
     if fmt == "csv":
-        frame = _unescape_free_text(
-            pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
-        )
+        frame = _unescape_free_text(pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False))
     elif fmt == "json":
         frame = pd.DataFrame(json.loads(raw.decode("utf-8")))
     else:

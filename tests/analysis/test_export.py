@@ -104,7 +104,7 @@ def test_bad_requests_are_explained(simulated):
         export.export_table(simulated, "clips")
 
 
-FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+1+1", "-2", "@SUM(A1)", "\tTab", "'quoted"]
+FORMULAS = ['=HYPERLINK("http://x","y")', "+1+1", "-2", "@SUM(A1)", "\tTab", "'quoted"]
 
 
 @pytest.mark.parametrize("fmt", export.EXPORT_FORMATS)

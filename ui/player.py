@@ -54,7 +54,8 @@ export default function (component) {
   if (data.prefetch) {
     // Warm the HTTP cache with the next clip (immutable, cached for a year) once this one
     // has loaded, so that it does not compete with the clip being heard.
-    const prefetch = () => fetch(data.prefetch, { credentials: "same-origin" }).catch(() => {});
+    const prefetch = () => fetch(data.prefetch, { credentials: "same-origin" })
+      .then((response) => response.blob()).catch(() => {});  // read whole: cached whole
     if (audio.readyState >= 3) prefetch();
     else audio.addEventListener("canplaythrough", prefetch, { once: true });
   }

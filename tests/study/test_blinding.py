@@ -2,9 +2,9 @@
 
 Two participants take a study of a DrumsRNN techno clip and a MusicVAE jazz clip, both
 rendered by the real audio pipeline. Every page's DOM (shadow roots included), every URL the
-browser requests and every audio byte it fetches (`/clips/<sha256>.<ext>`) is scanned for model, preset, corpus, checkpoint and
-condition names; and the same position's page for a techno and a jazz clip must differ only
-in the audio itself.
+browser requests and every audio byte it fetches (`/clips/<sha256>.<ext>`) is scanned for model,
+preset, corpus, checkpoint and condition names; and the same position's page for a techno and
+a jazz clip must differ only in the audio itself.
 """
 
 import re

@@ -79,7 +79,7 @@ def test_a_tampered_file_is_refused(served):
 
 def test_the_app_pages_still_load_beside_the_route(served):
     base, _, _ = served
-    status, headers, body = _get(f"{base}/study")
+    status, _, body = _get(f"{base}/study")
     assert status == 200
     assert b"<html" in body.lower()
 

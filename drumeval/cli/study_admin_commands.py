@@ -17,6 +17,13 @@ from drumeval.errors import StudyError
 
 console = Console()
 DEFAULT_BASE_URL = "http://localhost:8501"
+SharedKit = Annotated[
+    str | None,
+    typer.Option(
+        help="Render every clip with this one drum kit (standard, electronic, tr808, jazz, "
+        "brush) instead of each genre's own, so the sound cannot tell the genre."
+    ),
+]
 
 
 @contextmanager
@@ -75,13 +82,7 @@ def pool(
     references: Annotated[int, typer.Option(help="Human references per corpus.")] = 1,
     anchors: Annotated[int, typer.Option(help="Low anchors per corpus.")] = 1,
     practice: Annotated[bool, typer.Option(help="Also build a practice clip.")] = True,
-    kit: Annotated[
-        str | None,
-        typer.Option(
-            help="Render every clip with this one drum kit (standard, electronic, tr808, jazz, "
-            "brush) instead of each genre's own, so the sound cannot tell the genre."
-        ),
-    ] = None,
+    kit: SharedKit = None,
 ) -> None:
     """Build the clip pool from the shipped checkpoints (reruns add only what is missing)."""
     from drumeval.clips import Condition
@@ -146,13 +147,7 @@ def import_clips(
         float | None,
         typer.Option(help="Loudness of every clip, LUFS (default: the pool's, or -23)."),
     ] = None,
-    kit: Annotated[
-        str | None,
-        typer.Option(
-            help="Render every clip with this one drum kit (standard, electronic, tr808, jazz, "
-            "brush) instead of each genre's own, so the sound cannot tell the genre."
-        ),
-    ] = None,
+    kit: SharedKit = None,
 ) -> None:
     """Import external MIDI files (any generator's) as one condition of the pool."""
     from drumeval.study import pool as clip_pool

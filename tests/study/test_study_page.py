@@ -86,6 +86,16 @@ def _listen(app: AppTest, position: int, seconds: float) -> None:
     app.run()
 
 
+def _at_practice_clip(engine, **study) -> AppTest:
+    """A new evaluator of a study without headphone check, on the practice clip."""
+    make_study(engine, headphone_check=False, **study)
+    app = _page(s="tiny")
+    _consent(app)
+    _answer_questionnaire(app)
+    _button(app, "Start").click().run()
+    return app
+
+
 def _fill_rating(app: AppTest, score_label: str = "+") -> None:
     for radio in app.radio:
         if radio.label in {criterion.label for criterion in content.CRITERIA}:
@@ -153,11 +163,7 @@ def test_a_failed_headphone_check_ends_the_study(engine):
 
 
 def test_the_rating_form_is_locked_until_the_minimum_is_heard(engine):
-    make_study(engine, headphone_check=False, min_listen_seconds=2.0)
-    app = _page(s="tiny")
-    _consent(app)
-    _answer_questionnaire(app)
-    _button(app, "Start").click().run()
+    app = _at_practice_clip(engine, min_listen_seconds=2.0)
     assert app.button[-1].disabled
     assert app.button[-1].label.startswith("Listen first")
     _listen(app, 0, 1.0)
@@ -217,11 +223,7 @@ def test_a_rating_submitted_while_the_database_is_locked_is_kept_and_written_onc
 
     monkeypatch.setenv(BUSY_TIMEOUT_ENV, "0.2")
     engine = open_database()
-    make_study(engine, headphone_check=False)
-    app = _page(s="tiny")
-    _consent(app)
-    _answer_questionnaire(app)
-    _button(app, "Start").click().run()
+    app = _at_practice_clip(engine)
     _listen(app, 0, 3.0)
     _fill_rating(app)
     blocker = sqlite3.connect(sqlite_path(), isolation_level=None)
@@ -246,12 +248,7 @@ def test_a_rating_submitted_while_the_database_is_locked_is_kept_and_written_onc
 
 
 def test_an_incomplete_rating_is_refused_under_the_form_and_the_answers_are_kept(engine):
-    make_study(engine)
-    app = _page(s="tiny")
-    token = _consent(app)
-    _answer_questionnaire(app)
-    _answer_headphones(app, engine, token, correct=True)
-    _button(app, "Start").click().run()
+    app = _at_practice_clip(engine)
     _listen(app, 0, 2.5)
     _fill_rating(app)
     genre = next(radio for radio in app.radio if radio.label == content.GENRE_QUESTION)

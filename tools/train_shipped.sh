@@ -27,7 +27,7 @@ ROWS=(
   "music_vae thesis-longbar jazz-soul-700 1400 warm --hparams free_bits=0,max_beta=1.0 --eval-every 400 --eval-smoothing 3 --fidelity-every 200"
   # On jazz-soul-700 the forward encoder LSTM's gradients overflowed from step ≈ 700 (weights
   # froze; the trainer now stops on that); this row tries a lower learning rate.
-  "music_vae thesis-longbar techno-house-700 12000 warm --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003 --eval-every 400 --eval-smoothing 3 --fidelity-every 800"
+  "music_vae thesis-longbar techno-house-700 11000 warm --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003 --eval-every 400 --eval-smoothing 3 --fidelity-every 800"
 )
 
 train_row() {

@@ -11,12 +11,14 @@ Starlette's `FileResponse`.
 `python -m drumeval.serve` adds the route to Streamlit's own server (`install`).
 """
 
+import logging
 import re
 from pathlib import Path
 
 from drumeval import clipstore
 from drumeval.errors import ClipStoreError
 
+_log = logging.getLogger(__name__)
 PREFIX = "/clips"
 MIME_TYPES = {
     "ogg": "audio/ogg",
@@ -77,10 +79,11 @@ async def clip_endpoint(request):
         intact = await to_thread.run_sync(_verify, path, sha256)
     except FileNotFoundError:
         return PlainTextResponse("not found", status_code=404)
+    except OSError as error:  # unreadable store (permissions, I/O error): say which file
+        _log.error("cannot read clip file %s: %s", path, error.strerror or error)
+        return PlainTextResponse("clip store unreadable", status_code=500)
     if not intact:
-        import logging
-
-        logging.getLogger(__name__).error("clip file %s is corrupt (hash mismatch)", path)
+        _log.error("clip file %s is corrupt (hash mismatch)", path)
         return PlainTextResponse("clip file corrupt", status_code=500)
     return FileResponse(path, media_type=MIME_TYPES[ext], headers=_CACHE_HEADERS)
 

@@ -19,8 +19,11 @@ def served(tmp_path_factory):
     digest = clipstore.put(AUDIO, "opus", root=store)
     corrupt = clipstore.put(b"OggS original bytes", "ogg", root=store)
     clipstore.path_of(corrupt, "ogg", root=store).write_bytes(b"OggS tampered bytes")
+    unreadable = clipstore.put(b"OggS locked away", "ogg", root=store)
+    clipstore.path_of(unreadable, "ogg", root=store).unlink()
+    clipstore.path_of(unreadable, "ogg", root=store).mkdir()  # reading it fails: IsADirectory
     server = AppServer(env={"DRUMEVAL_HOME": str(home), "DATABASE_URL": ""}).start()
-    yield server.url, digest, corrupt
+    yield server.url, digest, corrupt, unreadable
     server.stop()
 
 
@@ -34,7 +37,7 @@ def _get(url: str, headers: dict[str, str] | None = None):
 
 
 def test_a_stored_clip_is_served_whole_and_cacheable(served, monkeypatch):
-    base, digest, _ = served
+    base, digest, *_ = served
     status, headers, body = _get(f"{base}{clipserve.clip_url(digest, 'opus')}")
     assert (status, body) == (200, AUDIO)
     assert headers["content-type"] == "audio/ogg"
@@ -43,7 +46,7 @@ def test_a_stored_clip_is_served_whole_and_cacheable(served, monkeypatch):
 
 
 def test_a_range_request_gets_exactly_those_bytes(served):
-    base, digest, _ = served
+    base, digest, *_ = served
     status, headers, body = _get(
         f"{base}/clips/{digest}.opus", headers={"Range": "bytes=1000-1999"}
     )
@@ -64,21 +67,27 @@ def test_a_range_request_gets_exactly_those_bytes(served):
     ],
 )
 def test_anything_but_a_stored_clip_name_is_404(served, path):
-    base, digest, _ = served
+    base, digest, *_ = served
     status, _, body = _get(base + path.format(digest=digest))
     assert status in (400, 404)  # Streamlit's path-security middleware answers 400 first
     assert AUDIO not in body
 
 
 def test_a_tampered_file_is_refused(served):
-    base, _, corrupt = served
+    base, _, corrupt, _ = served
     status, _, body = _get(f"{base}/clips/{corrupt}.ogg")
     assert status == 500
     assert b"tampered" not in body
 
 
+def test_an_unreadable_file_is_a_server_error_not_a_crash(served):
+    base, *_, unreadable = served
+    status, _, body = _get(f"{base}/clips/{unreadable}.ogg")
+    assert (status, body) == (500, b"clip store unreadable")
+
+
 def test_the_app_pages_still_load_beside_the_route(served):
-    base, _, _ = served
+    base, *_ = served
     status, _, body = _get(f"{base}/study")
     assert status == 200
     assert b"<html" in body.lower()

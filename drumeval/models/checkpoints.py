@@ -50,15 +50,20 @@ def read_card(directory: str | Path) -> dict[str, Any]:
         raise ModelError(f"model card {path} is not valid JSON: {error}") from error
 
 
-def load_checkpoint(directory: str | Path):
-    """Load `(model, card)` from a checkpoint directory written by `save_checkpoint`."""
+def checkpoint_files(directory: str | Path) -> tuple[Path, dict]:
+    """`(model file, card)` of a checkpoint directory; a clear error when either is missing."""
     directory = Path(directory)
     model_path = directory / MODEL_FILE
     if not model_path.is_file():
         raise CheckpointNotFoundError(
             f"no checkpoint at {directory} (expected {MODEL_FILE} and {CARD_FILE})"
         )
-    card = read_card(directory)
+    return model_path, read_card(directory)
+
+
+def load_checkpoint(directory: str | Path):
+    """Load `(model, card)` from a checkpoint directory written by `save_checkpoint`."""
+    model_path, card = checkpoint_files(directory)
     _register_model_classes()
     import keras
 

@@ -21,8 +21,8 @@ import numpy as np
 
 from drumeval.data.drum_classes import NUM_DRUM_EVENTS
 from drumeval.data.encoding import DRUMS_RNN_INPUT_SIZE
-from drumeval.errors import CheckpointNotFoundError, ModelError
-from drumeval.models.checkpoints import MODEL_FILE, read_card
+from drumeval.errors import ModelError
+from drumeval.models.checkpoints import checkpoint_files
 from drumeval.models.drums_rnn_steps import ATTENTION_WEIGHTS, StepLayout
 
 CONFIG_ENTRY = "config.json"
@@ -67,13 +67,7 @@ def read_keras_file(model_file: Path) -> KerasFile:
 
 def load_drums_rnn(directory: str | Path) -> tuple[LightDrumsRNN, dict[str, Any]]:
     """`(model, card)` of a DrumsRNN checkpoint directory, read without Keras."""
-    directory = Path(directory)
-    model_file = directory / MODEL_FILE
-    if not model_file.is_file():
-        raise CheckpointNotFoundError(
-            f"no checkpoint at {directory} (expected {MODEL_FILE} and card.json)"
-        )
-    card = read_card(directory)
+    model_file, card = checkpoint_files(directory)
     saved = read_keras_file(model_file)
     if saved.class_name != "DrumsRNN":
         raise ModelError(f"{model_file} holds a {saved.class_name}, not a DrumsRNN")

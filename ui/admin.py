@@ -357,7 +357,8 @@ def upload_form(engine) -> None:
     st.subheader("Import MIDI files as a condition")
     st.caption(
         "Any generator's drum MIDI (4/4): each file is validated and rendered in the genre's "
-        "kit at the pool's loudness; files are stored by content hash, never by their name."
+        "kit (or the one drum kit chosen below) at the pool's loudness; files are stored by "
+        "content hash, never by their name."
     )
     with st.form("admin-upload", clear_on_submit=True):
         files = st.file_uploader(

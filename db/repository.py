@@ -45,6 +45,7 @@ __all__ = [
     "MAX_COMMENT_CHARS",
     "add_clip",
     "add_study_clips",
+    "assigned_clip",
     "assignment_rows",
     "create_participant",
     "create_study",
@@ -442,6 +443,19 @@ def assignment_rows(
         .order_by(Assignment.position)
     ).all()
     return [(assignment, clip, rating) for assignment, clip, rating in rows]
+
+
+def assigned_clip(
+    session: Session, *, participant_id: int, clip_id: int
+) -> tuple[Clip, Rating | None] | None:
+    """One assigned clip with its rating when there is one; None when it is not assigned."""
+    row = session.execute(
+        select(Clip, Rating)
+        .join(Assignment, Assignment.clip_id == Clip.id)
+        .outerjoin(Rating, _rating_of_assignment())
+        .where(Assignment.participant_id == participant_id, Assignment.clip_id == clip_id)
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def next_assignment(session: Session, *, participant_id: int) -> tuple[Assignment, Clip] | None:

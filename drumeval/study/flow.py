@@ -357,23 +357,23 @@ def submit_rating(
     problems = form.problems()
     if problems:
         raise RatingError(" ".join(problems))
-    with transaction(engine, write_lock=True) as session:
+    # Check in a plain read transaction; the write transaction holds only the insert,
+    # so evaluators queue for SQLite's write lock for as short a time as possible.
+    with transaction(engine) as session:
         participant = _participant(session, study, token)
-        rows = {
-            clip.id: (assignment, clip, rating)
-            for assignment, clip, rating in repository.assignment_rows(
-                session, participant_id=participant.id
+        assigned = repository.assigned_clip(
+            session, participant_id=participant.id, clip_id=clip_id
+        )
+    if assigned is None:
+        raise RatingError("This clip is not part of your study session.")
+    clip, existing = assigned
+    if existing is None:
+        minimum = study.design.minimum_listening(float(clip.duration_s))
+        if heard_seconds + 0.5 < minimum:
+            raise RatingError(
+                f"Please listen to at least {minimum:.0f} seconds of the clip before rating it."
             )
-        }
-        if clip_id not in rows:
-            raise RatingError("This clip is not part of your study session.")
-        _, clip, existing = rows[clip_id]
-        if existing is None:
-            minimum = study.design.minimum_listening(float(clip.duration_s))
-            if heard_seconds + 0.5 < minimum:
-                raise RatingError(
-                    f"Please listen to at least {minimum:.0f} seconds of the clip before rating it."
-                )
+    with transaction(engine, write_lock=True) as session:
         _, created = repository.submit_rating(
             session,
             participant_id=participant.id,

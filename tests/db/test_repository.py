@@ -331,6 +331,31 @@ def test_a_clip_assigned_to_someone_else_is_refused(db_engine):
     assert _ratings(db_engine) == 0
 
 
+def test_assigned_clip_reads_one_assignment_with_its_rating(db_engine):
+    study_id = make_study(db_engine, conditions=4, clips_per_condition=2, clips_per_participant=2)
+    alice, _ = join(db_engine, study_id)
+    bob, _ = join(db_engine, study_id)
+    with transaction(db_engine) as session:
+        alice_clips = [
+            a.clip_id for a, _, _ in repository.assignment_rows(session, participant_id=alice)
+        ]
+        bob_clips = {
+            a.clip_id for a, _, _ in repository.assignment_rows(session, participant_id=bob)
+        }
+    crossed = next(iter(bob_clips - set(alice_clips)))
+    rated = rate(db_engine, alice, alice_clips[0])[0]
+    with transaction(db_engine) as session:
+        clip, rating = repository.assigned_clip(
+            session, participant_id=alice, clip_id=alice_clips[0]
+        )
+        assert (clip.id, rating.id) == (alice_clips[0], rated.id)
+        clip, rating = repository.assigned_clip(
+            session, participant_id=alice, clip_id=alice_clips[1]
+        )
+        assert (clip.id, rating) == (alice_clips[1], None)
+        assert repository.assigned_clip(session, participant_id=alice, clip_id=crossed) is None
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [

@@ -362,7 +362,11 @@ def upload_form(engine) -> None:
     )
     with st.form("admin-upload", clear_on_submit=True):
         files = st.file_uploader(
-            "MIDI files", type=["mid", "midi"], accept_multiple_files=True, key="u:files"
+            "MIDI files",
+            type=["mid", "midi"],
+            accept_multiple_files=True,
+            max_upload_size=pool.MAX_UPLOAD_MB,
+            key="u:files",
         )
         left, right = st.columns(2)
         condition = left.text_input("Condition name", placeholder="e.g. magenta-original")

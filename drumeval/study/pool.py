@@ -39,6 +39,9 @@ from drumeval.errors import DrumevalError, StudyError
 
 DEFAULT_TARGET_LUFS = -23.0
 MAX_IMPORT_FILES = 500
+# The upload widget's limit per file, in Streamlit's megabytes (MiB): the smallest whole
+# number above drumeval.data.midi.MAX_FILE_BYTES, which refuses anything larger with a reason.
+MAX_UPLOAD_MB = 5
 IMPORT_SUFFIXES = (".mid", ".midi")
 _CONDITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
 _RESERVED_PREFIXES = ("reference/", "anchor/", "practice/", "demo/", "kit-")

@@ -43,6 +43,8 @@ def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp
     good.write_bytes(event_ids_to_midi_bytes(np.array([1, 0, 4, 0] * 16), kit="tr808"))
     bad = tmp_path / "broken.mid"
     bad.write_bytes(b"MThd this is not really MIDI")
+    huge = tmp_path / "huge.mid"
+    huge.write_bytes(b"MThd" + bytes(6 * 2**20))  # over the 5 MB limit the widget states
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_context(viewport={"width": 1200, "height": 1600}).new_page()
@@ -65,12 +67,15 @@ def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp
         page.get_by_text("Ratings per condition").wait_for(timeout=WAIT_MS)
 
         page.get_by_role("tab", name="Clip pool").click()
-        page.locator("input[type=file]").set_input_files([str(good), str(bad)])
+        page.get_by_text("5MB per file").wait_for(timeout=WAIT_MS)  # not Streamlit's 200MB
+        page.locator("input[type=file]").set_input_files([str(good), str(bad), str(huge)])
         page.get_by_text("broken.mid").first.wait_for(timeout=WAIT_MS)
+        page.get_by_text("File must be 5.0MB or smaller.").wait_for(timeout=WAIT_MS)
         page.get_by_label("Condition name").fill("their-model")
         page.get_by_role("button", name="Import").click()
         page.get_by_text("1 clip(s) imported as 'their-model'").wait_for(timeout=WAIT_MS)
         page.get_by_text("Skipped broken.mid:").wait_for(timeout=WAIT_MS)
+        assert page.get_by_text("huge.mid:").count() == 0  # never sent to the server
         browser.close()
     with transaction(engine) as session:
         imported = session.query(Clip).filter_by(role="imported").all()

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from drumeval.errors import DatabaseError, DrumevalError
-from drumeval.study import content, flow, headphone
+from drumeval.study import content, flow
 from ui.player import blind_player
 
 _redirect = st.components.v2.component(
@@ -154,11 +154,16 @@ def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.P
         "twice."
     )
     trials = flow.headphone_trials(progress)
+    try:
+        urls = flow.headphone_audio_urls(trials)
+    except DrumevalError as error:
+        show_error(error)
+        return
     with st.form("headphones"):
         answers = []
-        for number, trial in enumerate(trials, start=1):
+        for number, url in enumerate(urls, start=1):
             st.markdown(f"**Sound {number}**")
-            st.audio(headphone.trial_wav(trial), format="audio/wav")
+            st.html(f'<audio controls preload="auto" src="{url}"></audio>')
             answers.append(
                 st.radio(
                     f"Which tone was quietest in sound {number}?",

@@ -310,6 +310,19 @@ def headphone_trials(progress_: Progress) -> tuple[headphone.Trial, ...]:
     return headphone.make_trials(progress_.headphone_seed)
 
 
+def headphone_audio_urls(trials: tuple[headphone.Trial, ...]) -> list[str]:
+    """Each trial's sound as a `/clips/` URL, stored in the clip store on first use.
+
+    Like the study clips, the sounds come from the shared store by content hash, so any
+    replica answers them (no replica affinity for the screening) and a rerun of the page
+    re-sends a URL, not the audio.
+    """
+    return [
+        clipserve.clip_url(clipstore.put(headphone.trial_wav(trial), "wav"), "wav")
+        for trial in trials
+    ]
+
+
 def submit_headphone_check(
     engine, study: StudyInfo, token: object, answers: list[int | None]
 ) -> bool:

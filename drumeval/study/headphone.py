@@ -7,6 +7,7 @@ Six trials, pass at five correct. Tones are made with numpy from a seed, so a pa
 who reloads hears the same trials and the answer key never leaves the server.
 """
 
+import functools
 import io
 import wave
 from dataclasses import dataclass
@@ -64,6 +65,7 @@ def trial_samples(trial: Trial) -> np.ndarray:
     return np.stack([np.concatenate(left[:-1]), np.concatenate(right[:-1])], axis=1)
 
 
+@functools.cache
 def trial_wav(trial: Trial) -> bytes:
     """The trial as 16-bit stereo WAV bytes (no metadata)."""
     pcm = np.round(trial_samples(trial) * 32767).astype("<i2")

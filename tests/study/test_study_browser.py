@@ -15,7 +15,7 @@ import pytest
 
 from db.engine import open_database, transaction
 from db.models import Assignment, Event, Participant, Rating
-from drumeval.study import content, flow
+from drumeval.study import content, flow, headphone
 from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
 from tests.study.factory import make_study
 
@@ -107,6 +107,15 @@ def _consent_and_screen(page, engine) -> str:
         _choose(page, question, options[-1])
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("Headphone check").first.wait_for(timeout=WAIT_MS)
+    sounds = page.locator("audio[src^='/clips/']")
+    sounds.nth(headphone.TRIALS - 1).wait_for(timeout=WAIT_MS)
+    assert sounds.count() == headphone.TRIALS
+    # any replica serves them from the shared store, and the browser can play them
+    sounds.first.evaluate(
+        "audio => audio.readyState > 0 || "
+        "new Promise(resolve => audio.addEventListener('loadedmetadata', resolve))"
+    )
+    assert sounds.first.evaluate("audio => audio.duration") > 3
     token = _token(page)
     study = flow.load_study(engine, "tiny")
     trials = flow.headphone_trials(flow.progress(engine, study, token))

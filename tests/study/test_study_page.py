@@ -1,11 +1,16 @@
 """The evaluator pages through streamlit.testing: every screen, every bad link."""
 
+import re
+import shutil
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from db.engine import open_database, transaction
 from db.models import Participant, Rating, Study
-from drumeval.study import content, flow
+from drumeval import clipstore
+from drumeval.paths import clip_store_dir
+from drumeval.study import content, flow, headphone
 from tests.conftest import REPO_ROOT
 from tests.study.factory import make_study
 
@@ -148,6 +153,34 @@ def test_declining_consent_ends_politely_and_stores_no_participant(engine):
     with transaction(engine) as session:
         assert session.query(Participant).count() == 0
         assert session.query(Study).one().declined_count == 1
+
+
+def test_the_headphone_sounds_come_from_the_clip_store(engine, data_home):
+    player_html = r'<audio controls preload="auto" src="/clips/([0-9a-f]{64})\.wav"></audio>'
+    make_study(engine)
+    app = _page(s="tiny")
+    token = _consent(app)
+    _answer_questionnaire(app)
+    trials = flow.headphone_trials(flow.progress(engine, flow.load_study(engine, "tiny"), token))
+    players = [element.proto.body for element in app.get("html")]
+    assert len(players) == len(trials) == headphone.TRIALS
+    for player, trial in zip(players, trials, strict=True):
+        sha256 = re.fullmatch(player_html, player)[1]
+        assert clipstore.get(sha256, "wav") == headphone.trial_wav(trial)  # the trial's own sound
+
+
+def test_an_unwritable_clip_store_names_itself_on_the_headphone_check(engine, data_home):
+    make_study(engine)
+    app = _page(s="tiny")
+    _consent(app)
+    store = clip_store_dir()
+    shutil.rmtree(store, ignore_errors=True)
+    store.parent.mkdir(parents=True, exist_ok=True)
+    store.write_text("not a directory")  # as unwritable as a full disk, even for root
+    _answer_questionnaire(app)
+    assert not app.exception
+    assert "cannot write the clip store" in " ".join(error.value for error in app.error)
+    assert not app.get("html")
 
 
 def test_a_failed_headphone_check_ends_the_study(engine):

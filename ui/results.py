@@ -26,7 +26,6 @@ from drumeval.analysis import (
     genre_confusion,
     headline_fit,
     participants_needed,
-    rebuild_table1,
     reliability,
     simulate_study,
     table1_long,
@@ -49,6 +48,7 @@ from drumeval.analysis.schema import (
     SCORE_CRITERIA,
     TABLE1_CRITERIA,
 )
+from drumeval.analysis.screening import drop_flagged
 from drumeval.analysis.table1 import GENRE_ACCURACY_CUTOFFS, SCORE_SYMBOL_CUTOFFS
 from drumeval.errors import DrumevalError
 
@@ -104,8 +104,14 @@ def _tables(key: str, filters: Filters, _data: StudyData) -> StudyTables:
 
 @st.cache_data(show_spinner="Bootstrapping Table 1…", max_entries=32)
 def _table1(key: str, filters: Filters, _data: StudyData) -> tuple[pd.DataFrame, pd.DataFrame]:
+    wide = exporter.study_table1(
+        _data,
+        screened=filters.screened,
+        genres=filters.genres,
+        corpus_sizes=filters.corpus_sizes,
+        seed=SEED,
+    )
     ratings, answers, _ = _tables(key, filters, _data)
-    wide = rebuild_table1(ratings, answers, SEED, n_resamples=DEFAULT_RESAMPLES)
     long = table1_long(ratings, answers, seed=SEED, n_resamples=DEFAULT_RESAMPLES)
     return wide, long
 
@@ -234,13 +240,13 @@ def results_view(engine_factory) -> None:
     )
     tables = _tables(source.key, filters, data)
     sections = [
-        lambda: table1_section(wide, source),
+        lambda: table1_section(wide, source, filters),
         lambda: charts_section(long, tables.ratings, filters),
         lambda: genre_section(tables.genre_answers),
         lambda: tests_section(source, filters),
         lambda: reliability_section(source, filters, screening),
         lambda: planner_section(wide),
-        lambda: comments_section(data),
+        lambda: comments_section(data, filters),
         lambda: downloads_section(source),
     ]
     for tab, section in zip(tabs, sections, strict=True):
@@ -255,17 +261,43 @@ def _label(model: str) -> str:
     return MODEL_LABELS.get(model, model)
 
 
-def table1_section(wide: pd.DataFrame, source: Source) -> None:
+def table1_section(wide: pd.DataFrame, source: Source, filters: Filters) -> None:
     st.subheader("Table 1: the listeners' verdict beside the thesis's")
     if source.is_simulated:
         st.caption("Simulated demo results.")
     st.dataframe(format_table1(wide))
+    command = _table1_command(source.data.slug, filters)
     st.caption(
         f"Per model: symbol, mean and 95 % CI (bootstrap over listeners and clips, "
         f"{DEFAULT_RESAMPLES} resamples, seed {SEED}); thesis symbol with ✓ where the study "
         f"agrees. Score cut-offs {SCORE_SYMBOL_CUTOFFS} on the −2…+2 scale; genre accuracy "
-        f"cut-offs {GENRE_ACCURACY_CUTOFFS}. The same table: `drumeval study table1 SLUG`."
+        f"cut-offs {GENRE_ACCURACY_CUTOFFS}. The same table: `{command}`."
     )
+    left, right, _ = st.columns([1, 1, 4])
+    for column, (label, fmt, text) in zip(
+        (left, right),
+        (
+            ("Markdown", "md", exporter.table1_markdown(wide)),
+            ("LaTeX", "tex", exporter.table1_latex(wide)),
+        ),
+        strict=True,
+    ):
+        column.download_button(
+            label,
+            data=text,
+            file_name=exporter.table1_download_name(
+                source.data.slug,
+                fmt,
+                screened=filters.screened,
+                genres=filters.genres,
+                corpus_sizes=filters.corpus_sizes,
+            ),
+            mime="text/markdown" if fmt == "md" else "application/x-tex",
+            key=f"results:table1:{fmt}",
+            on_click="ignore",
+            help="This table as shown, with the filters above "
+            f"(`{command} --{'markdown' if fmt == 'md' else 'latex'}`).",
+        )
     objective, _ = _objective()
     st.subheader("Objective Table 1")
     if objective is None:
@@ -283,6 +315,15 @@ def table1_section(wide: pd.DataFrame, source: Source) -> None:
         "discrimination: genre classifier accuracy; realism: groove distance to the corpus "
         "(lower is closer)."
     )
+
+
+def _table1_command(slug: str, filters: Filters) -> str:
+    """The `drumeval study table1` command line that prints the table these filters show."""
+    options = [f"--genre {genre}" for genre in filters.genres or ()]
+    options += [f"--corpus-size {size}" for size in filters.corpus_sizes or ()]
+    if filters.screened:
+        options.append("--screened")
+    return " ".join(["drumeval study table1", slug, *options])
 
 
 def charts_section(long: pd.DataFrame, ratings: pd.DataFrame, filters: Filters) -> None:
@@ -492,9 +533,15 @@ def planner_section(wide: pd.DataFrame) -> None:
     st.caption("Half-width of each 95 % CI (score points; accuracy for genre discrimination).")
 
 
-def comments_section(data: StudyData) -> None:
+def comments_section(data: StudyData, filters: Filters) -> None:
     st.subheader("Listeners' comments")
     rows = data.rows[data.rows["comment"].notna()]
+    if filters.genres is not None:
+        rows = rows[rows["genre"].isin(filters.genres)]
+    if filters.corpus_sizes is not None:
+        rows = rows[rows["corpus_size"].isna() | rows["corpus_size"].isin(filters.corpus_sizes)]
+    if filters.screened:
+        rows = drop_flagged(rows, data.screening())
     if rows.empty:
         st.info("No comments.")
         return
@@ -529,6 +576,7 @@ def downloads_section(source: Source) -> None:
             on_click="ignore",
         )
     st.caption(
-        "The same bytes as `drumeval study export SLUG --table TABLE --format FORMAT`; "
-        "filters do not apply."
+        "The same bytes as `drumeval study export SLUG --table TABLE --format FORMAT`: raw "
+        "data of the whole study, so the filters do not apply. Table 1 as filtered on this "
+        "page: its Markdown and LaTeX buttons on the Table 1 tab."
     )

@@ -31,7 +31,13 @@ from typing import Any
 import pandas as pd
 
 from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
-from drumeval.analysis.from_db import PARTICIPANT_DTYPES, ROW_DTYPES, StudyData, typed
+from drumeval.analysis.from_db import (
+    PARTICIPANT_DTYPES,
+    ROW_DTYPES,
+    StudyData,
+    typed,
+)
+from drumeval.analysis.schema import MODELS
 from drumeval.analysis.screening import table1_with_and_without_flagged
 from drumeval.errors import AnalysisError
 
@@ -189,17 +195,62 @@ def download_name(slug: str, table: str, fmt: str) -> str:
 
 
 def study_table1(
-    data: StudyData, *, screened: bool, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES
+    data: StudyData,
+    *,
+    screened: bool,
+    genres: tuple[str, ...] | None = None,
+    corpus_sizes: tuple[int, ...] | None = None,
+    seed: int = 0,
+    n_resamples: int = DEFAULT_RESAMPLES,
 ) -> pd.DataFrame:
     """`rebuild_table1` of a study, of everyone or of the participants who pass screening —
-    the numbers of the summary export's rows with the same `screened` value."""
+    the numbers of the summary export's rows with the same `screened` value — optionally of
+    some genres and corpus sizes only (None = all; the Results page's filters)."""
+    from drumeval.analysis.from_db import filter_tables
     from drumeval.analysis.table1 import rebuild_table1
 
     require_ratings(data)
-    ratings, answers, _ = data.analysed(screened=screened)
-    if ratings.empty:
+    _check_filters(data, genres, corpus_sizes)
+    tables = data.analysed(screened=screened)
+    if tables.ratings.empty:
         raise AnalysisError(f"post-screening flags every participant of study {data.slug!r}")
+    ratings, answers, _ = filter_tables(tables, genres=genres, corpus_sizes=corpus_sizes)
+    if not ratings["model"].isin(MODELS).any():
+        raise AnalysisError("no model ratings of the chosen genres and corpus sizes")
     return rebuild_table1(ratings, answers, seed, n_resamples=n_resamples)
+
+
+def _check_filters(
+    data: StudyData, genres: tuple[str, ...] | None, corpus_sizes: tuple[int, ...] | None
+) -> None:
+    """Refuse a genre or corpus size the study does not have (a typo would filter out all)."""
+    rows = data.tables.ratings
+    for name, chosen, present in (
+        ("genre", genres, {str(value) for value in rows["genre"].dropna()}),
+        ("corpus size", corpus_sizes, {int(value) for value in rows["corpus_size"].dropna()}),
+    ):
+        unknown = sorted(set(chosen or ()) - present, key=str)
+        if unknown:
+            raise AnalysisError(
+                f"study {data.slug!r} has no {name} {', '.join(map(str, unknown))}; "
+                f"it has {', '.join(map(str, sorted(present))) or 'none'}"
+            )
+
+
+def table1_download_name(
+    slug: str,
+    fmt: str,
+    *,
+    screened: bool,
+    genres: tuple[str, ...] | None = None,
+    corpus_sizes: tuple[int, ...] | None = None,
+) -> str:
+    """`<slug>-table1[-screened][-<genres>][-<sizes>].<md|tex>`: the filters in the name."""
+    parts = [slug, "table1"]
+    if screened:
+        parts.append("screened")
+    parts += [*(genres or ()), *(str(size) for size in corpus_sizes or ())]
+    return "-".join(parts) + f".{fmt}"
 
 
 def table1_markdown(table: pd.DataFrame) -> str:

@@ -243,6 +243,8 @@ def _fit_quietly(fit) -> tuple[object | None, bool, str]:
             result = fit()
         except (np.linalg.LinAlgError, ValueError) as error:
             return None, False, str(error)
+        except ZeroDivisionError:  # e.g. cluster-robust errors over a single listener
+            return None, False, "too few listeners or clips in a condition to fit this model"
     messages = [str(w.message) for w in caught if issubclass(w.category, ConvergenceWarning)]
     problems = [message for message in messages if "boundary" not in message]
     converged = bool(getattr(result, "converged", True)) and not problems

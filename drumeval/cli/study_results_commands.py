@@ -86,10 +86,23 @@ def table1(
             "headphone check, listening time).",
         ),
     ] = False,
+    genre: Annotated[
+        list[str] | None,
+        typer.Option("--genre", help="Only clips of this genre (repeatable; default all)."),
+    ] = None,
+    corpus_size: Annotated[
+        list[int] | None,
+        typer.Option(
+            "--corpus-size", help="Only models trained on this corpus size (repeatable)."
+        ),
+    ] = None,
     resamples: Resamples = DEFAULT_RESAMPLES,
     seed: Seed = 0,
 ) -> None:
-    """The study's Table 1: symbol, mean and 95 % CI per model, beside the thesis's verdict."""
+    """The study's Table 1: symbol, mean and 95 % CI per model, beside the thesis's verdict.
+
+    `--genre` and `--corpus-size` filter as the Results page does (references and anchors
+    have no corpus size and stay with their genre)."""
     from drumeval.analysis import export as exporter
     from drumeval.analysis.table1 import format_table1
 
@@ -97,7 +110,14 @@ def table1(
         raise AnalysisError("choose one of --markdown and --latex")
     _check_resamples(resamples)
     data = _study(slug)
-    table = exporter.study_table1(data, screened=screened, seed=seed, n_resamples=resamples)
+    table = exporter.study_table1(
+        data,
+        screened=screened,
+        genres=tuple(genre) if genre else None,
+        corpus_sizes=tuple(corpus_size) if corpus_size else None,
+        seed=seed,
+        n_resamples=resamples,
+    )
     if markdown:
         print(exporter.table1_markdown(table))
         return
@@ -106,6 +126,8 @@ def table1(
         return
     cells = format_table1(table)
     who = "participants who pass post-screening" if screened else "all participants"
+    if genre or corpus_size:
+        who += "; only " + ", ".join([*(genre or ()), *(f"corpus {n}" for n in corpus_size or ())])
     view = Table(
         "criterion",
         *cells.columns,

@@ -110,6 +110,14 @@ def test_headline_fits_equal_statsmodels_run_here():
     assert (fits["lmm_ci_low"] < fits["lmm_estimate"]).all()
 
 
+def test_one_listener_gives_notes_not_a_crash():
+    # cluster-robust errors over one listener divide by zero inside statsmodels
+    ratings = simulate_study(1, 1, seed=4, with_controls=False).ratings
+    fits = headline_fit(ratings)
+    assert not fits["po_converged"].any()
+    assert (fits["po_note"] == "too few listeners or clips in a condition to fit this model").all()
+
+
 def test_reliability_equals_krippendorff_and_pingouin(study):
     table = reliability(study.ratings).set_index("criterion")
     realism = study.ratings[study.ratings["criterion"] == "realism"]

@@ -7,7 +7,7 @@ import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from drumeval.analysis import format_table1, participants_needed, simulate_study
+from drumeval.analysis import export, format_table1, participants_needed, simulate_study
 from drumeval.analysis.from_db import filter_tables, load_study
 from drumeval.analysis.table1 import rebuild_table1
 from drumeval.cli import main
@@ -36,13 +36,15 @@ def page_env(db_engine, monkeypatch, tmp_path):
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
-    """The bytes behind every download button, by media file id."""
+    """The bytes behind every download button, by media file id (and `name:<id>`, the file
+    name the browser saves it under)."""
     stored: dict[str, bytes] = {}
     original = MemoryMediaFileStorage.load_and_get_id
 
     def recording(self, path_or_data, mimetype, kind, filename=None):
         file_id = original(self, path_or_data, mimetype, kind, filename)
         stored[file_id] = path_or_data
+        stored[f"name:{file_id}"] = filename
         return file_id
 
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
@@ -125,7 +127,9 @@ def test_a_seeded_study_agrees_with_the_cli_and_the_exports(page_env, capsys, do
     assert f"post-screening flags {flagged} of 8 participants" in _texts(app)
     for table in ("ratings", "summary"):
         app.radio(key="results:export:table").set_value(table).run()
-        for button in app.download_button:
+        exports = [b for b in app.download_button if b.label.lower() in export.EXPORT_FORMATS]
+        assert len(exports) == len(export.EXPORT_FORMATS)
+        for button in exports:
             fmt = button.label.lower()
             out = tmp_path / f"{table}.{fmt}"
             _cli(capsys, "study", "export", "simulated", "--table", table, "--format", fmt,
@@ -135,7 +139,7 @@ def test_a_seeded_study_agrees_with_the_cli_and_the_exports(page_env, capsys, do
 
 
 @sqlite_only
-def test_filters_change_the_analysed_ratings(page_env):
+def test_filters_change_the_analysed_ratings(page_env, capsys, downloads):
     write_simulated_study(page_env, simulate_study(6, 1, seed=3))
     data = load_study(page_env, "simulated")
     app = _login()
@@ -144,9 +148,30 @@ def test_filters_change_the_analysed_ratings(page_env):
     expected = format_table1(rebuild_table1(kept.ratings, kept.genre_answers, 0))
     assert _shown_table1(app).equals(expected)
     app.multiselect(key="results:sizes").set_value([1500]).run()
-    kept = filter_tables(data.tables, genres=("jazz-soul",), corpus_sizes=(1500,))
+    app.toggle(key="results:screened").set_value(True).run()
+    kept = filter_tables(data.analysed(screened=True), genres=("jazz-soul",), corpus_sizes=(1500,))
     expected = format_table1(rebuild_table1(kept.ratings, kept.genre_answers, 0))
     assert _shown_table1(app).equals(expected)
+    # Table 1 as shown downloads with the filters in its name, and the CLI prints the same
+    command = "drumeval study table1 simulated --genre jazz-soul --corpus-size 1500 --screened"
+    assert f"`{command}`" in _texts(app)
+    shown = {b.label: b for b in app.download_button if b.label in ("Markdown", "LaTeX")}
+    for label, flag in (("Markdown", "--markdown"), ("LaTeX", "--latex")):
+        file_id = shown[label].proto.url.rsplit("/", 1)[1].split(".")[0]
+        suffix = "md" if flag == "--markdown" else "tex"
+        assert downloads[f"name:{file_id}"] == f"simulated-table1-screened-jazz-soul-1500.{suffix}"
+        printed = _cli(capsys, *command.split()[1:], flag)
+        assert downloads[file_id].decode().strip() == printed.strip()
+
+
+@sqlite_only
+def test_comments_follow_the_filters(page_env):
+    drive_flow(page_env, listeners=2)
+    app = _login()
+    comments = _frame_with(app, "comment")
+    assert set(comments["genre"]) == {"techno-house", "jazz-soul"}
+    app.multiselect(key="results:genres").set_value(["jazz-soul"]).run()
+    assert set(_frame_with(app, "comment")["genre"]) == {"jazz-soul"}
 
 
 @sqlite_only

@@ -7,7 +7,8 @@ import itertools
 import pytest
 
 from drumeval.analysis import export, simulate_study
-from drumeval.analysis.from_db import load_study
+from drumeval.analysis.from_db import filter_tables, load_study
+from drumeval.analysis.table1 import rebuild_table1
 from drumeval.cli import main
 from tests.analysis.study_seed import drive_flow, write_simulated_study
 from tests.db.factories import make_study
@@ -74,6 +75,27 @@ def test_table1_prints_the_library_numbers(cli, seeded):
     assert code == 0 and "Genre discrimination" in text and "MusicVAE (thesis)" in text
     first_mean = f"{everyone.loc['short_term_phrasing', ('drums_rnn', 'mean')]:+.2f}"
     assert first_mean in text
+
+
+@sqlite_only
+def test_table1_filters_genres_and_corpus_sizes(cli, seeded):
+    code, markdown, _ = cli(
+        "study", "table1", "simulated", "--markdown", "--resamples", RESAMPLES,
+        "--genre", "jazz-soul", "--corpus-size", "1500",
+    )  # fmt: skip
+    assert code == 0
+    kept = filter_tables(seeded.tables, genres=("jazz-soul",), corpus_sizes=(1500,))
+    expected = rebuild_table1(kept.ratings, kept.genre_answers, 0, n_resamples=int(RESAMPLES))
+    assert markdown.strip() == export.table1_markdown(expected).strip()
+    everyone = export.study_table1(seeded, screened=False, n_resamples=int(RESAMPLES))
+    assert markdown.strip() != export.table1_markdown(everyone).strip()
+    code, text, _ = cli("study", "table1", "simulated", "--genre", "jazz-soul", "--resamples", "5")
+    assert code == 0 and "only jazz-soul" in text
+    code, _, err = cli("study", "table1", "simulated", "--genre", "jazz")
+    assert code == 2 and "has no genre jazz; it has jazz-soul, techno-house" in err
+    assert "Traceback" not in err
+    code, _, err = cli("study", "table1", "simulated", "--corpus-size", "900")
+    assert code == 2 and "has no corpus size 900; it has 700, 1500" in err
 
 
 @sqlite_only

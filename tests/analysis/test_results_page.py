@@ -2,6 +2,8 @@
 when there is no study, and on a seeded simulated study and a flow-driven one the same
 numbers as `drumeval study table1` and the same bytes as `drumeval study export`."""
 
+import itertools
+
 import pytest
 import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
@@ -193,3 +195,18 @@ def test_an_unrated_study_says_so(page_env):
     assert app.selectbox(key="results:study").value == "empty"
     assert "study 'empty' has no ratings yet" in _texts(app)
     assert not app.tabs
+
+
+@sqlite_only
+def test_every_filter_on_a_small_study_shows_a_message_not_a_traceback(page_env):
+    drive_flow(page_env, listeners=2)  # every filter leaves one listener or nothing
+    app = _login()
+    for genres, sizes, screened in itertools.product(
+        (["jazz-soul"], ["techno-house"]), ([700], [1500]), (False, True)
+    ):
+        app.multiselect(key="results:genres").set_value(genres)
+        app.multiselect(key="results:sizes").set_value(sizes)
+        app.toggle(key="results:screened").set_value(screened).run()
+        assert not app.exception, (genres, sizes, screened)
+        assert app.info or app.dataframe
+

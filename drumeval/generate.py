@@ -90,8 +90,11 @@ def list_shipped_checkpoints(model: str | None = None) -> list[str]:
 def _load_cached(directory: str, modified_ns: int):
     from drumeval.models import light
 
-    if light.model_class(Path(directory) / "model.keras") == "DrumsRNN":
-        return light.load_drums_rnn(directory)  # everything DrumsRNN does needs no Keras
+    kind = light.model_class(Path(directory) / "model.keras")
+    if kind == "DrumsRNN":
+        return light.load_drums_rnn(directory)  # generation needs no Keras model
+    if kind == "MusicVAE":
+        return light.load_music_vae(directory)
     from drumeval.models.checkpoints import load_checkpoint
 
     return load_checkpoint(directory)
@@ -100,8 +103,8 @@ def _load_cached(directory: str, modified_ns: int):
 def load_model(checkpoint: str | Path):
     """`(model, card)` for a checkpoint directory, loaded once per process.
 
-    A DrumsRNN comes back as `light.LightDrumsRNN` (weights read without importing Keras,
-    which was most of the CLI's cold start); a MusicVAE as its Keras model.
+    Models come back as `light.LightDrumsRNN` / `light.LightMusicVAE`: weights read without
+    importing Keras, which was most of the CLI's cold start.
     """
     directory = Path(checkpoint)
     model_file = directory / "model.keras"
@@ -196,17 +199,17 @@ def generate(
 
 
 def _generate_music_vae(
-    keras_model, provenance, *, mode, num, num_steps, temperature, seed, inputs, num_interpolations
+    vae, provenance, *, mode, num, num_steps, temperature, seed, inputs, num_interpolations
 ) -> list[GeneratedTrack]:
-    from drumeval.models import music_vae
+    from drumeval.models import music_vae_core as music_vae
 
-    segment_steps = keras_model.config.max_seq_len
+    segment_steps = vae.config.max_seq_len
     if mode == "sample":
         if segment_steps < num_steps:
             event_ids = np.stack(
                 [
                     music_vae.latent_walk(
-                        keras_model,
+                        vae,
                         bars=num_steps // STEPS_PER_BAR,
                         seed=seed + index,
                         temperature=temperature,
@@ -217,7 +220,7 @@ def _generate_music_vae(
             extra = {"method": f"latent walk over {segment_steps // STEPS_PER_BAR}-bar segments"}
         else:
             event_ids = music_vae.sample(
-                keras_model,
+                vae,
                 num_samples=num,
                 num_steps=num_steps,
                 temperature=temperature,
@@ -231,14 +234,14 @@ def _generate_music_vae(
     padded, lengths = _pad_inputs(inputs, segment_steps)
     if mode == "reconstruct":
         event_ids = music_vae.reconstruct(
-            keras_model, padded, lengths, temperature=temperature, seed=seed
+            vae, padded, lengths, temperature=temperature, seed=seed
         )
         tracks = _tracks(event_ids, seed, provenance, "reconstruct", {})
     elif mode == "interpolate":
         if len(inputs) != 2:
             raise ModelError(f"interpolation needs exactly 2 input files, got {len(inputs)}")
         event_ids = music_vae.interpolate(
-            keras_model,
+            vae,
             padded[0],
             padded[1],
             lengths=lengths,

@@ -40,7 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _report import report
 
 from db.engine import make_engine, open_database
-from tests.app_server import AppServer
+from deploy.app_server import AppServer
 from tests.deploy import load
 from tests.study.factory import make_study
 

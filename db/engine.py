@@ -8,7 +8,9 @@ reads then writes would otherwise fail with "database is locked" instead of wait
 
 import contextlib
 import os
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -105,8 +107,40 @@ def _configure_sqlite(engine: Engine, timeout_s: float) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
-        write_lock = connection.get_execution_options().get(_WRITE_LOCK_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write_lock else "BEGIN")
+        if connection.get_execution_options().get(_WRITE_LOCK_OPTION, False):
+            _begin_immediate(connection.connection.driver_connection)
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+# How often a SQLite writer asks again for the write lock another process holds.
+_LOCK_POLL_S = 0.001
+
+
+def _begin_immediate(raw: sqlite3.Connection) -> None:
+    """`BEGIN IMMEDIATE`, asking again every millisecond while another process writes.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 … 100 ms between tries, so a writer in a
+    second process (the CLI, another replica on one file, a load driver) often waits up to
+    100 ms after the lock was free. Here the busy timeout is 0 while we poll, up to the
+    connection's own busy timeout; writers of one process already queue in memory
+    (`_writer_queue`), so at most one thread per process polls.
+    """
+    timeout_ms = raw.execute("PRAGMA busy_timeout").fetchone()[0]
+    deadline = time.monotonic() + timeout_ms / 1000
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        while True:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as error:
+                busy = error.sqlite_errorname in ("SQLITE_BUSY", "SQLITE_LOCKED")
+                if not busy or time.monotonic() >= deadline:
+                    raise DatabaseError(_BUSY_MESSAGE) from error
+            time.sleep(_LOCK_POLL_S)
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={int(timeout_ms)}")
 
 
 @contextmanager

@@ -1,9 +1,9 @@
 """A throwaway scale-out deployment on this machine: PostgreSQL + N app replicas + nginx.
 
-    .venv/bin/python -m deploy.replicas [--replicas 2] [--study tiny]   # from the repo root
+    .venv/bin/python -m deploy.replicas [--replicas 2]   # from the repo root
 
 What a lab runs on a real server, started the same way the tests and `bench_load.py` start
-it: a PostgreSQL cluster in a temp dir (`tests/pg_server.py`, run as the `postgres` user
+it: a PostgreSQL cluster in a temp dir (`deploy/pg_server.py`, run as the `postgres` user
 when we are root), the schema migrated once before any replica starts (two replicas
 migrating at the same moment would race), replicas of `python -m drumeval.serve` on free
 ports sharing the database, the clip store (`DRUMEVAL_HOME`) and the cookie secret (so an
@@ -27,9 +27,9 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.app_server import AppServer, free_port
+from deploy.pg_server import PostgresServer, PostgresUnavailableError, start_server
 from drumeval.errors import DrumevalError
-from tests.app_server import AppServer, free_port
-from tests.pg_server import PostgresServer, PostgresUnavailableError, start_server
 
 TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 REPLICA_HEADER = "X-Drumeval-Replica"
@@ -178,30 +178,35 @@ def start(replicas: int = 2) -> Deployment:
     return deployment
 
 
-def _make_demo_study(deployment: Deployment, slug: str) -> None:
+def _make_demo_study(deployment: Deployment) -> str:
+    """The app's own demo study (`make run`'s), built in the deployment's clip store."""
     from db.engine import open_database
-    from tests.study.factory import make_study
+    from drumeval.study.demo import DEMO_SLUG, ensure_demo
 
     os.environ["DRUMEVAL_HOME"] = deployment.env["DRUMEVAL_HOME"]  # the shared clip store
     engine = open_database(deployment.database_url)
     try:
-        make_study(engine, slug=slug)
+        print("Building the demo study's clips (a minute or two on 2 cores)…", flush=True)
+        ensure_demo(engine)
     finally:
         engine.dispose()
+    return DEMO_SLUG
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicas", type=int, default=2)
-    parser.add_argument("--study", default="tiny", help="slug of a tiny synthetic study to add")
     args = parser.parse_args(argv)
     try:
         deployment = start(args.replicas)
     except DrumevalError as error:
         sys.exit(f"error: {error}")
     try:
-        _make_demo_study(deployment, args.study)
-        print(f"proxy:    {deployment.url}/study?s={args.study}")
+        try:
+            slug = _make_demo_study(deployment)
+        except DrumevalError as error:
+            sys.exit(f"error: {error}")
+        print(f"proxy:    {deployment.url}/study?s={slug}")
         for replica in deployment.replicas:
             print(f"replica:  {replica.url} (pid {replica.process.pid})")
         print(f"database: {deployment.database_url}\nCtrl-C stops and deletes everything.")

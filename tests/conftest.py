@@ -25,7 +25,7 @@ def magenta_fixtures() -> Path:
 @pytest.fixture(scope="session")
 def postgres_server():
     """One PostgreSQL server for the whole run, started on first use, always stopped."""
-    from tests.pg_server import PostgresUnavailableError, start_server
+    from deploy.pg_server import PostgresUnavailableError, start_server
 
     try:
         server = start_server()
@@ -53,7 +53,7 @@ def _sqlite_migrated_template(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def _postgres_migrated_template(postgres_server) -> str:
     from db.engine import open_database
-    from tests.pg_server import create_database
+    from deploy.pg_server import create_database
 
     open_database(create_database(postgres_server, "migrated_template")).dispose()
     return "migrated_template"
@@ -67,7 +67,7 @@ def empty_db_url(request, tmp_path):
         return
     import uuid
 
-    from tests.pg_server import create_database, drop_database
+    from deploy.pg_server import create_database, drop_database
 
     server = request.getfixturevalue("postgres_server")
     name = f"test_{uuid.uuid4().hex[:16]}"
@@ -82,7 +82,7 @@ def db_engine(request, tmp_path):
     import uuid
 
     from db.engine import make_engine
-    from tests.pg_server import create_database, drop_database
+    from deploy.pg_server import create_database, drop_database
 
     if request.param == "sqlite":
         path = tmp_path / "drumeval.sqlite"

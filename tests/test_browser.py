@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
+from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 
 pytestmark = pytest.mark.browser
 LINK = "model=drums_rnn&preset=thesis&genre=techno-house&size=700&temperature=1&bars=8&seed=21"

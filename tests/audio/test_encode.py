@@ -46,7 +46,7 @@ def test_chromium_plays_the_default_opus(noise, tmp_path):
 
     from playwright.sync_api import sync_playwright
 
-    from tests.app_server import CHROMIUM, CHROMIUM_ARGS
+    from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
 
     path = encode(_at_48k(noise), 48000, tmp_path / "clip.opus", "opus")
     uri = "data:audio/ogg;base64," + base64.b64encode(path.read_bytes()).decode()

@@ -41,7 +41,7 @@ def empty_target(db_engine, request, tmp_path):
     """URL of a new, empty database on the same backend as `db_engine`."""
     from sqlalchemy import make_url
 
-    from tests.pg_server import create_database, drop_database
+    from deploy.pg_server import create_database, drop_database
 
     if db_engine.dialect.name == "sqlite":
         yield make_url(f"sqlite:///{tmp_path / 'restored.sqlite'}")

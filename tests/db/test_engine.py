@@ -1,5 +1,6 @@
 """Connecting, migrating and refusing schemas: on SQLite and PostgreSQL."""
 
+import sqlite3
 import threading
 import time
 
@@ -170,3 +171,26 @@ def test_a_busy_database_is_a_retry_message(tmp_path):
         locker.close()
         impatient.dispose()
         engine.dispose()
+
+
+def test_a_writer_waits_for_another_processs_lock_and_keeps_its_busy_timeout(tmp_path):
+    """The lock is polled (not SQLite's sleeping busy handler) until the holder commits."""
+    path = tmp_path / "db.sqlite"
+    engine = open_database(f"sqlite:///{path}")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE held (x INTEGER)")
+    release = threading.Timer(0.3, holder.execute, args=("COMMIT",))
+    release.start()
+    try:
+        with transaction(engine, write_lock=True) as session:
+            # it got the lock only after the holder's commit: the table is there
+            session.execute(text("INSERT INTO held VALUES (1)"))
+            timeout = session.execute(text("PRAGMA busy_timeout")).scalar()
+        assert timeout == 30000  # restored after polling with a zero timeout
+        assert holder.execute("SELECT x FROM held").fetchall() == [(1,)]
+    finally:
+        release.join()
+        holder.close()
+        engine.dispose()
+

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests import pg_server
+from deploy import pg_server
 
 
 def test_missing_server_programs_are_a_clear_error(monkeypatch):

@@ -284,8 +284,8 @@ def browser_session(
     """
     from playwright.sync_api import sync_playwright
 
+    from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
     from deploy.replicas import ROUTE_COOKIE
-    from tests.app_server import CHROMIUM, CHROMIUM_ARGS
     from tests.study.test_study_browser import WAIT_MS, _consent_and_screen, _rate_current_clip
 
     with sync_playwright() as playwright:

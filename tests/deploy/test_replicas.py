@@ -52,8 +52,8 @@ def _replica_port(response) -> int:
 def test_evaluators_resume_on_another_replica_when_theirs_is_killed(deployment):
     from playwright.sync_api import sync_playwright
 
+    from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
     from deploy.replicas import ROUTE_COOKIE
-    from tests.app_server import CHROMIUM, CHROMIUM_ARGS
 
     running, engine = deployment
     routes = running.routes_per_replica()

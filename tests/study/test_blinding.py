@@ -15,10 +15,10 @@ import pytest
 
 from db import repository
 from db.engine import open_database, transaction
+from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 from drumeval import clipstore, registry
 from drumeval.audio import kit_for_genre, render_track
 from drumeval.study import content
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 from tests.study.test_study_browser import (
     _audio,
     _choose,

@@ -5,9 +5,9 @@ import urllib.request
 
 import pytest
 
+from deploy.app_server import AppServer
 from drumeval import clipserve, clipstore
 from drumeval.errors import ClipStoreError
-from tests.app_server import AppServer
 
 AUDIO = bytes(range(256)) * 40  # 10,240 bytes, every byte value, so ranges are checkable
 

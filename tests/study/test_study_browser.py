@@ -15,8 +15,8 @@ import pytest
 
 from db.engine import open_database, transaction
 from db.models import Assignment, Event, Participant, Rating
+from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
 from drumeval.study import content, flow, headphone
-from tests.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
 from tests.study.factory import make_study
 
 pytestmark = pytest.mark.browser
@@ -40,7 +40,7 @@ def study_server(request, tmp_path, monkeypatch):
     env = {"DRUMEVAL_HOME": str(tmp_path / "home")}
     monkeypatch.setenv("DRUMEVAL_HOME", env["DRUMEVAL_HOME"])
     if request.param == "postgresql":
-        from tests.pg_server import create_database
+        from deploy.pg_server import create_database
 
         template = request.getfixturevalue("_postgres_migrated_template")
         name = f"browser_{uuid.uuid4().hex[:12]}"

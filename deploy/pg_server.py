@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server for the test suite (Debian's `postgresql` package).
+"""A throwaway PostgreSQL server (Debian's `postgresql` package): the test suite, the replica
+deployment (`deploy/replicas.py`) and the load benchmark start theirs with `start_server`.
 
 `initdb` refuses to run as root, so as root the cluster directory is handed to the
 `postgres` user and the server runs as that user. Trust authentication on 127.0.0.1 and

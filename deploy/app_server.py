@@ -1,4 +1,5 @@
-"""Start and stop the real app (`python -m drumeval.serve`) for browser tests."""
+"""Start and stop the real app (`python -m drumeval.serve`) as a process on a free port: browser
+tests, the replica deployment (`deploy/replicas.py`) and the benchmarks."""
 
 import os
 import signal

@@ -6,8 +6,9 @@
 # Each run samples its model every --fidelity-every steps, compares the groove with the corpus
 # (issue 18) and exports the best-fidelity weights; the card records the exact command.
 #
-# Warm starts: rows with "warm" continue from the weights shipped in $BASE (extracted with
-# `git show`, so a fresh clone reproduces the same chain); their card's `initialised_from`
+# Warm starts: rows with "warm" continue from the weights shipped in $BASE, "warm@REV" from
+# those shipped in commit REV (extracted with `git show`, so a fresh clone reproduces the same
+# chain; such a row runs in runs/MODEL/PRESET/CORPUS@REV); their card's `initialised_from`
 # and `training.total_steps` count the earlier steps too. `steps` is the run's own total:
 # several rows were extended and resumed on 2026-12-01 (the card's `command` is the last
 # invocation); with the same steps a fresh run follows the same schedule, not the same bits
@@ -34,16 +35,21 @@ train_row() {
   local model preset corpus steps start flags name dir init
   read -r model preset corpus steps start flags <<<"$1"
   name=$model/$preset/$corpus
+  local base=$BASE
   dir=runs/$name
+  if [[ $start == warm@* ]]; then
+    base=${start#warm@}
+    dir=runs/$name@$base
+  fi
   mkdir -p "$dir"
   local extra=()
   [[ -f $dir/state.npz ]] && extra+=(--resume)
-  if [[ $start == warm ]]; then
-    init=runs/init/$BASE/$name
+  if [[ $start == warm* ]]; then
+    init=runs/init/$base/$name
     if [[ ! -f $init/model.keras ]]; then
       mkdir -p "$init"
-      git show "$BASE:checkpoints/$name/model.keras" >"$init/model.keras"
-      git show "$BASE:checkpoints/$name/card.json" >"$init/card.json"
+      git show "$base:checkpoints/$name/model.keras" >"$init/model.keras"
+      git show "$base:checkpoints/$name/card.json" >"$init/card.json"
     fi
     extra+=(--init-from "$init")
   fi

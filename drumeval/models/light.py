@@ -79,20 +79,24 @@ def read_keras_file(model_file: Path) -> KerasFile:
 
 def load_drums_rnn(directory: str | Path) -> tuple[LightDrumsRNN, dict[str, Any]]:
     """`(model, card)` of a DrumsRNN checkpoint directory, read without Keras."""
-    model_file, card = checkpoint_files(directory)
-    saved = read_keras_file(model_file)
-    if saved.class_name != "DrumsRNN":
-        raise ModelError(f"{model_file} holds a {saved.class_name}, not a DrumsRNN")
+    saved, model_file, card = _read_checkpoint(directory, "DrumsRNN")
     return drums_rnn_from_keras_file(saved, model_file), card
 
 
 def load_music_vae(directory: str | Path) -> tuple[LightMusicVAE, dict[str, Any]]:
     """`(model, card)` of a MusicVAE checkpoint directory, read without Keras."""
+    saved, model_file, card = _read_checkpoint(directory, "MusicVAE")
+    return music_vae_from_keras_file(saved, model_file), card
+
+
+def _read_checkpoint(
+    directory: str | Path, class_name: str
+) -> tuple[KerasFile, Path, dict[str, Any]]:
     model_file, card = checkpoint_files(directory)
     saved = read_keras_file(model_file)
-    if saved.class_name != "MusicVAE":
-        raise ModelError(f"{model_file} holds a {saved.class_name}, not a MusicVAE")
-    return music_vae_from_keras_file(saved, model_file), card
+    if saved.class_name != class_name:
+        raise ModelError(f"{model_file} holds a {saved.class_name}, not a {class_name}")
+    return saved, model_file, card
 
 
 def music_vae_from_keras_file(saved: KerasFile, model_file: Path) -> LightMusicVAE:

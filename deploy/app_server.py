@@ -29,6 +29,21 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float) -> bool:
+    """True once `url` answers `/_stcore/health` (directly or through a proxy); False when
+    `process` exits first or `timeout_s` passes."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
 class AppServer:
     """One `drumeval.serve` process on a free localhost port, with its own environment."""
 
@@ -54,15 +69,10 @@ class AppServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the app exited with code {self.process.returncode}")
-            try:
-                urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2)
-                return self
-            except OSError:
-                time.sleep(0.3)
+        if wait_for_health(self.url, self.process, timeout_s):
+            return self
+        if self.process.poll() is not None:
+            raise RuntimeError(f"the app exited with code {self.process.returncode}")
         self.kill()
         raise RuntimeError(f"the app did not start within {timeout_s} s")
 

@@ -22,12 +22,11 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.app_server import AppServer, free_port
+from deploy.app_server import AppServer, free_port, wait_for_health
 from deploy.pg_server import PostgresServer, PostgresUnavailableError, start_server
 from drumeval.errors import DrumevalError
 
@@ -126,16 +125,11 @@ def _start_proxy(deployment: Deployment, timeout_s: float = 30) -> subprocess.Po
             stderr=output,
             **({"user": "nobody", "group": "nogroup", "extra_groups": []} if as_nobody else {}),
         )
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            errors = startup_log.read_text(errors="replace").strip()
-            raise DeploymentError(f"nginx exited with code {process.returncode}: {errors}")
-        try:
-            urllib.request.urlopen(f"{deployment.url}/_stcore/health", timeout=2)
-            return process
-        except OSError:
-            time.sleep(0.2)
+    if wait_for_health(deployment.url, process, timeout_s):
+        return process
+    if process.poll() is not None:
+        errors = startup_log.read_text(errors="replace").strip()
+        raise DeploymentError(f"nginx exited with code {process.returncode}: {errors}")
     process.kill()
     process.wait(timeout=10)
     raise DeploymentError(f"nginx did not answer within {timeout_s} s")

@@ -163,7 +163,7 @@ def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.P
         answers = []
         for number, url in enumerate(urls, start=1):
             st.markdown(f"**Sound {number}**")
-            st.html(f'<audio controls preload="auto" src="{url}"></audio>')
+            st.html(f'<audio controls preload="auto" src="{url}" style="width: 100%"></audio>')
             answers.append(
                 st.radio(
                     f"Which tone was quietest in sound {number}?",

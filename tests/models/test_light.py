@@ -28,12 +28,16 @@ def _checkpoint(tmp_path, config: dr.DrumsRnnConfig, seed: int = 0):
     return save_checkpoint(dr.DrumsRNN(config), tmp_path / "ckpt", CARD)
 
 
-def _assert_same_params(light_model, keras_model):
-    light_leaves, light_tree = jax.tree_util.tree_flatten(light_model.params())
-    keras_leaves, keras_tree = jax.tree_util.tree_flatten(keras_model.params())
+def _assert_same_tree(light_weights, keras_weights):
+    light_leaves, light_tree = jax.tree_util.tree_flatten(light_weights)
+    keras_leaves, keras_tree = jax.tree_util.tree_flatten(keras_weights)
     assert light_tree == keras_tree
     for ours, theirs in zip(light_leaves, keras_leaves, strict=True):
         np.testing.assert_array_equal(ours, np.asarray(theirs))
+
+
+def _assert_same_params(light_model, keras_model):
+    _assert_same_tree(light_model.params(), keras_model.params())
 
 
 def _assert_same_samples(light_model, keras_model, **kwargs):
@@ -123,11 +127,7 @@ VAE_LAYOUTS = {
 
 
 def _assert_same_vae_weights(light_model, keras_model):
-    light_leaves, light_tree = jax.tree_util.tree_flatten(light_model.weight_tree())
-    keras_leaves, keras_tree = jax.tree_util.tree_flatten(keras_model.weight_tree())
-    assert light_tree == keras_tree
-    for ours, theirs in zip(light_leaves, keras_leaves, strict=True):
-        np.testing.assert_array_equal(ours, np.asarray(theirs))
+    _assert_same_tree(light_model.weight_tree(), keras_model.weight_tree())
 
 
 @pytest.mark.parametrize("layout", VAE_LAYOUTS.values(), ids=VAE_LAYOUTS.keys())

@@ -35,6 +35,7 @@ from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
 from drumeval.analysis.from_db import (
     StudyData,
     StudyTables,
+    filter_rows,
     filter_tables,
     load_study,
     rating_count,
@@ -535,11 +536,11 @@ def planner_section(wide: pd.DataFrame) -> None:
 
 def comments_section(data: StudyData, filters: Filters) -> None:
     st.subheader("Listeners' comments")
-    rows = data.rows[data.rows["comment"].notna()]
-    if filters.genres is not None:
-        rows = rows[rows["genre"].isin(filters.genres)]
-    if filters.corpus_sizes is not None:
-        rows = rows[rows["corpus_size"].isna() | rows["corpus_size"].isin(filters.corpus_sizes)]
+    rows = filter_rows(
+        data.rows[data.rows["comment"].notna()],
+        genres=filters.genres,
+        corpus_sizes=filters.corpus_sizes,
+    )
     if filters.screened:
         rows = drop_flagged(rows, data.screening())
     if rows.empty:

@@ -31,12 +31,7 @@ from typing import Any
 import pandas as pd
 
 from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
-from drumeval.analysis.from_db import (
-    PARTICIPANT_DTYPES,
-    ROW_DTYPES,
-    StudyData,
-    typed,
-)
+from drumeval.analysis.from_db import PARTICIPANT_DTYPES, ROW_DTYPES, StudyData, typed
 from drumeval.analysis.schema import MODELS
 from drumeval.analysis.screening import table1_with_and_without_flagged
 from drumeval.errors import AnalysisError

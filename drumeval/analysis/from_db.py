@@ -396,23 +396,30 @@ def rows_from_tables(tables: StudyTables) -> tuple[pd.DataFrame, pd.DataFrame]:
     return typed_rows, participant_frame(participants, typed_rows)
 
 
+def filter_rows(
+    frame: pd.DataFrame,
+    *,
+    genres: tuple[str, ...] | None = None,
+    corpus_sizes: tuple[int, ...] | None = None,
+) -> pd.DataFrame:
+    """The rows (any frame with `genre` and `corpus_size`) of the chosen genres and corpus
+    sizes (None = all). Controls have no corpus size and stay with their genre. Order kept."""
+    mask = pd.Series(True, index=frame.index)
+    if genres is not None:
+        mask &= frame["genre"].isin(list(genres))
+    if corpus_sizes is not None:
+        mask &= frame["corpus_size"].isna() | frame["corpus_size"].isin(list(corpus_sizes))
+    return frame[mask]
+
+
 def filter_tables(
     tables: StudyTables,
     *,
     genres: tuple[str, ...] | None = None,
     corpus_sizes: tuple[int, ...] | None = None,
 ) -> StudyTables:
-    """The ratings and genre answers of the chosen genres and corpus sizes (None = all).
-    Controls have no corpus size and stay with their genre, so post-screening and the
-    reference/anchor columns survive a corpus-size filter. Row order is kept."""
-
-    def keep(frame: pd.DataFrame) -> pd.DataFrame:
-        mask = pd.Series(True, index=frame.index)
-        if genres is not None:
-            mask &= frame["genre"].isin(list(genres))
-        if corpus_sizes is not None:
-            mask &= frame["corpus_size"].isna() | frame["corpus_size"].isin(list(corpus_sizes))
-        return frame[mask]
-
+    """The ratings and genre answers of the chosen genres and corpus sizes (`filter_rows`),
+    so post-screening and the reference/anchor columns survive a corpus-size filter."""
     ratings, answers, participants = tables
-    return StudyTables(keep(ratings), keep(answers), participants)
+    chosen = {"genres": genres, "corpus_sizes": corpus_sizes}
+    return StudyTables(filter_rows(ratings, **chosen), filter_rows(answers, **chosen), participants)

@@ -15,7 +15,6 @@ steps of 4 (whole 4-bar phrases, at most the 2 minutes the models were trained o
 
 import dataclasses
 import functools
-import io
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -560,11 +559,9 @@ def make_interpolated_clip(
 def event_ids_to_midi_bytes(event_ids: np.ndarray, *, kit: str) -> bytes:
     """A 120-qpm GM drum file whose program change selects the kit (a DAW plays the same kit)."""
     from drumeval.audio import kit_program
-    from drumeval.data.midi import event_ids_to_pretty_midi
+    from drumeval.data import midi
 
-    buffer = io.BytesIO()
-    event_ids_to_pretty_midi(event_ids, qpm=QPM, kit_program=kit_program(kit)).write(buffer)
-    return buffer.getvalue()
+    return midi.event_ids_to_midi_bytes(event_ids, qpm=QPM, kit_program=kit_program(kit))
 
 
 def _render_settings(target_lufs: float | None):

@@ -1,6 +1,7 @@
 """Safe MIDI reading: every malformed file gets its own reason; drums round-trip exactly."""
 
 import contextlib
+import io
 import re
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from drumeval.data.drum_classes import CLASS_TO_PITCH, CLOSED_HIHAT, KICK, OPEN_HIHAT, SNARE
 from drumeval.data.midi import (
+    event_ids_to_midi_bytes,
     event_ids_to_pretty_midi,
     load_drum_track,
     midi_bytes_to_sequence,
@@ -97,6 +99,27 @@ def test_round_trip_event_ids_midi_event_ids(tmp_path):
     track = load_drum_track(write_midi(event_ids, tmp_path / "rt.mid", qpm=97.0))
     np.testing.assert_array_equal(track.event_ids, event_ids)
     assert (track.num_bars, round(track.qpm, 3)) == (4, 97.0)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_direct_writer_matches_pretty_midi_byte_for_byte(seed):
+    """`event_ids_to_midi_bytes` replaces pretty_midi's writer (20× faster): same file."""
+    rng = np.random.default_rng(seed)
+    steps = int(rng.integers(1, 961))
+    event_ids = rng.integers(0, 512, steps) * (rng.random(steps) < rng.random())
+    qpm = float(rng.choice([120.0, 97.0, 133.3, float(rng.uniform(20, 300))]))
+    program = int(rng.integers(0, 128))
+    expected = io.BytesIO()
+    event_ids_to_pretty_midi(event_ids, qpm=qpm, kit_program=program).write(expected)
+    written = event_ids_to_midi_bytes(event_ids, qpm=qpm, kit_program=program)
+    assert written == expected.getvalue()
+
+
+@pytest.mark.parametrize("event_ids", [[0] * 16, [1], [511] * 4], ids=["silent", "one", "full"])
+def test_direct_writer_edge_cases_match_pretty_midi(event_ids):
+    expected = io.BytesIO()
+    event_ids_to_pretty_midi(np.array(event_ids)).write(expected)
+    assert event_ids_to_midi_bytes(np.array(event_ids)) == expected.getvalue()
 
 
 def test_pretty_midi_has_one_drum_instrument_on_the_grid():

@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _report import report
 
 from db.engine import make_engine, open_database
+from deploy import load
 from deploy.app_server import AppServer
-from tests.deploy import load
-from tests.study.factory import make_study
+from deploy.synthetic_study import make_study
 
 TARGET_SUBMIT_P95_S = 0.100
 TARGET_NEXT_CLIP_P95_S = 0.300

@@ -156,10 +156,10 @@ def renamed(frame: pd.DataFrame, seeded: SeededStudy) -> pd.DataFrame:
 
 
 def drive_flow(engine, *, slug: str = "tiny", listeners: int = 3) -> dict:
-    """A tiny study (tests/study/factory.py) taken by `listeners` evaluators through the
+    """A tiny study (deploy/synthetic_study.py) taken by `listeners` evaluators through the
     evaluator flow, as the browser test takes it; returns the factory's ids."""
+    from deploy.synthetic_study import make_study
     from drumeval.study import content, flow
-    from tests.study.factory import make_study
 
     ids = make_study(engine, slug=slug)
     study = flow.load_study(engine, slug)

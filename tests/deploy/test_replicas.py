@@ -13,9 +13,9 @@ import pytest
 
 from db.engine import make_engine, transaction
 from db.models import Participant, Rating
-from tests.deploy import load
-from tests.study.factory import make_study
-from tests.study.test_study_browser import WAIT_MS, _consent_and_screen, _rate_current_clip
+from deploy import load
+from deploy.browser_evaluator import WAIT_MS, consent_and_screen, rate_current_clip
+from deploy.synthetic_study import make_study
 
 CLIPS = 4
 
@@ -70,24 +70,24 @@ def test_evaluators_resume_on_another_replica_when_theirs_is_killed(deployment):
                 timeout=WAIT_MS,
             )
             assert _replica_port(response) == running.replicas[number].port
-            _consent_and_screen(page, engine)
+            consent_and_screen(page, engine)
             page.get_by_role("button", name="Start with the practice clip").click()
             pages.append(page)
         first, second = pages
         for page in pages:
-            _rate_current_clip(page, headings[0])
-            _rate_current_clip(page, headings[1])
+            rate_current_clip(page, headings[0])
+            rate_current_clip(page, headings[1])
 
         running.replicas[0].kill()  # SIGKILL the first evaluator's replica mid-study
         response = first.goto(first.url, timeout=WAIT_MS)
         assert _replica_port(response) == running.replicas[1].port
         assert urlparse(first.url).path == "/study"
-        _rate_current_clip(first, headings[2])
-        _rate_current_clip(second, headings[2])
+        rate_current_clip(first, headings[2])
+        rate_current_clip(second, headings[2])
         running.replicas[0].start()
         for page in pages:
             for heading in headings[3:]:
-                _rate_current_clip(page, heading)
+                rate_current_clip(page, heading)
             page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
         browser.close()
 

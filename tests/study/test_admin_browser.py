@@ -8,12 +8,12 @@ import pytest
 from db.engine import open_database, transaction
 from db.models import Clip
 from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
+from deploy.browser_evaluator import WAIT_MS
 from drumeval.clips import event_ids_to_midi_bytes
 from drumeval.study import admin_auth, setup
 from tests.study.pool_factory import CONFIG, add_pool
 
 pytestmark = pytest.mark.browser
-WAIT_MS = 60_000
 PASSWORD = "researcher-only"
 
 

@@ -16,19 +16,19 @@ import pytest
 from db import repository
 from db.engine import open_database, transaction
 from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
-from drumeval import clipstore, registry
-from drumeval.audio import kit_for_genre, render_track
-from drumeval.study import content
-from tests.study.test_study_browser import (
-    _audio,
-    _choose,
+from deploy.browser_evaluator import (
+    WAIT_MS,
+    audio_player,
+    choose,
     fill_rating,
     settle,
     wait_until_unlocked,
 )
+from drumeval import clipstore, registry
+from drumeval.audio import kit_for_genre, render_track
+from drumeval.study import content
 
 pytestmark = pytest.mark.browser
-WAIT_MS = 60_000
 CLIP_URL = re.compile(r"/clips/[0-9a-f]{64}\.[a-z0-9]+")
 CLIPS = (
     ("drums_rnn", "thesis", "techno-house", 700),
@@ -139,15 +139,17 @@ def _take_study(browser, url: str) -> tuple[list[str], list[str], list[bytes]]:
     page.get_by_text("A few questions about you").wait_for(timeout=WAIT_MS)
     screens.append(page.evaluate(_DOM_WITH_SHADOW_ROOTS))
     for _key, question, options in content.QUESTIONNAIRE:
-        _choose(page, question, options[0])
+        choose(page, question, options[0])
     page.get_by_role("button", name="Continue").click()
     page.get_by_role("button", name="Start with the practice clip").click(timeout=WAIT_MS)
     for heading in ("Practice clip", "Clip 1 of 2", "Clip 2 of 2"):
         page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
-        _audio(page, heading).evaluate("audio => { audio.currentTime = 0; return audio.play(); }")
+        audio_player(page, heading).evaluate(
+            "audio => { audio.currentTime = 0; return audio.play(); }"
+        )
         wait_until_unlocked(page, heading)
         screens.append(page.evaluate(_DOM_WITH_SHADOW_ROOTS))
-        _audio(page, heading).evaluate("audio => audio.pause()")
+        audio_player(page, heading).evaluate("audio => audio.pause()")
         settle(page)
         fill_rating(page, "0", "Can't tell", "1")
         page.get_by_role("button", name="Submit rating").click()

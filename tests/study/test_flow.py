@@ -5,6 +5,7 @@ import pytest
 from db import repository
 from db.engine import transaction
 from db.models import Assignment, Event, Participant, Rating, Study
+from deploy.synthetic_study import make_study
 from drumeval.errors import (
     InvalidTokenError,
     RatingError,
@@ -13,7 +14,6 @@ from drumeval.errors import (
     StudyNotFoundError,
 )
 from drumeval.study import content, flow, headphone
-from tests.study.factory import make_study
 
 ANSWERS = {key: options[0] for key, _, options in content.QUESTIONNAIRE}
 

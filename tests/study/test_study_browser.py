@@ -9,19 +9,25 @@ import os
 import shutil
 import uuid
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 
 from db.engine import open_database, transaction
 from db.models import Assignment, Event, Participant, Rating
 from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
-from drumeval.study import content, flow, headphone
-from tests.study.factory import make_study
+from deploy.browser_evaluator import (
+    WAIT_MS,
+    choose,
+    consent_and_screen,
+    fill_rating,
+    listen_to_the_end,
+    rate_current_clip,
+)
+from deploy.synthetic_study import make_study
+from drumeval.study import content, flow
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS_ENV = "DRUMEVAL_SCREENSHOTS"  # copy the screenshots there (the README's)
-WAIT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -63,102 +69,6 @@ def _shot(page, shots: Path, name: str) -> None:
     page.screenshot(path=str(shots / f"{name}.png"))
 
 
-def _radio_group(page, label: str):
-    return page.locator("[data-testid='stRadio']").filter(has_text=label).first
-
-
-def _choose(page, label: str, option: str) -> None:
-    _radio_group(page, label).get_by_text(option, exact=True).click()
-
-
-def settle(page) -> None:
-    """Wait until the script run triggered by the last action has finished."""
-    page.wait_for_timeout(300)
-    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
-        timeout=WAIT_MS
-    )
-
-
-def _audio(page, heading: str):
-    """The player of the clip under `heading` (the previous clip's lingers during a rerun)."""
-    token = "0" if heading == "Practice clip" else heading.split()[1]
-    player = page.locator(f"audio[data-token='{token}']")
-    player.wait_for(state="attached", timeout=WAIT_MS)
-    return player
-
-
-def wait_until_unlocked(page, heading: str) -> None:
-    """Wait for this clip's player to unlock the form, and for the page to show it."""
-    token = "0" if heading == "Practice clip" else heading.split()[1]
-    player = page.locator(".player").filter(has=page.locator(f"audio[data-token='{token}']"))
-    player.locator(".status.done").wait_for(timeout=WAIT_MS)
-    page.get_by_role("button", name="Submit rating").wait_for(timeout=WAIT_MS)
-    settle(page)
-
-
-def _token(page) -> str:
-    return parse_qs(urlparse(page.url).query)["t"][0]
-
-
-def _consent_and_screen(page, engine) -> str:
-    page.get_by_role("button", name="I agree — start the study").click()
-    page.get_by_text("A few questions about you").wait_for(timeout=WAIT_MS)
-    for _key, question, options in content.QUESTIONNAIRE:
-        _choose(page, question, options[-1])
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_text("Headphone check").first.wait_for(timeout=WAIT_MS)
-    sounds = page.locator("audio[src^='/clips/']")
-    sounds.nth(headphone.TRIALS - 1).wait_for(timeout=WAIT_MS)
-    assert sounds.count() == headphone.TRIALS
-    # any replica serves them from the shared store, and the browser can play them
-    sounds.first.evaluate(
-        "audio => audio.readyState > 0 || "
-        "new Promise(resolve => audio.addEventListener('loadedmetadata', resolve))"
-    )
-    assert sounds.first.evaluate("audio => audio.duration") > 3
-    token = _token(page)
-    study = flow.load_study(engine, "tiny")
-    trials = flow.headphone_trials(flow.progress(engine, study, token))
-    for number, trial in enumerate(trials, start=1):
-        _choose(
-            page, f"Which tone was quietest in sound {number}?", f"Tone {trial.quiet_index + 1}"
-        )
-    page.get_by_role("button", name="Continue").click()
-    page.get_by_text("How to rate").wait_for(timeout=WAIT_MS)
-    return token
-
-
-def _rate_current_clip(page, heading: str) -> None:
-    page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
-    locked = page.get_by_role("button", name="Listen first to unlock the rating")
-    assert locked.is_disabled()
-    listen_to_the_end(page, heading)
-    fill_rating(page, "+", "Jazz / soul", "4")
-    page.get_by_role("button", name="Submit rating").click()
-    page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)
-
-
-def listen_to_the_end(page, heading: str) -> None:
-    """Play the clip until the form unlocks, then let it end and its last report rerun the
-    page, as a person who listens to the end does (a click in the middle of a rerun can be
-    dropped)."""
-    _audio(page, heading).evaluate("audio => audio.play()")
-    wait_until_unlocked(page, heading)
-    audio = _audio(page, heading)
-    for _ in range(100):
-        if audio.evaluate("audio => audio.ended"):
-            break
-        page.wait_for_timeout(200)
-    settle(page)
-
-
-def fill_rating(page, score: str, genre: str, confidence: str) -> None:
-    for criterion in content.CRITERIA:
-        _choose(page, criterion.label, score)
-    _choose(page, content.GENRE_QUESTION, genre)
-    _choose(page, "How sure are you about the genre?", confidence)
-
-
 def test_a_person_takes_the_study_in_chromium(study_server, browser, tmp_path):
     server, engine = study_server
     shots = tmp_path / "shots"
@@ -168,17 +78,17 @@ def test_a_person_takes_the_study_in_chromium(study_server, browser, tmp_path):
     page.get_by_role("button", name="I agree — start the study").wait_for(timeout=WAIT_MS)
     assert page.get_by_text("Page not found").count() == 0
     _shot(page, shots, "1-consent")
-    token = _consent_and_screen(page, engine)
+    token = consent_and_screen(page, engine)
     _shot(page, shots, "2-instructions")
     page.get_by_role("button", name="Start with the practice clip").click()
-    _rate_current_clip(page, "Practice clip")
+    rate_current_clip(page, "Practice clip")
     page.get_by_text("Clip 1 of 4", exact=True).wait_for(timeout=WAIT_MS)
     _shot(page, shots, "3-clip")
-    _rate_current_clip(page, "Clip 1 of 4")
+    rate_current_clip(page, "Clip 1 of 4")
     page.reload()  # mid-study: a new Streamlit session, resumed from the URL and the database
-    _rate_current_clip(page, "Clip 2 of 4")
-    _rate_current_clip(page, "Clip 3 of 4")
-    _rate_current_clip(page, "Clip 4 of 4")
+    rate_current_clip(page, "Clip 2 of 4")
+    rate_current_clip(page, "Clip 3 of 4")
+    rate_current_clip(page, "Clip 4 of 4")
     page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
     _shot(page, shots, "4-done")
     page.wait_for_url("**/?completed=1", timeout=WAIT_MS)  # back to the "recruiter"
@@ -212,15 +122,15 @@ def test_a_killed_server_loses_nothing(study_server, browser):
     context = browser.new_context()
     page = context.new_page()
     page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
-    _consent_and_screen(page, engine)
+    consent_and_screen(page, engine)
     page.get_by_role("button", name="Start with the practice clip").click()
-    _rate_current_clip(page, "Practice clip")
-    _rate_current_clip(page, "Clip 1 of 4")
+    rate_current_clip(page, "Practice clip")
+    rate_current_clip(page, "Clip 1 of 4")
     resume_url = page.url
     server.kill()  # SIGKILL mid-study
     server.start()
     page.goto(resume_url, timeout=WAIT_MS)
-    _rate_current_clip(page, "Clip 2 of 4")
+    rate_current_clip(page, "Clip 2 of 4")
     context.close()
     with transaction(engine) as session:
         assert session.query(Rating).count() == 3
@@ -248,7 +158,7 @@ def test_a_rating_survives_a_locked_database(browser, tmp_path, monkeypatch):
         page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
         page.get_by_role("button", name="I agree — start the study").click(timeout=WAIT_MS)
         for _key, question, options in content.QUESTIONNAIRE:
-            _choose(page, question, options[0])
+            choose(page, question, options[0])
         page.get_by_role("button", name="Continue").click()
         page.get_by_role("button", name="Start with the practice clip").click(timeout=WAIT_MS)
         page.get_by_text("Practice clip", exact=True).wait_for(timeout=WAIT_MS)

@@ -1,6 +1,7 @@
 """Many evaluators at once, and the invariants their ratings must keep.
 
-Shared by the deployment test (short) and `benchmarks/bench_load.py` (long, with figures).
+The load driver of `benchmarks/bench_load.py` (long, with figures; `make stress`) and of the
+replica test (short). It drives the study "tiny" of `deploy/synthetic_study.py`.
 Simulated evaluators go through the same service functions as the pages
 (`drumeval.study.flow`), one thread each, all released together at the rating stage; real
 Chromium sessions go through the UI (`browser_session`). Every rating carries its author's
@@ -285,8 +286,8 @@ def browser_session(
     from playwright.sync_api import sync_playwright
 
     from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
+    from deploy.browser_evaluator import WAIT_MS, consent_and_screen, rate_current_clip
     from deploy.replicas import ROUTE_COOKIE
-    from tests.study.test_study_browser import WAIT_MS, _consent_and_screen, _rate_current_clip
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -299,12 +300,12 @@ def browser_session(
             page.goto(
                 f"{base_url}/study?s=tiny&PROLIFIC_PID={BROWSER_PREFIX}{number}", timeout=WAIT_MS
             )
-            _consent_and_screen(page, engine)
+            consent_and_screen(page, engine)
             page.get_by_role("button", name="Start with the practice clip").click()
             headings = clip_headings(total)
             for heading, following in zip(headings, [*headings[1:], None], strict=True):
                 page.evaluate("next => { window.__drumevalNext = next; }", following)
-                _rate_current_clip(page, heading)
+                rate_current_clip(page, heading)
             page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
             return page.evaluate("() => window.__drumevalTimings")
         finally:

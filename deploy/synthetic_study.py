@@ -1,4 +1,8 @@
-"""Tiny studies for tests: a few seconds of synthetic audio per clip, in a temp data home."""
+"""Tiny synthetic studies: a few seconds of seeded click audio per clip, no model needed.
+
+The study "tiny" that the tests, the load driver (`deploy/load.py`) and `make stress` use:
+models × genres conditions with distinct, metadata-free WAVs in the clip store.
+"""
 
 import io
 import wave

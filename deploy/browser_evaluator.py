@@ -1,0 +1,110 @@
+"""One evaluator in Chromium: the Playwright steps a person takes through the study page.
+
+Shared by the browser tests, the load driver (`deploy/load.py`) and the replica test, so
+that every figure and every check walks the same clicks. The study is "tiny"
+(`deploy/synthetic_study.py`); the helpers wait for Streamlit's script runs to settle and
+raise with the step's name when the page does not do what a person would see.
+"""
+
+from urllib.parse import parse_qs, urlparse
+
+from drumeval.study import content, flow, headphone
+
+WAIT_MS = 60_000
+
+
+def radio_group(page, label: str):
+    return page.locator("[data-testid='stRadio']").filter(has_text=label).first
+
+
+def choose(page, label: str, option: str) -> None:
+    radio_group(page, label).get_by_text(option, exact=True).click()
+
+
+def settle(page) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_timeout(300)
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for(
+        timeout=WAIT_MS
+    )
+
+
+def audio_player(page, heading: str):
+    """The player of the clip under `heading` (the previous clip's lingers during a rerun)."""
+    token = "0" if heading == "Practice clip" else heading.split()[1]
+    player = page.locator(f"audio[data-token='{token}']")
+    player.wait_for(state="attached", timeout=WAIT_MS)
+    return player
+
+
+def wait_until_unlocked(page, heading: str) -> None:
+    """Wait for this clip's player to unlock the form, and for the page to show it."""
+    token = "0" if heading == "Practice clip" else heading.split()[1]
+    player = page.locator(".player").filter(has=page.locator(f"audio[data-token='{token}']"))
+    player.locator(".status.done").wait_for(timeout=WAIT_MS)
+    page.get_by_role("button", name="Submit rating").wait_for(timeout=WAIT_MS)
+    settle(page)
+
+
+def token_of(page) -> str:
+    return parse_qs(urlparse(page.url).query)["t"][0]
+
+
+def consent_and_screen(page, engine) -> str:
+    page.get_by_role("button", name="I agree — start the study").click()
+    page.get_by_text("A few questions about you").wait_for(timeout=WAIT_MS)
+    for _key, question, options in content.QUESTIONNAIRE:
+        choose(page, question, options[-1])
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("Headphone check").first.wait_for(timeout=WAIT_MS)
+    sounds = page.locator("audio[src^='/clips/']")
+    sounds.nth(headphone.TRIALS - 1).wait_for(timeout=WAIT_MS)
+    if sounds.count() != headphone.TRIALS:
+        raise RuntimeError(f"{sounds.count()} headphone sounds, expected {headphone.TRIALS}")
+    # any replica serves them from the shared store, and the browser can play them
+    sounds.first.evaluate(
+        "audio => audio.readyState > 0 || "
+        "new Promise(resolve => audio.addEventListener('loadedmetadata', resolve))"
+    )
+    if sounds.first.evaluate("audio => audio.duration") <= 3:
+        raise RuntimeError("the first headphone sound does not load as a full trial")
+    token = token_of(page)
+    study = flow.load_study(engine, "tiny")
+    trials = flow.headphone_trials(flow.progress(engine, study, token))
+    for number, trial in enumerate(trials, start=1):
+        choose(page, f"Which tone was quietest in sound {number}?", f"Tone {trial.quiet_index + 1}")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_text("How to rate").wait_for(timeout=WAIT_MS)
+    return token
+
+
+def rate_current_clip(page, heading: str) -> None:
+    page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+    locked = page.get_by_role("button", name="Listen first to unlock the rating")
+    if not locked.is_disabled():
+        raise RuntimeError(f"{heading}: the rating form is open before the clip was heard")
+    listen_to_the_end(page, heading)
+    fill_rating(page, "+", "Jazz / soul", "4")
+    page.get_by_role("button", name="Submit rating").click()
+    page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)
+
+
+def listen_to_the_end(page, heading: str) -> None:
+    """Play the clip until the form unlocks, then let it end and its last report rerun the
+    page, as a person who listens to the end does (a click in the middle of a rerun can be
+    dropped)."""
+    audio_player(page, heading).evaluate("audio => audio.play()")
+    wait_until_unlocked(page, heading)
+    audio = audio_player(page, heading)
+    for _ in range(100):
+        if audio.evaluate("audio => audio.ended"):
+            break
+        page.wait_for_timeout(200)
+    settle(page)
+
+
+def fill_rating(page, score: str, genre: str, confidence: str) -> None:
+    for criterion in content.CRITERIA:
+        choose(page, criterion.label, score)
+    choose(page, content.GENRE_QUESTION, genre)
+    choose(page, "How sure are you about the genre?", confidence)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import bisect
 import copy
 import io
+import math
 import struct
 from collections import deque
 from collections.abc import Iterator
@@ -574,6 +575,10 @@ def event_ids_to_midi_bytes(
     are ordered as pretty_midi orders them (by pitch, a note off before a note on), with
     running status as mido writes it. `tests/data/test_midi.py` compares both writers.
     """
+    if not (0 <= kit_program <= 127 and 1 <= velocity <= 127 and 0 < qpm < math.inf):
+        raise ValueError(
+            f"no such MIDI file: program {kit_program}, velocity {velocity}, {qpm} qpm"
+        )
     qpm = float(qpm)
     resolution = WRITE_TICKS_PER_QUARTER
     tick_scale = 60.0 / (qpm * resolution)  # pretty_midi's tempo arithmetic, kept exact

@@ -122,6 +122,14 @@ def test_direct_writer_edge_cases_match_pretty_midi(event_ids):
     assert event_ids_to_midi_bytes(np.array(event_ids)) == expected.getvalue()
 
 
+@pytest.mark.parametrize(
+    "settings", [{"kit_program": 128}, {"velocity": 0}, {"velocity": 200}, {"qpm": 0.0}]
+)
+def test_direct_writer_refuses_values_midi_cannot_hold(settings):
+    with pytest.raises(ValueError, match="no such MIDI file"):
+        event_ids_to_midi_bytes(np.array([1, 0, 2]), **settings)
+
+
 def test_pretty_midi_has_one_drum_instrument_on_the_grid():
     midi = event_ids_to_pretty_midi(np.array([0b11, 0, 0, 0, 1 << 8]), qpm=120, kit_program=25)
     (drums,) = midi.instruments

@@ -10,6 +10,7 @@ rate "+" / jazz-soul / 4 without a comment), so a rating stored under the wrong 
 or clip shows up as crossed.
 """
 
+import functools
 import random
 import statistics
 import threading
@@ -106,32 +107,23 @@ def run_evaluators(
             while (progress := flow.progress(engine, study, token)).step is flow.Step.RATING:
                 time.sleep(pause.uniform(0, 2 * think_seconds))
                 clip = progress.clip
-                form = _signature(number, clip.clip_id)
-                started = time.perf_counter()
-                new = flow.submit_rating(
+                submit = functools.partial(
+                    flow.submit_rating,
                     engine,
                     study,
                     token,
                     clip_id=clip.clip_id,
-                    form=form,
+                    form=_signature(number, clip.clip_id),
                     heard_seconds=clip.min_listen_seconds,
-                    plays=1,
                 )
+                started = time.perf_counter()
+                new = submit(plays=1)
                 latencies.append(time.perf_counter() - started)
                 if new:
                     created.add(clip.clip_id)
                 if len(latencies) % repeat_every == 0:
-                    again = flow.submit_rating(
-                        engine,
-                        study,
-                        token,
-                        clip_id=clip.clip_id,
-                        form=form,
-                        heard_seconds=clip.min_listen_seconds,
-                        plays=2,
-                    )
                     repeats += 1
-                    if again:
+                    if submit(plays=2):  # the same rating again, as a double click sends it
                         raise AssertionError(f"clip {clip.clip_id} stored twice")
             flow.finish(engine, study, token)
         except Exception as error:

@@ -4,14 +4,13 @@ The study "tiny" that the tests, the load driver (`deploy/load.py`) and `make st
 models × genres conditions with distinct, metadata-free WAVs in the clip store.
 """
 
-import io
-import wave
 
 import numpy as np
 
 from db import repository
 from db.engine import transaction
 from drumeval import clipstore
+from drumeval.audio.encode import wav_bytes
 
 GENRES = ("techno-house", "jazz-soul")
 MODELS = ("drums_rnn", "music_vae")
@@ -27,14 +26,7 @@ def click_track_wav(seed: int, seconds: float) -> bytes:
     for start in range(0, len(samples) - 400, step):
         if rng.random() < 0.6:
             samples[start : start + 400] += rng.uniform(0.2, 0.6) * decay * rng.standard_normal(400)
-    pcm = np.round(np.clip(samples, -1, 1) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(SAMPLE_RATE)
-        handle.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    return wav_bytes(samples, SAMPLE_RATE)
 
 
 def make_study(

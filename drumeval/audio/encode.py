@@ -12,10 +12,12 @@ is the generic, versionless `encoder=Lavc libopus`), and callers name files by c
 hash.
 """
 
+import io
 import os
 import shutil
 import subprocess
 import threading
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -61,6 +63,21 @@ def _write_wav(samples: np.ndarray, rate: int, path: Path) -> None:
     ) as handle:
         for start in range(0, samples.shape[0], _BLOCK_FRAMES):
             handle.write(samples[start : start + _BLOCK_FRAMES])
+
+
+def wav_bytes(samples: np.ndarray, rate: int) -> bytes:
+    """Float samples ([n] mono or [n, channels], full scale ±1, clipped) as 16-bit PCM WAV
+    bytes with no metadata: the same samples always give the same bytes (content-addressed
+    clips, headphone-check tones)."""
+    frames = np.asarray(samples, dtype=np.float64).reshape(np.shape(samples)[0], -1)
+    pcm = np.round(np.clip(frames, -1.0, 1.0) * 32767).astype("<i2")
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(frames.shape[1])
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(pcm.tobytes())
+    return buffer.getvalue()
 
 
 def _write_with_ffmpeg(samples: np.ndarray, rate: int, path: Path, audio_format: str) -> None:

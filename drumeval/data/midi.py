@@ -550,7 +550,7 @@ def event_ids_to_pretty_midi(
 WRITE_TICKS_PER_QUARTER = 220  # pretty_midi's default resolution: files as before, byte for byte
 
 
-def _variable_length(value: int) -> bytes:
+def variable_length_quantity(value: int) -> bytes:
     """An SMF variable-length quantity (7 bits per byte, high bit = more follows)."""
     out = [value & 0x7F]
     value >>= 7
@@ -595,16 +595,16 @@ def event_ids_to_midi_bytes(
     velocities = np.concatenate([np.full_like(pitches, velocity), np.zeros_like(pitches)])
     order = np.lexsort((velocities, notes, ticks))
     name = b"drums"
-    track = bytearray(b"\x00\xff\x03" + _variable_length(len(name)) + name)
+    track = bytearray(b"\x00\xff\x03" + variable_length_quantity(len(name)) + name)
     track += bytes([0x00, 0xC0 | DRUM_CHANNEL, kit_program])
     status = bytes([0x90 | DRUM_CHANNEL])  # written once: running status for the rest
     previous = 0
     for tick, note, vel in zip(
         ticks[order].tolist(), notes[order].tolist(), velocities[order].tolist(), strict=True
     ):
-        track += _variable_length(tick - previous) + status + bytes((note, vel))
+        track += variable_length_quantity(tick - previous) + status + bytes((note, vel))
         previous, status = tick, b""
-    track += _variable_length(1) + b"\xff\x2f\x00"
+    track += variable_length_quantity(1) + b"\xff\x2f\x00"
     header = struct.pack(">HHH", 1, 2, resolution)
     return _chunk(b"MThd", header) + _chunk(b"MTrk", timing) + _chunk(b"MTrk", track)
 

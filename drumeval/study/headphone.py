@@ -8,8 +8,6 @@ who reloads hears the same trials and the answer key never leaves the server.
 """
 
 import functools
-import io
-import wave
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,14 +66,9 @@ def trial_samples(trial: Trial) -> np.ndarray:
 @functools.cache
 def trial_wav(trial: Trial) -> bytes:
     """The trial as 16-bit stereo WAV bytes (no metadata)."""
-    pcm = np.round(trial_samples(trial) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as handle:
-        handle.setnchannels(2)
-        handle.setsampwidth(2)
-        handle.setframerate(SAMPLE_RATE)
-        handle.writeframes(pcm.tobytes())
-    return buffer.getvalue()
+    from drumeval.audio.encode import wav_bytes
+
+    return wav_bytes(trial_samples(trial), SAMPLE_RATE)
 
 
 def score(trials: tuple[Trial, ...], answers: list[int | None]) -> tuple[int, bool]:

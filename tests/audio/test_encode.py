@@ -1,8 +1,10 @@
+import io
+
 import numpy as np
 import pytest
 import soundfile
 
-from drumeval.audio.encode import encode
+from drumeval.audio.encode import encode, wav_bytes
 from drumeval.audio.opus import ogg_crc, ogg_page
 from drumeval.errors import AudioError
 
@@ -115,3 +117,16 @@ def test_ogg_crc_is_the_msb_first_crc32_of_the_spec():
     header = ogg_page([b"x" * 600], granule=5, sequence=2, first=False, last=True)
     assert header[:4] == b"OggS" and header[5] == 4 and header[26] == 3  # EOS, 3 laces
     assert list(header[27:30]) == [255, 255, 90]
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_wav_bytes_hold_the_samples_as_16_bit_pcm(channels):
+    rng = np.random.default_rng(channels)
+    samples = rng.uniform(-1.2, 1.2, (4000, channels))  # beyond full scale: clipped
+    data = wav_bytes(samples if channels == 2 else samples[:, 0], 16000)
+    decoded, rate = soundfile.read(io.BytesIO(data), dtype="int16", always_2d=True)
+    assert (rate, decoded.shape) == (16000, (4000, channels))
+    expected = np.round(np.clip(samples, -1, 1) * 32767).astype(np.int16)
+    np.testing.assert_array_equal(decoded, expected)
+    assert wav_bytes(samples if channels == 2 else samples[:, 0], 16000) == data  # no metadata
+    assert b"LIST" not in data

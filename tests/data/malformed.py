@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumeval.data.midi import variable_length_quantity
 from drumeval.errors import (
     DrumevalError,
     FileTooLargeError,
@@ -27,14 +28,7 @@ SIXTEENTH = TPQ // 4
 END_OF_TRACK = b"\x00\xff\x2f\x00"
 
 
-def vlq(value: int) -> bytes:
-    """MIDI variable-length quantity."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
+vlq = variable_length_quantity
 
 
 def header(num_tracks: int = 1, midi_format: int = 0, division: int = TPQ) -> bytes:

@@ -20,6 +20,7 @@ from drumeval.data.midi import (
     sequence_to_drum_track,
     ticks_to_seconds,
     unwrap_rmid,
+    variable_length_quantity,
     write_midi,
 )
 from drumeval.errors import DrumevalError, InvalidMidiError
@@ -120,6 +121,15 @@ def test_direct_writer_edge_cases_match_pretty_midi(event_ids):
     expected = io.BytesIO()
     event_ids_to_pretty_midi(np.array(event_ids)).write(expected)
     assert event_ids_to_midi_bytes(np.array(event_ids)) == expected.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("value", "encoded"),
+    [(0, b"\x00"), (0x7F, b"\x7f"), (0x80, b"\x81\x00"), (0x3FFF, b"\xff\x7f"),
+     (0x200000, b"\x81\x80\x80\x00"), (0x0FFFFFFF, b"\xff\xff\xff\x7f")],
+)  # fmt: skip
+def test_variable_length_quantities_are_the_smf_specs_examples(value, encoded):
+    assert variable_length_quantity(value) == encoded
 
 
 @pytest.mark.parametrize(

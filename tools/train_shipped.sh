@@ -19,22 +19,31 @@ BASE=4a09fee  # the commit whose shipped weights the warm-started rows continue 
 
 # model preset corpus steps start flags…   (start: warm = from $BASE's weights, fresh = scratch)
 ROWS=(
-  "drums_rnn thesis techno-house-700 2500 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
-  "drums_rnn thesis jazz-soul-700 8000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
-  "drums_rnn thesis techno-house-1500 8000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
-  "drums_rnn thesis jazz-soul-1500 5000 warm --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
+  "drums_rnn thesis techno-house-700 2500 warm --patience 0 --eval-every 400 --eval-smoothing 3 --fidelity-every 1000"
+  "drums_rnn thesis jazz-soul-700 8000 warm --patience 0 --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
+  "drums_rnn thesis techno-house-1500 8000 warm --patience 0 --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
+  "drums_rnn thesis jazz-soul-1500 5000 warm --patience 0 --eval-every 400 --eval-smoothing 3 --fidelity-every 1000 --fidelity-samples 16"
   # The flat 60-bar MusicVAEs use the standard ELBO (no free bits, β = 1): with Magenta's
   # free_bits=48, max_beta=0.2 their posteriors shrank to σ ≈ 0.45 and prior samples were noise.
   # jazz-soul-700 from scratch (the warm start of commit 4a09fee's weights overflowed its
   # encoder's gradients from step ≈ 700): learning rate 3e-4, scheduled sampling off, as for
   # techno. Exported: the best-fidelity step (6,400), which also beat the last step on 32
   # samples of a held-out seed (99); see the README.
-  "music_vae thesis-longbar jazz-soul-700 7800 fresh --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 800 --fidelity-samples 16"
+  "music_vae thesis-longbar jazz-soul-700 7800 fresh --patience 0 --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 800 --fidelity-samples 16"
   # techno-house-700, stage 2 (stage 1 — 11,000 steps at learning rate 3e-4 with Magenta's
   # scheduled sampling, exported at run step 3,200 — is this row in commit 0b1ae0e's version
   # of the script): scheduled sampling off. Exported: the last weights, which beat the
   # best-fidelity step (7,200) on 32 samples of a held-out seed (99); see the README.
-  "music_vae thesis-longbar techno-house-700 12000 warm@0b1ae0e --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 800 --fidelity-samples 16 --export-last"
+  "music_vae thesis-longbar techno-house-700 12000 warm@0b1ae0e --patience 0 --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 800 --fidelity-samples 16 --export-last"
+  # Never retrained for issue 18: as trained on 2026-11-25 by this script's versions of commit
+  # d487b5d (hier-60bar, 2-bar; plateau stop after 3 flat evals) and 8a2eca6 (flat 1500-set,
+  # last weights), with Magenta's hparams (free_bits=48, max_beta=0.2, scheduled sampling).
+  "music_vae thesis-longbar techno-house-1500 3500 fresh --eval-every 200 --patience 0 --export-last"
+  "music_vae thesis-longbar jazz-soul-1500 3500 fresh --eval-every 200 --patience 0 --export-last"
+  "music_vae hier-60bar techno-house-1500 1400 fresh --eval-every 200 --patience 3"
+  "music_vae hier-60bar jazz-soul-1500 1400 fresh --eval-every 200 --patience 3"
+  "music_vae cat-drums_2bar_small techno-house-1500 1000 fresh --hparams batch_size=64 --eval-every 200 --patience 3"
+  "music_vae cat-drums_2bar_small jazz-soul-1500 1000 fresh --hparams batch_size=64 --eval-every 200 --patience 3"
 )
 
 train_row() {
@@ -61,7 +70,7 @@ train_row() {
   fi
   # shellcheck disable=SC2086  # flags are whitespace-separated options on purpose
   .venv/bin/python -m drumeval train "$model" --preset "$preset" --corpus "$corpus" \
-    --steps "$steps" --checkpoint-every 200 --patience 0 $flags --run-dir "$dir" --ship \
+    --steps "$steps" --checkpoint-every 200 $flags --run-dir "$dir" --ship \
     "${extra[@]}" >>"$dir.log" 2>&1
 }
 

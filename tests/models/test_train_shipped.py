@@ -1,0 +1,57 @@
+"""`tools/train_shipped.sh` has one row per shipped checkpoint, and the row matches its card."""
+
+import re
+import shlex
+
+import typer
+
+from drumeval import cli
+from drumeval.generate import CHECKPOINTS_DIR, list_shipped_checkpoints
+from drumeval.models.checkpoints import read_card
+from tests.conftest import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "tools" / "train_shipped.sh"
+ROW = re.compile(r'^  "(\S+) (\S+) (\S+) (\d+) (fresh|warm|warm@[0-9a-f]+) (.*)"$')
+
+
+def _rows() -> dict[str, tuple[int, str, list[str]]]:
+    rows = {}
+    for line in SCRIPT.read_text().splitlines():
+        if match := ROW.match(line):
+            model, preset, corpus, steps, start, flags = match.groups()
+            name = f"{model}/{preset}/{corpus}"
+            assert name not in rows, f"two rows for {name}"
+            rows[name] = (int(steps), start, shlex.split(flags))
+    return rows
+
+
+def _option(flags: list[str], name: str) -> str | None:
+    return flags[flags.index(name) + 1] if name in flags else None
+
+
+def test_every_shipped_checkpoint_has_exactly_one_row():
+    assert set(_rows()) == set(list_shipped_checkpoints())
+
+
+def test_each_row_is_what_its_card_records():
+    for name, (steps, _start, flags) in _rows().items():
+        card = read_card(CHECKPOINTS_DIR / name)
+        command = shlex.split(card["command"])
+        assert command[:3] == ["drumeval", "train", card["model"]], name
+        assert _option(command, "--preset") == card["preset"], name
+        assert _option(command, "--corpus") == card["corpus"], name
+        assert _option(command, "--steps") == str(steps) == str(card["training"]["steps"]), name
+        assert (_option(flags, "--hparams") or "") == card["hparam_overrides"], name
+        for option in ("--patience", "--eval-every", "--fidelity-every", "--eval-smoothing"):
+            assert _option(flags, option) == _option(command, option), (name, option)
+
+
+def test_every_row_parses_as_a_train_command():
+    cli._register_commands()
+    group = typer.main.get_command(cli.app)
+    train = group.commands["train"]
+    for name, (steps, _start, flags) in _rows().items():
+        model, preset, corpus = name.split("/")
+        args = [model, "--preset", preset, "--corpus", corpus, "--steps", str(steps), *flags]
+        context = train.make_context("train", args)  # raises on an unknown or malformed option
+        assert context.params["steps"] == steps, name

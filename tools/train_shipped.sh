@@ -77,7 +77,18 @@ train_row() {
 main() {
   cd "$(dirname "$0")/.."
   export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
-  local wanted=("$@") row key status=0
+  local wanted=("$@") row key status=0 name keys=()
+  for row in "${ROWS[@]}"; do
+    read -r -a fields <<<"$row"
+    keys+=("${fields[0]}/${fields[1]}/${fields[2]}")
+  done
+  for name in "${wanted[@]}"; do
+    if [[ ! " ${keys[*]} " == *" $name "* ]]; then
+      echo "no row named '$name'; the rows are:" >&2
+      printf '  %s\n' "${keys[@]}" >&2
+      return 2
+    fi
+  done
   for row in "${ROWS[@]}"; do
     read -r -a fields <<<"$row"
     key=${fields[0]}/${fields[1]}/${fields[2]}

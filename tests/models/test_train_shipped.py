@@ -2,6 +2,7 @@
 
 import re
 import shlex
+import subprocess
 
 import typer
 
@@ -55,3 +56,12 @@ def test_every_row_parses_as_a_train_command():
         args = [model, "--preset", preset, "--corpus", corpus, "--steps", str(steps), *flags]
         context = train.make_context("train", args)  # raises on an unknown or malformed option
         assert context.params["steps"] == steps, name
+
+
+def test_an_unknown_row_name_is_refused_before_anything_trains():
+    result = subprocess.run(
+        ["bash", str(SCRIPT), "all"], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert result.returncode == 2
+    assert "no row named 'all'" in result.stderr
+    assert "music_vae/thesis-longbar/jazz-soul-700" in result.stderr

@@ -101,6 +101,20 @@ def resume_step(run_dir: str | Path) -> int:
         return int(state["step"])
 
 
+def _stall_message(step: int, steps: int, zero_above: float) -> str:
+    limit = f" or at least grad_norm_clip_to_zero ({zero_above:g})" if zero_above < math.inf else ""
+    return (
+        f"training stalled at step {step}: the gradient norm was inf/NaN{limit} in each of "
+        f"the last {steps} steps (exploding gradients), so every update was zeroed and no "
+        "weight changed; resume from an earlier state with a lower learning_rate"
+        + (
+            " or a higher grad_norm_clip_to_zero (gradients are still clipped to grad_clip)"
+            if limit
+            else ""
+        )
+    )
+
+
 def train(
     *,
     model,
@@ -187,7 +201,10 @@ def train(
         {k: v for k, v in history["train"][-1].items() if k != "step"} if history["train"] else {}
     )
     window: list[dict[str, Any]] = []
-    stalled_steps = 0  # consecutive steps whose gradient norm was inf/NaN (update skipped)
+    # Magenta's MusicVAE optimizer replaces the gradient by zeros when its norm reaches
+    # `grad_norm_clip_to_zero` (and when it is inf/NaN): such a step changes no weight.
+    zero_above = float(getattr(optimizer, "grad_norm_clip_to_zero", math.inf))
+    stalled_steps = 0  # consecutive steps whose gradient was zeroed (update skipped)
     with _ProgressBar(progress, schedule.num_steps, step) as advance:
         while step < schedule.num_steps:
             batch = next(train_batches)
@@ -198,11 +215,15 @@ def train(
             step += 1
             window.append(metrics)
             if step % schedule.log_every_steps == 0 or step == schedule.num_steps:
-                nonfinite = sum(not math.isfinite(float(m["grad_norm"])) for m in window)
-                stalled_steps = stalled_steps + nonfinite if nonfinite == len(window) else 0
+                norms = [float(m["grad_norm"]) for m in window]
+                nonfinite = sum(not math.isfinite(norm) for norm in norms)
+                zeroed = sum(norm >= zero_above for norm in norms)  # finite, above the limit
+                skipped = nonfinite + zeroed
+                stalled_steps = stalled_steps + skipped if skipped == len(window) else 0
                 last_train = {
                     **_mean_metrics(window),
                     "nonfinite_grad_share": nonfinite / len(window),
+                    "zeroed_grad_share": zeroed / len(window),
                 }
                 window = []
                 if not math.isfinite(last_train["loss"]):
@@ -210,11 +231,7 @@ def train(
                         f"training diverged at step {step} (loss {last_train['loss']})"
                     )
                 if stalled_steps >= schedule.eval_every_steps:
-                    raise ModelError(
-                        f"training stalled at step {step}: the gradient norm was inf/NaN in each "
-                        f"of the last {stalled_steps} steps (exploding gradients), so no weight "
-                        "changed; resume from an earlier state with a lower learning_rate"
-                    )
+                    raise ModelError(_stall_message(step, stalled_steps, zero_above))
                 history["train"].append({"step": step, **last_train})
                 writer.scalars("train", last_train, step)
             if step % schedule.eval_every_steps == 0 or step == schedule.num_steps:

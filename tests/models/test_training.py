@@ -184,3 +184,43 @@ def test_a_run_whose_gradients_are_all_non_finite_stops_with_a_clear_error(tmp_p
             optimizer=MagentaAdam(learning_rate=0.05),
             loss_fn=overflowing_loss_fn,
         )
+
+
+def _steep_loss_fn(model):
+    """The plain loss × 1e7: finite, with a gradient norm far above Magenta's 1e4 limit."""
+    plain = _loss_fn(model)
+
+    def loss_fn(trainable, non_trainable, batch, rng, step, training):
+        loss, metrics = plain(trainable, non_trainable, batch, rng, step, training)
+        return loss * 1e7, metrics
+
+    return loss_fn
+
+
+def test_a_run_whose_gradients_are_all_above_the_zeroing_limit_stops_and_says_why(tmp_path):
+    """Magenta zeroes a gradient whose norm reaches grad_norm_clip_to_zero: no weight moves."""
+    from drumeval.models.music_vae import MagentaAdam
+
+    with pytest.raises(ModelError, match=r"stalled at step 20.*grad_norm_clip_to_zero \(10000\)"):
+        _run(tmp_path, steps=100, optimizer=MagentaAdam(learning_rate=0.05), loss_fn=_steep_loss_fn)
+
+
+def test_a_higher_zeroing_limit_lets_the_clipped_gradients_train(tmp_path):
+    from drumeval.models.music_vae import MagentaAdam
+
+    model = _tiny_model()
+    before = [np.array(v) for v in model.trainable_variables]
+    optimizer = MagentaAdam(learning_rate=0.05, grad_norm_clip_to_zero=1e30)
+    _, result = _run(tmp_path, steps=40, model=model, optimizer=optimizer, loss_fn=_steep_loss_fn)
+    assert result.steps == 40
+    assert all(h["zeroed_grad_share"] == 0.0 for h in result.history["train"])
+    after = [np.array(v) for v in model.trainable_variables]
+    assert any(not np.allclose(b, a) for b, a in zip(before, after, strict=True))
+
+
+def test_the_history_counts_zeroed_updates(tmp_path):
+    from drumeval.models.music_vae import MagentaAdam
+
+    optimizer = MagentaAdam(learning_rate=0.05, grad_norm_clip_to_zero=1e30)
+    _, result = _run(tmp_path, steps=20, optimizer=optimizer)
+    assert [h["zeroed_grad_share"] for h in result.history["train"]] == [0.0, 0.0]

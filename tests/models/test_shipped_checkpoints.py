@@ -99,7 +99,9 @@ KNOWN_MISSES: dict[str, str] = {
     "music_vae/cat-drums_2bar_small/techno-house-1500": _MUSIC_VAE_NOT_RETRAINED
     + "; kick on all four beats 0.55",
     "music_vae/hier-60bar/jazz-soul-1500": _MUSIC_VAE_NOT_RETRAINED,
-    "music_vae/hier-60bar/techno-house-1500": _MUSIC_VAE_NOT_RETRAINED + _PRIOR_NOISE,
+    "music_vae/hier-60bar/techno-house-1500": "7,200 steps from scratch (standard ELBO, learning "
+    "rate 3e-4, scheduled sampling off): no noise, kick on all four 0.75, but backbeat 0.61 and "
+    "bar similarity 0.40 against the corpus's 0.77 and 0.86",
     "music_vae/thesis-longbar/jazz-soul-1500": _MUSIC_VAE_NOT_RETRAINED,
     "music_vae/thesis-longbar/techno-house-1500": _MUSIC_VAE_NOT_RETRAINED + _PRIOR_NOISE,
     "music_vae/thesis-longbar/techno-house-700": "standard ELBO, then 12,000 steps with scheduled "
@@ -110,7 +112,8 @@ KNOWN_MISSES: dict[str, str] = {
     "similarity 0.15 and backbeat 0.15 against the corpus's 0.41 and 0.33",
 }
 # Genre target: techno kick-on-four ≥ 0.7, jazz ≤ 0.2 (the MusicVAE jazz models meet it only
-# because they never play four-on-the-floor; the techno MusicVAEs miss it).
+# because they never play four-on-the-floor; of the techno MusicVAEs only the retrained
+# hier-60bar one meets it).
 GENRES_APART: frozenset[str] = frozenset(
     {
         "drums_rnn/thesis/techno-house-700",
@@ -119,6 +122,7 @@ GENRES_APART: frozenset[str] = frozenset(
         "drums_rnn/thesis/jazz-soul-1500",
         "music_vae/cat-drums_2bar_small/jazz-soul-1500",
         "music_vae/hier-60bar/jazz-soul-1500",
+        "music_vae/hier-60bar/techno-house-1500",
         "music_vae/thesis-longbar/jazz-soul-1500",
         "music_vae/thesis-longbar/jazz-soul-700",
     }

@@ -569,7 +569,7 @@ def event_ids_to_midi_bytes(
 ) -> bytes:
     """The Standard MIDI File of `event_ids_to_pretty_midi(...)`, byte for byte, written directly.
 
-    pretty_midi builds and validates a mido message per note on and off (~50 µs each: 0.1 s
+    pretty_midi builds and validates a mido message per note on and off (~20 µs each: 0.1 s
     for one dense 2-minute track), a third of the CLI's 16-track run. Here a 16th step is
     `WRITE_TICKS_PER_QUARTER / 4` ticks, every note lasts one step, and events at one tick
     are ordered as pretty_midi orders them (by pitch, a note off before a note on), with

@@ -98,3 +98,24 @@ def db_engine(request, tmp_path):
     yield engine
     engine.dispose()
     drop_database(server, name)
+
+
+@pytest.fixture
+def db_cli(db_engine, monkeypatch, capsys, tmp_path):
+    """Run `drumeval …` in-process against the test database: (exit code, stdout, stderr)."""
+    from drumeval.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            main(list(argv))
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code or 0
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run

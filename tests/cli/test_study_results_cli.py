@@ -9,7 +9,6 @@ import pytest
 from drumeval.analysis import export, simulate_study
 from drumeval.analysis.from_db import filter_tables, load_study
 from drumeval.analysis.table1 import rebuild_table1
-from drumeval.cli import main
 from tests.analysis.study_seed import drive_flow, write_simulated_study
 from tests.db.factories import make_study
 
@@ -20,34 +19,15 @@ sqlite_only = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
 
 
 @pytest.fixture
-def cli(db_engine, monkeypatch, capsys, tmp_path):
-    """Run `drumeval …` against the test database: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code or 0
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
-
-
-@pytest.fixture
 def seeded(db_engine):
     write_simulated_study(db_engine, simulate_study(8, 1, seed=8, careless_share=0.3))
     return load_study(db_engine, "simulated")
 
 
-def test_export_writes_the_library_bytes(cli, seeded, tmp_path):
+def test_export_writes_the_library_bytes(db_cli, seeded, tmp_path):
     for fmt, table in itertools.product(export.EXPORT_FORMATS, export.EXPORT_TABLES):
         out = tmp_path / f"{table}.{fmt}"
-        code, stdout, _ = cli(
+        code, stdout, _ = db_cli(
             "study", "export", "simulated", "--format", fmt, "--table", table,
             "--out", str(out), "--resamples", RESAMPLES,
         )  # fmt: skip
@@ -58,28 +38,30 @@ def test_export_writes_the_library_bytes(cli, seeded, tmp_path):
 
 
 @sqlite_only
-def test_table1_prints_the_library_numbers(cli, seeded):
-    code, markdown, _ = cli("study", "table1", "simulated", "--markdown", "--resamples", RESAMPLES)
+def test_table1_prints_the_library_numbers(db_cli, seeded):
+    code, markdown, _ = db_cli(
+        "study", "table1", "simulated", "--markdown", "--resamples", RESAMPLES
+    )
     assert code == 0
     everyone = export.study_table1(seeded, screened=False, n_resamples=int(RESAMPLES))
     assert markdown.strip() == export.table1_markdown(everyone).strip()
-    code, screened, _ = cli(
+    code, screened, _ = db_cli(
         "study", "table1", "simulated", "--markdown", "--screened", "--resamples", RESAMPLES
     )
     kept = export.study_table1(seeded, screened=True, n_resamples=int(RESAMPLES))
     assert code == 0 and screened.strip() == export.table1_markdown(kept).strip()
     assert screened != markdown  # post-screening dropped the careless listeners
-    code, latex, _ = cli("study", "table1", "simulated", "--latex", "--resamples", RESAMPLES)
+    code, latex, _ = db_cli("study", "table1", "simulated", "--latex", "--resamples", RESAMPLES)
     assert code == 0 and latex.strip() == export.table1_latex(everyone).strip()
-    code, text, _ = cli("study", "table1", "simulated", "--resamples", RESAMPLES)
+    code, text, _ = db_cli("study", "table1", "simulated", "--resamples", RESAMPLES)
     assert code == 0 and "Genre discrimination" in text and "MusicVAE (thesis)" in text
     first_mean = f"{everyone.loc['short_term_phrasing', ('drums_rnn', 'mean')]:+.2f}"
     assert first_mean in text
 
 
 @sqlite_only
-def test_table1_filters_genres_and_corpus_sizes(cli, seeded):
-    code, markdown, _ = cli(
+def test_table1_filters_genres_and_corpus_sizes(db_cli, seeded):
+    code, markdown, _ = db_cli(
         "study", "table1", "simulated", "--markdown", "--resamples", RESAMPLES,
         "--genre", "jazz-soul", "--corpus-size", "1500",
     )  # fmt: skip
@@ -89,24 +71,26 @@ def test_table1_filters_genres_and_corpus_sizes(cli, seeded):
     assert markdown.strip() == export.table1_markdown(expected).strip()
     everyone = export.study_table1(seeded, screened=False, n_resamples=int(RESAMPLES))
     assert markdown.strip() != export.table1_markdown(everyone).strip()
-    code, text, _ = cli("study", "table1", "simulated", "--genre", "jazz-soul", "--resamples", "5")
+    code, text, _ = db_cli(
+        "study", "table1", "simulated", "--genre", "jazz-soul", "--resamples", "5"
+    )
     assert code == 0 and "only jazz-soul" in text
-    code, _, err = cli("study", "table1", "simulated", "--genre", "jazz")
+    code, _, err = db_cli("study", "table1", "simulated", "--genre", "jazz")
     assert code == 2 and "has no genre jazz; it has jazz-soul, techno-house" in err
     assert "Traceback" not in err
-    code, _, err = cli("study", "table1", "simulated", "--corpus-size", "900")
+    code, _, err = db_cli("study", "table1", "simulated", "--corpus-size", "900")
     assert code == 2 and "has no corpus size 900; it has 700, 1500" in err
 
 
 @sqlite_only
-def test_a_study_taken_through_the_flow_exports(cli, db_engine, tmp_path):
+def test_a_study_taken_through_the_flow_exports(db_cli, db_engine, tmp_path):
     drive_flow(db_engine, listeners=2)
     out = tmp_path / "tiny.json"
-    code, stdout, _ = cli("study", "export", "tiny", "--format", "json", "--out", str(out))
+    code, stdout, _ = db_cli("study", "export", "tiny", "--format", "json", "--out", str(out))
     assert code == 0, stdout
     back = export.read_export(out, "json", "ratings")
     assert len(back) == 8 and set(back["model"]) == {"drums_rnn", "music_vae"}
-    code, markdown, _ = cli("study", "table1", "tiny", "--markdown", "--resamples", RESAMPLES)
+    code, markdown, _ = db_cli("study", "table1", "tiny", "--markdown", "--resamples", RESAMPLES)
     data = load_study(db_engine, "tiny")
     table = export.study_table1(data, screened=False, n_resamples=int(RESAMPLES))
     assert code == 0 and markdown.strip() == export.table1_markdown(table).strip()
@@ -126,9 +110,9 @@ def test_a_study_taken_through_the_flow_exports(cli, db_engine, tmp_path):
         (("study", "table1", "empty", "--resamples", "0"), "--resamples must be at least 1"),
     ],
 )
-def test_bad_requests_are_one_line_with_exit_code_2(cli, db_engine, tmp_path, argv, message):
+def test_bad_requests_are_one_line_with_exit_code_2(db_cli, db_engine, tmp_path, argv, message):
     make_study(db_engine, slug="empty")
-    code, _, err = cli(*argv)
+    code, _, err = db_cli(*argv)
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.csv").exists()

@@ -5,47 +5,28 @@ import pytest
 
 from db.engine import transaction
 from db.models import Clip, Study
-from drumeval.cli import main
 from drumeval.clips import event_ids_to_midi_bytes
 from tests.study.pool_factory import CONFIG, add_pool
 
 
-@pytest.fixture
-def cli(db_engine, monkeypatch, capsys):
-    """Run `drumeval …` against the test database: (exit code, stdout, stderr)."""
-    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            main(list(argv))
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code or 0
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return run
-
-
-def test_create_open_status_close_and_recreate(cli, db_engine, tmp_path):
+def test_create_open_status_close_and_recreate(db_cli, db_engine, tmp_path):
     add_pool(db_engine)
     config = tmp_path / "study.toml"
     config.write_text(CONFIG)
-    code, out, _ = cli("study", "create", "--config", str(config), "--participants", "30")
+    code, out, _ = db_cli("study", "create", "--config", str(config), "--participants", "30")
     assert code == 0, out
     assert "120 ratings, 20.0 per clip" in out and "created (draft) with 6 clips" in out
     assert "/study?s=two-models" in out
-    assert cli("study", "open", "two-models")[:2] == (0, "Study 'two-models' is open.\n")
-    code, out, _ = cli("study", "status", "two-models")
+    assert db_cli("study", "open", "two-models")[:2] == (0, "Study 'two-models' is open.\n")
+    code, out, _ = db_cli("study", "status", "two-models")
     assert code == 0 and "open" in out and "started 0" in out and "Per clip" in out
-    code, out, _ = cli("study", "list")
+    code, out, _ = db_cli("study", "list")
     assert "two-models" in out and "open" in out
-    assert cli("study", "close", "two-models")[0] == 0
-    code, out, _ = cli("study", "config", "two-models")
+    assert db_cli("study", "close", "two-models")[0] == 0
+    code, out, _ = db_cli("study", "config", "two-models")
     assert out == CONFIG  # what was stored is what was given
     config.write_text(out.replace('slug = "two-models"', 'slug = "two-models-again"'))
-    assert cli("study", "create", "--config", str(config), "--open")[0] == 0
+    assert db_cli("study", "create", "--config", str(config), "--open")[0] == 0
     with transaction(db_engine) as session:
         statuses = {study.slug: study.status for study in session.query(Study)}
     assert statuses == {"two-models": "closed", "two-models-again": "open"}
@@ -63,26 +44,26 @@ def test_create_open_status_close_and_recreate(cli, db_engine, tmp_path):
         (("study", "demo"), "--ensure"),
     ],
 )
-def test_errors_are_one_line_with_exit_code_2(cli, argv, message):
-    code, _, err = cli(*argv)
+def test_errors_are_one_line_with_exit_code_2(db_cli, argv, message):
+    code, _, err = db_cli(*argv)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("error:") and message in err
 
 
-def test_a_bad_config_names_the_field(cli, db_engine, tmp_path):
+def test_a_bad_config_names_the_field(db_cli, db_engine, tmp_path):
     add_pool(db_engine)
     config = tmp_path / "study.toml"
     config.write_text(CONFIG.replace("seed = 3", "seed = -1"))
-    code, _, err = cli("study", "create", "--config", str(config))
+    code, _, err = db_cli("study", "create", "--config", str(config))
     assert code == 2 and "`seed`" in err
 
 
-def test_import_clips_lists_bad_files(cli, db_engine, tmp_path):
+def test_import_clips_lists_bad_files(db_cli, db_engine, tmp_path):
     ids = np.zeros(64, dtype=np.int32)
     ids[::4] = 1
     (tmp_path / "ok.mid").write_bytes(event_ids_to_midi_bytes(ids, kit="jazz"))
     (tmp_path / "bad.mid").write_bytes(b"\x00" * 40)
-    code, out, _ = cli(
+    code, out, _ = db_cli(
         "study", "import-clips", str(tmp_path), "--condition", "mine", "--genre", "jazz-soul"
     )
     assert code == 0
@@ -91,14 +72,14 @@ def test_import_clips_lists_bad_files(cli, db_engine, tmp_path):
         assert [clip.condition for clip in session.query(Clip)] == ["mine"]
 
 
-def test_import_clips_with_one_shared_kit(cli, db_engine, tmp_path):
+def test_import_clips_with_one_shared_kit(db_cli, db_engine, tmp_path):
     ids = np.zeros(64, dtype=np.int32)
     ids[::4] = 1
     (tmp_path / "ok.mid").write_bytes(event_ids_to_midi_bytes(ids, kit="jazz"))
     argv = ("study", "import-clips", str(tmp_path), "--condition", "mine", "--genre", "jazz-soul")
-    code, out, err = cli(*argv, "--kit", "tr909")
+    code, out, err = db_cli(*argv, "--kit", "tr909")
     assert code == 2 and "unknown drum kit 'tr909'" in out + err
-    code, out, _ = cli(*argv, "--kit", "standard")
+    code, out, _ = db_cli(*argv, "--kit", "standard")
     assert code == 0, out
     with transaction(db_engine) as session:
         (clip,) = session.query(Clip).all()

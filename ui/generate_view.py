@@ -313,6 +313,21 @@ def _make_with_progress(label: str, condition: clips.Condition, make) -> clips.C
     return clip
 
 
+def _limited_clip(
+    query: dict[str, str], label: str, condition: clips.Condition, make, *, failure: str
+) -> clips.Clip | None:
+    """The clip the URL `query` names: cached, or made by `make(progress)` under a status box
+    if the session's limit allows; None after a message (limit spent, or `failure: why`)."""
+    key = urllib.parse.urlencode(query)
+    if not _within_limit(key):
+        return None
+    try:
+        return cached.clip_for(key, lambda: _make_with_progress(label, condition, make))
+    except DrumevalError as error:
+        st.error(f"{failure}: {error}")
+        return None
+
+
 def _query() -> dict[str, str]:
     return {key: st.query_params[key] for key in st.query_params}
 
@@ -346,20 +361,14 @@ def show_result(catalogue: Catalogue) -> None:
     if condition is None:
         return
     _note_unsaved_edits(condition)
-    key = urllib.parse.urlencode(condition.to_query())
-    if not _within_limit(key):
-        return
-    try:
-        clip = cached.clip_for(
-            key,
-            lambda: _make_with_progress(
-                "Making your track…",
-                condition,
-                lambda progress: clips.make_clip(condition, progress=progress),
-            ),
-        )
-    except DrumevalError as error:
-        st.error(f"Could not make this track: {error}")
+    clip = _limited_clip(
+        condition.to_query(),
+        "Making your track…",
+        condition,
+        lambda progress: clips.make_clip(condition, progress=progress),
+        failure="Could not make this track",
+    )
+    if clip is None:
         return
     st.subheader("Your track")
     show_clip(clip, condition, file_stem=_file_stem(condition))
@@ -504,20 +513,14 @@ def blend_section(clip: clips.Clip, condition: clips.Condition) -> None:
         st.warning(f"This link's blend cannot be made: {error}")
     if blend is None or blend.start != condition:
         return
-    key = urllib.parse.urlencode(blend.to_query())
-    if not _within_limit(key):
-        return
-    try:
-        blended = cached.clip_for(
-            key,
-            lambda: _make_with_progress(
-                "Blending…",
-                condition,
-                lambda progress: clips.make_interpolated_clip(blend, progress=progress),
-            ),
-        )
-    except DrumevalError as error:
-        st.error(f"Could not blend: {error}")
+    blended = _limited_clip(
+        blend.to_query(),
+        "Blending…",
+        condition,
+        lambda progress: clips.make_interpolated_clip(blend, progress=progress),
+        failure="Could not blend",
+    )
+    if blended is None:
         return
     st.markdown(
         f"**Blend**: {blend.mix:.0%} of the way from seed {condition.seed} "

@@ -375,6 +375,69 @@ def shipped_fidelity(
     return report
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One checkpoint of a comparison: as named by the user, and its fidelity report."""
+
+    label: str
+    directory: Path
+    corpus: str
+    report: FidelityReport
+
+
+@dataclass(frozen=True)
+class FidelityComparison:
+    """Candidate checkpoints (e.g. a run's best-fidelity and last steps) sampled alike."""
+
+    candidates: tuple[Candidate, ...]
+
+    @property
+    def best(self) -> Candidate:
+        """The lowest fidelity distance (the first of equals)."""
+        return min(self.candidates, key=lambda candidate: candidate.report.distance)
+
+    def corpora(self) -> dict[str, list[str]]:
+        """Labels by training corpus: distances to different corpora do not compare."""
+        by_corpus: dict[str, list[str]] = {}
+        for candidate in self.candidates:
+            by_corpus.setdefault(candidate.corpus, []).append(candidate.label)
+        return by_corpus
+
+
+def resolve_checkpoint(name_or_dir: str | Path) -> Path:
+    """A checkpoint directory, or a shipped name `model/preset/corpus`."""
+    directory = Path(name_or_dir)
+    if directory.is_dir():
+        return directory
+    shipped = CHECKPOINTS_DIR / str(name_or_dir)
+    if str(name_or_dir).count("/") == 2 and shipped.is_dir():
+        return shipped
+    raise ModelError(
+        f"no checkpoint at {name_or_dir}: neither a directory nor a shipped name "
+        "(see `drumeval checkpoints`)"
+    )
+
+
+def compare_fidelity(checkpoints: list[str], *, num_samples: int, seed: int) -> FidelityComparison:
+    """Sample every candidate with the same settings and seed, to choose the one to ship
+    on a seed that neither the training's selection nor the report uses."""
+    from drumeval.models.checkpoints import read_card
+
+    if not checkpoints:
+        raise ModelError("name at least one checkpoint to compare")
+    directories = [resolve_checkpoint(name) for name in checkpoints]  # all checked first
+    candidates = tuple(
+        Candidate(
+            label=str(name),
+            directory=directory,
+            corpus=str(read_card(directory).get("corpus")),
+            report=checkpoint_fidelity(directory, num_samples=num_samples, seed=seed),
+        )
+        for name, directory in zip(checkpoints, directories, strict=True)
+    )
+    return FidelityComparison(candidates)
+
+
 def _fidelity_during_training(
     model: str, network, corpus: GrooveProfile, genre: str, num_samples: int
 ) -> Callable[[list[np.ndarray]], dict[str, float]]:

@@ -1,6 +1,7 @@
 """The model verbs (train, generate, import-magenta, checkpoints) through the CLI entry point."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -133,3 +134,62 @@ def test_generated_midi_matches_direct_call(magenta_fixtures, tmp_path):
     np.testing.assert_array_equal(
         load_drum_track(tmp_path / "track-000.mid").event_ids[:32], direct
     )
+
+
+def _linked_checkpoints(tmp_path, monkeypatch, links: dict[str, str]) -> None:
+    """Short names (the comparison's labels) for shipped checkpoints, in the working dir."""
+    from drumeval.generate import CHECKPOINTS_DIR
+
+    for label, name in links.items():
+        (tmp_path / label).symlink_to(CHECKPOINTS_DIR / name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_compare_checkpoints_ranks_candidates_on_one_seed(tmp_path, monkeypatch, capsys):
+    from drumeval.models.recipes import checkpoint_fidelity
+
+    _linked_checkpoints(
+        tmp_path,
+        monkeypatch,
+        {"a": "drums_rnn/thesis/techno-house-700", "b": "drums_rnn/thesis/techno-house-1500"},
+    )
+    assert _run(["compare-checkpoints", "a", "b", "--samples", "2", "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    distances = {
+        label: checkpoint_fidelity(tmp_path / label, num_samples=2, seed=5).distance
+        for label in "ab"
+    }
+    assert distances["a"] != distances["b"]
+    for distance in distances.values():
+        assert f"{distance:.2f}" in out
+    best = min(distances, key=distances.get)
+    assert f"best: {best} (distance {distances[best]:.2f})" in out
+    assert "2 samples × 60 bars, seed 5" in out
+    # 700 and 1500 are different corpora: the table says their distances do not compare.
+    assert "techno-house-700: distances to different corpora do not compare" in out
+
+
+def test_compare_checkpoints_keeps_the_first_of_equals_and_needs_no_note(
+    tmp_path, monkeypatch, capsys
+):
+    same = "drums_rnn/thesis/jazz-soul-1500"
+    _linked_checkpoints(tmp_path, monkeypatch, {"one": same, "two": same})
+    assert _run(["compare-checkpoints", "one", "two", "--samples", "2"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"^best: one \(distance \d\.\d\d\)$", out, re.MULTILINE), out
+    assert "seed 99" in out and "note:" not in out
+
+
+def test_compare_checkpoints_names_a_missing_candidate_before_sampling(
+    tmp_path, monkeypatch, capsys
+):
+    from drumeval.models import recipes
+
+    def must_not_sample(*_args, **_kwargs):
+        raise AssertionError("sampled before every candidate was found")
+
+    monkeypatch.setattr(recipes, "checkpoint_fidelity", must_not_sample)
+    missing = tmp_path / "runs" / "final"
+    assert _run(["compare-checkpoints", "drums_rnn/thesis/techno-house-700", str(missing)]) == 2
+    err = capsys.readouterr().err
+    assert f"no checkpoint at {missing}" in err and "Traceback" not in err

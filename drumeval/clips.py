@@ -412,7 +412,7 @@ def corpus_overview(corpus: str) -> CorpusOverview:
     """Statistics of a built corpus (`DatasetError` when it is missing)."""
     from drumeval.data.corpus import load_corpus
     from drumeval.data.drum_classes import DRUM_CLASS_NAMES
-    from drumeval.data.stats import summarize
+    from drumeval.metrics.corpus import summarize
 
     data = load_corpus(corpus)
     stats = summarize(data.event_ids, data.lengths, data.is_eval)

@@ -108,7 +108,7 @@ def build(
 def load_stats(names: Sequence[str], corpora_dir: Path | None) -> dict:
     """{name: CorpusStats} for each named corpus (all missing → DatasetError)."""
     from drumeval.data.corpus import load_corpus
-    from drumeval.data.stats import summarize
+    from drumeval.metrics.corpus import summarize
 
     return {
         name: summarize(corpus.event_ids, corpus.lengths, corpus.is_eval)

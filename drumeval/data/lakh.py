@@ -37,8 +37,8 @@ from drumeval.data.corpus import (
     write_corpus,
 )
 from drumeval.data.drum_classes import DEFAULT_BARS, STEPS_PER_BAR
+from drumeval.data.encoding import kick_on_beat_share
 from drumeval.data.midi import DrumTrackData, load_drum_track
-from drumeval.data.stats import kick_on_beat_shares
 from drumeval.errors import (
     DatasetError,
     DrumevalError,
@@ -148,8 +148,7 @@ def is_jazz_soul(tags: Sequence[str]) -> bool:
 
 def is_techno_house(event_ids: np.ndarray) -> bool:
     """Four on the floor: a kick on ≥ 90 % of the track's beats."""
-    ids = np.asarray(event_ids)[None, :]
-    return bool(kick_on_beat_shares(ids, np.array([ids.shape[1]]))[0] >= KICK_ON_BEAT_THRESHOLD)
+    return kick_on_beat_share(event_ids) >= KICK_ON_BEAT_THRESHOLD
 
 
 def midi_files(lmd_dir: str | Path) -> list[Path]:

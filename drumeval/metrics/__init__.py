@@ -10,15 +10,16 @@ formula is in its docstring.
 Modules: `groove` (kick on all four beats, backbeat, bar similarity at a lag), `rhythm`
 (syncopation), `structure` (self-similarity curve, phrase structure, section changes),
 `novelty` (copies of the training data), `genre` (genre classifier), `fidelity` (samples vs
-corpus). Corpus-wide figures (`drumeval.data.stats`) apply these to `tracks_of(corpus)`.
+corpus). Corpus-wide figures (`corpus`) apply these to `tracks_of(corpus)`. `kick_on_beat_share`
+is defined in `drumeval.data.encoding` (the thesis's techno-house filter is made of it).
 """
 
 import itertools
 
 import numpy as np
 
-from drumeval.data.drum_classes import KICK, NUM_DRUM_CLASSES, STEPS_PER_BAR
-from drumeval.data.encoding import event_ids_to_rolls
+from drumeval.data.drum_classes import NUM_DRUM_CLASSES, STEPS_PER_BAR
+from drumeval.data.encoding import event_ids_to_rolls, kick_on_beat_share
 
 STEPS_PER_BEAT = 4
 
@@ -63,12 +64,6 @@ def empty_bar_fraction(event_ids: np.ndarray) -> float:
     """Fraction of bars with no hit at all (the thesis's "lacking in drum content")."""
     per_bar = bars(event_ids)
     return float((per_bar == 0).all(axis=1).mean()) if len(per_bar) else 1.0
-
-
-def kick_on_beat_share(event_ids: np.ndarray) -> float:
-    """Fraction of beats (every 4th step) with a kick: ≈1 for four-on-the-floor techno/house."""
-    beats = np.asarray(event_ids)[::STEPS_PER_BEAT]
-    return float(((beats >> KICK) & 1).mean()) if len(beats) else 0.0
 
 
 def groove_consistency(event_ids: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""Corpus format, windows, by-source splits, builds and the pure corpus statistics."""
+"""Corpus format, windows, by-source splits and builds."""
 
 import json
 from dataclasses import dataclass
@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from drumeval.data import stats
 from drumeval.data.corpus import (
     CORPUS_NAMES,
     Examples,
@@ -237,33 +236,3 @@ def test_shipped_700_is_a_subset_of_1500():
     small, large = load_corpus("jazz-soul-700"), load_corpus("jazz-soul-1500")
     windows = {(s, b) for s, b in zip(large.source_index, large.start_bar, strict=True)}
     assert {(s, b) for s, b in zip(small.source_index, small.start_bar, strict=True)} <= windows
-
-
-# ---------------------------------------------------------------- statistics (hand-built)
-
-IDS = np.array(
-    [
-        [1, 0, 0, 0, 1, 2, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 9, 9],
-        [1, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    ]
-)
-LENGTHS = np.array([16, 16])  # the 9s sit in padding and must not count
-
-
-def test_hit_counts_and_shares_ignore_padding():
-    assert stats.class_hit_counts(IDS, LENGTHS).tolist() == [4, 2, 1, 0, 0, 0, 0, 0, 0]
-    np.testing.assert_allclose(stats.class_shares(IDS, LENGTHS)[:3], [4 / 7, 2 / 7, 1 / 7])
-    assert stats.hits_per_bar(IDS, LENGTHS) == 3.5
-    assert stats.class_shares(np.zeros((1, 16), int), np.array([16])).sum() == 0
-
-
-def test_kick_on_beat_shares():
-    np.testing.assert_allclose(stats.kick_on_beat_shares(IDS, LENGTHS), [3 / 4, 1 / 4])
-    assert stats.kick_on_beat_share(IDS, LENGTHS) == 0.5
-    assert stats.bars_per_example(np.array([960, 16])).tolist() == [60, 1]
-
-
-def test_summarize():
-    summary = stats.summarize(IDS, LENGTHS, np.array([False, True]))
-    assert (summary.examples, summary.train, summary.eval) == (2, 1, 1)
-    assert summary.mean_bars_per_example == 1.0 and summary.kick_on_beat_share == 0.5

@@ -3,7 +3,7 @@
 Every function takes `event_ids` int [N, T] (bit k = drum class k, zero-padded) and
 `lengths` int [N] (valid steps per example) so padding never counts as silence. The
 measures themselves are defined once, per track, in `drumeval.metrics`; a corpus figure is
-that measure of every example's real steps joined end to end (or per example).
+that measure of every example's real steps joined end to end.
 """
 
 from __future__ import annotations
@@ -46,14 +46,6 @@ def hits_per_bar(event_ids: np.ndarray, lengths: np.ndarray) -> float:
 def class_shares(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """float [9]: `metrics.class_shares` of all examples end to end."""
     return metrics.class_shares(_joined(event_ids, lengths))
-
-
-def kick_on_beat_shares(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """float [N]: `metrics.kick_on_beat_share` of each example (the four-on-the-floor test:
-    techno and house put a kick on nearly every beat)."""
-    return np.array(
-        [metrics.kick_on_beat_share(track) for track in metrics.tracks_of(event_ids, lengths)]
-    )
 
 
 def kick_on_beat_share(event_ids: np.ndarray, lengths: np.ndarray) -> float:

@@ -358,16 +358,15 @@ def compare_checkpoints(
         "(distance: groove figures against the corpus's; lower is closer)",
     )
     for candidate in comparison.candidates:
-        figures = candidate.report.samples.figures()
-        low, high = candidate.report.corpus.hits_per_bar_range()
-        per_sample = candidate.report.samples.hits_per_bar_per_track
-        outside = sum(1 for hits in per_sample if not low <= hits <= high)
+        profile = candidate.report.samples
+        figures = profile.figures()
+        outside = profile.tracks_outside(candidate.report.corpus.hits_per_bar_range())
         met = sum(check.met for check in candidate.report.checks)
         table.add_row(
             f"[bold green]{candidate.label}[/]" if candidate is best else candidate.label,
             f"{candidate.report.distance:.2f}",
             f"{figures['hits_per_bar']:.1f} ± {figures['hits_per_bar_spread']:.1f}",
-            f"{outside}/{len(per_sample)}",
+            f"{outside}/{profile.num_tracks}",
             f"{figures['kick_four_on_floor_share']:.2f}",
             f"{figures['backbeat_share']:.2f}",
             f"{figures['bar_similarity_1']:.2f}",

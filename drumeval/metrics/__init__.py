@@ -21,8 +21,6 @@ import numpy as np
 from drumeval.data.drum_classes import NUM_DRUM_CLASSES, STEPS_PER_BAR
 from drumeval.data.encoding import event_ids_to_rolls, kick_on_beat_share
 
-STEPS_PER_BEAT = 4
-
 
 def bars(event_ids: np.ndarray) -> np.ndarray:
     """A track as whole bars: `[num_bars, 16]` event ids (a partial last bar is dropped)."""

@@ -77,6 +77,11 @@ class GrooveProfile:
         low, high = np.percentile(self.hits_per_bar_per_track, HITS_PERCENTILES)
         return float(low), float(high)
 
+    def tracks_outside(self, hits_range: tuple[float, float]) -> int:
+        """How many tracks' mean hits/bar fall outside `hits_range` (a corpus's band)."""
+        low, high = hits_range
+        return sum(1 for hits in self.hits_per_bar_per_track if not low <= hits <= high)
+
     def figures(self) -> dict[str, float]:
         """The compared figures plus per-class shares, by name (for tables, logs and cards)."""
         values = {name: float(getattr(self, name)) for name, _ in FIGURES}
@@ -131,12 +136,12 @@ def check_targets(samples: GrooveProfile, corpus: GrooveProfile, genre: str) -> 
     `genre` is the corpus genre (`techno-house` or `jazz-soul`) for the genres-apart target.
     """
     low, high = corpus.hits_per_bar_range()
-    outside = [h for h in samples.hits_per_bar_per_track if not low <= h <= high]
+    outside = samples.tracks_outside((low, high))
     checks = [
         TargetCheck(
             "hits/bar of every sample inside the corpus's 1st–99th percentile",
-            not outside,
-            f"{len(outside)}/{samples.num_tracks} outside [{low:.1f}, {high:.1f}]",
+            outside == 0,
+            f"{outside}/{samples.num_tracks} outside [{low:.1f}, {high:.1f}]",
         ),
         TargetCheck(
             f"empty bars ≤ {MAX_EMPTY_BAR_SHARE:.0%}",
@@ -183,8 +188,7 @@ def fidelity_distance(samples: GrooveProfile, corpus: GrooveProfile) -> float:
     share above the 5 % target, plus the relative error of the mean hits/bar. Every term is
     on a 0–1 scale, so no term dominates by its units.
     """
-    low, high = corpus.hits_per_bar_range()
-    outside = np.mean([not low <= h <= high for h in samples.hits_per_bar_per_track])
+    outside = samples.tracks_outside(corpus.hits_per_bar_range()) / samples.num_tracks
     gaps = [
         abs(getattr(samples, name) - getattr(corpus, name))
         for name in (

@@ -9,13 +9,19 @@ is dropped) and returns a float; the formula is in its docstring.
 
 import numpy as np
 
-from drumeval.data.drum_classes import KICK, NUM_DRUM_CLASSES, SNARE, STEPS_PER_BAR
+from drumeval.data.drum_classes import (
+    KICK,
+    NUM_DRUM_CLASSES,
+    SNARE,
+    STEPS_PER_BAR,
+    STEPS_PER_QUARTER,
+)
 from drumeval.data.encoding import event_ids_to_rolls
 from drumeval.errors import DrumevalError
-from drumeval.metrics import STEPS_PER_BEAT, bars
+from drumeval.metrics import bars
 
-BEAT_STEPS = tuple(range(0, STEPS_PER_BAR, STEPS_PER_BEAT))  # steps 0, 4, 8, 12
-BACKBEAT_STEPS = (STEPS_PER_BEAT, 3 * STEPS_PER_BEAT)  # beats 2 and 4
+BEAT_STEPS = tuple(range(0, STEPS_PER_BAR, STEPS_PER_QUARTER))  # steps 0, 4, 8, 12
+BACKBEAT_STEPS = (STEPS_PER_QUARTER, 3 * STEPS_PER_QUARTER)  # beats 2 and 4
 
 
 def _share_of_bars_with(event_ids: np.ndarray, drum_class: int, steps: tuple[int, ...]) -> float:

@@ -59,6 +59,13 @@ def test_corpus_profile_crops_examples_to_their_length() -> None:
         groove_profile([])
 
 
+def test_tracks_outside_counts_samples_beyond_the_band_ends_included() -> None:
+    profile = groove_profile([loop(TECHNO, 2), loop(JAZZ, 2), np.zeros(32, np.int32)])
+    assert profile.tracks_outside((8.0, 10.0)) == 1  # only the empty track (0 hits/bar)
+    assert profile.tracks_outside((8.5, 10.0)) == 2
+    assert profile.tracks_outside((0.0, 10.0)) == 0
+
+
 def test_a_model_that_plays_its_corpus_meets_every_target() -> None:
     corpus = groove_profile([loop(TECHNO, 12)] * 5)
     samples = groove_profile([loop(TECHNO, 12)] * 3)

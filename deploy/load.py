@@ -239,15 +239,27 @@ def audit(engine, study_id: int, run: LoadRun | None = None) -> Audit:
 
 
 # Submit → next clip on screen, timed inside the page: the click on "Submit rating" starts
-# the clock, the first DOM change that puts the awaited heading on the page stops it.
+# the clock, the first DOM change that puts the awaited heading on the page stops it. Every
+# message from the server on Streamlit's WebSocket is stamped too, so each timing splits into
+# the wait for the server (click → its last message before the heading showed: the script
+# run, the database write and the transfer) and the browser's own work after it (rendering).
 _TIMING_SCRIPT = """
 window.__drumevalTimings = [];
 window.__drumevalNext = null;
 let clickedAt = null;
+let lastMessageAt = null;
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => { lastMessageAt = performance.now(); });
+  }
+};
 document.addEventListener('click', (event) => {
   const button = event.target.closest && event.target.closest('button');
   if (button && button.innerText.includes('Submit rating') && window.__drumevalNext) {
     clickedAt = performance.now();
+    lastMessageAt = null;
   }
 }, true);
 new MutationObserver(() => {
@@ -256,12 +268,29 @@ new MutationObserver(() => {
   const found = document.evaluate(
     xpath, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue;
   if (found) {
-    window.__drumevalTimings.push((performance.now() - clickedAt) / 1000);
+    const now = performance.now();
+    window.__drumevalTimings.push({
+      total: (now - clickedAt) / 1000,
+      answered: ((lastMessageAt === null ? now : lastMessageAt) - clickedAt) / 1000,
+    });
     clickedAt = null;
     window.__drumevalNext = null;
   }
 }).observe(document, {childList: true, subtree: true, characterData: true});
 """
+
+
+@dataclass(frozen=True)
+class SubmitTiming:
+    """One submit in Chromium: click → next clip shown, and the part spent on the server."""
+
+    total_s: float
+    answered_s: float  # click → the server's last message before the next clip showed
+
+    @property
+    def rendering_s(self) -> float:
+        """The browser's own work after the server's answer had arrived."""
+        return self.total_s - self.answered_s
 
 
 def clip_headings(total: int) -> list[str]:
@@ -270,8 +299,8 @@ def clip_headings(total: int) -> list[str]:
 
 def browser_session(
     base_url: str, engine, number: int, *, total: int, route: str | None = None
-) -> list[float]:
-    """One person takes the study "tiny" in their own Chromium; seconds from submit to next clip.
+) -> list[SubmitTiming]:
+    """One person takes the study "tiny" in their own Chromium; each submit's timing.
 
     Its own Playwright and browser, so that sessions can run in parallel threads.
     """
@@ -299,7 +328,10 @@ def browser_session(
                 page.evaluate("next => { window.__drumevalNext = next; }", following)
                 rate_current_clip(page, heading)
             page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
-            return page.evaluate("() => window.__drumevalTimings")
+            return [
+                SubmitTiming(timing["total"], timing["answered"])
+                for timing in page.evaluate("() => window.__drumevalTimings")
+            ]
         finally:
             browser.close()
 

@@ -2,38 +2,76 @@
 
 `make bench` calls this. Each script runs in its own process, one after the other, so no
 two benchmarks share the CPUs; their `BENCH` lines (see `_report.py`) become one table
-with the measured figure, the target and whether it was met, under the machine, date and
-load average the figures were taken with. A missed target is reported, not fatal; a script
-that crashes is reported with the end of its output and makes the run exit 1.
+with the measured figure, the target and whether it was met, under the machine, and each
+script's date and load average. A missed target is reported, not fatal; a script that
+crashes is reported with the end of its output and makes the run exit 1.
+
+Every script's last run is kept in `benchmarks/results.json`, from which RESULTS.md is
+written: running only some scripts updates their rows and keeps the others' with the date
+they were measured on.
 
     python benchmarks/run_all.py                 # all
-    python benchmarks/run_all.py bench_startup   # only these
+    python benchmarks/run_all.py bench_startup   # only these; the other rows are kept
 """
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from _report import parse
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "RESULTS.md"
+RUNS = BENCH_DIR / "results.json"  # every script's last run, what RESULTS.md is written from
 TIMEOUT_S = 3600
+OUTPUT_TAIL_LINES = 20  # of a failed script's output, kept for the report
 
 
 @dataclass(frozen=True)
 class Run:
     script: str
+    started: str  # UTC, "YYYY-MM-DD HH:MM"
+    load: tuple[float, ...]  # load average (1, 5, 15 min) when the script started
     seconds: float
     returncode: int | str
     figures: tuple[dict[str, str], ...]
-    output: str
+    output_tail: str
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Run":
+        return cls(
+            script=str(data["script"]),
+            started=str(data["started"]),
+            load=tuple(float(x) for x in data["load"]),
+            seconds=float(data["seconds"]),
+            returncode=data["returncode"],
+            figures=tuple({str(k): str(v) for k, v in f.items()} for f in data["figures"]),
+            output_tail=str(data["output_tail"]),
+        )
+
+
+def load_runs(path: Path) -> dict[str, Run]:
+    """The scripts' last runs as stored; none (with a note) if the file is missing or unreadable."""
+    try:
+        data = json.loads(path.read_text())
+        return {run.script: run for run in map(Run.from_json, data["runs"])}
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        print(f"note: ignoring {path.name} ({error}); only this run's figures are reported")
+        return {}
+
+
+def save_runs(runs: dict[str, Run], path: Path) -> None:
+    records = [asdict(run) for _, run in sorted(runs.items())]
+    path.write_text(json.dumps({"runs": records}, indent=1, ensure_ascii=False) + "\n")
 
 
 def machine() -> dict[str, str]:
@@ -56,6 +94,8 @@ def machine() -> dict[str, str]:
 
 
 def run_script(path: Path) -> Run:
+    started_at = datetime.datetime.now(datetime.UTC)
+    load = os.getloadavg()
     started = time.perf_counter()
     try:
         result = subprocess.run([sys.executable, str(path)], cwd=BENCH_DIR.parent,
@@ -65,20 +105,20 @@ def run_script(path: Path) -> Run:
         output, returncode = str(expired.stdout or ""), f"timed out after {TIMEOUT_S} s"
     figures = tuple(f for f in map(parse, output.splitlines()) if f is not None)
     sys.stdout.write(output)
-    return Run(path.stem, time.perf_counter() - started, returncode, figures, output)
+    tail = "\n".join(output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+    return Run(path.stem, f"{started_at:%Y-%m-%d %H:%M}", load,
+               time.perf_counter() - started, returncode, figures, tail)  # fmt: skip
 
 
-def render(
-    runs: list[Run], *, started: datetime.datetime, load: tuple[float, ...], not_run: list[str]
-) -> str:
+def render(runs: list[Run], *, written: datetime.datetime, not_run: list[str]) -> str:
     lines = ["# Benchmark results", "",
-             f"Written by `make bench` (`benchmarks/run_all.py`) on {started:%Y-%m-%d %H:%M} "
+             f"Written by `make bench` (`benchmarks/run_all.py`) on {written:%Y-%m-%d %H:%M} "
              "UTC. Every figure is measured on the machine below, next to its target; a "
-             "missed target is listed as missed.", "",
+             "missed target is listed as missed. When and under which load each script ran "
+             "is in the last table.", "",
              "| machine | |", "|---|---|"]  # fmt: skip
     lines += [f"| {key} | {value} |" for key, value in machine().items()]
-    lines += [f"| load average at start (1, 5, 15 min) | {', '.join(f'{x:.2f}' for x in load)} |",
-              "", "A load average above the core count means other work shared the CPUs: "
+    lines += ["", "A load average above the core count means other work shared the CPUs: "
               "speed figures are then pessimistic.", "",
               "| benchmark | figure | measured | target | unit | |",
               "|---|---|---|---|---|---|"]  # fmt: skip
@@ -91,12 +131,13 @@ def render(
                          f"{figure['target']} | {figure['unit']} | {verdict} |")  # fmt: skip
     if not_run:
         lines += ["", f"Not run this time: {', '.join(not_run)} (see their scripts' targets)."]
-    lines += ["", "| script | wall time | exit |", "|---|---|---|"]
-    lines += [f"| {run.script} | {run.seconds:.0f} s | {run.returncode} |" for run in runs]
+    lines += ["", "| script | run at (UTC) | load average at start (1, 5, 15 min) | wall time "
+              "| exit |", "|---|---|---|---|---|"]  # fmt: skip
+    lines += [f"| {run.script} | {run.started} | {', '.join(f'{x:.2f}' for x in run.load)} | "
+              f"{run.seconds:.0f} s | {run.returncode} |" for run in runs]  # fmt: skip
     for run in runs:
         if run.returncode != 0:
-            tail = "\n".join(run.output.strip().splitlines()[-20:])
-            lines += ["", f"## {run.script} failed", "", "```", tail, "```"]
+            lines += ["", f"## {run.script} failed", "", "```", run.output_tail, "```"]
     return "\n".join(lines) + "\n"
 
 
@@ -111,15 +152,21 @@ def main(argv: list[str] | None = None) -> int:
         if unknown:
             parser.error(f"no such benchmark: {', '.join(sorted(unknown))}")
         scripts = [script for script in scripts if script.stem in wanted]
-    started = datetime.datetime.now(datetime.UTC)
-    load = os.getloadavg()
+    kept = load_runs(RUNS)
     runs = []
     for script in scripts:
         print(f"== {script.stem}", flush=True)
         runs.append(run_script(script))
-    not_run = [script.stem for script in all_scripts if script not in scripts]
-    RESULTS.write_text(render(runs, started=started, load=load, not_run=not_run))
-    print(f"wrote {RESULTS.relative_to(BENCH_DIR.parent)}")
+    current = {script.stem for script in all_scripts}
+    merged = {name: run for name, run in kept.items() if name in current}
+    merged |= {run.script: run for run in runs}
+    save_runs(merged, RUNS)
+    not_run = sorted(current - merged.keys())
+    ordered = [merged[name] for name in sorted(merged)]
+    written = datetime.datetime.now(datetime.UTC)
+    RESULTS.write_text(render(ordered, written=written, not_run=not_run))
+    print(f"wrote {RESULTS.relative_to(BENCH_DIR.parent)} ({len(runs)} script(s) run now, "
+          f"{len(merged) - len(runs)} kept from earlier runs)")  # fmt: skip
     return 0 if all(run.returncode == 0 for run in runs) else 1
 
 

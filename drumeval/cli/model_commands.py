@@ -344,36 +344,7 @@ def compare_checkpoints(
 
     comparison = compare_fidelity(checkpoints, num_samples=samples, seed=seed)
     best = comparison.best
-    table = Table(
-        Column("checkpoint", overflow="fold"),  # a path cut short would name nothing
-        "distance ↓",
-        "hits/bar ± sd",
-        "outside range",
-        "kick on all 4",
-        "backbeat",
-        "bar sim. lag 1",
-        "lag 8",
-        "targets met",
-        title=f"{samples} samples × 60 bars, seed {seed}, T=1.0 "
-        "(distance: groove figures against the corpus's; lower is closer)",
-    )
-    for candidate in comparison.candidates:
-        profile = candidate.report.samples
-        figures = profile.figures()
-        outside = profile.tracks_outside(candidate.report.corpus.hits_per_bar_range())
-        met = sum(check.met for check in candidate.report.checks)
-        table.add_row(
-            f"[bold green]{candidate.label}[/]" if candidate is best else candidate.label,
-            f"{candidate.report.distance:.2f}",
-            f"{figures['hits_per_bar']:.1f} ± {figures['hits_per_bar_spread']:.1f}",
-            f"{outside}/{profile.num_tracks}",
-            f"{figures['kick_four_on_floor_share']:.2f}",
-            f"{figures['backbeat_share']:.2f}",
-            f"{figures['bar_similarity_1']:.2f}",
-            f"{figures['bar_similarity_8']:.2f}",
-            f"{met}/{len(candidate.report.checks)}",
-        )
-    console.print(table)
+    console.print(_comparison_table(comparison, samples=samples, seed=seed))
     console.print(
         f"best: [bold green]{best.label}[/] (distance {best.report.distance:.2f})", soft_wrap=True
     )
@@ -385,6 +356,76 @@ def compare_checkpoints(
                 "different corpora do not compare",
                 soft_wrap=True,
             )
+
+
+_COMPARED_SHARES = (
+    "kick_four_on_floor_share",
+    "backbeat_share",
+    "bar_similarity_1",
+    "bar_similarity_8",
+)
+_COMPARISON_ROWS = (
+    "distance ↓",
+    "hits/bar ± sd",
+    "outside hits range",
+    "kick on all 4",
+    "backbeat",
+    "bar sim. lag 1",
+    "bar sim. lag 8",
+    "targets met",
+    "z effect",
+)
+
+
+def _comparison_table(comparison, *, samples: int, seed: int) -> Table:
+    """One row per figure, one column per candidate (narrow terminals fit a few candidates),
+    plus the corpus's own figures when every candidate was trained on the same corpus."""
+
+    def column(report, latent) -> list[str]:
+        figures = report.samples.figures()
+        outside = report.samples.tracks_outside(report.corpus.hits_per_bar_range())
+        met = sum(check.met for check in report.checks)
+        return [
+            f"{report.distance:.2f}",
+            f"{figures['hits_per_bar']:.1f} ± {figures['hits_per_bar_spread']:.1f}",
+            f"{outside}/{report.samples.num_tracks}",
+            *(f"{figures[name]:.2f}" for name in _COMPARED_SHARES),
+            f"{met}/{len(report.checks)}",
+            "—" if latent is None else f"{round(latent.effect, 2) + 0.0:+.2f}",  # no "-0.00"
+        ]
+
+    best = comparison.best
+    columns = [column(c.report, c.latent) for c in comparison.candidates]
+    headers = [
+        Column(f"[bold green]{c.label}[/]" if c is best else c.label, overflow="fold")
+        for c in comparison.candidates
+    ]
+    if len(comparison.corpora()) == 1:
+        corpus = comparison.candidates[0].report.corpus
+        low, high = corpus.hits_per_bar_range()
+        corpus_figures = corpus.figures()
+        columns.append(
+            [
+                "0",
+                f"{corpus.hits_per_bar:.1f} ± {corpus.hits_per_bar_spread:.1f}",
+                f"range {low:.1f}–{high:.1f}",
+                *(f"{corpus_figures[name]:.2f}" for name in _COMPARED_SHARES),
+                "",
+                "",
+            ]
+        )
+        headers.append(Column(f"[dim]corpus {comparison.candidates[0].corpus}[/]"))
+    table = Table(
+        "figure",
+        *headers,
+        title=f"{samples} samples × 60 bars, seed {seed}, T=1.0",
+        caption="distance: the groove figures' gap to the corpus's (lower is closer). "
+        "z effect (MusicVAE): onset similarity of two decodes of one prior code minus that "
+        "of decodes of different codes; ≈ 0 when the decoder ignores z",
+    )
+    for label, *cells in zip(_COMPARISON_ROWS, *columns, strict=True):
+        table.add_row(label, *cells)
+    return table
 
 
 def _print_fidelity(name: str, report: dict) -> None:

@@ -49,6 +49,13 @@ def empty_bar_share(event_ids: np.ndarray) -> float:
     return float((per_bar == 0).all(axis=1).mean()) if len(per_bar) else 0.0
 
 
+def _jaccard_rows(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Row-wise Jaccard similarity of boolean onset rows; two empty rows count as identical."""
+    intersection = (first & second).sum(axis=1)
+    union = (first | second).sum(axis=1)
+    return np.where(union > 0, intersection / np.maximum(union, 1), 1.0)
+
+
 def bar_similarity(event_ids: np.ndarray, lag: int = 1) -> float:
     """Mean Jaccard similarity of the onset sets of bars `lag` apart.
 
@@ -62,8 +69,19 @@ def bar_similarity(event_ids: np.ndarray, lag: int = 1) -> float:
     rolls = event_ids_to_rolls(bars(event_ids)).reshape(-1, STEPS_PER_BAR * NUM_DRUM_CLASSES)
     if len(rolls) <= lag:
         return float("nan")
-    first, second = rolls[:-lag].astype(bool), rolls[lag:].astype(bool)
-    intersection = (first & second).sum(axis=1)
-    union = (first | second).sum(axis=1)
-    similarity = np.where(union > 0, intersection / np.maximum(union, 1), 1.0)
-    return float(similarity.mean())
+    return float(_jaccard_rows(rolls[:-lag].astype(bool), rolls[lag:].astype(bool)).mean())
+
+
+def track_similarity(first: np.ndarray, second: np.ndarray) -> float:
+    """Jaccard similarity of the (step, class) onset sets of two tracks of equal length.
+
+    1 for identical tracks (and for two empty ones), 0 when no onset is shared. It compares two
+    generations, e.g. two decodes of one latent code against decodes of different codes.
+    """
+    first, second = np.asarray(first), np.asarray(second)
+    if first.shape != second.shape or first.ndim != 1:
+        raise DrumevalError(
+            f"track_similarity needs two tracks of one length, got {first.shape} and {second.shape}"
+        )
+    rolls = event_ids_to_rolls(np.stack([first, second])).reshape(2, 1, -1).astype(bool)
+    return float(_jaccard_rows(rolls[0], rolls[1])[0])

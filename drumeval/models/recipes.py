@@ -27,6 +27,7 @@ from drumeval.metrics.fidelity import (
     fidelity_distance,
     groove_profile,
 )
+from drumeval.metrics.groove import track_similarity
 from drumeval.models.hparams import apply_overrides
 from drumeval.paths import REPO_ROOT, checkpoints_dir
 from drumeval.registry import DEFAULT_PRESETS, MODELS
@@ -45,6 +46,7 @@ FIDELITY_TEMPERATURE = 1.0
 # Weights are selected on other seeds than the reported (and tested) ones, so the reported
 # figures are not the maximum of several noisy draws.
 SELECTION_SEED = 18
+LATENT_EFFECT_CODES = 48  # prior codes decoded twice each by `latent_effect`
 
 
 def check_model_name(model: str) -> None:
@@ -301,6 +303,49 @@ class FidelityReport:
         }
 
 
+@dataclass(frozen=True)
+class LatentEffect:
+    """How much a MusicVAE's output follows its latent code z (what a latent walk steers by).
+
+    `same_z`: mean onset similarity (`track_similarity`) of two decodes of one prior code with
+    different sampling noise; `other_z`: the same between decodes of different codes. Their
+    difference is ≈ 0 when the decoder ignores z (posterior collapse): a walk through z then
+    no longer shapes the track, and its segments are independent draws of one groove.
+    """
+
+    same_z: float
+    other_z: float
+
+    @property
+    def effect(self) -> float:
+        return self.same_z - self.other_z
+
+
+def latent_effect(
+    model: str,
+    network,
+    *,
+    num_codes: int = LATENT_EFFECT_CODES,
+    seed: int = FIDELITY_SEED,
+    temperature: float = FIDELITY_TEMPERATURE,
+) -> LatentEffect | None:
+    """`LatentEffect` of a MusicVAE over `num_codes` codes drawn from N(0, I); None for a
+    model without a latent code (DrumsRNN)."""
+    if model != "music_vae":
+        return None
+    if num_codes < 2:
+        raise ModelError(
+            "latent_effect needs at least 2 codes to compare decodes of different ones"
+        )
+    module = model_module(model)
+    codes = np.random.default_rng(seed).standard_normal((num_codes, network.config.z_size))
+    first = module.decode(network, codes, temperature=temperature, seed=seed)
+    second = module.decode(network, codes, temperature=temperature, seed=seed + 1)
+    same = [track_similarity(a, b) for a, b in zip(first, second, strict=True)]
+    other = [track_similarity(a, b) for a, b in zip(first, np.roll(second, 1, axis=0), strict=True)]
+    return LatentEffect(float(np.mean(same)), float(np.mean(other)))
+
+
 @functools.lru_cache(maxsize=8)
 def corpus_groove(corpus: str) -> tuple[GrooveProfile, str]:
     """(groove profile of the corpus's train split, its genre), computed once per process."""
@@ -337,15 +382,24 @@ def fidelity_report(
     )
 
 
-def checkpoint_fidelity(directory: str | Path, **settings: Any) -> FidelityReport:
-    """The fidelity report of a trained checkpoint against the corpus named in its card."""
+def _trained_checkpoint(directory: str | Path) -> tuple[Any, dict[str, Any]]:
+    """`(network, card)` of a checkpoint trained here (its card names the training corpus)."""
     from drumeval.models.checkpoints import load_checkpoint
 
     network, card = load_checkpoint(directory)
     if not card.get("corpus"):
         raise ModelError(f"{directory} has no training corpus in its card (imported weights?)")
+    return network, card
+
+
+def _fidelity_of(network, card: dict[str, Any], **settings: Any) -> FidelityReport:
     corpus, genre = corpus_groove(card["corpus"])
     return fidelity_report(card["model"], network, corpus, genre, **settings)
+
+
+def checkpoint_fidelity(directory: str | Path, **settings: Any) -> FidelityReport:
+    """The fidelity report of a trained checkpoint against the corpus named in its card."""
+    return _fidelity_of(*_trained_checkpoint(directory), **settings)
 
 
 def shipped_fidelity(
@@ -383,6 +437,7 @@ class Candidate:
     directory: Path
     corpus: str
     report: FidelityReport
+    latent: LatentEffect | None = None  # MusicVAE only
 
 
 @dataclass(frozen=True)
@@ -421,21 +476,22 @@ def resolve_checkpoint(name_or_dir: str | Path) -> Path:
 def compare_fidelity(checkpoints: list[str], *, num_samples: int, seed: int) -> FidelityComparison:
     """Sample every candidate with the same settings and seed, to choose the one to ship
     on a seed that neither the training's selection nor the report uses."""
-    from drumeval.models.checkpoints import read_card
-
     if not checkpoints:
         raise ModelError("name at least one checkpoint to compare")
     directories = [resolve_checkpoint(name) for name in checkpoints]  # all checked first
-    candidates = tuple(
-        Candidate(
-            label=str(name),
-            directory=directory,
-            corpus=str(read_card(directory).get("corpus")),
-            report=checkpoint_fidelity(directory, num_samples=num_samples, seed=seed),
+    candidates = []
+    for name, directory in zip(checkpoints, directories, strict=True):
+        network, card = _trained_checkpoint(directory)
+        candidates.append(
+            Candidate(
+                label=str(name),
+                directory=directory,
+                corpus=str(card["corpus"]),
+                report=_fidelity_of(network, card, num_samples=num_samples, seed=seed),
+                latent=latent_effect(card["model"], network, seed=seed),
+            )
         )
-        for name, directory in zip(checkpoints, directories, strict=True)
-    )
-    return FidelityComparison(candidates)
+    return FidelityComparison(tuple(candidates))
 
 
 def _fidelity_during_training(

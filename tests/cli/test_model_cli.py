@@ -165,6 +165,8 @@ def test_compare_checkpoints_ranks_candidates_on_one_seed(tmp_path, monkeypatch,
     best = min(distances, key=distances.get)
     assert f"best: {best} (distance {distances[best]:.2f})" in out
     assert "2 samples × 60 bars, seed 5" in out
+    z_row = next(line for line in out.splitlines() if "z effect" in line and "│" in line)
+    assert [cell.strip() for cell in z_row.split("│")[2:4]] == ["—", "—"]  # DrumsRNNs: no z
     # 700 and 1500 are different corpora: the table says their distances do not compare.
     assert "techno-house-700: distances to different corpora do not compare" in out
 
@@ -188,8 +190,26 @@ def test_compare_checkpoints_names_a_missing_candidate_before_sampling(
     def must_not_sample(*_args, **_kwargs):
         raise AssertionError("sampled before every candidate was found")
 
-    monkeypatch.setattr(recipes, "checkpoint_fidelity", must_not_sample)
+    monkeypatch.setattr(recipes, "fidelity_report", must_not_sample)
+    monkeypatch.setattr(recipes, "latent_effect", must_not_sample)
     missing = tmp_path / "runs" / "final"
     assert _run(["compare-checkpoints", "drums_rnn/thesis/techno-house-700", str(missing)]) == 2
     err = capsys.readouterr().err
     assert f"no checkpoint at {missing}" in err and "Traceback" not in err
+
+
+def test_compare_checkpoints_shows_how_much_a_music_vae_follows_its_code(
+    tmp_path, monkeypatch, capsys
+):
+    from drumeval.models.checkpoints import load_checkpoint
+    from drumeval.models.recipes import latent_effect
+
+    name = "music_vae/cat-drums_2bar_small/techno-house-1500"
+    _linked_checkpoints(tmp_path, monkeypatch, {"walk": name})
+    assert _run(["compare-checkpoints", "walk", "--samples", "2", "--seed", "5"]) == 0
+    out = capsys.readouterr().out
+    network, card = load_checkpoint(tmp_path / "walk")
+    effect = latent_effect(card["model"], network, seed=5)
+    row = next(line for line in out.splitlines() if "z effect" in line and "│" in line)
+    assert row.split("│")[2].strip() == f"{round(effect.effect, 2) + 0.0:+.2f}", out
+    assert effect.same_z > effect.other_z

@@ -12,6 +12,7 @@ from drumeval.metrics.groove import (
     bar_similarity,
     empty_bar_share,
     kick_four_on_floor_share,
+    track_similarity,
 )
 
 
@@ -81,3 +82,17 @@ def test_bar_similarity_needs_two_bars_lag_apart() -> None:
     assert math.isnan(bar_similarity(np.tile(FOUR_FLOOR, 3), lag=3))
     with pytest.raises(DrumevalError, match="lag"):
         bar_similarity(FOUR_FLOOR, lag=0)
+
+
+def test_track_similarity_is_the_jaccard_of_two_tracks_onsets() -> None:
+    track = np.concatenate([FOUR_FLOOR, THREE_KICKS])  # 6 + 4 onsets
+    assert track_similarity(track, track) == 1.0
+    # THREE_KICKS' 4 onsets are all in FOUR_FLOOR's 6: 6 + 4 shared of 6 + 6 in the union.
+    assert track_similarity(track, np.tile(FOUR_FLOOR, 2)) == pytest.approx(10 / 12)
+    assert track_similarity(FOUR_FLOOR, bar(hat=(1, 3))) == 0.0
+    assert track_similarity(EMPTY, EMPTY) == 1.0
+
+
+def test_track_similarity_needs_two_tracks_of_one_length() -> None:
+    with pytest.raises(DrumevalError, match="one length"):
+        track_similarity(FOUR_FLOOR, np.tile(FOUR_FLOOR, 2))

@@ -100,8 +100,10 @@ KNOWN_MISSES: dict[str, str] = {
     "drums_rnn/thesis/techno-house-1500": "one of 16 samples has 12.9 hits/bar, just under the "
     "corpus's 1st percentile (13.45); every other target met",
     "music_vae/cat-drums_2bar_small/jazz-soul-1500": _MUSIC_VAE_NOT_RETRAINED,
-    "music_vae/cat-drums_2bar_small/techno-house-1500": _MUSIC_VAE_NOT_RETRAINED
-    + "; kick on all four beats 0.55",
+    "music_vae/cat-drums_2bar_small/techno-house-1500": "6,000 steps from scratch (12 free "
+    "bits, β = 1, scheduled sampling off): kick on all four 0.85 and backbeat 0.80 met, but bar "
+    "similarity 0.59 against the corpus's 0.86 (each 2-bar segment of the latent walk is a fresh "
+    "draw) and 1 of 16 samples outside the hits range",
     "music_vae/hier-60bar/jazz-soul-1500": "5,600 steps from scratch (the same recipe, exported "
     "at step 4,400): no noise, but bar similarity 0.16 and backbeat 0.16 against the corpus's "
     "0.42 and 0.34; the latent carries 0.1–10 bits (the decoder mostly ignores it)",
@@ -123,8 +125,8 @@ KNOWN_MISSES: dict[str, str] = {
     "similarity 0.15 and backbeat 0.15 against the corpus's 0.41 and 0.33",
 }
 # Genre target: techno kick-on-four ≥ 0.7, jazz ≤ 0.2 (the MusicVAE jazz models meet it only
-# because they never play four-on-the-floor; of the techno MusicVAEs only the retrained
-# hier-60bar one meets it).
+# because they never play four-on-the-floor; of the techno MusicVAEs the retrained hier-60bar
+# and 2-bar ones meet it).
 GENRES_APART: frozenset[str] = frozenset(
     {
         "drums_rnn/thesis/techno-house-700",
@@ -132,6 +134,7 @@ GENRES_APART: frozenset[str] = frozenset(
         "drums_rnn/thesis/jazz-soul-700",
         "drums_rnn/thesis/jazz-soul-1500",
         "music_vae/cat-drums_2bar_small/jazz-soul-1500",
+        "music_vae/cat-drums_2bar_small/techno-house-1500",
         "music_vae/hier-60bar/jazz-soul-1500",
         "music_vae/hier-60bar/techno-house-1500",
         "music_vae/thesis-longbar/jazz-soul-1500",

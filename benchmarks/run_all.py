@@ -42,7 +42,7 @@ class Run:
     seconds: float
     returncode: int | str
     figures: tuple[dict[str, str], ...]
-    output_tail: str
+    output_tail: str  # the end of a failed script's output ("" when it passed)
 
     @classmethod
     def from_json(cls, data: dict) -> "Run":
@@ -95,7 +95,7 @@ def machine() -> dict[str, str]:
 
 def run_script(path: Path) -> Run:
     started_at = datetime.datetime.now(datetime.UTC)
-    load = os.getloadavg()
+    load = tuple(round(x, 2) for x in os.getloadavg())
     started = time.perf_counter()
     try:
         result = subprocess.run([sys.executable, str(path)], cwd=BENCH_DIR.parent,
@@ -105,7 +105,8 @@ def run_script(path: Path) -> Run:
         output, returncode = str(expired.stdout or ""), f"timed out after {TIMEOUT_S} s"
     figures = tuple(f for f in map(parse, output.splitlines()) if f is not None)
     sys.stdout.write(output)
-    tail = "\n".join(output.strip().splitlines()[-OUTPUT_TAIL_LINES:])
+    # Only a failed script's output is reported, so only that is kept in results.json.
+    tail = "\n".join(output.strip().splitlines()[-OUTPUT_TAIL_LINES:]) if returncode != 0 else ""
     return Run(path.stem, f"{started_at:%Y-%m-%d %H:%M}", load,
                time.perf_counter() - started, returncode, figures, tail)  # fmt: skip
 

@@ -20,6 +20,18 @@ def test_app_entry_point_runs_the_about_page():
     assert "Genre discrimination" in app.dataframe[0].value["criterion"].tolist()
 
 
+def test_about_page_shows_the_thesis_verdict_beside_the_measured_one():
+    app = _page("app.py").run()
+    text = " ".join(block.value for block in [*app.markdown, *app.caption])
+    assert "blind listening studies" in text
+    assert "soon" not in text and "milestone" not in text  # the study exists
+    measured = app.dataframe[1].value
+    assert {"short term phrasing", "realism"} <= set(measured.columns)
+    models = set(measured["model"])
+    assert {"drums_rnn/thesis", "music_vae/thesis-longbar", "corpus"} <= models
+    assert measured["originality"].between(0, 1).all()
+
+
 def test_corpora_page_shows_statistics_for_every_corpus():
     app = _page("pages/corpora.py").run()
     assert not app.exception

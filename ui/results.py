@@ -10,7 +10,6 @@ seeded simulated study, labelled as such on every view, so it is never empty.
 """
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import altair as alt
 import pandas as pd
@@ -52,14 +51,12 @@ from drumeval.analysis.schema import (
 from drumeval.analysis.screening import drop_flagged
 from drumeval.analysis.table1 import GENRE_ACCURACY_CUTOFFS, SCORE_SYMBOL_CUTOFFS
 from drumeval.errors import DrumevalError
+from ui.objective import OBJECTIVE_CAPTION, OBJECTIVE_TABLE, objective_tables
 
 DEMO = "Simulated demo results"
 DEMO_KEY = "simulated-demo"
 DEMO_SEED = 2024
 SEED = 0
-ANALYSIS_DIR = Path(__file__).resolve().parents[1] / "drumeval" / "analysis"
-OBJECTIVE_TABLE = ANALYSIS_DIR / "objective_table1.csv"
-SELF_SIMILARITY = ANALYSIS_DIR / "self_similarity_curves.csv"
 DEMO_NOTICE = (
     "**Simulated demo results** — not real listeners. A seeded simulated study (24 "
     "listeners, 15 % of them careless) drawn to reproduce the thesis's Table 1, so that "
@@ -145,14 +142,6 @@ def _payload(key: str, table: str, fmt: str, _data: StudyData) -> bytes:
     """The bytes of `drumeval study export --table TABLE --format FMT` (default seed and
     resamples), of the whole study: downloads ignore the page's filters."""
     return exporter.to_bytes(exporter.export_table(_data, table, seed=SEED), fmt)
-
-
-@st.cache_data(show_spinner=False)
-def _objective() -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    def read(path: Path) -> pd.DataFrame | None:
-        return pd.read_csv(path) if path.is_file() else None
-
-    return read(OBJECTIVE_TABLE), read(SELF_SIMILARITY)
 
 
 # --- the page ----------------------------------------------------------------------------
@@ -299,7 +288,7 @@ def table1_section(wide: pd.DataFrame, source: Source, filters: Filters) -> None
             help="This table as shown, with the filters above "
             f"(`{command} --{'markdown' if fmt == 'md' else 'latex'}`).",
         )
-    objective, _ = _objective()
+    objective, _ = objective_tables()
     st.subheader("Objective Table 1")
     if objective is None:
         st.info(
@@ -308,14 +297,7 @@ def table1_section(wide: pd.DataFrame, source: Source, filters: Filters) -> None
         )
         return
     st.dataframe(objective, hide_index=True)
-    st.caption(
-        "Measured on 8 seeded 60-bar samples of every shipped checkpoint and on each corpus's "
-        "held-out split (`corpus` rows, the human reference). Short-term phrasing: bar-to-bar "
-        "similarity; long-term phrasing: share of section changes on the 4-bar grid; "
-        "originality: 1 − share of 4-bar windows copied from the training split; genre "
-        "discrimination: genre classifier accuracy; realism: groove distance to the corpus "
-        "(lower is closer)."
-    )
+    st.caption(OBJECTIVE_CAPTION)
 
 
 def _table1_command(slug: str, filters: Filters) -> str:
@@ -366,7 +348,7 @@ def charts_section(long: pd.DataFrame, ratings: pd.DataFrame, filters: Filters) 
         .properties(height=110)
     )
     st.altair_chart(chart)
-    _, curves = _objective()
+    _, curves = objective_tables()
     st.subheader("Self-similarity by bar distance (objective)")
     if curves is None:
         st.info("No self-similarity curves yet: `objective_run --curves-out` makes them.")

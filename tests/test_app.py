@@ -26,7 +26,7 @@ def test_about_page_shows_the_thesis_verdict_beside_the_measured_one():
     assert "blind listening studies" in text
     assert "soon" not in text and "milestone" not in text  # the study exists
     measured = app.dataframe[1].value
-    assert {"short term phrasing", "realism"} <= set(measured.columns)
+    assert {"short_term_phrasing", "realism"} <= set(measured.columns)
     models = set(measured["model"])
     assert {"drums_rnn/thesis", "music_vae/thesis-longbar", "corpus"} <= models
     assert measured["originality"].between(0, 1).all()

@@ -28,13 +28,14 @@ OBJECTIVE_CAPTION = (
     "discrimination: genre classifier accuracy; realism: groove distance to the corpus "
     "(lower is closer)."
 )
-CRITERIA_COLUMNS = [
-    "short_term_phrasing",
-    "long_term_phrasing",
-    "originality",
-    "genre_discrimination",
-    "realism",
-]
+# column → (short heading, what it measures) for the About page's narrow table
+CRITERIA_COLUMNS = {
+    "short_term_phrasing": ("short-term", "Short-term phrasing: bar-to-bar similarity"),
+    "long_term_phrasing": ("long-term", "Long-term phrasing: section changes on the 4-bar grid"),
+    "originality": ("originality", "1 − share of 4-bar windows copied from the training split"),
+    "genre_discrimination": ("genre", "Genre discrimination: genre classifier accuracy"),
+    "realism": ("realism ↓", "Realism: groove distance to the corpus (lower is closer)"),
+}
 
 
 def show_objective_criteria() -> None:
@@ -46,11 +47,14 @@ def show_objective_criteria() -> None:
         return
     table = objective[["model", "genre", "corpus_size", *CRITERIA_COLUMNS]]
     st.dataframe(
-        table.rename(columns=lambda name: name.replace("_", " ")),
+        table,
         hide_index=True,
         column_config={
-            name.replace("_", " "): st.column_config.NumberColumn(format="%.2f")
-            for name in CRITERIA_COLUMNS
+            "corpus_size": st.column_config.NumberColumn("files", help="Training corpus size"),
+            **{
+                column: st.column_config.NumberColumn(heading, help=meaning, format="%.2f")
+                for column, (heading, meaning) in CRITERIA_COLUMNS.items()
+            },
         },
     )
     st.caption(OBJECTIVE_CAPTION)

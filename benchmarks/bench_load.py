@@ -22,6 +22,12 @@ rounds until every browser has finished. Figures, beside the targets of issue 19
   for the server (click → the server's last WebSocket message before the heading showed)
   and the browser's own rendering after it.
 
+The Chromium sessions stand in for participants, whose browsers run on their own machines: by
+default they run at `nice 19` (`--browser-nice`), so that on a small machine the app and the
+simulated evaluators get the cores first, as they would with real clients elsewhere.
+`--browser-nice 0` lets them compete for the cores on equal terms (figures of a machine that
+serves and plays five clients at once).
+
 Then it asserts that the database holds 0 lost, 0 duplicated, 0 crossed ratings and
 balanced exposure (per-clip counts differ by ≤ 1). Exit code 1 when an invariant fails;
 a missed speed target is printed as MISSED.
@@ -58,10 +64,12 @@ TARGET_RATINGS_PER_S = 4.2
 
 
 def _browser(
-    base_url: str, database_url: str, number: int, route: str | None
+    base_url: str, database_url: str, number: int, route: str | None, niceness: int
 ) -> list[load.SubmitTiming]:
     """One Chromium evaluator, in its own process: the simulated evaluators' threads and
-    the browser drivers would otherwise share one interpreter lock and slow each other."""
+    the browser drivers would otherwise share one interpreter lock and slow each other.
+    Chromium and Playwright's driver inherit the process's `niceness`."""
+    os.nice(niceness)
     engine = make_engine(database_url)
     try:
         return load.browser_session(
@@ -71,12 +79,14 @@ def _browser(
         engine.dispose()
 
 
-def _drive(engine, base_url: str, evaluators: int, routes: list[str | None]) -> tuple:
+def _drive(
+    engine, base_url: str, evaluators: int, routes: list[str | None], niceness: int
+) -> tuple:
     """Browsers in processes, and rounds of simulated evaluators until they are done."""
     pool = ProcessPoolExecutor(len(routes), mp_context=multiprocessing.get_context("spawn"))
     database_url = engine.url.render_as_string(hide_password=False)
     futures = [
-        pool.submit(_browser, base_url, database_url, number, route)
+        pool.submit(_browser, base_url, database_url, number, route, niceness)
         for number, route in enumerate(routes)
     ]
     burst = load.run_evaluators(engine, "tiny", evaluators)
@@ -173,7 +183,7 @@ def _report(
     return not errors and not audit.problems()
 
 
-def bench_sqlite(evaluators: int, browsers: int) -> bool:
+def bench_sqlite(evaluators: int, browsers: int, niceness: int) -> bool:
     with tempfile.TemporaryDirectory(prefix="drumeval-load-") as home:
         os.environ["DRUMEVAL_HOME"] = home
         os.environ.pop("DATABASE_URL", None)
@@ -185,15 +195,16 @@ def bench_sqlite(evaluators: int, browsers: int) -> bool:
         )
         server = AppServer(env={"DRUMEVAL_HOME": home, "DATABASE_URL": ""}).start()
         try:
-            results = _drive(engine, server.url, evaluators, [None] * browsers)
+            results = _drive(engine, server.url, evaluators, [None] * browsers, niceness)
         finally:
             server.stop()
-        ok = _report("SQLite, one app process", engine, ids["study_id"], *results)
+        label = f"SQLite, one app process, browsers at nice {niceness}"
+        ok = _report(label, engine, ids["study_id"], *results)
         engine.dispose()
         return ok
 
 
-def bench_postgresql(evaluators: int, browsers: int) -> bool:
+def bench_postgresql(evaluators: int, browsers: int, niceness: int) -> bool:
     from deploy import replicas
 
     deployment = replicas.start(2)
@@ -207,9 +218,14 @@ def bench_postgresql(evaluators: int, browsers: int) -> bool:
         )
         routes = deployment.routes_per_replica()
         results = _drive(
-            engine, deployment.url, evaluators, [routes[n % 2] for n in range(browsers)]
+            engine,
+            deployment.url,
+            evaluators,
+            [routes[n % 2] for n in range(browsers)],
+            niceness,
         )
-        ok = _report("PostgreSQL, 2 replicas behind nginx", engine, ids["study_id"], *results)
+        label = f"PostgreSQL, 2 replicas behind nginx, browsers at nice {niceness}"
+        ok = _report(label, engine, ids["study_id"], *results)
         engine.dispose()
         return ok
     finally:
@@ -221,17 +237,27 @@ def main() -> None:
     parser.add_argument("--evaluators", type=int, default=50)
     parser.add_argument("--browsers", type=int, default=5)
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument(
+        "--browser-nice",
+        type=int,
+        choices=range(20),
+        default=19,
+        metavar="0-19",
+        help="niceness of the Chromium sessions (default 19: clients yield the cores to the "
+        "server, as on their own machines; 0: they compete on equal terms)",
+    )
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M")
     print(
         f"{started}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} "
-        "(figures on a shared, busy machine are upper bounds)"
+        f"(figures on a shared, busy machine are upper bounds); browsers at nice "
+        f"{args.browser_nice}"
     )
     ok = True
     if args.backend in ("sqlite", "both"):
-        ok &= bench_sqlite(args.evaluators, args.browsers)
+        ok &= bench_sqlite(args.evaluators, args.browsers, args.browser_nice)
     if args.backend in ("postgresql", "both"):
-        ok &= bench_postgresql(args.evaluators, args.browsers)
+        ok &= bench_postgresql(args.evaluators, args.browsers, args.browser_nice)
     sys.exit(0 if ok else 1)
 
 

@@ -24,6 +24,7 @@ from drumeval.metrics.groove import (
     bar_similarity,
     empty_bar_share,
     kick_four_on_floor_share,
+    shifted_backbeat_share,
 )
 
 # The targets (on 16 seeded 60-bar samples at temperature 1.0).
@@ -62,6 +63,9 @@ class GrooveProfile:
     bar_similarity_1: float
     bar_similarity_8: float
     class_shares: tuple[float, ...]  # share of all hits per drum class, pooled
+    # Diagnostic, not a target (and not in `figures()`, which cards store): the backbeat
+    # pattern on beats 1 and 3, i.e. with the bar line lost.
+    shifted_backbeat_share: float = float("nan")
 
     @property
     def hits_per_bar(self) -> float:
@@ -111,6 +115,7 @@ def groove_profile(tracks: Sequence[np.ndarray]) -> GrooveProfile:
         bar_similarity_1=mean_of(lambda track: bar_similarity(track, lag=1)),
         bar_similarity_8=mean_of(lambda track: bar_similarity(track, lag=8)),
         class_shares=tuple(float(s) for s in class_shares(np.concatenate(tracks))),
+        shifted_backbeat_share=mean_of(shifted_backbeat_share),
     )
 
 

@@ -167,6 +167,14 @@ def test_compare_checkpoints_ranks_candidates_on_one_seed(tmp_path, monkeypatch,
     assert "2 samples × 60 bars, seed 5" in out
     z_row = next(line for line in out.splitlines() if "z effect" in line and "│" in line)
     assert [cell.strip() for cell in z_row.split("│")[2:4]] == ["—", "—"]  # DrumsRNNs: no z
+    shifted = next(line for line in out.splitlines() if "snare on 1 & 3" in line)
+    profiles = {
+        label: checkpoint_fidelity(tmp_path / label, num_samples=2, seed=5).samples
+        for label in "ab"
+    }
+    assert [cell.strip() for cell in shifted.split("│")[2:4]] == [
+        f"{profiles[label].shifted_backbeat_share:.2f}" for label in "ab"
+    ]
     # 700 and 1500 are different corpora: the table says their distances do not compare.
     assert "techno-house-700: distances to different corpora do not compare" in out
 

@@ -39,6 +39,8 @@ def test_profile_means_each_tracks_figure() -> None:
     assert profile.empty_bar_share == 0.25  # (0 + 0.5) / 2
     assert profile.kick_four_on_floor_share == 0.75
     assert profile.backbeat_share == 0.75
+    assert profile.shifted_backbeat_share == 0.0
+    assert "shifted_backbeat_share" not in profile.figures()  # a diagnostic; cards keep theirs
     assert profile.bar_similarity_1 == pytest.approx((1.0 + 2 / 3) / 2)
     np.testing.assert_allclose(profile.class_shares[:3], [0.4, 0.2, 0.4])
 

@@ -12,6 +12,7 @@ from drumeval.metrics.groove import (
     bar_similarity,
     empty_bar_share,
     kick_four_on_floor_share,
+    shifted_backbeat_share,
     track_similarity,
 )
 
@@ -42,6 +43,17 @@ def test_kick_on_offbeats_does_not_count() -> None:
 def test_backbeat_needs_snare_on_two_and_four() -> None:
     track = np.concatenate([FOUR_FLOOR, THREE_KICKS, bar(snare=(12,)), bar(snare=(4, 12, 14))])
     assert backbeat_share(track) == 0.5
+
+
+def test_shifted_backbeat_is_the_backbeat_half_a_bar_out_of_phase() -> None:
+    backbeat = bar(snare=(4, 12))
+    shifted = bar(snare=(0, 8))
+    track = np.concatenate([backbeat, shifted, shifted, bar(snare=(0, 4, 8, 12))])
+    assert shifted_backbeat_share(track) == 0.75  # the last bar counts for both
+    assert backbeat_share(track) == 0.5
+    # The same loop one beat late (as if the bar line had slipped) swaps the two figures.
+    loop = np.tile(backbeat, 4)
+    assert shifted_backbeat_share(np.roll(loop, 4)) == 1.0 and backbeat_share(np.roll(loop, 4)) == 0
 
 
 def test_partial_last_bar_is_ignored() -> None:

@@ -77,7 +77,7 @@ def render(
     ] = None,
     audio_format: Annotated[
         AudioFormat | None,
-        typer.Option("--format", help="Audio format (default: from --out's suffix, else ogg)."),
+        typer.Option("--format", help="Audio format (default: from --out's suffix, else opus)."),
     ] = None,
     cache_dir: Annotated[
         Path | None, typer.Option(help="Render cache (default $DRUMEVAL_CACHE_DIR/audio).")
@@ -87,13 +87,13 @@ def render(
         str, typer.Option(help="fast (cached FluidSynth one-shots) or fluidsynth (whole clip).")
     ] = "fast",
 ) -> None:
-    """Render drum MIDI to level-matched audio (FluidSynth, genre kit, −23 LUFS, OGG)."""
+    """Render drum MIDI to level-matched audio (FluidSynth's drum kits, −23 LUFS, Opus)."""
     from drumeval.audio import RenderSettings, render_many
 
     chosen_format = audio_format.value if audio_format else None
     if chosen_format is None:
         suffix = out.suffix.lstrip(".").lower() if out is not None else ""
-        chosen_format = suffix if suffix in AudioFormat.__members__ else "ogg"
+        chosen_format = suffix if suffix in AudioFormat.__members__ else "opus"
     kits = [_kit_for(source, kit, genre) for source in inputs]
     settings = RenderSettings(
         target_lufs=lufs, start_s=start, length_s=length, format=chosen_format, engine=engine

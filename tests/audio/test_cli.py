@@ -45,8 +45,9 @@ def test_render_a_batch_into_a_folder(cli, beats, tmp_path):
             "--start", "1", "--length", "2", "--cache-dir", str(tmp_path / "cache")]  # fmt: skip
     result = runner.invoke(cli, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    for name in ("a.ogg", "b.ogg"):
-        assert soundfile.info(tmp_path / "out" / name).duration == pytest.approx(2.0, abs=0.01)
+    for name in ("a.opus", "b.opus"):  # no --format and no suffix to go by: the app's Opus
+        info = soundfile.info(tmp_path / "out" / name)
+        assert info.subtype == "OPUS" and info.duration == pytest.approx(2.0, abs=0.01)
 
 
 def test_render_with_the_fluidsynth_engine_and_an_unknown_one(cli, beats, tmp_path):

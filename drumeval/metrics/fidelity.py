@@ -65,7 +65,7 @@ class GrooveProfile:
     class_shares: tuple[float, ...]  # share of all hits per drum class, pooled
     # Diagnostic, not a target (and not in `figures()`, which cards store): the backbeat
     # pattern on beats 1 and 3, i.e. with the bar line lost.
-    shifted_backbeat_share: float = float("nan")
+    shifted_backbeat_share: float
 
     @property
     def hits_per_bar(self) -> float:

@@ -22,7 +22,7 @@ from drumeval.metrics import bars
 
 BEAT_STEPS = tuple(range(0, STEPS_PER_BAR, STEPS_PER_QUARTER))  # steps 0, 4, 8, 12
 BACKBEAT_STEPS = (STEPS_PER_QUARTER, 3 * STEPS_PER_QUARTER)  # beats 2 and 4
-SHIFTED_BACKBEAT_STEPS = (0, 2 * STEPS_PER_QUARTER)  # beats 1 and 3: half a bar out of phase
+SHIFTED_BACKBEAT_STEPS = (0, 2 * STEPS_PER_QUARTER)  # beats 1 and 3: the backbeat one beat off
 
 
 def _share_of_bars_with(event_ids: np.ndarray, drum_class: int, steps: tuple[int, ...]) -> float:
@@ -46,7 +46,7 @@ def backbeat_share(event_ids: np.ndarray) -> float:
 
 def shifted_backbeat_share(event_ids: np.ndarray) -> float:
     """Share of bars with a snare on beats 1 and 3 (steps 0 and 8): the backbeat's two-beat
-    pattern half a bar out of phase. Rare in the corpora (techno 0.07); a decoder that keeps the
+    pattern one beat out of phase. Rare in the corpora (techno 0.07); a decoder that keeps the
     half-bar period but has lost count of the bar line plays it about as often as the backbeat."""
     return _share_of_bars_with(event_ids, SNARE, SHIFTED_BACKBEAT_STEPS)
 

@@ -45,7 +45,7 @@ def test_backbeat_needs_snare_on_two_and_four() -> None:
     assert backbeat_share(track) == 0.5
 
 
-def test_shifted_backbeat_is_the_backbeat_half_a_bar_out_of_phase() -> None:
+def test_shifted_backbeat_is_the_backbeat_one_beat_out_of_phase() -> None:
     backbeat = bar(snare=(4, 12))
     shifted = bar(snare=(0, 8))
     track = np.concatenate([backbeat, shifted, shifted, bar(snare=(0, 4, 8, 12))])

@@ -214,7 +214,8 @@ def load_score(midi: MidiInput) -> tuple[bytes, DrumScore]:
     from drumeval.data.midi import midi_bytes_to_sequence, read_midi
 
     if isinstance(midi, (str, Path)):
-        return Path(midi).read_bytes(), _score_from_sequence(read_midi(midi))
+        sequence = read_midi(midi)  # first: a missing or bad file gets its InvalidMidiError
+        return Path(midi).read_bytes(), _score_from_sequence(sequence)
     if isinstance(midi, bytes):
         return midi, _score_from_sequence(midi_bytes_to_sequence(midi))
     score = _score_from_pretty_midi(midi)

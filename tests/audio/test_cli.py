@@ -61,6 +61,17 @@ def test_render_with_the_fluidsynth_engine_and_an_unknown_one(cli, beats, tmp_pa
     assert isinstance(result.exception, AudioError)
 
 
+def test_render_names_a_missing_input_without_a_traceback(beats, tmp_path, capsys):
+    from drumeval.cli import main
+
+    missing = tmp_path / "gone.mid"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["render", str(beats[0]), str(missing), "--out-dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "gone.mid" in err and "Traceback" not in err
+
+
 def test_render_needs_an_output(cli, beats):
     result = runner.invoke(cli, ["render", *map(str, beats), "--out", "x.ogg"])
     assert result.exit_code == 2 and "--out-dir" in result.output

@@ -6,11 +6,14 @@ instead of re-sending ~1.9 MB of base64, and the browser keeps each clip in its 
 The name is the file's content hash, so it reveals nothing about the model; the files are
 immutable, so they are cached for a year; and any replica answers any clip, because every
 replica reads the same store (`DRUMEVAL_HOME`). Range requests (seeking) are served by
-Starlette's `FileResponse`.
+Starlette's `FileResponse`, without its `Last-Modified` and mtime-based `ETag`: a clip's build
+time would group clips by the condition that made them (a blinding leak), so the only
+validator is the content hash itself.
 
 `python -m drumeval.serve` adds the route to Streamlit's own server (`install`).
 """
 
+import functools
 import logging
 import re
 from pathlib import Path
@@ -65,10 +68,31 @@ def _verify(path: Path, sha256: str) -> bool:
     return True
 
 
+@functools.cache
+def _content_addressed_file_response():
+    """`FileResponse` whose only per-file headers are its length and its content hash
+    (built on first use: Starlette is imported only by the server)."""
+    from starlette.responses import FileResponse
+
+    class ContentAddressedFileResponse(FileResponse):
+        def __init__(self, path: Path, sha256: str, media_type: str) -> None:
+            super().__init__(path, media_type=media_type, headers=_CACHE_HEADERS)
+            self.etag = f'"{sha256}"'
+
+        def set_stat_headers(self, stat_result) -> None:
+            self.headers.setdefault("content-length", str(stat_result.st_size))
+            self.headers.setdefault("etag", self.etag)
+
+        def _should_use_range(self, http_if_range: str) -> bool:
+            return http_if_range == self.etag
+
+    return ContentAddressedFileResponse
+
+
 async def clip_endpoint(request):
     """Serve one stored clip; 404 for anything that is not the name of a stored, intact clip."""
     from anyio import to_thread
-    from starlette.responses import FileResponse, PlainTextResponse
+    from starlette.responses import PlainTextResponse, Response
 
     match = _NAME.match(request.path_params["name"])
     if not match:
@@ -85,7 +109,9 @@ async def clip_endpoint(request):
     if not intact:
         _log.error("clip file %s is corrupt (hash mismatch)", path)
         return PlainTextResponse("clip file corrupt", status_code=500)
-    return FileResponse(path, media_type=MIME_TYPES[ext], headers=_CACHE_HEADERS)
+    if request.headers.get("if-none-match") == f'"{sha256}"':
+        return Response(status_code=304, headers={**_CACHE_HEADERS, "ETag": f'"{sha256}"'})
+    return _content_addressed_file_response()(path, sha256, MIME_TYPES[ext])
 
 
 def routes() -> list:

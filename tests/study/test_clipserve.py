@@ -1,5 +1,6 @@
 """`/clips/<sha256>.<ext>`: study audio served by the real app server from the clip store."""
 
+import os
 import urllib.error
 import urllib.request
 
@@ -23,7 +24,7 @@ def served(tmp_path_factory):
     clipstore.path_of(unreadable, "ogg", root=store).unlink()
     clipstore.path_of(unreadable, "ogg", root=store).mkdir()  # reading it fails: IsADirectory
     server = AppServer(env={"DRUMEVAL_HOME": str(home), "DATABASE_URL": ""}).start()
-    yield server.url, digest, corrupt, unreadable
+    yield server.url, digest, corrupt, unreadable, store
     server.stop()
 
 
@@ -43,6 +44,27 @@ def test_a_stored_clip_is_served_whole_and_cacheable(served, monkeypatch):
     assert headers["content-type"] == "audio/ogg"
     assert "immutable" in headers["cache-control"]
     assert headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_clip_response_carries_no_per_clip_metadata(served):
+    """Content-addressed, immutable files: nothing but the content hash may tell clips apart
+    (a Last-Modified build time grouped clips by the condition that made them)."""
+    base, digest, *_, store = served
+    path = clipstore.path_of(digest, "opus", root=store)
+    for when in (1_000_000_000, 1_700_000_000):  # the file's build time must not show
+        os.utime(path, (when, when))
+        for extra in ({}, {"Range": "bytes=0-99"}):
+            _, headers, _ = _get(f"{base}/clips/{digest}.opus", headers=extra)
+            names = {name.lower() for name in headers}
+            assert "last-modified" not in names
+            assert "content-disposition" not in names
+            assert headers["etag"] == f'"{digest}"'
+    status, _, body = _get(f"{base}/clips/{digest}.opus", headers={"If-None-Match": f'"{digest}"'})
+    assert (status, body) == (304, b"")
+    status, _, body = _get(
+        f"{base}/clips/{digest}.opus", headers={"Range": "bytes=0-9", "If-Range": f'"{digest}"'}
+    )
+    assert (status, body) == (206, AUDIO[:10])
 
 
 def test_a_range_request_gets_exactly_those_bytes(served):
@@ -74,14 +96,14 @@ def test_anything_but_a_stored_clip_name_is_404(served, path):
 
 
 def test_a_tampered_file_is_refused(served):
-    base, _, corrupt, _ = served
+    base, _, corrupt, *_ = served
     status, _, body = _get(f"{base}/clips/{corrupt}.ogg")
     assert status == 500
     assert b"tampered" not in body
 
 
 def test_an_unreadable_file_is_a_server_error_not_a_crash(served):
-    base, *_, unreadable = served
+    base, _, _, unreadable, _ = served
     status, _, body = _get(f"{base}/clips/{unreadable}.ogg")
     assert (status, body) == (500, b"clip store unreadable")
 

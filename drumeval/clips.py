@@ -42,7 +42,6 @@ SEED_MAX = 2**31 - 1
 TEMPERATURE_MIN, TEMPERATURE_MAX = 0.1, 2.0
 BARS_MIN, BARS_MAX, BARS_STEP = 4, 60, 4
 QPM = 120.0
-NEAR_EMPTY_HITS_PER_BAR = 1.0  # the thesis's "lacking in drum content", as music_vae.near_empty
 INTERPOLATION_STEPS = 11  # mix 0.0, 0.1, …, 1.0 along the latent path
 NEW_BARS = "new bars"
 
@@ -313,7 +312,7 @@ METRICS: tuple[Metric, ...] = (
     Metric(
         "empty bars",
         "Share of bars with no hit at all (the thesis's 'lacking in drum content').",
-        track_metrics.empty_bar_fraction,
+        track_metrics.empty_bar_share,
     ),
     Metric(
         "kick on the beat",
@@ -374,7 +373,7 @@ def corpus_reference(corpus: str) -> dict[str, float]:
 
     data = load_corpus(corpus)
     train_ids, train_lengths = data.split("train")
-    tracks = [row[:length] for row, length in zip(train_ids, train_lengths, strict=True)]
+    tracks = track_metrics.tracks_of(train_ids, train_lengths)
     reference = {
         metric.name: float(np.mean([metric.compute(track) for track in tracks]))
         for metric in METRICS
@@ -385,8 +384,8 @@ def corpus_reference(corpus: str) -> dict[str, float]:
     reference[NEW_BARS] = float(
         np.mean(
             [
-                track_metrics.novel_bar_fraction(row[:length], bars_seen)
-                for row, length in zip(eval_ids, eval_lengths, strict=True)
+                track_metrics.novel_bar_fraction(track, bars_seen)
+                for track in track_metrics.tracks_of(eval_ids, eval_lengths)
             ]
         )
     )
@@ -416,14 +415,14 @@ def corpus_overview(corpus: str) -> CorpusOverview:
 
     data = load_corpus(corpus)
     stats = summarize(data.event_ids, data.lengths, data.is_eval)
-    tracks = (row[:length] for row, length in zip(data.event_ids, data.lengths, strict=True))
+    tracks = track_metrics.tracks_of(data.event_ids, data.lengths)
     return CorpusOverview(
         name=corpus,
         examples=stats.examples,
         train=stats.train,
         eval=stats.eval,
         bars_per_example=stats.mean_bars_per_example,
-        hits_per_bar=stats.hits_per_bar,
+        hits_per_bar=stats.mean_hits_per_bar,
         kick_on_beat=stats.kick_on_beat_share,
         groove_consistency=float(
             np.mean([track_metrics.groove_consistency(track) for track in tracks])
@@ -610,7 +609,7 @@ def finish_clip(
         duration_s, loudness = rendered.duration_s, rendered.loudness_lufs
     report("Measuring", 0.85)
     values = measure(event_ids, corpus)
-    near_empty = values["hits per bar"] < NEAR_EMPTY_HITS_PER_BAR
+    near_empty = track_metrics.near_empty(event_ids)
     report("Done", 1.0)
     return Clip(
         condition=condition,

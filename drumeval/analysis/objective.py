@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from drumeval.metrics import empty_bar_fraction, mean_hits_per_bar
+from drumeval.metrics import empty_bar_share, mean_hits_per_bar
 from drumeval.metrics.fidelity import fidelity_distance, groove_profile
 from drumeval.metrics.genre import GenreClassifier
 from drumeval.metrics.groove import bar_similarity
@@ -104,7 +104,7 @@ def measure_set(
         "syncopation": _nanmean([syncopation(track) for track in tracks]),
         "phrase_structure": _nanmean([phrase_structure(track) for track in tracks]),
         "boundaries_per_16_bars": 16 * len(found) / bars if bars else float("nan"),
-        "empty_bar_share": _nanmean([empty_bar_fraction(track) for track in tracks]),
+        "empty_bar_share": _nanmean([empty_bar_share(track) for track in tracks]),
         "hits_per_bar": _nanmean([mean_hits_per_bar(track) for track in tracks]),
     }
 

@@ -131,7 +131,7 @@ def stats_figure(stats: dict):
     positions = np.arange(len(DRUM_CLASS_NAMES))
     for offset, (name, values) in enumerate(stats.items()):
         shares_axis.bar(positions + offset * width, values.class_shares, width, label=name)
-        numbers_axis.scatter(values.hits_per_bar, values.kick_on_beat_share, label=name)
+        numbers_axis.scatter(values.mean_hits_per_bar, values.kick_on_beat_share, label=name)
     shares_axis.set_xticks(positions + 0.4 - width / 2, DRUM_CLASS_NAMES, rotation=30)
     shares_axis.set_ylabel("share of hits")
     shares_axis.legend(fontsize="small")
@@ -172,7 +172,7 @@ def stats(
             str(values.examples),
             f"{values.train}/{values.eval}",
             f"{values.mean_bars_per_example:.1f}",
-            f"{values.hits_per_bar:.1f}",
+            f"{values.mean_hits_per_bar:.1f}",
             f"{values.kick_on_beat_share:.0%}",
         )
     console.print(table)

@@ -8,7 +8,7 @@ note-seq's `MultiDrumOneHotEncoding` (DrumsRNN) and MusicVAE's `DrumsConverter` 
 
 import numpy as np
 
-from drumeval.data.drum_classes import KICK, NUM_DRUM_CLASSES, NUM_DRUM_EVENTS, STEPS_PER_QUARTER
+from drumeval.data.drum_classes import NUM_DRUM_CLASSES, NUM_DRUM_EVENTS
 
 DRUMS_RNN_COUNTER_BITS = 6
 DRUMS_RNN_INPUT_SIZE = NUM_DRUM_EVENTS + DRUMS_RNN_COUNTER_BITS  # 518
@@ -59,12 +59,3 @@ def music_vae_inputs(event_ids: np.ndarray) -> np.ndarray:
     no_hit = (np.asarray(event_ids) == 0).astype(np.float32)[..., None]
     return np.concatenate([rolls, no_hit], axis=-1)
 
-
-def kick_on_beat_share(event_ids: np.ndarray) -> float:
-    """Fraction of beats (every 4th step) with a kick: ≈1 for four-on-the-floor techno/house.
-
-    Defined here, beside the encoding, because the thesis's corpus filter is made of it
-    (techno-house = a kick on ≥ 90 % of beats); `drumeval.metrics` hands it on.
-    """
-    beats = np.asarray(event_ids)[::STEPS_PER_QUARTER]
-    return float(((beats >> KICK) & 1).mean()) if len(beats) else 0.0

@@ -37,7 +37,6 @@ from drumeval.data.corpus import (
     write_corpus,
 )
 from drumeval.data.drum_classes import DEFAULT_BARS, STEPS_PER_BAR
-from drumeval.data.encoding import kick_on_beat_share
 from drumeval.data.midi import DrumTrackData, load_drum_track
 from drumeval.errors import (
     DatasetError,
@@ -46,6 +45,7 @@ from drumeval.errors import (
     NoDrumsError,
     UnsupportedMeterError,
 )
+from drumeval.metrics import kick_on_beat_share
 
 TRACK_ID = re.compile(r"TR[A-Z0-9]{16}")
 JAZZ_SOUL_TAG = re.compile(r"\b(jazz|soul)\b", re.IGNORECASE)

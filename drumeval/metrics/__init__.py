@@ -7,19 +7,27 @@ realism (density and empty bars) and genre (kick on the beat). Every function ta
 ids `[T]` (bit k = drum class k, 16 steps per bar) and returns a float or an array; the
 formula is in its docstring.
 
+One edge rule for every measure here and in the submodules: measures read *whole bars*
+(`bars`), so a partial last bar is dropped, and a track with no whole bar has nothing to
+measure — shares, counts and means are 0.0 (similarities at a lag are NaN, see `groove`).
+Class counts and shares (`class_hit_counts`, `class_shares`) are the exception: they count
+every step, since an instrument mix has no bar structure.
+
 Modules: `groove` (kick on all four beats, backbeat, bar similarity at a lag), `rhythm`
 (syncopation), `structure` (self-similarity curve, phrase structure, section changes),
 `novelty` (copies of the training data), `genre` (genre classifier), `fidelity` (samples vs
-corpus). Corpus-wide figures (`corpus`) apply these to `tracks_of(corpus)`. `kick_on_beat_share`
-is defined in `drumeval.data.encoding` (the thesis's techno-house filter is made of it).
+corpus). Corpus-wide figures (`corpus`) apply these to `tracks_of(corpus)`; the plots, the clip
+pipeline, the Lakh filter and MusicVAE's near-empty flag call the same functions.
 """
 
 import itertools
 
 import numpy as np
 
-from drumeval.data.drum_classes import NUM_DRUM_CLASSES, STEPS_PER_BAR
-from drumeval.data.encoding import event_ids_to_rolls, kick_on_beat_share
+from drumeval.data.drum_classes import KICK, NUM_DRUM_CLASSES, STEPS_PER_BAR, STEPS_PER_QUARTER
+from drumeval.data.encoding import event_ids_to_rolls
+
+NEAR_EMPTY_HITS_PER_BAR = 1.0  # the thesis's "lacking in drum content"
 
 
 def bars(event_ids: np.ndarray) -> np.ndarray:
@@ -45,6 +53,20 @@ def mean_hits_per_bar(event_ids: np.ndarray) -> float:
     return float(per_bar.sum(axis=1).mean()) if len(per_bar) else 0.0
 
 
+def near_empty(event_ids: np.ndarray, *, min_hits_per_bar: float = NEAR_EMPTY_HITS_PER_BAR) -> bool:
+    """Whether `mean_hits_per_bar < min_hits_per_bar`: the thesis found MusicVAE samples
+    "lacking in drum content"; this flags them (a track with no whole bar is near empty)."""
+    return mean_hits_per_bar(event_ids) < min_hits_per_bar
+
+
+def kick_on_beat_share(event_ids: np.ndarray) -> float:
+    """Σ beats with a kick / Σ beats over whole bars (beats are steps 0, 4, 8, 12 of a bar):
+    ≈1 for four-on-the-floor techno/house; the thesis's corpus filter is made of it
+    (techno-house = a kick on ≥ 90 % of beats)."""
+    beats = bars(event_ids)[:, ::STEPS_PER_QUARTER]
+    return float(((beats >> KICK) & 1).mean()) if beats.size else 0.0
+
+
 def class_hit_counts(event_ids: np.ndarray) -> np.ndarray:
     """`[9]` int: hits of class k = Σ_t bit_k(event_ids[t]) (every step, partial bar too)."""
     rolls = event_ids_to_rolls(np.asarray(event_ids).reshape(-1))
@@ -58,10 +80,11 @@ def class_shares(event_ids: np.ndarray) -> np.ndarray:
     return counts / total if total else np.zeros(NUM_DRUM_CLASSES)
 
 
-def empty_bar_fraction(event_ids: np.ndarray) -> float:
-    """Fraction of bars with no hit at all (the thesis's "lacking in drum content")."""
+def empty_bar_share(event_ids: np.ndarray) -> float:
+    """Share of bars with no hit at all (the thesis's "lacking in drum content"; 0 for a
+    track with no whole bar, like every share here)."""
     per_bar = bars(event_ids)
-    return float((per_bar == 0).all(axis=1).mean()) if len(per_bar) else 1.0
+    return float((per_bar == 0).all(axis=1).mean()) if len(per_bar) else 0.0
 
 
 def groove_consistency(event_ids: np.ndarray) -> float:
@@ -136,7 +159,7 @@ def summary(event_ids: np.ndarray) -> dict[str, float]:
     """The corpus-free metrics of one track, by name."""
     return {
         "mean_hits_per_bar": mean_hits_per_bar(event_ids),
-        "empty_bar_fraction": empty_bar_fraction(event_ids),
+        "empty_bar_share": empty_bar_share(event_ids),
         "kick_on_beat_share": kick_on_beat_share(event_ids),
         "groove_consistency": groove_consistency(event_ids),
         "phrase_structure": phrase_structure(event_ids),

@@ -37,7 +37,7 @@ def class_hit_counts(event_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return metrics.class_hit_counts(_joined(event_ids, lengths))
 
 
-def hits_per_bar(event_ids: np.ndarray, lengths: np.ndarray) -> float:
+def mean_hits_per_bar(event_ids: np.ndarray, lengths: np.ndarray) -> float:
     """Σ hits / Σ bars over the whole corpus: `metrics.mean_hits_per_bar` of all examples
     end to end (lengths are whole bars); 0 for an empty corpus."""
     return metrics.mean_hits_per_bar(_joined(event_ids, lengths))
@@ -62,7 +62,7 @@ class CorpusStats:
     train: int
     eval: int
     mean_bars_per_example: float
-    hits_per_bar: float
+    mean_hits_per_bar: float
     class_shares: tuple[float, ...]
     kick_on_beat_share: float
 
@@ -76,7 +76,7 @@ def summarize(event_ids: np.ndarray, lengths: np.ndarray, is_eval: np.ndarray) -
         train=int((~is_eval).sum()),
         eval=int(is_eval.sum()),
         mean_bars_per_example=float(bars.mean()) if len(bars) else 0.0,
-        hits_per_bar=hits_per_bar(event_ids, lengths),
+        mean_hits_per_bar=mean_hits_per_bar(event_ids, lengths),
         class_shares=tuple(float(share) for share in class_shares(event_ids, lengths)),
         kick_on_beat_share=kick_on_beat_share(event_ids, lengths),
     )

@@ -18,11 +18,10 @@ import numpy as np
 
 from drumeval.data.drum_classes import DRUM_CLASS_NAMES
 from drumeval.errors import DrumevalError
-from drumeval.metrics import class_shares, mean_hits_per_bar
+from drumeval.metrics import class_shares, empty_bar_share, mean_hits_per_bar
 from drumeval.metrics.groove import (
     backbeat_share,
     bar_similarity,
-    empty_bar_share,
     kick_four_on_floor_share,
     shifted_backbeat_share,
 )

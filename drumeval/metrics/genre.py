@@ -20,7 +20,7 @@ import numpy as np
 
 from drumeval.data.drum_classes import DRUM_CLASS_NAMES
 from drumeval.errors import DrumevalError
-from drumeval.metrics import class_shares, empty_bar_fraction, kick_on_beat_share, mean_hits_per_bar
+from drumeval.metrics import class_shares, empty_bar_share, kick_on_beat_share, mean_hits_per_bar
 from drumeval.metrics.groove import backbeat_share, bar_similarity, kick_four_on_floor_share
 from drumeval.metrics.rhythm import syncopation
 
@@ -31,7 +31,7 @@ GENRE_FEATURES = (
     "syncopation",
     "bar_similarity_1",
     "mean_hits_per_bar",
-    "empty_bar_fraction",
+    "empty_bar_share",
     *(f"share_{name}" for name in DRUM_CLASS_NAMES),
 )
 REGULARIZATION_C = 1.0
@@ -49,7 +49,7 @@ def genre_features(event_ids: np.ndarray) -> np.ndarray:
             syncopation(event_ids),
             1.0 if np.isnan(similarity) else similarity,
             mean_hits_per_bar(event_ids),
-            empty_bar_fraction(event_ids),
+            empty_bar_share(event_ids),
             *class_shares(event_ids),
         ]
     )

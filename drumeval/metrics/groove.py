@@ -3,8 +3,9 @@
 Issue 18 showed that loss curves hid undertrained models: a model can reach a low loss and
 still place hits almost at random. These per-bar figures make the groove measurable on a
 generated track and on the corpus it was trained on alike. Every function takes event ids
-`[T]` (bit k = drum class k, 16 steps per bar), works on whole bars only (a partial last bar
-is dropped) and returns a float; the formula is in its docstring.
+`[T]` (bit k = drum class k, 16 steps per bar), follows the edge rule of `drumeval.metrics`
+(whole bars only, a partial last bar is dropped) and returns a float; the formula is in its
+docstring.
 """
 
 import numpy as np
@@ -49,12 +50,6 @@ def shifted_backbeat_share(event_ids: np.ndarray) -> float:
     pattern one beat out of phase. Rare in the corpora (techno 0.07); a decoder that keeps the
     half-bar period but has lost count of the bar line plays it about as often as the backbeat."""
     return _share_of_bars_with(event_ids, SNARE, SHIFTED_BACKBEAT_STEPS)
-
-
-def empty_bar_share(event_ids: np.ndarray) -> float:
-    """Share of bars with no hit at all (0 for a track shorter than a bar: nothing is empty)."""
-    per_bar = bars(event_ids)
-    return float((per_bar == 0).all(axis=1).mean()) if len(per_bar) else 0.0
 
 
 def _jaccard_rows(first: np.ndarray, second: np.ndarray) -> np.ndarray:

@@ -3,7 +3,6 @@
 from drumeval.plots.figures import (
     density_figure,
     drum_grid_figure,
-    hits_per_bar,
     phrase_grid_figure,
     save_figure,
 )
@@ -11,7 +10,6 @@ from drumeval.plots.figures import (
 __all__ = [
     "density_figure",
     "drum_grid_figure",
-    "hits_per_bar",
     "phrase_grid_figure",
     "save_figure",
 ]

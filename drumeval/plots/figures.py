@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 
 from drumeval.data.drum_classes import DRUM_CLASS_NAMES, NUM_DRUM_CLASSES, STEPS_PER_BAR
 from drumeval.data.encoding import event_ids_to_rolls
+from drumeval.metrics import hits_per_bar
 
 BARS_PER_PHRASE = 4
 _ROW_LABELS = tuple(name.replace("_", " ") for name in DRUM_CLASS_NAMES)
@@ -28,15 +29,6 @@ def _check_event_ids(event_ids: np.ndarray) -> np.ndarray:
     if ids.ndim != 1:
         raise ValueError(f"event ids must be one track [T], got shape {ids.shape}")
     return ids
-
-
-def hits_per_bar(event_ids: np.ndarray) -> np.ndarray:
-    """int [bars, 9]: hits of each class in each bar (a last partial bar counts as a bar)."""
-    rolls = event_ids_to_rolls(_check_event_ids(event_ids)).astype(np.int64)
-    bars = -(-rolls.shape[0] // STEPS_PER_BAR)
-    padded = np.zeros((bars * STEPS_PER_BAR, NUM_DRUM_CLASSES), dtype=np.int64)
-    padded[: rolls.shape[0]] = rolls
-    return padded.reshape(bars, STEPS_PER_BAR, NUM_DRUM_CLASSES).sum(axis=1)
 
 
 def _bar_ticks(bars: int) -> np.ndarray:
@@ -144,8 +136,9 @@ def phrase_grid_figure(
 
 
 def density_figure(event_ids: np.ndarray, *, title: str | None = None) -> Figure:
-    """Hits per bar over time: the total on top, each class as a heat-map row below."""
-    counts = hits_per_bar(event_ids)
+    """Hits per bar over time: the total on top, each class as a heat-map row below (whole
+    bars, as `metrics.hits_per_bar` counts them)."""
+    counts = hits_per_bar(_check_event_ids(event_ids))
     bars = counts.shape[0]
     figure = Figure(figsize=(max(6.0, bars / 6 + 2.0), 4.0), layout="constrained")
     total_axes, class_axes = figure.subplots(

@@ -3,7 +3,6 @@ from note_seq import encoder_decoder
 from note_seq.drums_encoder_decoder import MultiDrumOneHotEncoding
 
 from drumeval.data import encoding
-from drumeval.data.drum_classes import KICK
 
 
 def test_event_ids_and_rolls_round_trip():
@@ -30,13 +29,3 @@ def test_music_vae_inputs_have_nor_bit(magenta_fixtures):
     ids = data["target_ids"]
     np.testing.assert_array_equal(encoding.music_vae_inputs(ids), data["encoder_inputs"])
 
-
-def test_kick_on_beat_share_counts_kicks_on_every_fourth_step():
-    four_on_the_floor = np.zeros(32, dtype=np.int32)
-    four_on_the_floor[::4] = 1 << KICK
-    assert encoding.kick_on_beat_share(four_on_the_floor) == 1.0
-    off_beat = np.roll(four_on_the_floor, 2)
-    assert encoding.kick_on_beat_share(off_beat) == 0.0
-    one_beat = np.array([1 | 2, 0, 0, 0, 2, 0, 0, 0])  # kick and snare, then snare alone
-    assert encoding.kick_on_beat_share(one_beat) == 0.5
-    assert encoding.kick_on_beat_share(np.zeros(0, dtype=np.int32)) == 0.0

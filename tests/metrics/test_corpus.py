@@ -16,7 +16,7 @@ LENGTHS = np.array([16, 16])  # the 9s sit in padding and must not count
 def test_hit_counts_and_shares_ignore_padding():
     assert stats.class_hit_counts(IDS, LENGTHS).tolist() == [4, 2, 1, 0, 0, 0, 0, 0, 0]
     np.testing.assert_allclose(stats.class_shares(IDS, LENGTHS)[:3], [4 / 7, 2 / 7, 1 / 7])
-    assert stats.hits_per_bar(IDS, LENGTHS) == 3.5
+    assert stats.mean_hits_per_bar(IDS, LENGTHS) == 3.5
     assert stats.class_shares(np.zeros((1, 16), int), np.array([16])).sum() == 0
 
 

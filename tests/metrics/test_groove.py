@@ -7,10 +7,10 @@ import pytest
 
 from drumeval.data.drum_classes import CLOSED_HIHAT, KICK, SNARE
 from drumeval.errors import DrumevalError
+from drumeval.metrics import empty_bar_share
 from drumeval.metrics.groove import (
     backbeat_share,
     bar_similarity,
-    empty_bar_share,
     kick_four_on_floor_share,
     shifted_backbeat_share,
     track_similarity,

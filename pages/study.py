@@ -36,6 +36,7 @@ except DrumevalError as error:
     screens.show_error(error)
     st.stop()
 
+screens.start_at_top(progress)
 match progress.step:
     case flow.Step.QUESTIONNAIRE:
         screens.questionnaire_screen(engine, study, token)

@@ -19,6 +19,31 @@ export default function ({ data }) {
 }
 """,
 )
+# Streamlit keeps the scroll position across reruns, so a screen that follows a button at the
+# bottom of a long one (the next clip after "Submit rating") opened scrolled past its heading
+# and player. Each new view (step, or clip within the rating step) starts at the top; reruns
+# within one view (the player's progress reports) leave the scroll alone.
+_start_at_top = st.components.v2.component(
+    "drumeval_start_at_top",
+    js="""
+let shownView = null;
+
+function scrollableAncestors(element) {
+  const found = [];
+  for (let node = element; node; node = node.parentNode || node.host) {
+    if (node.nodeType === Node.ELEMENT_NODE && node.scrollTop > 0) found.push(node);
+  }
+  return found;
+}
+
+export default function ({ data, parentElement }) {
+  if (data.view === shownView) return;
+  shownView = data.view;
+  for (const element of scrollableAncestors(parentElement)) element.scrollTop = 0;
+  window.scrollTo(0, 0);
+}
+""",
+)
 REDIRECT_DELAY_MS = 5000
 PENDING_KEY = "pending-rating"
 RATING_ERROR_KEY = "rating-error"
@@ -100,6 +125,12 @@ def _waiting_for_database() -> None:
         icon=":material/hourglass_top:",
     )
     _retry_soon()
+
+
+def start_at_top(progress: flow.Progress) -> None:
+    """Scroll to the top when the screen shows a new step or a new clip."""
+    position = progress.clip.position if progress.clip is not None else ""
+    _start_at_top(data={"view": f"{progress.step.value}:{position}"}, key="start-at-top")
 
 
 def show_error(error: DrumevalError) -> None:

@@ -22,6 +22,7 @@ from deploy.browser_evaluator import (
     fill_rating,
     listen_to_the_end,
     rate_current_clip,
+    settle,
 )
 from deploy.synthetic_study import make_study
 from drumeval.study import content, flow
@@ -180,3 +181,30 @@ def test_a_rating_survives_a_locked_database(browser, tmp_path, monkeypatch):
             assert session.query(Rating).count() == 1
     finally:
         server.stop()
+
+
+def _heading_top(page, heading: str) -> float:
+    box = page.get_by_text(heading, exact=True).bounding_box()
+    assert box is not None, f"{heading!r} is not on the page"
+    return box["y"]
+
+
+@pytest.mark.parametrize("study_server", ["sqlite"], indirect=True)
+def test_each_new_clip_starts_at_the_top(study_server, browser):
+    """The submit button sits at the bottom of a long form; the next clip's heading and
+    player must be in view after it, not scrolled away above the window."""
+    server, engine = study_server
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
+    consent_and_screen(page, engine)
+    assert _heading_top(page, "How to rate") >= 0
+    page.get_by_role("button", name="Start with the practice clip").click()
+    previous = "Practice clip"
+    for heading in ("Clip 1 of 4", "Clip 2 of 4"):
+        rate_current_clip(page, previous)
+        page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+        settle(page)
+        assert _heading_top(page, heading) >= 0, f"{heading} opened scrolled past its heading"
+        previous = heading
+    context.close()

@@ -18,7 +18,6 @@ Run: `.venv/bin/python benchmarks/bench_audio.py` (about a minute on 2 cores).
 import csv
 import os
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,25 +26,22 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import numpy as np
 import soundfile
+from _report import report
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO_ROOT))
-
-from _report import report  # noqa: E402
-
-from drumeval.audio import (  # noqa: E402
+from drumeval.audio import (
     RenderSettings,
     common_target_lufs,
     measure_loudness,
     render,
     render_many,
 )
-from drumeval.audio.encode import encode  # noqa: E402
-from drumeval.audio.loudness import true_peak_dbtp  # noqa: E402
-from drumeval.audio.pipeline import load_score, synthesize_fast  # noqa: E402
-from drumeval.audio.synth import find_soundfont  # noqa: E402
-from drumeval.data.midi import event_ids_to_pretty_midi  # noqa: E402
-from drumeval.data.programmed import generate_programmed_track  # noqa: E402
+from drumeval.audio.encode import encode
+from drumeval.audio.loudness import true_peak_dbtp
+from drumeval.audio.pipeline import load_score, synthesize_fast
+from drumeval.audio.synth import find_soundfont
+from drumeval.data.midi import event_ids_to_pretty_midi
+from drumeval.data.programmed import generate_programmed_track
+from drumeval.paths import groove_dir
 
 SPEED_TARGET = 200.0
 SPREAD_TARGET_LU = 0.5
@@ -150,9 +146,9 @@ def bench_speed(cache: Path) -> None:
 
 def _groove_beats(count: int) -> list[Path]:
     """The first `count` GMD jazz/soul *beats* (not 2-second fills) of at least 20 s."""
-    rows = csv.DictReader((REPO_ROOT / "data" / "groove" / "info.csv").open())
+    rows = csv.DictReader((groove_dir() / "info.csv").open())
     beats = [row for row in rows if row["beat_type"] == "beat" and float(row["duration"]) >= 20]
-    return [REPO_ROOT / "data" / "groove" / row["midi_filename"] for row in beats[:count]]
+    return [groove_dir() / row["midi_filename"] for row in beats[:count]]
 
 
 def _spread(clips: list, target: float) -> str:

@@ -40,10 +40,11 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from drumeval.paths import REPO_ROOT
+
+sys.path.insert(0, str(REPO_ROOT))  # deploy/ is no installed package
 
 from _report import report
 

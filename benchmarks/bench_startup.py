@@ -30,7 +30,8 @@ from pathlib import Path
 
 from _report import report
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from drumeval.paths import REPO_ROOT
+
 FIRST_PAGE_TARGET_S = 10.0
 RSS_TARGET_GB = 1.5
 MAGENTA_CLI_16_S = 35.6

@@ -9,9 +9,9 @@ import sys
 import time
 import urllib.request
 from collections.abc import Mapping
-from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from drumeval.paths import REPO_ROOT
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

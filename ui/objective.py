@@ -1,15 +1,16 @@
-"""The objective Table 1 shipped with drumeval (`drumeval/analysis/objective_table1.csv`,
-made by `python -m drumeval.analysis.objective_run`): read and shown without importing the
-statistics stack, so that the About page stays light."""
+"""The objective Table 1 shipped with drumeval (`data/tables/objective_table1.csv`, made by
+`drumeval objective-table`): read and shown without importing the statistics stack, so that
+the About page stays light."""
 
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-ANALYSIS_DIR = Path(__file__).resolve().parents[1] / "drumeval" / "analysis"
-OBJECTIVE_TABLE = ANALYSIS_DIR / "objective_table1.csv"
-SELF_SIMILARITY = ANALYSIS_DIR / "self_similarity_curves.csv"
+from drumeval.paths import objective_table_path, self_similarity_curves_path
+
+OBJECTIVE_TABLE = objective_table_path()
+SELF_SIMILARITY = self_similarity_curves_path()
 
 
 @st.cache_data(show_spinner=False)

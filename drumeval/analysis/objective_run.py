@@ -2,17 +2,19 @@
 two learned/tuned parts (genre classifier, section detector) on held-out corpus clips.
 
 This is the I/O edge of `drumeval.analysis.objective`: it loads corpora and checkpoints
-and samples (JAX/Keras are imported only inside `sample_checkpoints`).
-`python -m drumeval.analysis.objective_run [--num 8] [--seed 2024] [--out table.csv]
-[--curves-out curves.csv]` prints the validation figures and the table as Markdown, and can
-save the table and the self-similarity curves for the Results page (no models needed there).
+and samples (JAX/Keras are imported only inside `sample_checkpoints`). `drumeval
+objective-table [--num 8] [--seed 2024]` prints the validation figures and the table as
+Markdown and writes the table and the self-similarity curves beside the data
+(`paths.tables_dir()`), where the About and Results pages read them without models.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -20,6 +22,10 @@ from drumeval.analysis.objective import CorpusSplits, objective_table1, self_sim
 from drumeval.metrics import tracks_of
 from drumeval.metrics.genre import GenreClassifier, train_genre_classifier
 from drumeval.metrics.structure import boundary_f1, f1_score, section_boundaries
+from drumeval.paths import objective_table_path, self_similarity_curves_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CORPORA = ("techno-house-700", "techno-house-1500", "jazz-soul-700", "jazz-soul-1500")
 SAMPLE_SEED = 2024
@@ -109,31 +115,42 @@ def sample_checkpoints(
     return samples
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Print the validation figures and the objective Table 1 (Markdown)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--num", type=int, default=SAMPLES_PER_CHECKPOINT)
-    parser.add_argument("--seed", type=int, default=SAMPLE_SEED)
-    parser.add_argument("--out", help="also write the table as CSV")
-    parser.add_argument("--curves-out", help="also write the self-similarity curves as CSV")
-    args = parser.parse_args(argv)
+@dataclass(frozen=True)
+class ObjectiveRun:
+    """The objective Table 1, its self-similarity curves and the validation of its two
+    learned/tuned parts (what `drumeval objective-table` prints and writes)."""
+
+    genre_accuracy: dict[str, float]  # held-out accuracy per genre
+    section_scores: dict[int, dict[str, float]]  # section detector, by tolerance in bars
+    table: pd.DataFrame
+    curves: pd.DataFrame
+
+
+def run_objective_table1(
+    num: int = SAMPLES_PER_CHECKPOINT, seed: int = SAMPLE_SEED
+) -> ObjectiveRun:
+    """Sample every shipped checkpoint, measure it and the corpora, validate the measures."""
     corpora = load_corpus_splits()
     classifier = train_corpus_classifier(corpora)
-    print("genre classifier, held-out accuracy:", validate_genre_classifier(corpora, classifier))
-    for tolerance in (0, 1):
-        print(
-            f"section detector (±{tolerance} bar):",
-            validate_section_detector(tolerance_bars=tolerance),
-        )
-    samples = sample_checkpoints(args.num, args.seed)
-    table = objective_table1(samples, corpora, classifier)
-    print(table.to_markdown(index=False, floatfmt=".3f"))
-    if args.out:
-        table.to_csv(args.out, index=False)
-    if args.curves_out:
-        references = {("corpus", s.genre, s.corpus_size): s.eval for s in corpora.values()}
-        self_similarity_curves(samples | references).to_csv(args.curves_out, index=False)
+    samples = sample_checkpoints(num, seed)
+    references = {("corpus", s.genre, s.corpus_size): s.eval for s in corpora.values()}
+    return ObjectiveRun(
+        genre_accuracy=validate_genre_classifier(corpora, classifier),
+        section_scores={
+            tolerance: validate_section_detector(tolerance_bars=tolerance) for tolerance in (0, 1)
+        },
+        table=objective_table1(samples, corpora, classifier),
+        curves=self_similarity_curves(samples | references),
+    )
 
 
-if __name__ == "__main__":
-    main()
+def write_objective_tables(run: ObjectiveRun, out_dir: str | Path | None = None) -> list[Path]:
+    """Write the table and the curves as CSV into `out_dir` (default `paths.tables_dir()`,
+    where the pages read them); returns the two paths."""
+    paths = [objective_table_path(), self_similarity_curves_path()]
+    if out_dir is not None:
+        paths = [Path(out_dir) / path.name for path in paths]
+    for path, frame in zip(paths, (run.table, run.curves), strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(path, index=False)
+    return paths

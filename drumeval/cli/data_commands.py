@@ -85,10 +85,11 @@ def build(
 ) -> None:
     """Build the techno-house and jazz-soul corpora (700 and 1500 examples each)."""
     from drumeval.data.build import build_corpora, build_work_units
-    from drumeval.data.corpus import CORPUS_NAMES, DEFAULT_CORPORA_DIR
+    from drumeval.data.corpus import CORPUS_NAMES
+    from drumeval.paths import corpora_dir
 
     names = tuple(corpus or CORPUS_NAMES)
-    out = out or DEFAULT_CORPORA_DIR
+    out = out or corpora_dir()
     with progress_bar("building corpora", build_work_units(names, groove)) as advance:
         written = build_corpora(names, out, groove_dir=groove, progress=advance)
     table = Table("corpus", "examples", "train", "eval", "sha256", title=f"Built in {out}")
@@ -205,10 +206,10 @@ def lakh(
     seed: Annotated[int, typer.Option(help="Seed of the by-track train/eval split.")] = 0,
 ) -> None:
     """Filter Lakh MIDI as the thesis did and write lakh-techno-house / lakh-jazz-soul."""
-    from drumeval.data.corpus import DEFAULT_CORPORA_DIR
     from drumeval.data.lakh import build_lakh_corpora, midi_files
+    from drumeval.paths import corpora_dir
 
-    out = out or DEFAULT_CORPORA_DIR
+    out = out or corpora_dir()
     files = midi_files(lmd)
     with progress_bar("filtering Lakh MIDI", len(files)) as advance:
         report = build_lakh_corpora(

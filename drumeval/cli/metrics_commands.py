@@ -1,4 +1,5 @@
-"""`drumeval metrics`: objective metrics of MIDI drum tracks."""
+"""`drumeval metrics` and `drumeval objective-table`: objective metrics of MIDI drum tracks
+and of every shipped checkpoint."""
 
 import json
 from pathlib import Path
@@ -48,6 +49,32 @@ def metrics(
         json_out.write_text(json.dumps(results, indent=2) + "\n")
 
 
+def objective_table(
+    num: Annotated[int, typer.Option(help="Seeded 60-bar samples per checkpoint.")] = 8,
+    seed: Annotated[int, typer.Option(help="Seed of the fixed sample set.")] = 2024,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(help="Write the CSVs here instead of data/tables/ (where the app reads)."),
+    ] = None,
+) -> None:
+    """The objective Table 1 of every shipped checkpoint and corpus, with its validation;
+    writes objective_table1.csv and self_similarity_curves.csv for the About/Results pages."""
+    from drumeval.analysis.objective_run import run_objective_table1, write_objective_tables
+
+    run = run_objective_table1(num, seed)
+    accuracy = ", ".join(f"{genre} {share:.0%}" for genre, share in run.genre_accuracy.items())
+    console.print(f"genre classifier, held-out accuracy: {accuracy}")
+    for tolerance, scores in run.section_scores.items():
+        console.print(
+            f"section detector (±{tolerance} bar): P {scores['precision']:.2f} "
+            f"R {scores['recall']:.2f} F1 {scores['f1']:.2f} on {scores['tracks']} tracks"
+        )
+    typer.echo(run.table.to_markdown(index=False, floatfmt=".3f"))
+    for path in write_objective_tables(run, out_dir):
+        console.print(f"wrote {path}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the metrics command to the root app."""
+    """Add the metrics commands to the root app."""
     app.command()(metrics)
+    app.command("objective-table")(objective_table)

@@ -4,9 +4,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from drumeval.data import jazz_soul
-from drumeval.data.corpus import CORPUS_NAMES, DEFAULT_CORPORA_DIR
+from drumeval.data.corpus import CORPUS_NAMES
 from drumeval.data.techno_house import build_techno_house
 from drumeval.errors import DatasetError
+from drumeval.paths import corpora_dir
 
 
 def corpus_sizes(names: Sequence[str], genre: str) -> dict[str, int]:
@@ -16,15 +17,17 @@ def corpus_sizes(names: Sequence[str], genre: str) -> dict[str, int]:
 
 def build_corpora(
     names: Sequence[str] = CORPUS_NAMES,
-    out_dir: str | Path = DEFAULT_CORPORA_DIR,
+    out_dir: str | Path | None = None,
     *,
     groove_dir: str | Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> list[Path]:
-    """Build the named standard corpora into `out_dir`; returns their directories."""
+    """Build the named standard corpora into `out_dir` (default `paths.corpora_dir()`);
+    returns their directories."""
     unknown = sorted(set(names) - set(CORPUS_NAMES))
     if unknown:
         raise DatasetError(f"unknown corpus {', '.join(unknown)}; choose from {CORPUS_NAMES}")
+    out_dir = out_dir or corpora_dir()
     written = []
     techno = corpus_sizes(names, "techno-house")
     if techno:
@@ -32,7 +35,7 @@ def build_corpora(
     jazz = corpus_sizes(names, "jazz-soul")
     if jazz:
         written += jazz_soul.build_jazz_soul(
-            jazz, out_dir, groove_dir=groove_dir or jazz_soul.DEFAULT_GROOVE_DIR, progress=progress
+            jazz, out_dir, groove_dir=groove_dir, progress=progress
         )
     return written
 
@@ -41,5 +44,5 @@ def build_work_units(names: Sequence[str], groove_dir: str | Path | None = None)
     """How many progress ticks `build_corpora` reports: tracks generated + files read."""
     techno = corpus_sizes(names, "techno-house")
     jazz = corpus_sizes(names, "jazz-soul")
-    files = jazz_soul.groove_files(groove_dir or jazz_soul.DEFAULT_GROOVE_DIR) if jazz else []
+    files = jazz_soul.groove_files(groove_dir) if jazz else []
     return max(techno.values(), default=0) + len(files)

@@ -21,11 +21,11 @@ import numpy as np
 
 from drumeval.data.drum_classes import DEFAULT_BARS, DEFAULT_STEPS, STEPS_PER_BAR
 from drumeval.errors import DatasetError
+from drumeval.paths import corpora_dir as default_corpora_dir
 
 FORMAT_VERSION = 1
 CORPUS_NAMES = ("techno-house-700", "techno-house-1500", "jazz-soul-700", "jazz-soul-1500")
 GENRES = ("techno-house", "jazz-soul")
-DEFAULT_CORPORA_DIR = Path(__file__).resolve().parents[2] / "data" / "corpora"
 EXAMPLES_FILE = "examples.npz"
 MANIFEST_FILE = "manifest.json"
 SECTIONS_FILE = "sections.json"
@@ -274,11 +274,11 @@ def write_corpus(
 
 
 def resolve_corpus_dir(name_or_dir: str | Path, corpora_dir: str | Path | None = None) -> Path:
-    """A corpus directory from a name (under data/corpora) or a path."""
+    """A corpus directory from a name (under `paths.corpora_dir()`) or a path."""
     path = Path(name_or_dir)
     if (path / MANIFEST_FILE).exists() or path.is_dir():
         return path
-    return Path(corpora_dir or DEFAULT_CORPORA_DIR) / str(name_or_dir)
+    return Path(corpora_dir or default_corpora_dir()) / str(name_or_dir)
 
 
 def load_corpus(name_or_dir: str | Path, *, corpora_dir: str | Path | None = None) -> Corpus:

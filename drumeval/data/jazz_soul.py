@@ -28,17 +28,18 @@ from drumeval.data.corpus import (
 from drumeval.data.drum_classes import DEFAULT_BARS
 from drumeval.data.midi import DrumTrackData, load_drum_track
 from drumeval.errors import DatasetError, DrumevalError
+from drumeval.paths import groove_dir as default_groove_dir
 
-DEFAULT_GROOVE_DIR = Path(__file__).resolve().parents[2] / "data" / "groove"
 # GMD names encode the style, tempo, beat/fill and meter: 10_soul-groove10_102_beat_4-4.mid
 GMD_NAME = re.compile(r"^\d+_(jazz|soul)[^_]*_\d+_(beat|fill)_4-4\.midi?$", re.IGNORECASE)
 SPLIT_SEED = 0
 SUBSET_SEED = 1
 
 
-def groove_files(groove_dir: str | Path = DEFAULT_GROOVE_DIR) -> list[Path]:
-    """The jazz*/soul* 4/4 beats and fills under `groove_dir`, in a stable order."""
-    root = Path(groove_dir)
+def groove_files(groove_dir: str | Path | None = None) -> list[Path]:
+    """The jazz*/soul* 4/4 beats and fills under `groove_dir` (default `paths.groove_dir()`),
+    in a stable order."""
+    root = Path(groove_dir or default_groove_dir())
     return sorted(
         (path for path in root.rglob("*") if GMD_NAME.match(path.name)),
         key=lambda path: path.relative_to(root).as_posix(),
@@ -64,12 +65,13 @@ def build_jazz_soul(
     sizes: dict[str, int],
     out_dir: str | Path,
     *,
-    groove_dir: str | Path = DEFAULT_GROOVE_DIR,
+    groove_dir: str | Path | None = None,
     split_seed: int = SPLIT_SEED,
     subset_seed: int = SUBSET_SEED,
     progress: Callable[[int], None] | None = None,
 ) -> list[Path]:
     """Write one jazz-soul corpus per {name: size}; all share one by-file split."""
+    groove_dir = Path(groove_dir or default_groove_dir())
     files = groove_files(groove_dir)
     if not files:
         raise DatasetError(f"no GMD jazz/soul 4/4 MIDI files under {groove_dir}")

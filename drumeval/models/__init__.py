@@ -5,11 +5,10 @@ that Keras never pulls TensorFlow in (TensorFlow is only used to read Magenta fi
 """
 
 import os
-from pathlib import Path
+
+from drumeval.paths import jax_cache_dir
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorBoard may pull TensorFlow in
 # Compiled XLA programs persist across processes: the app and CLI start warm after first use.
-os.environ.setdefault(
-    "JAX_COMPILATION_CACHE_DIR", str(Path(__file__).resolve().parents[2] / ".cache" / "jax")
-)
+os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(jax_cache_dir()))

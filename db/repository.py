@@ -217,6 +217,18 @@ def set_study_status(session: Session, *, study_id: int, status: str) -> None:
     _append_event(session, study_id, None, "admin", {"status": status})
 
 
+def study_clip_seconds(session: Session, *, study_id: int) -> tuple[list[float], float | None]:
+    """Durations of a study's rated clips, and of its practice clip (None without one)."""
+    rows = session.execute(
+        select(StudyClip.purpose, Clip.duration_s)
+        .join(Clip, Clip.id == StudyClip.clip_id)
+        .where(StudyClip.study_id == study_id)
+    ).all()
+    trials = [float(seconds) for purpose, seconds in rows if purpose == "trial"]
+    practice = [float(seconds) for purpose, seconds in rows if purpose == "training"]
+    return trials, (practice[0] if practice else None)
+
+
 def get_study(session: Session, *, slug: str) -> Study | None:
     return session.scalar(select(Study).where(Study.slug == slug))
 

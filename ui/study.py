@@ -140,7 +140,7 @@ def show_error(error: DrumevalError) -> None:
 def consent_screen(engine, study: flow.StudyInfo, query: dict[str, str]) -> None:
     st.title(study.title)
     st.subheader("Before you start")
-    st.text(study.design.consent_text)
+    st.text(flow.consent_text(engine, study))
     agree, decline = st.columns(2)
     if agree.button("I agree — start the study", type="primary", width="stretch"):
         token = flow.consent(engine, study, query)

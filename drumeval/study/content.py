@@ -83,7 +83,45 @@ QUESTIONNAIRE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
 )
 
-DEFAULT_CONSENT_TEXT = (
+# Time an evaluator needs besides listening, for the consent text's estimate.
+RATING_SECONDS_PER_CLIP = 60  # the form, after the clip
+QUESTIONNAIRE_SECONDS = 60
+HEADPHONE_CHECK_SECONDS = 120
+INSTRUCTIONS_SECONDS = 60
+
+
+def expected_minutes(
+    *, clip_seconds: list[float], headphone_check: bool, practice_seconds: float | None = None
+) -> int:
+    """The time a study takes an evaluator, rounded up: every clip heard to the end and rated,
+    plus the questionnaire, the headphone check and the instructions (whole minutes; to
+    the next 5 from 15 minutes on, where the estimate is rough anyway)."""
+    heard = [*clip_seconds, *([] if practice_seconds is None else [practice_seconds])]
+    seconds = sum(duration + RATING_SECONDS_PER_CLIP for duration in heard)
+    seconds += QUESTIONNAIRE_SECONDS + INSTRUCTIONS_SECONDS
+    seconds += HEADPHONE_CHECK_SECONDS if headphone_check else 0
+    minutes = -(-int(seconds) // 60)
+    return minutes if minutes < 15 else -(-minutes // 5) * 5
+
+
+def default_consent_text(*, clips: int, practice: bool, minutes: int) -> str:
+    """The consent text of a study that brings none, with its own clip count and duration."""
+    plural = "clip" if clips == 1 else "clips"
+    practice_note = " (after one practice clip)" if practice else ""
+    return (
+        "You are invited to a listening study on computer-generated drum tracks. You will "
+        f"hear {clips} {plural}{practice_note} and rate each one; it takes about {minutes} "
+        "minutes. Taking part is voluntary and you can stop at any time by closing the page.\n\n"
+        "We store only your answers: your ratings, the questionnaire, how long you listened, "
+        "and (if you came from a recruiting platform) the participant id it sent. We store no "
+        "name, e-mail or IP address. Answers are analysed anonymously and may be published in "
+        "aggregate.\n\n"
+        "Please use headphones in a quiet place."
+    )
+
+
+# The fixed text every study created before the estimate stored as its own: read as "none".
+FORMER_DEFAULT_CONSENT_TEXT = (
     "You are invited to a listening study on computer-generated drum tracks. You will hear "
     "about a dozen clips and rate each one; it takes about 30 minutes. Taking part is "
     "voluntary and you can stop at any time by closing the page.\n\n"

@@ -52,7 +52,7 @@ class StudyDesign:
     clips_per_participant: int
     min_listen_seconds: float | None = None
     headphone_check: bool = True
-    consent_text: str = content.DEFAULT_CONSENT_TEXT
+    consent_text: str | None = None  # None: `consent_text` derives it from the design
     completion_url: str | None = None
 
     @classmethod
@@ -61,7 +61,7 @@ class StudyDesign:
             clips_per_participant=int(design.get("clips_per_participant", 12)),
             min_listen_seconds=design.get("min_listen_seconds"),
             headphone_check=bool(design.get("headphone_check", True)),
-            consent_text=design.get("consent_text") or content.DEFAULT_CONSENT_TEXT,
+            consent_text=_own_consent_text(design.get("consent_text")),
             completion_url=design.get("completion_url") or None,
         )
 
@@ -70,6 +70,12 @@ class StudyDesign:
         if self.min_listen_seconds is not None:
             return float(min(self.min_listen_seconds, duration_s))
         return max(1.0, duration_s - END_MARGIN_SECONDS)
+
+
+def _own_consent_text(text: object) -> str | None:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    return None if text == content.FORMER_DEFAULT_CONSENT_TEXT else text
 
 
 @dataclass(frozen=True)
@@ -194,6 +200,25 @@ def load_study(engine, slug: object, *, must_be_open: bool = True) -> StudyInfo:
                 else "This study has closed. Thank you for your interest!"
             )
         return _study_info(study)
+
+
+def consent_text(engine, study: StudyInfo) -> str:
+    """The study's own consent text, or the default one with the clip count and the time
+    this study's clips take (so it never promises a dozen clips for a study of four)."""
+    if study.design.consent_text is not None:
+        return study.design.consent_text
+    with transaction(engine) as session:
+        trial_seconds, practice_seconds = repository.study_clip_seconds(session, study_id=study.id)
+    clips = study.design.clips_per_participant
+    typical = sorted(trial_seconds)[len(trial_seconds) // 2] if trial_seconds else 0.0
+    minutes = content.expected_minutes(
+        clip_seconds=[typical] * clips,
+        headphone_check=study.design.headphone_check,
+        practice_seconds=practice_seconds,
+    )
+    return content.default_consent_text(
+        clips=clips, practice=practice_seconds is not None, minutes=minutes
+    )
 
 
 def decline(engine, study: StudyInfo) -> None:
@@ -374,9 +399,7 @@ def submit_rating(
     # so evaluators queue for SQLite's write lock for as short a time as possible.
     with transaction(engine) as session:
         participant = _participant(session, study, token)
-        assigned = repository.assigned_clip(
-            session, participant_id=participant.id, clip_id=clip_id
-        )
+        assigned = repository.assigned_clip(session, participant_id=participant.id, clip_id=clip_id)
     if assigned is None:
         raise RatingError("This clip is not part of your study session.")
     clip, existing = assigned

@@ -38,7 +38,6 @@ from db import repository
 from db.engine import transaction
 from db.models import Clip as ClipRow
 from drumeval.errors import StudyError
-from drumeval.study import content
 from drumeval.study.pool import anchor_name, practice_name, reference_name
 
 MAX_CONFIG_CHARS = 20_000
@@ -85,7 +84,7 @@ class StudyConfig:
     practice: bool = True
     min_listen_seconds: float | None = None
     headphone_check: bool = True
-    consent_text: str = content.DEFAULT_CONSENT_TEXT
+    consent_text: str | None = None  # None: derived from the design (content.py)
     completion_url: str | None = None
     completion_code: str | None = None
 
@@ -194,8 +193,7 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
         practice=_flag(values, "practice", True),
         min_listen_seconds=None if minimum is None else float(minimum),
         headphone_check=_flag(values, "headphone_check", True),
-        consent_text=_text(values, "consent_text", max_chars=MAX_CONSENT_CHARS)
-        or content.DEFAULT_CONSENT_TEXT,
+        consent_text=_text(values, "consent_text", max_chars=MAX_CONSENT_CHARS) or None,
         completion_url=url,
         completion_code=code,
     )

@@ -207,3 +207,34 @@ def test_minimum_listening_defaults_to_the_whole_clip_less_five_seconds():
     assert design.minimum_listening(120.0) == 115.0
     assert design.minimum_listening(3.0) == 1.0
     assert flow.StudyDesign.from_json({"min_listen_seconds": 2}).minimum_listening(120.0) == 2.0
+
+
+def test_the_default_consent_text_states_this_studys_clips_and_time(db_engine):
+    """A 4-clip study of 3-s clips (+ practice, headphone check): 4 clips, about 10 minutes
+    — not the fixed "about a dozen clips… about 30 minutes" of before."""
+    ids = make_study(db_engine, clips_per_participant=4, clip_seconds=3.0)
+    study = flow.load_study(db_engine, "tiny")
+    text = flow.consent_text(db_engine, study)
+    assert "You will hear 4 clips (after one practice clip)" in text
+    assert "it takes about 10 minutes" in text
+    assert "dozen" not in text and "30 minutes" not in text
+    with transaction(db_engine, write_lock=True) as session:  # a study created before the fix
+        stored = session.get(Study, ids["study_id"])
+        stored.design = {**stored.design, "consent_text": content.FORMER_DEFAULT_CONSENT_TEXT}
+    assert flow.consent_text(db_engine, flow.load_study(db_engine, "tiny")) == text
+    with transaction(db_engine, write_lock=True) as session:  # a study's own text is kept
+        stored = session.get(Study, ids["study_id"])
+        stored.design = {**stored.design, "consent_text": "Our own words."}
+    assert flow.consent_text(db_engine, flow.load_study(db_engine, "tiny")) == "Our own words."
+
+
+def test_expected_minutes_adds_listening_rating_and_the_fixed_steps():
+    # 4 × (120 s + 60 s) + practice (120 + 60) + questionnaire 60 + instructions 60 = 1020 s
+    assert (
+        content.expected_minutes(
+            clip_seconds=[120.0] * 4, headphone_check=False, practice_seconds=120.0
+        )
+        == 20
+    )  # 17 min, to the next 5
+    # 1 × (30 + 60) + 60 + 60 + headphone check 120 = 330 s = 5.5 → 6 minutes
+    assert content.expected_minutes(clip_seconds=[30.0], headphone_check=True) == 6

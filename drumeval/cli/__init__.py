@@ -8,8 +8,8 @@ model-free commands start in about a second.
 import sys
 
 import typer
-from rich.console import Console
 
+from drumeval.cli.terminal import make_console
 from drumeval.errors import DrumevalError
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-error_console = Console(stderr=True, soft_wrap=True)
+error_console = make_console(stderr=True, soft_wrap=True)
 
 
 def _register_commands() -> None:

@@ -6,13 +6,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from drumeval.audio.kits import GENRE_KITS, KITS
+from drumeval.cli.terminal import make_console
 from drumeval.errors import DrumevalError
 
-console = Console()
+console = make_console()
 
 Kit = StrEnum("Kit", {name: name for name in KITS})
 Genre = StrEnum("Genre", {name: name for name in GENRE_KITS})

@@ -6,17 +6,19 @@ import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
+from drumeval.cli.terminal import make_console
 from drumeval.data.drum_classes import DRUM_CLASS_NAMES, STEPS_PER_BAR, STEPS_PER_QUARTER
 
-console = Console()
+if TYPE_CHECKING:
+    import numpy as np
+
+console = make_console()
 data_app = typer.Typer(
     help="Build, describe and import the training corpora.", no_args_is_help=True
 )
@@ -26,6 +28,8 @@ PREVIEW_BARS = 4
 
 def drum_grid_lines(event_ids: np.ndarray, *, bars: int = PREVIEW_BARS) -> list[str]:
     """Text drum grid: one row per class, `x` for a hit, `.` for none, `|` at bar lines."""
+    import numpy as np
+
     ids = np.asarray(event_ids, dtype=np.int64)[: bars * STEPS_PER_BAR]
     width = max(len(name) for name in DRUM_CLASS_NAMES)
     lines = []
@@ -121,6 +125,7 @@ def load_stats(names: Sequence[str], corpora_dir: Path | None) -> dict:
 def stats_figure(stats: dict):
     """Class shares per corpus (grouped bars) beside hits per bar and kick-on-beat share."""
     import matplotlib
+    import numpy as np
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -260,6 +265,8 @@ def export(
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many examples.")] = None,
 ) -> None:
     """Write a corpus's examples as MIDI files at their own tempo (listen to the training data)."""
+    import numpy as np
+
     from drumeval.data.corpus import load_corpus
     from drumeval.data.midi import write_midi
     from drumeval.errors import DatasetError

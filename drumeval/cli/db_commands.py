@@ -6,9 +6,10 @@ The database is `$DATABASE_URL` when set (PostgreSQL), else SQLite in the data d
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-console = Console(soft_wrap=True)
+from drumeval.cli.terminal import make_console
+
+console = make_console(soft_wrap=True)
 db_app = typer.Typer(help="Create, migrate and inspect the study database.", no_args_is_help=True)
 UrlOption = Annotated[
     str | None,

@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from drumeval.cli.terminal import make_console
+
+console = make_console()
 
 
 def metrics(

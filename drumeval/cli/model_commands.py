@@ -6,10 +6,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Column, Table
 
-console = Console()
+from drumeval.cli.terminal import make_console
+
+console = make_console()
 # `compare-checkpoints` defaults: a seed neither training's selection nor the report uses, and
 # twice the report's samples (16-sample figures swing by ±0.1 between seeds).
 HELD_OUT_SEED = 99

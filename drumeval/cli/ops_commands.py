@@ -23,15 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from drumeval.cli.terminal import make_console
 from drumeval.errors import DatabaseError, DrumevalError, MissingDependencyError
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL
 
-console = Console(soft_wrap=True)
+console = make_console(soft_wrap=True)
 UrlOption = Annotated[
     str | None,
     typer.Option(

@@ -34,6 +34,9 @@ PARTICIPANT_STATUSES = ("consented", "screened_out", "in_progress", "finished")
 CRITERIA = ("short_term_phrasing", "long_term_phrasing", "originality", "realism")
 GENRE_ANSWERS = ("techno-house", "jazz-soul", "cant_tell")
 SCORE_RANGE = (-2, 2)
+# Minutes after a study closes in which those who started may still finish (at most a week).
+DEFAULT_GRACE_MINUTES = 60
+MAX_GRACE_MINUTES = 7 * 24 * 60
 CONFIDENCE_RANGE = (1, 5)
 
 
@@ -117,11 +120,15 @@ class Study(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", STUDY_STATUSES), name="status"),
         CheckConstraint("declined_count >= 0", name="declined_count"),
+        CheckConstraint(
+            f"grace_minutes >= 0 AND grace_minutes <= {MAX_GRACE_MINUTES}", name="grace_minutes"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(63), unique=True)
-    title: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(200))  # the researcher's name for it
+    public_title: Mapped[str | None] = mapped_column(String(200))  # what evaluators see
     status: Mapped[str] = mapped_column(String(16), default="draft")
     design: Mapped[dict[str, Any]] = mapped_column(default=dict)
     config_text: Mapped[str | None] = mapped_column(Text)
@@ -130,6 +137,10 @@ class Study(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    grace_minutes: Mapped[int] = mapped_column(
+        Integer, default=DEFAULT_GRACE_MINUTES, server_default=str(DEFAULT_GRACE_MINUTES)
+    )
+    base_url: Mapped[str | None] = mapped_column(String(500))  # for the invite link
 
 
 class StudyClip(Base):

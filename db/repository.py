@@ -11,6 +11,7 @@ import secrets
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, literal, select
@@ -24,6 +25,7 @@ from db.models import (
     CONFIDENCE_RANGE,
     CRITERIA,
     GENRE_ANSWERS,
+    MAX_GRACE_MINUTES,
     SCORE_RANGE,
     STUDY_STATUSES,
     Assignment,
@@ -49,9 +51,11 @@ __all__ = [
     "assignment_rows",
     "create_participant",
     "create_study",
+    "finish_deadline",
     "finish_participant",
     "get_participant",
     "get_study",
+    "lets_participants_continue",
     "list_studies",
     "log_event",
     "next_assignment",
@@ -60,6 +64,7 @@ __all__ = [
     "save_questionnaire",
     "set_study_status",
     "start_assignments",
+    "study_clip_seconds",
     "study_progress",
     "submit_rating",
 ]
@@ -193,12 +198,24 @@ def add_study_clips(
     session.flush()
 
 
-def set_study_status(session: Session, *, study_id: int, status: str) -> None:
-    """Open or close a study (opening checks that the pool can serve a participant)."""
+def set_study_status(
+    session: Session, *, study_id: int, status: str, grace_minutes: int | None = None
+) -> None:
+    """Open or close a study (opening checks that the pool can serve a participant).
+
+    Closing stops new participants; those who already consented may finish within
+    `grace_minutes` of the close (default: the study's stored grace period).
+    """
     require_write_lock(session)
     if status not in STUDY_STATUSES:
         raise StudyError(f"unknown study status {status!r}")
     study = _study(session, study_id)
+    if grace_minutes is not None:
+        if not isinstance(grace_minutes, int) or not 0 <= grace_minutes <= MAX_GRACE_MINUTES:
+            raise StudyError(
+                f"the grace period must be 0–{MAX_GRACE_MINUTES} minutes; got {grace_minutes!r}"
+            )
+        study.grace_minutes = grace_minutes
     if status == "open":
         wanted = _clips_per_participant(study)
         pool = session.scalar(
@@ -211,10 +228,28 @@ def set_study_status(session: Session, *, study_id: int, status: str) -> None:
                 f"study {study.slug!r} has {pool} clips but asks for {wanted} per participant"
             )
         study.opened_at = study.opened_at or utc_now()
-    if status == "closed":
+    if status == "closed" and study.status != "closed":  # a re-close keeps the time
         study.closed_at = utc_now()
     study.status = status
-    _append_event(session, study_id, None, "admin", {"status": status})
+    details: dict[str, Any] = {"status": status}
+    if status == "closed":
+        details["grace_minutes"] = study.grace_minutes
+    _append_event(session, study_id, None, "admin", details)
+
+
+def finish_deadline(study: Study) -> datetime | None:
+    """Until when those who started a closed study may finish it (None: not closed)."""
+    if study.status != "closed" or study.closed_at is None:
+        return None
+    return study.closed_at + timedelta(minutes=study.grace_minutes)
+
+
+def lets_participants_continue(study: Study, *, now: datetime | None = None) -> bool:
+    """Open, or closed less than its grace period ago."""
+    if study.status == "open":
+        return True
+    deadline = finish_deadline(study)
+    return deadline is not None and (now or utc_now()) < deadline
 
 
 def study_clip_seconds(session: Session, *, study_id: int) -> tuple[list[float], float | None]:
@@ -386,7 +421,7 @@ def start_assignments(
         return existing
     if participant.status == "screened_out":
         raise StudyError("this participant did not pass the screening")
-    if study.status != "open":
+    if not lets_participants_continue(study):
         raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
     pool_rows = session.execute(
         select(StudyClip.clip_id, StudyClip.purpose, Clip.condition, Clip.role)

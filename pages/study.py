@@ -12,7 +12,7 @@ engine = database_engine()
 screens.flush_pending_rating(engine)
 query = {key: st.query_params[key] for key in st.query_params}
 try:
-    study = flow.load_study(engine, query.get("s"))
+    study = flow.load_study(engine, query.get("s"), returning="t" in query)
 except DrumevalError as error:
     st.title("Listening study")
     screens.show_error(error)
@@ -37,6 +37,8 @@ except DrumevalError as error:
     st.stop()
 
 screens.start_at_top(progress)
+if progress.step not in (flow.Step.FINISHED, flow.Step.SCREENED_OUT):
+    screens.closing_notice(study)
 match progress.step:
     case flow.Step.QUESTIONNAIRE:
         screens.questionnaire_screen(engine, study, token)

@@ -5,6 +5,7 @@ Every action goes through `drumeval.study.setup`, `drumeval.study.pool` and
 module only lays out widgets and turns `DrumevalError`s into messages.
 """
 
+import functools
 import time
 from urllib.parse import urlparse
 
@@ -99,15 +100,32 @@ def studies_section(engine) -> None:
     with link:
         st.markdown("**Invite link** (copy it to your participants)")
         st.code(url, language=None)
-        open_button, close_button = st.columns(2)
+        open_button, grace, close_button = st.columns(3, vertical_alignment="bottom")
         if open_button.button(
             "Open the study", disabled=summary.status != "draft", key="admin:open"
         ):
             _act(setup.open_study, engine, slug, f"Study {slug!r} is open.")
+        grace_minutes = grace.number_input(
+            "Minutes to finish after closing",
+            min_value=0,
+            max_value=setup.MAX_GRACE_MINUTES,
+            value=setup.DEFAULT_GRACE_MINUTES,
+            step=15,
+            help="Those who started before the study closed may still finish (and get their "
+            "completion code) within this time; nobody new can start.",
+            disabled=summary.status != "open",
+            key="admin:grace",
+        )
         if close_button.button(
             "Close the study", disabled=summary.status != "open", key="admin:close"
         ):
-            _act(setup.close_study, engine, slug, f"Study {slug!r} is closed.")
+            _act(
+                functools.partial(setup.close_study, grace_minutes=int(grace_minutes)),
+                engine,
+                slug,
+                f"Study {slug!r} is closed; those who started have {grace_minutes} minutes "
+                "to finish.",
+            )
     with qr:
         st.image(setup.invite_qr_svg(url), caption="Scan to open the study", width=160)
     progress_panel(engine, slug)

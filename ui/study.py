@@ -87,7 +87,7 @@ def flush_pending_rating(engine) -> None:
     if pending is None:
         return
     try:
-        _write(engine, flow.load_study(engine, pending.slug), pending)
+        _write(engine, flow.load_study(engine, pending.slug, returning=True), pending)
     except DatabaseError:
         _waiting_for_database()
         st.stop()
@@ -131,6 +131,17 @@ def start_at_top(progress: flow.Progress) -> None:
     """Scroll to the top when the screen shows a new step or a new clip."""
     position = progress.clip.position if progress.clip is not None else ""
     _start_at_top(data={"view": f"{progress.step.value}:{position}"}, key="start-at-top")
+
+
+def closing_notice(study: flow.StudyInfo) -> None:
+    """On a closed study (within its grace period): how long is left to finish."""
+    minutes = study.minutes_left()
+    if minutes is not None:
+        st.info(
+            f"This study has closed to new participants. You can still finish it: about "
+            f"{minutes} minute{'s' if minutes != 1 else ''} left.",
+            icon=":material/schedule:",
+        )
 
 
 def show_error(error: DrumevalError) -> None:

@@ -221,12 +221,24 @@ def open_(slug: Annotated[str, typer.Argument(help="The study's slug.")]) -> Non
     console.print(f"Study {slug!r} is open.")
 
 
-def close(slug: Annotated[str, typer.Argument(help="The study's slug.")]) -> None:
-    """Close a study: nobody new can start; ratings are kept."""
+def close(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    grace_minutes: Annotated[
+        int | None,
+        typer.Option(
+            help="Minutes in which those who already started may still finish "
+            "(default: the study's own, 60 unless set; 0 ends everything now).",
+        ),
+    ] = None,
+) -> None:
+    """Close a study: nobody new can start; those who started may finish; ratings are kept."""
     from drumeval.study import setup
 
-    setup.close_study(_engine(), slug)
-    console.print(f"Study {slug!r} is closed.")
+    deadline = setup.close_study(_engine(), slug, grace_minutes=grace_minutes)
+    console.print(
+        f"Study {slug!r} is closed. Those who started can finish until "
+        f"{deadline:%Y-%m-%d %H:%M} UTC."
+    )
 
 
 def status(

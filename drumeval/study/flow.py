@@ -10,9 +10,11 @@ Pages call these functions and render the `Progress` they return; each function 
 transaction (`db.engine.transaction`).
 """
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -82,9 +84,18 @@ def _own_consent_text(text: object) -> str | None:
 class StudyInfo:
     id: int
     slug: str
-    title: str
+    title: str  # what evaluators see (the public title when the study has one)
     design: StudyDesign
     is_demo: bool
+    # Closed studies: until when those who started may finish (None while open).
+    finish_by: datetime | None = None
+
+    def minutes_left(self, now: datetime | None = None) -> int | None:
+        """Whole minutes left to finish a closed study (None while it is open)."""
+        if self.finish_by is None:
+            return None
+        seconds = (self.finish_by - (now or datetime.now(UTC))).total_seconds()
+        return max(0, math.ceil(seconds / 60))
 
 
 @dataclass(frozen=True)
@@ -178,14 +189,22 @@ def _study_info(study) -> StudyInfo:
     return StudyInfo(
         id=study.id,
         slug=study.slug,
-        title=study.title,
+        title=study.public_title or study.title,
         design=StudyDesign.from_json(study.design or {}),
         is_demo=bool(study.is_demo),
+        finish_by=repository.finish_deadline(study),
     )
 
 
-def load_study(engine, slug: object, *, must_be_open: bool = True) -> StudyInfo:
-    """The study behind an invite link; a clear error when it is unknown or not open."""
+def load_study(
+    engine, slug: object, *, must_be_open: bool = True, returning: bool = False
+) -> StudyInfo:
+    """The study behind an invite link; a clear error when it is unknown or not open.
+
+    `returning`: the visitor brings a personal link (they consented earlier). A closed
+    study still lets them in, so that those who started can finish within its grace
+    period (`progress` says when that has passed); newcomers are turned away.
+    """
     slug = check_slug(slug)
     with transaction(engine) as session:
         study = repository.get_study(session, slug=slug)
@@ -193,13 +212,23 @@ def load_study(engine, slug: object, *, must_be_open: bool = True) -> StudyInfo:
             raise StudyNotFoundError(
                 "There is no study at this link. Please check the link you were given."
             )
-        if must_be_open and study.status != "open":
+        if must_be_open and study.status == "draft":
             raise StudyClosedError(
                 "This study is not taking participants at the moment. Thank you for your interest!"
-                if study.status == "draft"
-                else "This study has closed. Thank you for your interest!"
             )
+        if must_be_open and study.status == "closed" and not returning:
+            raise StudyClosedError("This study has closed. Thank you for your interest!")
         return _study_info(study)
+
+
+def _check_time_left(study: StudyInfo, participant) -> None:
+    """Refuse work on a closed study once its grace period is over (codes stay readable)."""
+    if participant.status == "finished" or study.finish_by is None:
+        return
+    if datetime.now(UTC) >= study.finish_by:
+        raise StudyClosedError(
+            "This study has closed, and the time to finish it has passed. Thank you for your time!"
+        )
 
 
 def consent_text(engine, study: StudyInfo) -> str:
@@ -274,6 +303,7 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
                 completion_url=study.design.completion_url,
                 **base,
             )
+        _check_time_left(study, participant)
         if participant.questionnaire is None:
             return Progress(step=Step.QUESTIONNAIRE, **base)
         if study.design.headphone_check and participant.screening is None:
@@ -326,6 +356,7 @@ def save_questionnaire(
         raise StudyError("Please answer every question.")
     with transaction(engine, write_lock=True) as session:
         participant = _participant(session, study, token)
+        _check_time_left(study, participant)
         repository.save_questionnaire(
             session, participant_id=participant.id, answers={key: answers[key] for key in valid}
         )
@@ -356,6 +387,7 @@ def submit_headphone_check(
         participant = _participant(session, study, token)
         if participant.screening is not None:
             return bool(participant.screening.get("passed"))
+        _check_time_left(study, participant)
         trials = headphone.make_trials(_headphone_seed(participant))
         if len(answers) != len(trials) or any(answer not in (0, 1, 2) for answer in answers):
             raise StudyError("Please answer every trial of the headphone check.")
@@ -375,6 +407,7 @@ def start(engine, study: StudyInfo, token: object) -> None:
         participant = _participant(session, study, token)
         if participant.status == "screened_out":
             raise StudyError("This study has ended for you. Thank you for your time.")
+        _check_time_left(study, participant)
         repository.start_assignments(session, participant_id=participant.id, assign=assign_clips)
 
 
@@ -399,6 +432,7 @@ def submit_rating(
     # so evaluators queue for SQLite's write lock for as short a time as possible.
     with transaction(engine) as session:
         participant = _participant(session, study, token)
+        _check_time_left(study, participant)
         assigned = repository.assigned_clip(session, participant_id=participant.id, clip_id=clip_id)
     if assigned is None:
         raise RatingError("This clip is not part of your study session.")

@@ -27,6 +27,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlparse
 
@@ -36,6 +37,10 @@ from sqlalchemy.engine import Engine
 
 from db import repository
 from db.engine import transaction
+
+# Re-exported: the researcher pages reach the database's limits through this module.
+from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
+from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from db.models import Clip as ClipRow
 from drumeval.errors import StudyError
 from drumeval.study.pool import anchor_name, practice_name, reference_name
@@ -402,25 +407,33 @@ def _require_study(session, slug: str):
     return study
 
 
-def set_status(engine: Engine, slug: str, status: str) -> None:
+def set_status(engine: Engine, slug: str, status: str, *, grace_minutes: int | None = None) -> None:
     """Open (`open`) or close (`closed`) a study by slug."""
     with transaction(engine, write_lock=True) as session:
         study = _require_study(session, slug)
-        if study.status == status:
-            return
+        if study.status == status and (status != "closed" or grace_minutes is None):
+            return  # a closed study may still get a new grace period
         if status == "open" and study.status == "closed":
             raise StudyError(
                 f"study {slug!r} is closed; create a new study to collect more ratings"
             )
-        repository.set_study_status(session, study_id=study.id, status=status)
+        repository.set_study_status(
+            session, study_id=study.id, status=status, grace_minutes=grace_minutes
+        )
 
 
 def open_study(engine: Engine, slug: str) -> None:
     set_status(engine, slug, "open")
 
 
-def close_study(engine: Engine, slug: str) -> None:
-    set_status(engine, slug, "closed")
+def close_study(engine: Engine, slug: str, *, grace_minutes: int | None = None) -> datetime:
+    """Close a study to newcomers; those who started may finish within `grace_minutes`
+    (default: the study's own, 60 unless set). Returns the time they have until."""
+    set_status(engine, slug, "closed", grace_minutes=grace_minutes)
+    with transaction(engine) as session:
+        deadline = repository.finish_deadline(_require_study(session, slug))
+    assert deadline is not None  # the study is closed now
+    return deadline
 
 
 def list_summaries(engine: Engine) -> list[StudySummary]:

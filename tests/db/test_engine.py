@@ -194,3 +194,47 @@ def test_a_writer_waits_for_another_processs_lock_and_keeps_its_busy_timeout(tmp
         holder.close()
         engine.dispose()
 
+
+def test_the_migrations_build_exactly_the_models_schema(empty_db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from db.models import Base
+
+    engine = make_engine(empty_db_url)
+    try:
+        upgrade_database(engine)
+        with engine.connect() as connection:
+            differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        assert differences == []
+    finally:
+        engine.dispose()
+
+
+def test_studies_made_before_0002_get_the_default_grace_period(empty_db_url):
+    from alembic import command
+
+    from db.engine import _alembic_config
+    from db.models import DEFAULT_GRACE_MINUTES, Study
+
+    engine = make_engine(empty_db_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0001")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO studies (slug, title, status, design, is_demo, declined_count,"
+                    " created_at) VALUES ('old', 'Old study', 'closed', '{}', false, 0,"
+                    " CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade_database(engine)
+        with transaction(engine) as session:
+            study = session.query(Study).one()
+            assert (study.grace_minutes, study.public_title, study.base_url) == (
+                DEFAULT_GRACE_MINUTES,
+                None,
+                None,
+            )
+    finally:
+        engine.dispose()

@@ -253,10 +253,24 @@ def test_start_is_idempotent(db_engine):
 
 
 def test_a_closed_study_starts_nobody_new(db_engine):
+    """Within the grace period a participant who consented before the close may still start;
+    with none (0 minutes), nobody can."""
     study_id = make_study(db_engine)
+    within_grace, _ = join(db_engine, study_id, start=False)
     participant_id, _ = join(db_engine, study_id, start=False)
     with transaction(db_engine, write_lock=True) as session:
         repository.set_study_status(session, study_id=study_id, status="closed")
+        assert session.get(Study, study_id).grace_minutes == 60
+    with transaction(db_engine, write_lock=True) as session:
+        assert repository.start_assignments(
+            session, participant_id=within_grace, assign=assign_clips
+        )
+        with pytest.raises(StudyClosedError):
+            repository.create_participant(
+                session, study_id=study_id, token_sha256=digest("new"), external_ids={}
+            )
+    with transaction(db_engine, write_lock=True) as session:
+        repository.set_study_status(session, study_id=study_id, status="closed", grace_minutes=0)
     with pytest.raises(StudyClosedError), transaction(db_engine, write_lock=True) as session:
         repository.start_assignments(session, participant_id=participant_id, assign=assign_clips)
 

@@ -22,13 +22,15 @@ def test_create_open_status_close_and_recreate(db_cli, db_engine, tmp_path):
     assert code == 0 and "open" in out and "started 0" in out and "Per clip" in out
     code, out, _ = db_cli("study", "list")
     assert "two-models" in out and "open" in out
-    assert db_cli("study", "close", "two-models")[0] == 0
+    code, out, _ = db_cli("study", "close", "two-models", "--grace-minutes", "45")
+    assert code == 0 and "Those who started can finish until" in out
     code, out, _ = db_cli("study", "config", "two-models")
     assert out == CONFIG  # what was stored is what was given
     config.write_text(out.replace('slug = "two-models"', 'slug = "two-models-again"'))
     assert db_cli("study", "create", "--config", str(config), "--open")[0] == 0
     with transaction(db_engine) as session:
         statuses = {study.slug: study.status for study in session.query(Study)}
+        assert session.query(Study).filter_by(slug="two-models").one().grace_minutes == 45
     assert statuses == {"two-models": "closed", "two-models-again": "open"}
 
 

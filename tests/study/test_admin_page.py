@@ -81,11 +81,13 @@ def test_create_open_and_close_a_study(admin_env):
     assert "/study?s=two-models" in _texts(app)
     _button(app, "Open the study").click().run()
     assert not app.exception and "**Status:** open" in _texts(app)
+    app.number_input(key="admin:grace").set_value(90).run()
     _button(app, "Close the study").click().run()
     assert "**Status:** closed" in _texts(app)
     with transaction(admin_env) as session:
         study = session.query(Study).one()
         assert (study.status, study.config_text) == ("closed", CONFIG)
+        assert study.grace_minutes == 90
 
 
 def test_the_form_previews_the_plan_and_creates_a_study(admin_env):

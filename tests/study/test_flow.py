@@ -1,5 +1,7 @@
 """The evaluator flow over the database, on SQLite and PostgreSQL: consent to completion code."""
 
+from datetime import timedelta
+
 import pytest
 
 from db import repository
@@ -13,7 +15,7 @@ from drumeval.errors import (
     StudyError,
     StudyNotFoundError,
 )
-from drumeval.study import content, flow, headphone
+from drumeval.study import content, flow, headphone, setup
 
 ANSWERS = {key: options[0] for key, _, options in content.QUESTIONNAIRE}
 
@@ -238,3 +240,51 @@ def test_expected_minutes_adds_listening_rating_and_the_fixed_steps():
     )  # 17 min, to the next 5
     # 1 × (30 + 60) + 60 + 60 + headphone check 120 = 330 s = 5.5 → 6 minutes
     assert content.expected_minutes(clip_seconds=[30.0], headphone_check=True) == 6
+
+
+def test_closing_lets_those_who_started_finish_within_the_grace_period(db_engine):
+    """Closing stops new starts; who consented before may finish (and get a code) within
+    the grace period; after it, only finished participants still see their code."""
+    ids = make_study(db_engine)
+    study = flow.load_study(db_engine, "tiny")
+    mid_study = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(db_engine, study, mid_study, ANSWERS)
+    _pass_headphones(db_engine, study, mid_study)
+    flow.start(db_engine, study, mid_study)
+    just_consented = flow.consent(db_engine, study, {})
+    late = flow.consent(db_engine, study, {})
+
+    deadline = setup.close_study(db_engine, "tiny", grace_minutes=30)
+    with pytest.raises(StudyClosedError, match="has closed"):
+        flow.load_study(db_engine, "tiny")  # a newcomer
+    study = flow.load_study(db_engine, "tiny", returning=True)
+    assert study.finish_by == deadline and 29 <= study.minutes_left() <= 30
+    assert flow.progress(db_engine, study, mid_study).step is flow.Step.RATING
+    _rate_everything(db_engine, study, mid_study)
+    code = flow.finish(db_engine, study, mid_study)
+    flow.save_questionnaire(db_engine, study, just_consented, ANSWERS)
+    _pass_headphones(db_engine, study, just_consented)
+    flow.start(db_engine, study, just_consented)  # assigned after the close, within the grace
+    assert _rate_everything(db_engine, study, just_consented)
+    assert flow.finish(db_engine, study, just_consented)
+
+    with transaction(db_engine, write_lock=True) as session:  # the grace period is over
+        stored = session.get(Study, ids["study_id"])
+        stored.closed_at = stored.closed_at - timedelta(minutes=31)
+    study = flow.load_study(db_engine, "tiny", returning=True)
+    with pytest.raises(StudyClosedError, match="time to finish it has passed"):
+        flow.progress(db_engine, study, late)
+    with pytest.raises(StudyClosedError):
+        flow.save_questionnaire(db_engine, study, late, ANSWERS)
+    finished = flow.progress(db_engine, study, mid_study)
+    assert (finished.step, finished.completion_code) == (flow.Step.FINISHED, code)
+
+
+def test_the_grace_period_is_checked_and_stored(db_engine):
+    make_study(db_engine)
+    with pytest.raises(StudyError, match="grace period"):
+        setup.close_study(db_engine, "tiny", grace_minutes=-5)
+    setup.close_study(db_engine, "tiny")  # the study's own: 60 by default
+    first = flow.load_study(db_engine, "tiny", returning=True).finish_by
+    later = setup.close_study(db_engine, "tiny", grace_minutes=120)  # extended, same close
+    assert later - first == timedelta(minutes=60)

@@ -19,7 +19,7 @@ RAMP_SECONDS = 0.1
 GAP_SECONDS = 0.5
 QUIET_DB = -6.0
 LEVEL = 0.25  # the loud tones' peak: comfortable at a normal volume setting
-TRIALS = 6
+TRIALS = 6  # = len(ARRANGEMENTS)
 PASS_MARK = 5
 
 
@@ -31,14 +31,18 @@ class Trial:
     antiphase_index: int
 
 
-def make_trials(seed: int, trials: int = TRIALS) -> tuple[Trial, ...]:
-    """Seeded trials; the quiet and anti-phase tones never coincide (as in the paper)."""
-    rng = np.random.default_rng(seed)
-    made = []
-    for _ in range(trials):
-        quiet, antiphase = rng.choice(3, size=2, replace=False)
-        made.append(Trial(int(quiet), int(antiphase)))
-    return tuple(made)
+# Every way to place the quiet and the anti-phase tone on two of the three: six sounds.
+ARRANGEMENTS = tuple(
+    Trial(quiet, antiphase) for quiet in range(3) for antiphase in range(3) if quiet != antiphase
+)
+
+
+def make_trials(seed: int) -> tuple[Trial, ...]:
+    """The six arrangements, each once, in a seeded order: no sound repeats (an attentive
+    listener would notice), and the quiet and anti-phase tones never coincide (as in the
+    paper)."""
+    order = np.random.default_rng(seed).permutation(len(ARRANGEMENTS))
+    return tuple(ARRANGEMENTS[index] for index in order)
 
 
 def _tone() -> np.ndarray:

@@ -148,6 +148,8 @@ def create_study(
     design: Mapping[str, Any],
     config_text: str | None = None,
     is_demo: bool = False,
+    public_title: str | None = None,
+    base_url: str | None = None,
 ) -> Study:
     """A new study in draft status (StudyError on an invalid or taken slug)."""
     require_write_lock(session)
@@ -161,7 +163,13 @@ def create_study(
     if get_study(session, slug=slug) is not None:
         raise StudyError(f"a study called {slug!r} already exists")
     study = Study(
-        slug=slug, title=title, design=dict(design), config_text=config_text, is_demo=is_demo
+        slug=slug,
+        title=title,
+        public_title=public_title,
+        base_url=base_url,
+        design=dict(design),
+        config_text=config_text,
+        is_demo=is_demo,
     )
     session.add(study)
     session.flush()

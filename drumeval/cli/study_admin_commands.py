@@ -173,7 +173,10 @@ def create(
     config: Annotated[Path, typer.Option("--config", help="Study config (TOML).")],
     participants: Annotated[int, typer.Option(help="Participants for the plan preview.")] = 30,
     open_now: Annotated[bool, typer.Option("--open", help="Open it right away.")] = False,
-    base_url: Annotated[str, typer.Option(help="Address of the app.")] = DEFAULT_BASE_URL,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help=f"Address of the app, kept for the invite link [{DEFAULT_BASE_URL}]."),
+    ] = None,
 ) -> None:
     """Create a draft study from a config file, with a preview of the ratings it will get."""
     from drumeval.study import setup
@@ -192,12 +195,13 @@ def create(
             participants=participants,
         )
     )
-    summary = setup.create_study(engine, text)
+    summary = setup.create_study(engine, text, base_url=base_url)
     if open_now:
         setup.open_study(engine, summary.slug)
     status = "open" if open_now else "draft"
     console.print(f"Study {summary.slug!r} created ({status}) with {summary.clips} clips.")
-    console.print(f"Invite link: {setup.invite_url(base_url, summary.slug)}", soft_wrap=True)
+    link = setup.invite_url(base_url or DEFAULT_BASE_URL, summary.slug)
+    console.print(f"Invite link: {link}", soft_wrap=True)
 
 
 def _print_plan(plan) -> None:
@@ -243,14 +247,18 @@ def close(
 
 def status(
     slug: Annotated[str, typer.Argument(help="The study's slug.")],
-    base_url: Annotated[str, typer.Option(help="Address of the app.")] = DEFAULT_BASE_URL,
+    base_url: Annotated[
+        str | None,
+        typer.Option(help="Address of the app [the one given at `study create`]."),
+    ] = None,
 ) -> None:
     """Participants and ratings so far, per condition and per clip."""
     from drumeval.study import setup
 
     state = setup.study_status(_engine(), slug)
     console.print(f"[bold]{state.title}[/] ({state.slug}): {state.status}")
-    console.print(f"Invite link: {setup.invite_url(base_url, state.slug)}", soft_wrap=True)
+    link = setup.invite_url(base_url or state.base_url or DEFAULT_BASE_URL, state.slug)
+    console.print(f"Invite link: {link}", soft_wrap=True)
     console.print(
         ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in state.counts.items())
     )

@@ -50,6 +50,7 @@ MAX_CONSENT_CHARS = 5_000
 MAX_CLIPS_PER_PARTICIPANT = 100
 KNOWN_KEYS = (
     "title",
+    "public_title",
     "slug",
     "seed",
     "conditions",
@@ -78,7 +79,7 @@ class StudyConfigError(StudyError):
 class StudyConfig:
     """A validated study config (what the TOML says, checked)."""
 
-    title: str
+    title: str  # the researcher's name for the study
     slug: str
     conditions: tuple[str, ...]
     clips_per_condition: int
@@ -92,6 +93,7 @@ class StudyConfig:
     consent_text: str | None = None  # None: derived from the design (content.py)
     completion_url: str | None = None
     completion_code: str | None = None
+    public_title: str | None = None  # what evaluators see (default: the title)
 
     def design(self) -> dict[str, Any]:
         """The design JSON the evaluator flow and the assignment read."""
@@ -155,6 +157,7 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
     title = _text(values, "title", max_chars=200)
     if not title:
         raise StudyConfigError("title", "is missing")
+    public_title = _text(values, "public_title", max_chars=200) or None
     slug = values.get("slug")
     try:
         slug = check_slug(slug)
@@ -186,6 +189,7 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
     code = _text(values, "completion_code", max_chars=64)
     return StudyConfig(
         title=title,
+        public_title=public_title,
         slug=slug,
         conditions=tuple(conditions),
         clips_per_condition=_whole(values, "clips_per_condition", low=1, high=1000),
@@ -376,8 +380,13 @@ class StudySummary:
     clips: int
 
 
-def create_study(engine: Engine, config_text: str, *, is_demo: bool = False) -> StudySummary:
-    """A draft study from TOML text, its clips chosen from the pool; the text is stored as is."""
+def create_study(
+    engine: Engine, config_text: str, *, is_demo: bool = False, base_url: str | None = None
+) -> StudySummary:
+    """A draft study from TOML text, its clips chosen from the pool; the text is stored as is.
+
+    `base_url`: the app's address, kept with the study for its invite link.
+    """
     config = parse_config(config_text)
     selection = select_clips(engine, config)
     with transaction(engine, write_lock=True) as session:
@@ -385,6 +394,8 @@ def create_study(engine: Engine, config_text: str, *, is_demo: bool = False) -> 
             session,
             slug=config.slug,
             title=config.title,
+            public_title=config.public_title,
+            base_url=base_url,
             design=config.design(),
             config_text=config_text,
             is_demo=is_demo,
@@ -482,6 +493,7 @@ class StudyStatus:
     counts: dict[str, int]
     per_condition: dict[str, int]
     clips: tuple[ClipProgress, ...]
+    base_url: str | None = None  # given at creation (`study create --base-url`)
 
 
 def study_status(engine: Engine, slug: str) -> StudyStatus:
@@ -529,6 +541,7 @@ def study_status(engine: Engine, slug: str) -> StudyStatus:
         counts,
         per_condition,
         clips,
+        base_url=study.base_url,
     )
 
 

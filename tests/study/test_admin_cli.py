@@ -86,3 +86,31 @@ def test_import_clips_with_one_shared_kit(db_cli, db_engine, tmp_path):
     with transaction(db_engine) as session:
         (clip,) = session.query(Clip).all()
         assert clip.provenance["kit"] == "standard"
+
+
+def test_status_prints_the_invite_link_with_the_base_url_given_at_create(
+    db_cli, db_engine, tmp_path
+):
+    add_pool(db_engine)
+    config = tmp_path / "study.toml"
+    config.write_text(CONFIG)
+    base = "https://study.example.org/drums"
+    code, out, _ = db_cli("study", "create", "--config", str(config), "--base-url", base)
+    assert code == 0 and f"{base}/study?s=two-models" in out
+    code, out, _ = db_cli("study", "status", "two-models")
+    assert code == 0 and f"Invite link: {base}/study?s=two-models" in out
+    code, out, _ = db_cli("study", "status", "two-models", "--base-url", "http://other:1")
+    assert "Invite link: http://other:1/study?s=two-models" in out
+
+
+def test_evaluators_see_the_public_title_not_the_internal_one(db_engine, tmp_path):
+    from drumeval.study import flow, setup
+
+    add_pool(db_engine)
+    setup.create_study(
+        db_engine,
+        CONFIG.replace('slug = "two-models"', 'slug = "two-models"\npublic_title = "Rate drums"'),
+    )
+    setup.open_study(db_engine, "two-models")
+    assert flow.load_study(db_engine, "two-models").title == "Rate drums"
+    assert setup.study_status(db_engine, "two-models").title != "Rate drums"  # the researcher's

@@ -6,7 +6,7 @@ URL paths differ from the file names on purpose, so no URL can be mistaken for a
 
 import streamlit as st
 
-st.set_page_config(page_title="drumeval", page_icon=":material/graphic_eq:")
+st.set_page_config(page_title="drumeval", page_icon="🥁")
 
 PUBLIC_PAGES = [
     st.Page("pages/home.py", title="About", icon=":material/info:", default=True),

@@ -211,12 +211,6 @@ def test_each_new_clip_starts_at_the_top(study_server, browser):
     context.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.py's st.set_page_config(page_icon=':material/graphic_eq:') makes Streamlit's "
-    "frontend fetch the favicon from fonts.gstatic.com (issue 31); app.py is outside this "
-    "change's files",
-)
 @pytest.mark.parametrize("study_server", ["sqlite"], indirect=True)
 def test_a_whole_study_session_requests_nothing_from_another_origin(study_server, browser):
     """Every request an evaluator's browser makes, from the invite link to the end page,

@@ -88,3 +88,16 @@ def track_similarity(first: np.ndarray, second: np.ndarray) -> float:
         )
     rolls = event_ids_to_rolls(np.stack([first, second])).reshape(2, 1, -1).astype(bool)
     return float(_jaccard_rows(rolls[0], rolls[1])[0])
+
+
+def bar_repeat_share(event_ids: np.ndarray) -> float:
+    """Share of steps (from the second whole bar on) whose event equals the step one bar before.
+
+    The accuracy of a next-step predictor that copies the previous bar: a model that has learnt
+    to hold a groove should predict held-out tracks at least this well. NaN with fewer than two
+    whole bars.
+    """
+    whole = bars(event_ids)
+    if len(whole) < 2:
+        return float("nan")
+    return float(np.mean(whole[1:] == whole[:-1]))

@@ -10,6 +10,7 @@ from drumeval.errors import DrumevalError
 from drumeval.metrics import empty_bar_share
 from drumeval.metrics.groove import (
     backbeat_share,
+    bar_repeat_share,
     bar_similarity,
     kick_four_on_floor_share,
     shifted_backbeat_share,
@@ -108,3 +109,13 @@ def test_track_similarity_is_the_jaccard_of_two_tracks_onsets() -> None:
 def test_track_similarity_needs_two_tracks_of_one_length() -> None:
     with pytest.raises(DrumevalError, match="one length"):
         track_similarity(FOUR_FLOOR, np.tile(FOUR_FLOOR, 2))
+
+
+def test_bar_repeat_share_is_the_accuracy_of_copying_the_bar_before() -> None:
+    # Bar 2 repeats bar 1 on every step; bar 3 differs from bar 2 on 5 of 16 steps
+    # (THREE_KICKS lacks the kick on 12 and the snare on 12: one step; plus 4 of its own).
+    other = bar(kick=(1, 5, 9, 13), snare=(4, 12))
+    track = np.concatenate([FOUR_FLOOR, FOUR_FLOOR, other, np.zeros(7, np.int32)])
+    differing = int(np.sum(other != FOUR_FLOOR))
+    assert bar_repeat_share(track) == pytest.approx((16 + 16 - differing) / 32)
+    assert math.isnan(bar_repeat_share(FOUR_FLOOR))  # one whole bar: nothing to copy from

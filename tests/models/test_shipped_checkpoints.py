@@ -5,6 +5,7 @@ import pytest
 
 from drumeval import metrics
 from drumeval.generate import CHECKPOINTS_DIR, generate, list_shipped_checkpoints
+from drumeval.metrics.magenta_targets import magenta_checks
 from drumeval.models.checkpoints import load_checkpoint, read_card
 from drumeval.models.recipes import (
     FIDELITY_SAMPLES,
@@ -184,6 +185,69 @@ def test_genres_stay_apart(name):
     genre_check = report.checks[-1]
     assert genre_check.target.startswith(report.genre), genre_check
     assert genre_check.met, genre_check
+
+
+# --------------------------------------------------------------------------- issue 29 targets
+# Every shipped MusicVAE either plays like trained Magenta (`magenta_checks`: the flat model
+# against absolute thresholds, hier-60bar and the 2-bar walk against the flat model of their
+# corpus) or is a listed miss; the README's model table says the same.
+PLAYS_LIKE_MAGENTA: frozenset[str] = frozenset(
+    {
+        "music_vae/thesis-longbar/techno-house-700",
+    }
+)
+NOT_YET_LIKE_MAGENTA: dict[str, str] = {
+    "music_vae/thesis-longbar/jazz-soul-700": "bar similarity 0.15 (≥ 0.35)",
+    "music_vae/thesis-longbar/jazz-soul-1500": "bar similarity 0.13 (≥ 0.35)",
+    "music_vae/thesis-longbar/techno-house-1500": "kick on all four 0.40 (≥ 0.75), bar "
+    "similarity 0.53 (≥ 0.55)",
+    "music_vae/hier-60bar/techno-house-1500": "bar similarity 0.40, kick 0.75: passes only "
+    "beside the loose flat techno-house-1500 (0.53); listed until that one is retrained",
+    "music_vae/hier-60bar/jazz-soul-1500": "bar similarity 0.16 beside the flat model's 0.13: "
+    "passes only because both are loose",
+    "music_vae/cat-drums_2bar_small/techno-house-1500": "bar similarity 0.59, beside the flat "
+    "model's 0.53: passes only because that one is loose",
+    "music_vae/cat-drums_2bar_small/jazz-soul-1500": "bar similarity 0.27 beside the flat "
+    "model's 0.13: 0.14 apart, passes only because that one is loose",
+}
+
+
+def _magenta_checks(name: str, figures: dict[str, float], hits_per_sample: list[float]):
+    model, preset, corpus = name.split("/")
+    genre = corpus.rsplit("-", 1)[0]
+    flat = None
+    if preset != "thesis-longbar":
+        flat_card = read_card(CHECKPOINTS_DIR / f"{model}/thesis-longbar/{corpus}")
+        flat = flat_card["fidelity"]["model"]["bar_similarity_1"]
+    return magenta_checks(figures, hits_per_sample, genre, flat_bar_similarity=flat)
+
+
+def _plays_like_magenta(name: str) -> bool:
+    """Every issue-29 target met, and for hier-60bar and the 2-bar walk also by the flat model
+    they are measured against (beside a loose flat model the relative target means nothing)."""
+    report = read_card(CHECKPOINTS_DIR / name)["fidelity"]
+    checks = _magenta_checks(name, report["model"], report["model_hits_per_bar_per_sample"])
+    model, _, corpus = name.split("/")
+    flat = f"{model}/thesis-longbar/{corpus}"
+    return all(check.met for check in checks) and (name == flat or _plays_like_magenta(flat))
+
+
+def test_every_shipped_music_vae_plays_like_magenta_or_is_a_listed_miss():
+    shipped = set(list_shipped_checkpoints("music_vae"))
+    assert shipped == PLAYS_LIKE_MAGENTA | set(NOT_YET_LIKE_MAGENTA)
+    assert not PLAYS_LIKE_MAGENTA & set(NOT_YET_LIKE_MAGENTA)
+    assert {name for name in shipped if _plays_like_magenta(name)} == PLAYS_LIKE_MAGENTA
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(PLAYS_LIKE_MAGENTA))
+def test_checkpoint_plays_like_magenta(name):
+    report = _fresh_report(name)
+    figures = report.samples.figures()
+    checks = _magenta_checks(name, figures, list(report.samples.hits_per_bar_per_track))
+    assert all(check.met for check in checks), [check for check in checks if not check.met]
+    stored = read_card(CHECKPOINTS_DIR / name)["fidelity"]["model"]
+    assert figures == pytest.approx(stored)  # the card tells the truth
 
 
 TWO_BAR_MODELS = [

@@ -1,5 +1,7 @@
 """The checkpoints we ship generate 2-minute tracks whose genres differ (fixed seeds)."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -165,6 +167,7 @@ def test_cards_store_the_fidelity_report_they_are_listed_by():
         assert report["meets_targets"] == (name in MEETS_TARGETS), name
 
 
+@functools.cache  # several slow tests judge one resampled report
 def _fresh_report(name: str):
     return checkpoint_fidelity(CHECKPOINTS_DIR / name)
 

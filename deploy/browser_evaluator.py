@@ -50,31 +50,77 @@ def token_of(page) -> str:
     return parse_qs(urlparse(page.url).query)["t"][0]
 
 
-def consent_and_screen(page, engine) -> str:
+def consent_and_questionnaire(page) -> None:
+    """Agree to the consent text and answer the questionnaire."""
     page.get_by_role("button", name="I agree — start the study").click()
     page.get_by_text("A few questions about you").wait_for(timeout=WAIT_MS)
     for _key, question, options in content.QUESTIONNAIRE:
         choose(page, question, options[-1])
     page.get_by_role("button", name="Continue").click()
+
+
+def headphone_sounds(page):
+    """The headphone check's six sounds, once the page shows them all."""
     page.get_by_text("Headphone check").first.wait_for(timeout=WAIT_MS)
     sounds = page.locator("audio[src^='/clips/']")
-    sounds.nth(headphone.TRIALS - 1).wait_for(timeout=WAIT_MS)
+    sounds.nth(headphone.TRIALS - 1).wait_for(state="attached", timeout=WAIT_MS)
     if sounds.count() != headphone.TRIALS:
         raise RuntimeError(f"{sounds.count()} headphone sounds, expected {headphone.TRIALS}")
-    # any replica serves them from the shared store, and the browser can play them
-    sounds.first.evaluate(
-        "audio => audio.readyState > 0 || "
-        "new Promise(resolve => audio.addEventListener('loadedmetadata', resolve))"
+    return sounds
+
+
+def headphone_answers(page, number: int):
+    """The radio buttons that answer sound `number`."""
+    return radio_group(page, f"Which tone was quietest in sound {number}?").locator("input")
+
+
+def play_to_the_end(sounds) -> None:
+    """Play the headphone sounds `sounds` (a locator: one or several, all at once) from the
+    start to their end at normal speed; returns when every one has ended."""
+    durations = sounds.evaluate_all(
+        "sounds => Promise.all(sounds.map(audio => audio.readyState > 0 ? audio.duration :"
+        " new Promise(resolve => audio.addEventListener("
+        "'loadedmetadata', () => resolve(audio.duration), { once: true }))))"
     )
-    if sounds.first.evaluate("audio => audio.duration") <= 3:
-        raise RuntimeError("the first headphone sound does not load as a full trial")
-    token = token_of(page)
+    if min(durations) <= 3:
+        raise RuntimeError("a headphone sound does not load as a full trial")
+    sounds.evaluate_all(
+        "sounds => Promise.all(sounds.map(audio => new Promise(resolve => {"
+        " audio.addEventListener('ended', resolve, { once: true });"
+        " audio.currentTime = 0; audio.play(); })))"
+    )
+
+
+def wait_until_answerable(page, number: int) -> None:
+    """Wait until the answers to sound `number` are unlocked."""
+    page.wait_for_function(
+        "label => [...document.querySelectorAll(\"[data-testid='stRadio']\")]"
+        ".filter(group => group.textContent.includes(label))"
+        ".some(group => [...group.querySelectorAll('input')].every(i => !i.disabled))",
+        arg=f"Which tone was quietest in sound {number}?",
+        timeout=WAIT_MS,
+    )
+
+
+def pass_headphone_check(page, engine, token: str) -> None:
+    """Play every sound to the end (the answers unlock one by one), then answer correctly."""
+    play_to_the_end(headphone_sounds(page))  # all six at once: 4 s, not 24
+    for number in range(1, headphone.TRIALS + 1):
+        wait_until_answerable(page, number)
+    settle(page)
     study = flow.load_study(engine, "tiny")
     trials = flow.headphone_trials(flow.progress(engine, study, token))
     for number, trial in enumerate(trials, start=1):
         choose(page, f"Which tone was quietest in sound {number}?", f"Tone {trial.quiet_index + 1}")
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("How to rate").wait_for(timeout=WAIT_MS)
+
+
+def consent_and_screen(page, engine) -> str:
+    consent_and_questionnaire(page)
+    headphone_sounds(page)
+    token = token_of(page)
+    pass_headphone_check(page, engine, token)
     return token
 
 

@@ -65,10 +65,10 @@ export default function (component) {
   const show = () => {
     const left = minimum - heardSeconds();
     if (left > 0) {
-      status.textContent = "Listen to unlock the rating form: " + format(left) + " left.";
+      status.textContent = data.locked_text + ": " + format(left) + " left.";
       status.classList.remove("done");
     } else {
-      status.textContent = "You can rate this clip now (keep listening if you like).";
+      status.textContent = data.unlocked_text;
       status.classList.add("done");
     }
   };
@@ -123,14 +123,27 @@ class Listening:
     seeks: int = 0
     ended: bool = False
 
+    def reached(self, min_seconds: float) -> bool:
+        """Whether the minimum was heard (half a second of slack for the last timeupdate)."""
+        return self.heard_seconds + 0.5 >= min_seconds
+
 
 def blind_player(
-    *, src: str, token: str, min_seconds: float, key: str, prefetch: str | None = None
+    *,
+    src: str,
+    token: str,
+    min_seconds: float,
+    key: str,
+    prefetch: str | None = None,
+    locked_text: str = "Listen to unlock the rating form",
+    unlocked_text: str = "You can rate this clip now (keep listening if you like).",
 ) -> Listening:
     """Mount the player for the clip at URL `src` and return what the browser reported so far.
 
     `token` identifies the clip on this page only (e.g. its position); a new token resets
     the counters in the browser. `prefetch`: the next clip's URL, fetched in the background.
+    The status line reads `locked_text: 0:42 left.` until `min_seconds` were heard, then
+    `unlocked_text` (the headphone check's sounds use the same player, with their own words).
     """
     floor_key = f"{key}:heard"
     known: Listening = st.session_state.get(floor_key) or Listening()
@@ -141,6 +154,8 @@ def blind_player(
             "prefetch": prefetch,
             "token": token,
             "min_seconds": min_seconds,
+            "locked_text": locked_text,
+            "unlocked_text": unlocked_text,
             "heard_floor": known.heard_seconds,
             "plays_floor": known.plays,
         },

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from drumeval.errors import DatabaseError, DrumevalError
-from drumeval.study import content, flow
+from drumeval.study import content, flow, headphone
 from ui.player import blind_player
 
 _redirect = st.components.v2.component(
@@ -192,8 +192,8 @@ def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.P
     st.caption("Step 2 of 3 · about two minutes")
     st.markdown(
         "Please put on your headphones and set a comfortable volume. Each sound below plays "
-        "**three tones**; choose the one that is **quietest**. You may play each sound once or "
-        "twice."
+        "**three tones**; choose the one that is **quietest**. Play each sound to the end "
+        "(once or twice) to answer it."
     )
     trials = flow.headphone_trials(progress)
     try:
@@ -201,23 +201,35 @@ def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.P
     except DrumevalError as error:
         show_error(error)
         return
-    with st.form("headphones"):
-        answers = []
-        for number, url in enumerate(urls, start=1):
-            st.markdown(f"**Sound {number}**")
-            st.html(f'<audio controls preload="auto" src="{url}" style="width: 100%"></audio>')
-            answers.append(
-                st.radio(
-                    f"Which tone was quietest in sound {number}?",
-                    (0, 1, 2),
-                    format_func=lambda index: f"Tone {index + 1}",
-                    index=None,
-                    horizontal=True,
-                    key=f"hp:{number}",
-                )
+    # No st.form: a form would hold back the players' reports, and each sound's answers
+    # unlock the moment it has played to the end (an answer to an unheard sound is a guess).
+    answers, played = [], []
+    for number, url in enumerate(urls, start=1):
+        st.markdown(f"**Sound {number}**")
+        heard = blind_player(
+            src=url,
+            token=f"hp{number}",
+            min_seconds=headphone.TRIAL_SECONDS,
+            key=f"hp-sound:{number}",
+            locked_text="Play the sound to the end to answer",
+            unlocked_text="Played — which tone was quietest?",
+        ).reached(headphone.TRIAL_SECONDS)
+        played.append(heard)
+        answers.append(
+            st.radio(
+                f"Which tone was quietest in sound {number}?",
+                (0, 1, 2),
+                format_func=lambda index: f"Tone {index + 1}",
+                index=None,
+                horizontal=True,
+                disabled=not heard,
+                key=f"hp:{number}",
             )
-        submitted = st.form_submit_button("Continue", type="primary")
-    if submitted:
+        )
+    if st.button("Continue", type="primary"):
+        if not all(played):
+            st.warning("Please play every sound to the end and answer it.")
+            return
         if any(answer is None for answer in answers):
             st.warning("Please answer every sound.")
             return
@@ -309,7 +321,7 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
         min_seconds=clip.min_listen_seconds,
         key=f"player:{clip.position}",
     )
-    unlocked = listening.heard_seconds + 0.5 >= clip.min_listen_seconds
+    unlocked = listening.reached(clip.min_listen_seconds)
     suffix = f":{clip.position}"
     with st.form(f"rating{suffix}"):
         st.caption(_literal_dashes(content.SCALE_HELP))

@@ -19,6 +19,7 @@ RAMP_SECONDS = 0.1
 GAP_SECONDS = 0.5
 QUIET_DB = -6.0
 LEVEL = 0.25  # the loud tones' peak: comfortable at a normal volume setting
+TRIAL_SECONDS = 3 * TONE_SECONDS + 2 * GAP_SECONDS  # one sound, played to the end
 TRIALS = 6  # = len(ARRANGEMENTS)
 PASS_MARK = 5
 

@@ -19,11 +19,18 @@ from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
 from deploy.browser_evaluator import (
     WAIT_MS,
     choose,
+    consent_and_questionnaire,
     consent_and_screen,
     fill_rating,
+    headphone_answers,
+    headphone_sounds,
     listen_to_the_end,
+    pass_headphone_check,
+    play_to_the_end,
     rate_current_clip,
     settle,
+    token_of,
+    wait_until_answerable,
 )
 from deploy.synthetic_study import make_study
 from drumeval.study import content, flow
@@ -236,3 +243,32 @@ def test_a_whole_study_session_requests_nothing_from_another_origin(study_server
     assert {urlparse(url).netloc for url in network} == {urlparse(server.url).netloc}, sorted(
         {url for url in network if urlparse(url).netloc != urlparse(server.url).netloc}
     )
+
+
+def _disabled(answers) -> list[bool]:
+    return answers.evaluate_all("inputs => inputs.map(input => input.disabled)")
+
+
+@pytest.mark.parametrize("study_server", ["sqlite"], indirect=True)
+def test_headphone_answers_are_locked_until_their_sound_was_played(study_server, browser):
+    """An answer to a sound nobody played is a guess: each trial's radios stay disabled
+    until that trial's sound has played to its end (a click on them changes nothing)."""
+    server, engine = study_server
+    page = browser.new_context().new_page()
+    page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
+    consent_and_questionnaire(page)
+    sounds = headphone_sounds(page)
+    settle(page)
+    for number in range(1, 7):
+        assert _disabled(headphone_answers(page, number)) == [True] * 3, f"sound {number}"
+    radio_group = page.locator("[data-testid='stRadio']").filter(has_text="in sound 1?")
+    radio_group.get_by_text("Tone 1", exact=True).click(force=True)
+    settle(page)
+    assert not any(headphone_answers(page, 1).evaluate_all("inputs => inputs.map(i => i.checked)"))
+    play_to_the_end(sounds.nth(2))  # the third sound only
+    wait_until_answerable(page, 3)
+    settle(page)
+    assert _disabled(headphone_answers(page, 3)) == [False] * 3
+    assert _disabled(headphone_answers(page, 1)) == [True] * 3
+    pass_headphone_check(page, engine, token_of(page))
+    page.context.close()

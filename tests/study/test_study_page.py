@@ -1,5 +1,6 @@
 """The evaluator pages through streamlit.testing: every screen, every bad link."""
 
+import json
 import re
 import shutil
 
@@ -68,7 +69,15 @@ def _answer_questionnaire(app: AppTest) -> None:
     app.button[0].click().run()
 
 
+def _play_sound(app: AppTest, number: int) -> None:
+    """What the browser reports once headphone sound `number` has played to its end."""
+    seconds = headphone.TRIAL_SECONDS
+    _report(app, f"hp-sound:{number}", f"hp{number}", seconds)
+
+
 def _answer_headphones(app: AppTest, engine, token: str, *, correct: bool) -> None:
+    for number in range(1, headphone.TRIALS + 1):
+        _play_sound(app, number)
     study = flow.load_study(engine, "tiny")
     trials = flow.headphone_trials(flow.progress(engine, study, token))
     for radio, trial in zip(app.radio, trials, strict=True):
@@ -77,11 +86,10 @@ def _answer_headphones(app: AppTest, engine, token: str, *, correct: bool) -> No
     app.button[0].click().run()
 
 
-def _listen(app: AppTest, position: int, seconds: float) -> None:
-    key = f"player:{position}"
+def _report(app: AppTest, key: str, token: str, seconds: float) -> None:
     app.session_state[key] = {
         "progress": {
-            "token": str(position),
+            "token": token,
             "heard_seconds": seconds,
             "plays": 1,
             "seeks": 0,
@@ -89,6 +97,10 @@ def _listen(app: AppTest, position: int, seconds: float) -> None:
         }
     }
     app.run()
+
+
+def _listen(app: AppTest, position: int, seconds: float) -> None:
+    _report(app, f"player:{position}", str(position), seconds)
 
 
 def _at_practice_clip(engine, **study) -> AppTest:
@@ -155,18 +167,45 @@ def test_declining_consent_ends_politely_and_stores_no_participant(engine):
         assert session.query(Study).one().declined_count == 1
 
 
+def _players(app: AppTest) -> list[dict]:
+    """The data each mounted player was given (its source URL, minimum, texts)."""
+    return [
+        json.loads(element.proto.json)
+        for element in app.get("bidi_component")
+        if element.proto.component_name.endswith("drumeval_player")
+    ]
+
+
 def test_the_headphone_sounds_come_from_the_clip_store(engine, data_home):
-    player_html = r'<audio controls preload="auto" src="/clips/([0-9a-f]{64})\.wav" [^>]*></audio>'
     make_study(engine)
     app = _page(s="tiny")
     token = _consent(app)
     _answer_questionnaire(app)
     trials = flow.headphone_trials(flow.progress(engine, flow.load_study(engine, "tiny"), token))
-    players = [element.proto.body for element in app.get("html")]
+    players = _players(app)
     assert len(players) == len(trials) == headphone.TRIALS
     for player, trial in zip(players, trials, strict=True):
-        sha256 = re.fullmatch(player_html, player)[1]
+        sha256 = re.fullmatch(r"/clips/([0-9a-f]{64})\.wav", player["src"])[1]
         assert clipstore.get(sha256, "wav") == headphone.trial_wav(trial)  # the trial's own sound
+        assert player["min_seconds"] == headphone.TRIAL_SECONDS == 4.0  # to the end
+
+
+def test_headphone_answers_unlock_only_once_their_sound_was_played(engine):
+    make_study(engine)
+    app = _page(s="tiny")
+    token = _consent(app)
+    _answer_questionnaire(app)
+    assert [radio.disabled for radio in app.radio] == [True] * headphone.TRIALS
+    _report(app, "hp-sound:2", "hp2", headphone.TRIAL_SECONDS - 1.0)  # stopped a second early
+    assert [radio.disabled for radio in app.radio] == [True] * headphone.TRIALS
+    _play_sound(app, 2)
+    assert [radio.disabled for radio in app.radio] == [True, False, True, True, True, True]
+    trials = flow.headphone_trials(flow.progress(engine, flow.load_study(engine, "tiny"), token))
+    app.radio[1].set_value(trials[1].quiet_index).run()
+    _button(app, "Continue").click().run()
+    assert "Please play every sound to the end" in _texts(app)
+    with transaction(engine) as session:
+        assert session.query(Participant).one().screening is None  # nothing scored yet
 
 
 def test_an_unwritable_clip_store_names_itself_on_the_headphone_check(engine, data_home):
@@ -180,7 +219,7 @@ def test_an_unwritable_clip_store_names_itself_on_the_headphone_check(engine, da
     _answer_questionnaire(app)
     assert not app.exception
     assert "cannot write the clip store" in " ".join(error.value for error in app.error)
-    assert not app.get("html")
+    assert not _players(app)
 
 
 def test_a_failed_headphone_check_ends_the_study(engine):

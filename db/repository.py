@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, select
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -270,6 +270,24 @@ def study_clip_seconds(session: Session, *, study_id: int) -> tuple[list[float],
     trials = [float(seconds) for purpose, seconds in rows if purpose == "trial"]
     practice = [float(seconds) for purpose, seconds in rows if purpose == "training"]
     return trials, (practice[0] if practice else None)
+
+
+def conditions_with_content(
+    session: Session, *, audio_sha256: str, midi_sha256: str, excluding: str
+) -> list[str]:
+    """Other conditions that already hold this audio or this MIDI (an import of a file
+    that is in the pool under another name would make one clip count as two conditions)."""
+    return list(
+        session.scalars(
+            select(Clip.condition)
+            .where(
+                or_(Clip.audio_sha256 == audio_sha256, Clip.midi_sha256 == midi_sha256),
+                Clip.condition != excluding,
+            )
+            .distinct()
+            .order_by(Clip.condition)
+        )
+    )
 
 
 def get_study(session: Session, *, slug: str) -> Study | None:

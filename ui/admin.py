@@ -413,3 +413,5 @@ def upload_form(engine) -> None:
         st.success(f"{len(result.imported)} clip(s) imported as {condition.strip()!r}.")
     for name, reason in result.skipped:
         st.error(f"Skipped {name}: {reason}", icon=":material/block:")
+    for name, warning in result.duplicates:
+        st.warning(f"{name}: {warning}", icon=":material/content_copy:")

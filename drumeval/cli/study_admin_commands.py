@@ -1,7 +1,8 @@
 """`drumeval study pool|import-clips|create|open|close|status|list|config|demo`: run a study.
 
 The same verbs as the researcher pages (`/admin`), over the same functions in
-`drumeval.study.pool` and `drumeval.study.setup`; errors are one line and exit code 2.
+`drumeval.study.pool` and `drumeval.study.setup`; errors are one line and exit code 2, an
+import that skipped files exits 1 after its summary.
 """
 
 from contextlib import contextmanager
@@ -164,9 +165,13 @@ def import_clips(
             progress=report,
         )
     _print_skipped(result.skipped)
+    for name, warning in result.duplicates:
+        console.print(f"[yellow]warning[/] {name}: {warning}", highlight=False)
     console.print(
         f"{len(result.imported)} clip(s) imported as {condition!r}, {len(result.skipped)} skipped."
     )
+    if result.skipped:  # a partial import: scripts must be able to tell
+        raise typer.Exit(1)
 
 
 def create(

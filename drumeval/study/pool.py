@@ -84,10 +84,13 @@ class PoolReport:
 
 @dataclass(frozen=True)
 class ImportReport:
-    """Imported clips, and the files refused with their reason (file name, reason)."""
+    """Imported clips, the files refused with their reason (file name, reason), and the
+    imported files whose audio or MIDI the pool already held under another condition
+    (file name, warning)."""
 
     imported: tuple[PoolClip, ...]
     skipped: tuple[tuple[str, str], ...]
+    duplicates: tuple[tuple[str, str], ...] = ()
 
 
 def kit_prefix(kit: str | None) -> str:
@@ -481,6 +484,7 @@ def import_midi(
     report = progress or _no_progress
     imported: list[PoolClip] = []
     skipped: list[tuple[str, str]] = []
+    duplicates: list[tuple[str, str]] = []
     for done, (name, data) in enumerate(items):
         report(name, done, len(items))
         if len(data) > MAX_FILE_BYTES:
@@ -490,6 +494,8 @@ def import_midi(
             clip = clip_from_midi(
                 data, genre=genre, source="imported MIDI", target_lufs=target_lufs, kit=kit
             )
+            if others := _conditions_holding(engine, clip, condition):
+                duplicates.append((name, _duplicate_warning(others)))
             imported.append(
                 store_clip(
                     engine,
@@ -506,7 +512,27 @@ def import_midi(
         except DrumevalError as error:
             skipped.append((name, str(error)))
     report("done", len(items), len(items))
-    return ImportReport(tuple(imported), tuple(skipped))
+    return ImportReport(tuple(imported), tuple(skipped), tuple(duplicates))
+
+
+def _conditions_holding(engine: Engine, clip: Any, condition: str) -> list[str]:
+    if clip.audio_bytes is None:
+        return []
+    with transaction(engine) as session:
+        return repository.conditions_with_content(
+            session,
+            audio_sha256=clipstore.sha256_hex(clip.audio_bytes),
+            midi_sha256=clipstore.sha256_hex(clip.midi_bytes),
+            excluding=condition,
+        )
+
+
+def _duplicate_warning(conditions: list[str]) -> str:
+    names = ", ".join(repr(name) for name in conditions)
+    return (
+        f"the same audio is already in the pool as {names}; a study with both conditions "
+        "would rate one clip twice"
+    )
 
 
 def import_clips(
@@ -546,4 +572,4 @@ def import_clips(
         kit=kit,
         progress=progress,
     )
-    return ImportReport(result.imported, tuple(too_big) + result.skipped)
+    return ImportReport(result.imported, tuple(too_big) + result.skipped, result.duplicates)

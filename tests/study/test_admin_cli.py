@@ -68,10 +68,30 @@ def test_import_clips_lists_bad_files(db_cli, db_engine, tmp_path):
     code, out, _ = db_cli(
         "study", "import-clips", str(tmp_path), "--condition", "mine", "--genre", "jazz-soul"
     )
-    assert code == 0
+    assert code == 1, "a partial import must be visible to a script"
     assert "skipped bad.mid:" in out and "1 clip(s) imported as 'mine', 1 skipped." in out
     with transaction(db_engine) as session:
         assert [clip.condition for clip in session.query(Clip)] == ["mine"]
+    (tmp_path / "bad.mid").unlink()
+    code, out, _ = db_cli(
+        "study", "import-clips", str(tmp_path), "--condition", "mine", "--genre", "jazz-soul"
+    )
+    assert code == 0 and "0 skipped" in out
+
+
+def test_import_clips_warns_when_the_audio_is_already_another_condition(
+    db_cli, db_engine, tmp_path
+):
+    ids = np.zeros(64, dtype=np.int32)
+    ids[::4] = 1
+    (tmp_path / "ok.mid").write_bytes(event_ids_to_midi_bytes(ids, kit="jazz"))
+    argv = ("study", "import-clips", str(tmp_path), "--genre", "jazz-soul")
+    assert db_cli(*argv, "--condition", "mine")[0] == 0
+    code, out, _ = db_cli(*argv, "--condition", "theirs")
+    assert code == 0, out
+    assert "warning ok.mid: the same audio is already in the pool as 'mine'" in out
+    with transaction(db_engine) as session:
+        assert sorted(clip.condition for clip in session.query(Clip)) == ["mine", "theirs"]
 
 
 def test_import_clips_with_one_shared_kit(db_cli, db_engine, tmp_path):

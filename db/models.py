@@ -27,10 +27,20 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-CLIP_ROLES = ("generated", "reference", "anchor", "training", "imported")
+# "gold": a clip with a known answer (quality control: who rates it far off was not listening)
+CLIP_ROLES = ("generated", "reference", "anchor", "training", "imported", "gold")
 STUDY_STATUSES = ("draft", "open", "closed")
 CLIP_PURPOSES = ("trial", "training")
-PARTICIPANT_STATUSES = ("consented", "screened_out", "in_progress", "finished")
+# "returned": left the study of their own accord; "abandoned": inactive longer than the
+# study's timeout, their place given to someone else (both get the "returned" redirect code).
+PARTICIPANT_STATUSES = (
+    "consented",
+    "screened_out",
+    "in_progress",
+    "finished",
+    "returned",
+    "abandoned",
+)
 CRITERIA = ("short_term_phrasing", "long_term_phrasing", "originality", "realism")
 GENRE_ANSWERS = ("techno-house", "jazz-soul", "cant_tell")
 SCORE_RANGE = (-2, 2)
@@ -123,6 +133,8 @@ class Study(Base):
         CheckConstraint(
             f"grace_minutes >= 0 AND grace_minutes <= {MAX_GRACE_MINUTES}", name="grace_minutes"
         ),
+        CheckConstraint("participant_target >= 1", name="participant_target"),
+        CheckConstraint("abandon_minutes >= 1", name="abandon_minutes"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -141,6 +153,10 @@ class Study(Base):
         Integer, default=DEFAULT_GRACE_MINUTES, server_default=str(DEFAULT_GRACE_MINUTES)
     )
     base_url: Mapped[str | None] = mapped_column(String(500))  # for the invite link
+    # Prolific: new starts stop once this many participants finished or are still going
+    participant_target: Mapped[int | None] = mapped_column(Integer)
+    # a participant inactive this long gives their place back (None: places are never released)
+    abandon_minutes: Mapped[int | None] = mapped_column(Integer)
 
 
 class StudyClip(Base):
@@ -223,7 +239,7 @@ class Rating(Base):
     originality: Mapped[int] = mapped_column(SmallInteger)
     realism: Mapped[int] = mapped_column(SmallInteger)
     genre_answer: Mapped[str] = mapped_column(String(16))
-    genre_confidence: Mapped[int] = mapped_column(SmallInteger)
+    genre_confidence: Mapped[int | None] = mapped_column(SmallInteger)  # none after "can't tell"
     comment: Mapped[str | None] = mapped_column(Text)
     listened_seconds: Mapped[float] = mapped_column(Float)
     play_count: Mapped[int] = mapped_column(Integer)

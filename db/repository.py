@@ -551,7 +551,7 @@ def submit_rating(
     clip_id: int,
     scores: Mapping[str, int],
     genre_answer: str,
-    genre_confidence: int,
+    genre_confidence: int | None,
     comment: str | None,
     listened_seconds: float,
     play_count: int,
@@ -715,7 +715,7 @@ def _participant_seed(study_seed: int, index: int) -> int:
 def _validated_rating(
     scores: Mapping[str, int],
     genre_answer: str,
-    genre_confidence: int,
+    genre_confidence: int | None,
     comment: str | None,
     listened_seconds: float,
     play_count: int,
@@ -738,7 +738,8 @@ def _validated_rating(
     if genre_answer not in GENRE_ANSWERS:
         raise RatingError(f"genre answer must be one of {', '.join(GENRE_ANSWERS)}")
     low, high = CONFIDENCE_RANGE
-    if not _is_int(genre_confidence) or not low <= genre_confidence <= high:
+    unsure = genre_answer == "cant_tell" and genre_confidence is None  # nothing to be sure of
+    if not unsure and (not _is_int(genre_confidence) or not low <= genre_confidence <= high):
         raise RatingError(f"genre confidence must be a whole number from {low} to {high}")
     if comment is not None:
         if not isinstance(comment, str):
@@ -756,7 +757,7 @@ def _validated_rating(
         raise RatingError(f"play count must be a whole number from 0 to {MAX_PLAY_COUNT}")
     values.update(
         genre_answer=genre_answer,
-        genre_confidence=int(genre_confidence),
+        genre_confidence=None if genre_confidence is None else int(genre_confidence),
         comment=comment,
         listened_seconds=float(listened_seconds),
         play_count=int(play_count),

@@ -345,7 +345,8 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
             key=f"genre{suffix}",
         )
         st.radio(
-            "How sure are you about the genre? (1 = guessing, 5 = certain)",
+            "How sure are you about the genre? (1 = guessing, 5 = certain; "
+            "not needed after “Can't tell”)",
             content.CONFIDENCE_OPTIONS,
             index=None,
             horizontal=True,

@@ -52,10 +52,11 @@ SCALE_HELP = "-- very poor · - poor · 0 neutral · + good · ++ very good"
 
 GENRE_QUESTION = "Which genre is this?"
 GENRE_DEFINITION = "Which genre it sounds like: techno-house or jazz-soul."
+CANT_TELL = "cant_tell"  # no confidence is asked after this answer
 GENRE_OPTIONS: tuple[tuple[str, str], ...] = (
     ("techno-house", "Techno / house"),
     ("jazz-soul", "Jazz / soul"),
-    ("cant_tell", "Can't tell"),
+    (CANT_TELL, "Can't tell"),
 )
 CONFIDENCE_OPTIONS = (1, 2, 3, 4, 5)
 COMMENT_MAX_CHARS = 1000

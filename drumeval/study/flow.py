@@ -161,7 +161,9 @@ class RatingForm:
         ]
         if self.genre_answer not in {key for key, _ in content.GENRE_OPTIONS}:
             problems.append("Choose the genre (or “Can't tell”).")
-        if self.genre_confidence not in content.CONFIDENCE_OPTIONS:
+        if self.genre_confidence not in content.CONFIDENCE_OPTIONS and not (
+            self.genre_answer == content.CANT_TELL and self.genre_confidence is None
+        ):  # after "Can't tell" there is nothing to be sure about
             problems.append("Say how sure you are about the genre (1–5).")
         if len(self.comment) > content.COMMENT_MAX_CHARS:
             problems.append(f"Keep the comment under {content.COMMENT_MAX_CHARS} characters.")
@@ -450,7 +452,7 @@ def submit_rating(
             clip_id=clip_id,
             scores={key: int(value) for key, value in form.scores.items()},
             genre_answer=form.genre_answer,
-            genre_confidence=int(form.genre_confidence),
+            genre_confidence=form.genre_confidence,
             comment=form.comment.strip() or None,
             listened_seconds=float(heard_seconds),
             play_count=int(plays),

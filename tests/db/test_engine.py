@@ -238,3 +238,59 @@ def test_studies_made_before_0002_get_the_default_grace_period(empty_db_url):
             )
     finally:
         engine.dispose()
+
+
+def test_0003_allows_gold_clips_released_places_targets_and_no_confidence(empty_db_url):
+    """The CHECK constraints 0003 widens (autogenerate compares no CHECKs): rows of the new
+    kinds are refused at 0002 and taken after the upgrade; the old rows survive."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from db.engine import _alembic_config
+    from db.models import Participant, Study
+
+    sha = "ab" * 32
+    gold_clip = text(
+        "INSERT INTO clips (public_id, role, condition, midi_sha256, audio_sha256,"
+        " audio_format, duration_s, metrics, provenance, is_demo, created_at) VALUES"
+        f" ('g1', 'gold', 'gold/noise', '{sha}', '{sha}', 'opus', 10, '{{}}', '{{}}', false,"
+        " CURRENT_TIMESTAMP)"
+    )
+    engine = make_engine(empty_db_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0002")
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO studies (slug, title, status, design, is_demo, declined_count,"
+                    " created_at, grace_minutes) VALUES ('old', 'Old', 'open', '{}', false, 0,"
+                    " CURRENT_TIMESTAMP, 30)"
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(gold_clip)
+        upgrade_database(engine)
+        with engine.begin() as connection:
+            connection.execute(gold_clip)
+            connection.execute(
+                text(
+                    "INSERT INTO participants (study_id, public_id, token_sha256, external_ids,"
+                    f" consented_at, status) VALUES (1, 'p1', '{sha}', '{{}}', CURRENT_TIMESTAMP,"
+                    " 'abandoned')"
+                )
+            )
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("UPDATE studies SET participant_target = 0"))
+        with transaction(engine, write_lock=True) as session:
+            study = session.query(Study).one()
+            assert (study.grace_minutes, study.participant_target, study.abandon_minutes) == (
+                30,
+                None,
+                None,
+            )
+            study.participant_target, study.abandon_minutes = 40, 90
+            assert session.query(Participant).one().status == "abandoned"
+        columns = {column["name"]: column for column in inspect(engine).get_columns("ratings")}
+        assert columns["genre_confidence"]["nullable"]
+    finally:
+        engine.dispose()

@@ -288,3 +288,25 @@ def test_the_grace_period_is_checked_and_stored(db_engine):
     first = flow.load_study(db_engine, "tiny", returning=True).finish_by
     later = setup.close_study(db_engine, "tiny", grace_minutes=120)  # extended, same close
     assert later - first == timedelta(minutes=60)
+
+
+def test_confidence_is_asked_only_when_a_genre_was_named(db_engine):
+    make_study(db_engine, headphone_check=False)
+    study = flow.load_study(db_engine, "tiny")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(db_engine, study, token, ANSWERS)
+    flow.start(db_engine, study, token)
+    clip = flow.progress(db_engine, study, token).clip
+    scores = dict.fromkeys(content.CRITERION_KEYS, 0)
+    named = flow.RatingForm(scores=scores, genre_answer="jazz-soul", genre_confidence=None)
+    with pytest.raises(RatingError, match="how sure"):
+        flow.submit_rating(
+            db_engine, study, token, clip_id=clip.clip_id, form=named, heard_seconds=3, plays=1
+        )
+    unsure = flow.RatingForm(scores=scores, genre_answer="cant_tell", genre_confidence=None)
+    assert flow.submit_rating(
+        db_engine, study, token, clip_id=clip.clip_id, form=unsure, heard_seconds=3, plays=1
+    )
+    with transaction(db_engine) as session:
+        rating = session.query(Rating).one()
+        assert (rating.genre_answer, rating.genre_confidence) == ("cant_tell", None)

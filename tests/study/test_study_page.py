@@ -339,3 +339,18 @@ def test_an_incomplete_rating_is_refused_under_the_form_and_the_answers_are_kept
     assert not app.error and "Clip 1 of 4" in _texts(app)
     with transaction(engine) as session:
         assert session.query(Rating).count() == 1
+
+
+def test_cant_tell_needs_no_confidence(engine):
+    app = _at_practice_clip(engine)
+    _listen(app, 0, 2.5)
+    _fill_rating(app)
+    next(radio for radio in app.radio if radio.label == content.GENRE_QUESTION).set_value(
+        content.CANT_TELL
+    )
+    next(radio for radio in app.radio if radio.label.startswith("How sure")).set_value(None)
+    app.button[-1].click().run()
+    assert not app.exception and not app.error, _texts(app)
+    assert "Clip 1 of 4" in _texts(app)
+    with transaction(engine) as session:
+        assert session.query(Rating).one().genre_confidence is None

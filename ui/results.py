@@ -357,7 +357,8 @@ def charts_section(long: pd.DataFrame, ratings: pd.DataFrame, filters: Filters) 
         curves = curves[curves["genre"].isin(filters.genres)]
     if filters.corpus_sizes is not None:
         curves = curves[curves["corpus_size"].isin(filters.corpus_sizes)]
-    curves = curves.assign(series=curves["model"] + " · " + curves["corpus_size"].astype(str))
+    sizes = curves["corpus_size"].astype("Int64").astype(str)  # "700", not "700.0"
+    curves = curves.assign(series=curves["model"] + " · " + sizes)
     lines = (
         alt.Chart(curves)
         .mark_line(point=True)
@@ -445,6 +446,7 @@ def tests_section(source: Source, filters: Filters) -> None:
             st.subheader(title)
             cells = results[by].assign(
                 criterion=results[by]["criterion"].map(CRITERION_LABELS),
+                **({by: results[by][by].astype("Int64")} if by == "corpus_size" else {}),
                 cell=lambda frame: (
                     frame["symbol"] + " " + frame["mean"].map(lambda mean: f"{mean:+.2f}")
                 ),

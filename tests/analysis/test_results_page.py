@@ -210,3 +210,16 @@ def test_every_filter_on_a_small_study_shows_a_message_not_a_traceback(page_env)
         assert not app.exception, (genres, sizes, screened)
         assert app.info or app.dataframe
 
+
+@sqlite_only
+def test_corpus_sizes_show_as_whole_numbers(page_env):
+    """Corpus sizes are counts of examples: "700", never "700.0" (pandas' float columns)."""
+    write_simulated_study(page_env, simulate_study(8, 1, seed=8))
+    app = _login()
+    shown = [_texts(app)]
+    for frame in app.dataframe:
+        value = frame.value
+        shown += [value.to_string(), repr(list(value.columns)), repr(list(value.index))]
+    shown += [str(option) for box in app.multiselect for option in box.options]
+    assert "700" in "\n".join(shown)
+    assert not [text for text in shown if "700.0" in text or "1500.0" in text]

@@ -128,6 +128,8 @@ def studies_section(engine) -> None:
             )
     with qr:
         st.image(setup.invite_qr_svg(url), caption="Scan to open the study", width=160)
+    for warning in setup.study_blinding_warnings(engine, slug):
+        st.warning(f"Blinding: {warning}.", icon=":material/visibility:")
     progress_panel(engine, slug)
 
 
@@ -191,8 +193,17 @@ def create_section(engine) -> None:
     conditions = _pool_conditions(engine)
     if not conditions:
         st.info("The clip pool is empty: build clips or import MIDI in the Clip pool tab.")
+    st.button(
+        "Random link name",
+        help="A slug that reveals nothing about the study (it is in every evaluator's URL).",
+        on_click=lambda: st.session_state.update({"create:slug": setup.random_slug()}),
+        key="create:random-slug",
+    )
     with st.form("admin-create"):
-        title = st.text_input("Title", key="create:title")
+        title = st.text_input("Title (yours; may name the conditions)", key="create:title")
+        public_title = st.text_input(
+            "Public title (what evaluators see; empty: the title)", key="create:public-title"
+        )
         slug = st.text_input(
             "Link name (slug)", help="Lowercase letters, digits, hyphens", key="create:slug"
         )
@@ -225,6 +236,7 @@ def create_section(engine) -> None:
         create = st.form_submit_button("Create the study", type="primary")
     values = {
         "title": title,
+        "public_title": public_title.strip() or None,
         "slug": slug.strip(),
         "seed": int(seed),
         "conditions": chosen,
@@ -259,6 +271,11 @@ def _preview_and_create(engine, text: str, participants: int, create: bool) -> N
     except DrumevalError as error:
         st.error(str(error), icon=":material/error:")
         return
+    for warning in setup.blinding_warnings(config):
+        hint = (
+            " (“Random link name” gives one that reveals nothing)" if "the slug" in warning else ""
+        )
+        st.warning(f"Blinding: {warning}{hint}.", icon=":material/visibility:")
     st.markdown(
         f"**Plan:** {plan.clips} clips; with {plan.participants} participants, "
         f"{plan.ratings} ratings, about {plan.per_clip:.1f} per clip."

@@ -182,6 +182,12 @@ def create(
         str | None,
         typer.Option(help=f"Address of the app, kept for the invite link [{DEFAULT_BASE_URL}]."),
     ] = None,
+    random_slug: Annotated[
+        bool,
+        typer.Option(
+            "--random-slug", help="A link name that reveals nothing (replaces the config's)."
+        ),
+    ] = False,
 ) -> None:
     """Create a draft study from a config file, with a preview of the ratings it will get."""
     from drumeval.study import setup
@@ -190,8 +196,13 @@ def create(
         text = config.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise StudyError(f"cannot read {config}: {error}") from None
+    if random_slug:
+        text = setup.with_slug(text, setup.random_slug())
     engine = _engine()
     parsed = setup.parse_config(text)
+    for warning in setup.blinding_warnings(parsed):
+        hint = " (--random-slug gives one that reveals nothing)" if "the slug" in warning else ""
+        console.print(f"[yellow]warning:[/] {warning}{hint}", highlight=False, soft_wrap=True)
     selection = setup.select_clips(engine, parsed)
     _print_plan(
         setup.plan_preview(

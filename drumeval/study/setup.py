@@ -24,6 +24,7 @@ by insertion order), so the same config over the same pool recreates the same st
 import json
 import math
 import re
+import secrets
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
 from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from db.models import Clip as ClipRow
 from drumeval.errors import StudyError
+from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
 from drumeval.study.pool import anchor_name, practice_name, reference_name
 
 MAX_CONFIG_CHARS = 20_000
@@ -365,6 +367,109 @@ def select_clips(engine: Engine, config: StudyConfig) -> Selection:
             f"asks for {config.clips_per_participant} clips but the study has {total}",
         )
     return Selection(trial, training)
+
+
+# --- blinding ----------------------------------------------------------------------------
+
+_WORD_STOPLIST = frozenset({"drums", "track", "tracks", "study", "clips", "pilot"})
+
+
+def _compact(text: str) -> str:
+    """Lowercase letters and digits only, so "DrumsRNN", "drums_rnn" and "drums-rnn" meet."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def revealing_names(conditions: tuple[str, ...]) -> list[str]:
+    """Names an evaluator must not read: every model (name, label, presets), every corpus,
+    Magenta, and each part of this study's condition names (an imported condition's words
+    too: "magenta-original" gives "magenta" and "original")."""
+    from drumeval.registry import CORPUS_NAMES, MODELS
+
+    names = {"Magenta", *CORPUS_NAMES}
+    for family in MODELS.values():
+        names |= {family.name, family.label, *family.presets}
+    for condition in conditions:
+        segments = condition.split("/")
+        names |= set(segments)
+        if _parts(condition) is None:  # imported: its words are the researcher's own
+            names |= {
+                word
+                for segment in segments
+                for word in re.split(r"[-_.\s]+", segment)
+                if len(word) >= 5 and not re.search(r"\d", word)
+            }
+    return sorted(
+        name
+        for name in names
+        if len(_compact(name)) >= 4
+        and not re.search(r"\d", name.split("-")[0])  # t1, 60bars: tell nothing
+        and _compact(name) not in _WORD_STOPLIST
+    )
+
+
+def blinding_warnings(config: StudyConfig) -> list[str]:
+    """What evaluators would read of this study config that names a condition, model or
+    corpus (`name_warnings`)."""
+    return name_warnings(
+        title=config.title,
+        public_title=config.public_title,
+        slug=config.slug,
+        conditions=config.conditions,
+    )
+
+
+def study_blinding_warnings(engine: Engine, slug: str) -> list[str]:
+    """`name_warnings` of a stored study (the /admin page shows them beside its link)."""
+    with transaction(engine) as session:
+        study = _require_study(session, slug)
+        return name_warnings(
+            title=study.title,
+            public_title=study.public_title,
+            slug=study.slug,
+            conditions=tuple((study.design or {}).get("conditions") or ()),
+        )
+
+
+def name_warnings(
+    *, title: str, public_title: str | None, slug: str, conditions: tuple[str, ...]
+) -> list[str]:
+    """What evaluators would read that names a condition, model or corpus.
+
+    The slug is in every evaluator's URL; the title is shown unless a public title is set
+    (then the title stays the researcher's and may name anything).
+    """
+    seen = (
+        [("public title", public_title)]
+        if public_title
+        else [("title (evaluators see it: set public_title)", title)]
+    )
+    seen.append(("slug (in every evaluator's URL)", slug))
+    names = revealing_names(conditions)
+    warnings = []
+    for what, text in seen:
+        found: dict[str, str] = {}
+        for name in names:
+            key = _compact(name)
+            if key in _compact(text) and (key not in found or name.lower() in text.lower()):
+                found[key] = name
+        if found:
+            shown = sorted(found.values(), key=lambda name: _compact(text).find(_compact(name)))
+            listed = ", ".join(repr(name) for name in shown)
+            warnings.append(f"the {what} names {listed}: evaluators would not be blind")
+    return warnings
+
+
+def random_slug() -> str:
+    """A link name that says nothing about the study (40 random bits)."""
+    return f"s-{secrets.token_hex(5)}"
+
+
+def with_slug(config_text: str, slug: str) -> str:
+    """The config text with its `slug` replaced (or added), comments and order kept, so the
+    stored text recreates the study under its new link name."""
+    line = f"slug = {json.dumps(slug)}"
+    replaced, count = re.subn(r"(?m)^slug\s*=.*$", line, config_text, count=1)
+    return replaced if count else f"{line}\n{config_text}"
 
 
 # --- studies -----------------------------------------------------------------------------

@@ -134,3 +134,37 @@ def test_evaluators_see_the_public_title_not_the_internal_one(db_engine, tmp_pat
     setup.open_study(db_engine, "two-models")
     assert flow.load_study(db_engine, "two-models").title == "Rate drums"
     assert setup.study_status(db_engine, "two-models").title != "Rate drums"  # the researcher's
+
+
+def test_create_warns_when_what_evaluators_see_names_a_condition(db_cli, db_engine, tmp_path):
+    add_pool(db_engine)
+    config = tmp_path / "study.toml"
+    leaky = CONFIG.replace(
+        'title = "Two models"', 'title = "Pilot: original Magenta DrumsRNN vs drumeval ports"'
+    ).replace('slug = "two-models"', 'slug = "musicvae-pilot"')
+    config.write_text(leaky)
+    code, out, _ = db_cli("study", "create", "--config", str(config))
+    assert code == 0, out
+    title = next(line for line in out.splitlines() if line.startswith("warning: the title"))
+    assert "(evaluators see it: set public_title) names" in title
+    assert "'DrumsRNN'" in title and "'Magenta'" in title
+    assert "warning: the slug (in every evaluator's URL) names 'MusicVAE'" in out
+    assert "--random-slug" in out
+    config.write_text(
+        CONFIG.replace('slug = "two-models"', 'slug = "two-models-2"\npublic_title = "Rate drums"')
+    )
+    code, out, _ = db_cli("study", "create", "--config", str(config))
+    assert code == 0 and "warning" not in out
+
+
+def test_create_with_a_random_slug(db_cli, db_engine, tmp_path):
+    add_pool(db_engine)
+    config = tmp_path / "study.toml"
+    config.write_text(CONFIG.replace('slug = "two-models"', 'slug = "drums-rnn-pilot"'))
+    code, out, _ = db_cli("study", "create", "--config", str(config), "--random-slug")
+    assert code == 0, out
+    with transaction(db_engine) as session:
+        slug = session.query(Study).one().slug
+    assert slug != "drums-rnn-pilot" and f"/study?s={slug}" in out and "warning" not in out
+    code, stored, _ = db_cli("study", "config", slug)
+    assert f'slug = "{slug}"' in stored and "drums-rnn-pilot" not in stored  # recreatable

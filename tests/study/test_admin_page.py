@@ -147,3 +147,26 @@ def test_home_links_to_the_demo_study_and_the_researcher_pages():
     }
     assert ("Take the demo study (a few clips, a few minutes)", "study", "s=demo") in links
     assert ("Researcher pages", "admin", "") in links
+
+
+def test_names_that_break_blinding_are_warned_about_and_a_random_slug_is_offered(admin_env):
+    add_pool(admin_env)
+    app = _login(_page().run())
+    app.text_input(key="create:title").input("DrumsRNN vs MusicVAE")
+    app.text_input(key="create:slug").input("drums-rnn-pilot")
+    app.multiselect(key="create:conditions").set_value(list(GENERATED))
+    app.number_input(key="create:cpp").set_value(4)
+    _button(app, "Preview the plan").click().run()
+    warnings = [str(warning.value) for warning in app.warning]
+    assert any("the title" in w and "'DrumsRNN', 'MusicVAE'" in w for w in warnings), warnings
+    assert any("the slug" in w and "'drums-rnn'" not in w and "Random link name" in w
+               for w in warnings), warnings  # fmt: skip
+    _button(app, "Random link name").click().run()
+    slug = app.text_input(key="create:slug").value
+    assert slug.startswith("s-") and slug != "drums-rnn-pilot"
+    app.text_input(key="create:public-title").input("Rate some drum tracks")
+    _button(app, "Create the study").click().run()
+    assert not [w for w in app.warning if "Blinding" in str(w.value)], _texts(app)
+    assert f"Study '{slug}' created" in _texts(app)
+    app.run()
+    assert not [w for w in app.warning if "Blinding" in str(w.value)]  # on the Studies tab too

@@ -156,3 +156,19 @@ def test_invite_link_and_qr_code():
     svg = setup.invite_qr_svg(url)
     assert svg.startswith("<svg") and "</svg>" in svg
     assert svg != setup.invite_qr_svg(url + "x")
+
+
+def test_names_that_reveal_a_condition_are_warned_about():
+    config = setup.parse_config(
+        CONFIG.replace('title = "Two models"', 'title = "Techno-House 700 by drums_rnn"')
+    )
+    warnings = setup.blinding_warnings(config)
+    assert len(warnings) == 1 and "the title" in warnings[0]
+    assert "'techno-house-700'" in warnings[0] and "'drums_rnn'" in warnings[0]
+    hidden = setup.parse_config(
+        CONFIG.replace('slug = "two-models"', 'public_title = "Drums"\nslug = "x7"')
+    )
+    assert setup.blinding_warnings(hidden) == []  # the internal title is not shown then
+    assert setup.blinding_warnings(setup.parse_config(CONFIG)) == []
+    slug = setup.random_slug()
+    assert setup.SLUG_PATTERN.fullmatch(slug) and slug != setup.random_slug()

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
+from drumeval.analysis.from_db import screening_counts
 from drumeval.errors import DrumevalError
 from drumeval.study import admin_auth, pool, setup
 
@@ -172,6 +173,16 @@ def progress_panel(engine, slug: str) -> None:
         },
         hide_index=True,
     )
+    st.markdown("**Post-screening** (participants each of the study's rules flags)")
+    try:
+        counts = screening_counts(engine, slug)
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+    else:
+        st.dataframe(
+            {"rule": list(counts), "participants flagged": list(counts.values())},
+            hide_index=True,
+        )
     st.caption(f"Refreshes every {REFRESH_SECONDS} s.")
     if state.config_text:
         with st.expander("Study config (keep it to recreate the study exactly)"):

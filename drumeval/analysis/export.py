@@ -60,11 +60,21 @@ SUMMARY_DTYPES: dict[str, str] = {
     "seed": "Int64",
     "n_resamples": "Int64",
 }
+# Each participant's post-screening, beside them in the participants export
+SCREENING_EXPORT_DTYPES: dict[str, str] = {
+    "gold_rated": "Int64",
+    "gold_missed": "Int64",
+    "score_variance": "Float64",
+    "screening_reasons": "string",
+    "flagged": "boolean",
+}
+
+
 FREE_TEXT_COLUMNS = ("comment",)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 TABLE_DTYPES = {
     "ratings": ROW_DTYPES,
-    "participants": PARTICIPANT_DTYPES,
+    "participants": {**PARTICIPANT_DTYPES, **SCREENING_EXPORT_DTYPES},
     "summary": SUMMARY_DTYPES,
 }
 
@@ -89,9 +99,21 @@ def summary_table(
         participants,
         seed=seed,
         n_resamples=n_resamples,
-        min_listened_seconds=data.min_listened_seconds,
+        screening=data.screening(),
     )
     return typed(table.assign(seed=seed, n_resamples=n_resamples), SUMMARY_DTYPES)
+
+
+def participants_with_screening(data: StudyData) -> pd.DataFrame:
+    """The participants table with each one's post-screening by the study's rules: gold
+    clips rated and missed, score variance, the rules failed and whether they are flagged."""
+    screening = data.screening().set_index("participant_id")
+    people = data.participants.copy()
+    ids = people["participant_id"].astype(str)
+    for column in ("gold_rated", "gold_missed", "score_variance", "flagged"):
+        people[column] = ids.map(screening[column]).to_numpy()
+    people["screening_reasons"] = ids.map(screening["reasons"]).to_numpy()
+    return typed(people, {**PARTICIPANT_DTYPES, **SCREENING_EXPORT_DTYPES})
 
 
 def export_table(
@@ -104,7 +126,7 @@ def export_table(
     if table == "ratings":
         return data.rows
     if table == "participants":
-        return data.participants
+        return participants_with_screening(data)
     return summary_table(data, seed=seed, n_resamples=n_resamples)
 
 

@@ -36,6 +36,8 @@ from drumeval.analysis.schema import (
 )
 from drumeval.analysis.screening import (
     DEFAULT_MIN_LISTENED_SECONDS,
+    RULES,
+    ScreeningRules,
     drop_flagged,
     screen_participants,
 )
@@ -74,7 +76,8 @@ PARTICIPANT_DTYPES: dict[str, str] = {
     "finished_at": "string",
 }
 QUESTION_PREFIX = "q_"
-_CONTROL_ROLES = {"reference": REFERENCE, "anchor": ANCHOR}
+GOLD_ROLE = "gold"  # a clip with a known answer: screens participants, never analysed
+_CONTROL_ROLES = {"reference": REFERENCE, "anchor": ANCHOR, GOLD_ROLE: GOLD_ROLE}
 
 
 class StudyTables(NamedTuple):
@@ -96,6 +99,16 @@ class StudyData:
     participants: pd.DataFrame
     tables: StudyTables
     min_listened_seconds: float
+    rule_names: tuple[str, ...] = RULES  # the study's post-screening rules
+
+    @property
+    def rules(self) -> ScreeningRules:
+        return ScreeningRules(rules=self.rule_names, min_listened_seconds=self.min_listened_seconds)
+
+    @property
+    def gold(self) -> pd.DataFrame:
+        """The gold clips' ratings (kept out of `tables`: no analysis counts them)."""
+        return self.rows[self.rows["role"] == GOLD_ROLE]
 
     @classmethod
     def from_tables(
@@ -112,11 +125,10 @@ class StudyData:
         return cls(slug, title, True, rows, participants, tables, min_listened_seconds)
 
     def screening(self) -> pd.DataFrame:
-        """Post-screening of every participant, at this study's listening threshold."""
+        """Post-screening of every participant by this study's rules (its listening
+        threshold, its gold clips)."""
         ratings, _, participants = self.tables
-        return screen_participants(
-            ratings, participants, min_listened_seconds=self.min_listened_seconds
-        )
+        return screen_participants(ratings, participants, gold=self.gold, rules=self.rules)
 
     def analysed(self, *, screened: bool) -> StudyTables:
         """The tidy tables of everyone, or of the participants who pass post-screening."""
@@ -181,7 +193,20 @@ def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> Study
         participants=participants,
         tables=tables_from_rows(rows, participants),
         min_listened_seconds=listening_threshold(design, shortest),
+        rule_names=tuple(design.get("screening_rules") or RULES),
     )
+
+
+def screening_counts(engine: Engine, slug: str) -> dict[str, int]:
+    """Participants each of the study's post-screening rules flags (0 for a rule the study
+    does not apply; nobody flagged before the first rating)."""
+    from drumeval.analysis.screening import rule_counts
+
+    data = load_study(engine, slug)
+    if data.rows.empty:
+        return dict.fromkeys(data.rule_names, 0)
+    counts = rule_counts(data.screening())
+    return {rule: counts[rule] for rule in data.rule_names}
 
 
 def listening_threshold(design: dict[str, Any], shortest_clip_s: float | None) -> float:
@@ -331,7 +356,9 @@ def _objects(values: pd.Series) -> np.ndarray:
 
 
 def tables_from_rows(rows: pd.DataFrame, participants: pd.DataFrame) -> StudyTables:
-    """The tidy tables of export rows (long ratings, genre answers, screening inputs)."""
+    """The tidy tables of export rows (long ratings, genre answers, screening inputs); gold
+    clips' rows are left out (they only screen participants)."""
+    rows = rows[rows["role"] != GOLD_ROLE]
     base = pd.DataFrame(
         {
             "participant_id": _objects(rows["participant_id"]),

@@ -82,6 +82,9 @@ def pool(
     ] = None,
     references: Annotated[int, typer.Option(help="Human references per corpus.")] = 1,
     anchors: Annotated[int, typer.Option(help="Low anchors per corpus.")] = 1,
+    gold: Annotated[
+        int, typer.Option(help="Gold clips (random noise, known answer) per corpus.")
+    ] = 0,
     practice: Annotated[bool, typer.Option(help="Also build a practice clip.")] = True,
     kit: SharedKit = None,
 ) -> None:
@@ -114,6 +117,7 @@ def pool(
             target_lufs=target_lufs,
             references_per_genre=references,
             anchors_per_genre=anchors,
+            gold_per_genre=gold,
             practice=practice,
             kit=kit,
             progress=report,

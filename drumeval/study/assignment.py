@@ -221,3 +221,30 @@ def _separate_conditions(
         else:
             sequence[i], sequence[j] = a, b
     return best
+
+
+def assign_with_gold(
+    pool: Sequence[PoolClip],
+    *,
+    clips_per_participant: int,
+    exposure: Mapping[int, int],
+    position_counts: Mapping[tuple[str, int], int],
+    seed: int,
+) -> list[int]:
+    """`assign_clips` over the pool's other clips, plus one gold clip (role `gold`, a known
+    answer) when the pool has any: the least exposed one, at a seeded random position, so
+    every participant meets one and cannot learn where it comes."""
+    gold = [clip for clip in pool if clip.role == "gold"]
+    ids = assign_clips(
+        [clip for clip in pool if clip.role != "gold"],
+        clips_per_participant=clips_per_participant,
+        exposure=exposure,
+        position_counts=position_counts,
+        seed=seed,
+    )
+    if gold:
+        rng = random.Random(seed)
+        fewest = min(exposure.get(clip.clip_id, 0) for clip in gold)
+        chosen = rng.choice([clip for clip in gold if exposure.get(clip.clip_id, 0) == fewest])
+        ids.insert(rng.randint(0, len(ids)), chosen.clip_id)
+    return ids

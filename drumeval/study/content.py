@@ -131,3 +131,14 @@ FORMER_DEFAULT_CONSENT_TEXT = (
     "e-mail or IP address. Answers are analysed anonymously and may be published in aggregate.\n\n"
     "Please use headphones in a quiet place."
 )
+
+# Post-screening rules a study applies (`drumeval.analysis.screening` computes them): every
+# one is on by default; a study's `screening_rules` may name fewer.
+SCREENING_RULES = (
+    "reference_low",
+    "anchor_high",
+    "headphone_check_failed",
+    "did_not_listen",
+    "gold_missed",
+    "straight_lining",
+)

@@ -29,7 +29,7 @@ from drumeval.errors import (
     StudyNotFoundError,
 )
 from drumeval.study import content, headphone
-from drumeval.study.assignment import assign_clips
+from drumeval.study.assignment import assign_with_gold
 from drumeval.study.tokens import hash_token, looks_like_token, new_token
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -410,7 +410,9 @@ def start(engine, study: StudyInfo, token: object) -> None:
         if participant.status == "screened_out":
             raise StudyError("This study has ended for you. Thank you for your time.")
         _check_time_left(study, participant)
-        repository.start_assignments(session, participant_id=participant.id, assign=assign_clips)
+        repository.start_assignments(
+            session, participant_id=participant.id, assign=assign_with_gold
+        )
 
 
 def submit_rating(

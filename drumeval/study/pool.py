@@ -44,7 +44,10 @@ MAX_IMPORT_FILES = 500
 MAX_UPLOAD_MB = 5
 IMPORT_SUFFIXES = (".mid", ".midi")
 _CONDITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
-_RESERVED_PREFIXES = ("reference/", "anchor/", "practice/", "demo/", "kit-")
+_RESERVED_PREFIXES = ("reference/", "anchor/", "gold/", "practice/", "demo/", "kit-")
+# A gold clip's drums: every class hit on half the steps at random, a wall of noise that an
+# attentive listener rates at the bottom of realism (its known answer, ITU-T P.808 style).
+GOLD_HIT_RATE = 0.5
 _LOUDNESS_TOLERANCE_LU = 0.5
 
 PoolProgress = Callable[[str, int, int], None]  # (what is being built, done, total)
@@ -117,6 +120,10 @@ def reference_name(corpus: str, bars: int, *, prefix: str = "") -> str:
 
 def anchor_name(corpus: str, bars: int, *, prefix: str = "") -> str:
     return f"{prefix}anchor/{corpus}/{bars}bars"
+
+
+def gold_name(corpus: str, bars: int, *, prefix: str = "") -> str:
+    return f"{prefix}gold/{corpus}/{bars}bars"
 
 
 def practice_name(bars: int, *, prefix: str = "") -> str:
@@ -329,6 +336,9 @@ def _build_and_store(
         if role == "reference":
             event_ids = corpus_example(corpus, seed)[: bars * STEPS_PER_BAR]
             source = {"source": "corpus eval split", "example": seed}
+        elif role == "gold":
+            event_ids = random_drums(np.full(NUM_DRUM_CLASSES, GOLD_HIT_RATE), bars=bars, seed=seed)
+            source = {"source": "random-noise drums (gold clip: realism −2 ± 1)", "seed": seed}
         else:
             rates = class_hit_rates(*_corpus(corpus).split("train"))
             event_ids = random_drums(rates, bars=bars, seed=seed)
@@ -364,6 +374,7 @@ def build_pool(
     target_lufs: float | None = None,
     references_per_genre: int = 1,
     anchors_per_genre: int = 1,
+    gold_per_genre: int = 0,
     practice: bool = True,
     is_demo: bool = False,
     prefix: str = "",
@@ -374,7 +385,8 @@ def build_pool(
 
     `conditions` are `drumeval.clips.Condition`s (their own seed is ignored; the pool gives
     each clip its seed). A rerun builds only the clips missing from the database. References
-    and anchors are made for every corpus the conditions use, at the conditions' length.
+    and anchors are made for every corpus the conditions use, at the conditions' length, and so
+    are gold clips (`gold_per_genre`: random-noise drums with a known answer, for screening).
     `kit`: render every clip with this one kit (names prefixed `kit-<kit>/`).
     """
     if per_condition < 1:
@@ -420,6 +432,11 @@ def build_pool(
             label = f"low anchor ({corpus})"
             name = anchor_name(corpus, bars, prefix=prefix)
             plan(name, seeds, label, role="anchor", corpus=corpus, genre=genre, bars=bars)
+        if gold_per_genre:
+            seeds = range(seed, seed + gold_per_genre)
+            name = gold_name(corpus, bars, prefix=prefix)
+            plan(name, seeds, f"gold clip ({corpus})", role="gold", corpus=corpus, genre=genre,
+                 bars=bars)  # fmt: skip
     if practice:
         first = conditions[0]
         name = practice_name(first.bars, prefix=prefix)

@@ -45,7 +45,7 @@ from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from db.models import Clip as ClipRow
 from drumeval.errors import StudyError
 from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
-from drumeval.study.pool import anchor_name, practice_name, reference_name
+from drumeval.study.pool import anchor_name, gold_name, practice_name, reference_name
 
 MAX_CONFIG_CHARS = 20_000
 MAX_CONSENT_CHARS = 5_000
@@ -60,12 +60,14 @@ KNOWN_KEYS = (
     "clips_per_participant",
     "references",
     "anchors",
+    "gold",
     "practice",
     "min_listen_seconds",
     "headphone_check",
     "consent_text",
     "completion_url",
     "completion_code",
+    "screening_rules",
 )
 
 
@@ -89,6 +91,7 @@ class StudyConfig:
     seed: int = 0
     references: int = 1
     anchors: int = 1
+    gold: int = 0  # gold clips per corpus (each participant rates one, at a random position)
     practice: bool = True
     min_listen_seconds: float | None = None
     headphone_check: bool = True
@@ -96,6 +99,7 @@ class StudyConfig:
     completion_url: str | None = None
     completion_code: str | None = None
     public_title: str | None = None  # what evaluators see (default: the title)
+    screening_rules: tuple[str, ...] | None = None  # None: every rule (analysis.screening)
 
     def design(self) -> dict[str, Any]:
         """The design JSON the evaluator flow and the assignment read."""
@@ -111,7 +115,13 @@ class StudyConfig:
             "clips_per_condition": self.clips_per_condition,
             "references": self.references,
             "anchors": self.anchors,
+            "gold": self.gold,
             "practice": self.practice,
+            **(
+                {"screening_rules": list(self.screening_rules)}
+                if self.screening_rules is not None
+                else {}
+            ),
         }
 
 
@@ -189,6 +199,15 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
     ):
         raise StudyConfigError("completion_url", f"must be an http(s) address; got {url!r}")
     code = _text(values, "completion_code", max_chars=64)
+    rules = values.get("screening_rules")
+    if rules is not None:
+        from drumeval.study.content import SCREENING_RULES
+
+        if not isinstance(rules, list) or not set(map(str, rules)) <= set(SCREENING_RULES):
+            raise StudyConfigError(
+                "screening_rules", f"must be a list of rules among {', '.join(SCREENING_RULES)}"
+            )
+        rules = tuple(rules)
     return StudyConfig(
         title=title,
         public_title=public_title,
@@ -201,6 +220,8 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
         seed=_whole(values, "seed", low=0, high=2**31 - 1, default=0),
         references=_whole(values, "references", low=0, high=100, default=1),
         anchors=_whole(values, "anchors", low=0, high=100, default=1),
+        gold=_whole(values, "gold", low=0, high=100, default=0),
+        screening_rules=rules,
         practice=_flag(values, "practice", True),
         min_listen_seconds=None if minimum is None else float(minimum),
         headphone_check=_flag(values, "headphone_check", True),
@@ -320,7 +341,9 @@ def select_clips(engine: Engine, config: StudyConfig) -> Selection:
             wanted[reference_name(corpus, bars, prefix=prefix)] = config.references
         if config.anchors:
             wanted[anchor_name(corpus, bars, prefix=prefix)] = config.anchors
-    if (config.references or config.anchors) and not generated:
+        if config.gold:
+            wanted[gold_name(corpus, bars, prefix=prefix)] = config.gold
+    if (config.references or config.anchors or config.gold) and not generated:
         raise StudyConfigError(
             "references", "references and anchors match generated conditions; set them to 0"
         )
@@ -347,7 +370,11 @@ def select_clips(engine: Engine, config: StudyConfig) -> Selection:
             key = (
                 "conditions"
                 if name in config.conditions
-                else ("references" if "reference/" in name else "anchors")
+                else (
+                    "references"
+                    if "reference/" in name
+                    else ("gold" if "gold/" in name else "anchors")
+                )
             )
             raise StudyConfigError(
                 key,

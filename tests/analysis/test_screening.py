@@ -11,7 +11,12 @@ from drumeval.analysis import (
     table1_with_and_without_flagged,
 )
 from drumeval.analysis.schema import RATING_COLUMNS
-from drumeval.analysis.screening import listened_seconds_per_participant
+from drumeval.analysis.screening import (
+    RULES,
+    ScreeningRules,
+    listened_seconds_per_participant,
+    rule_counts,
+)
 from drumeval.errors import AnalysisError
 
 
@@ -98,3 +103,59 @@ def test_simulated_careless_listeners_are_found_and_results_come_both_ways():
 def test_participants_table_needs_its_columns():
     with pytest.raises(AnalysisError, match="headphone_check_passed"):
         screen_participants(control_ratings(), PARTICIPANTS.drop(columns="headphone_check_passed"))
+
+
+def _ratings(scores: dict[str, list[int]]) -> pd.DataFrame:
+    """Each participant's realism (and, equal to it, originality) score of clips c0, c1, …"""
+    rows = [
+        (participant, f"c{index}", "music_vae", "jazz-soul", 700, criterion, score)
+        for participant, values in scores.items()
+        for index, score in enumerate(values)
+        for criterion in ("realism", "originality")
+    ]
+    return pd.DataFrame(rows, columns=list(RATING_COLUMNS))
+
+
+def _people(ids) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"participant_id": ids, "headphone_check_passed": True, "listened_seconds": 90.0}
+    )
+
+
+def test_a_gold_clip_rated_more_than_one_step_off_its_answer_flags_the_participant():
+    ratings = _ratings({"careful": [2, -1, 0], "close": [1, 0, 2], "careless": [1, 2, 0]})
+    gold = pd.DataFrame(  # the gold clip must be rated -2 on realism, ±1
+        {"participant_id": ["careful", "close", "careless", "careless"], "realism": [-2, -1, 0, 1]}
+    )
+    screening = screen_participants(ratings, _people(["careful", "close", "careless"]), gold=gold)
+    table = screening.set_index("participant_id")
+    assert table["gold_missed"].to_dict() == {"careful": 0, "close": 0, "careless": 2}
+    assert table["gold_rated"].to_dict() == {"careful": 1, "close": 1, "careless": 2}
+    assert table["reasons"].to_dict() == {"careful": "", "close": "", "careless": "gold_missed"}
+    assert rule_counts(screening)["gold_missed"] == 1
+
+
+def test_straight_lining_is_a_score_variance_below_a_tenth():
+    ratings = _ratings(
+        {"varied": [2, -1, 0, 1], "flat": [1, 1, 1, 1], "almost": [1, 1, 1, 0], "one": [1]}
+    )
+    screening = screen_participants(ratings, _people(["varied", "flat", "almost", "one"]))
+    table = screening.set_index("participant_id")
+    assert table.loc["flat", "score_variance"] == 0
+    assert table.loc["almost", "score_variance"] == pytest.approx(0.1875)  # var of 1,1,1,0
+    assert pd.isna(table.loc["one", "score_variance"])  # one clip cannot tell
+    assert table["reasons"].to_dict() == {
+        "almost": "",
+        "flat": "straight_lining",
+        "one": "",
+        "varied": "",
+    }
+
+
+def test_a_study_can_switch_rules_off():
+    ratings = _ratings({"flat": [1, 1, 1]})
+    rules = ScreeningRules(rules=tuple(rule for rule in RULES if rule != "straight_lining"))
+    screening = screen_participants(ratings, _people(["flat"]), rules=rules)
+    assert not screening["flagged"].any()
+    with pytest.raises(AnalysisError, match="unknown screening rule"):
+        ScreeningRules(rules=("vibes",))

@@ -12,13 +12,16 @@ GENERATED = (
 REFERENCE = "reference/techno-house-700/4bars"
 ANCHOR = "anchor/techno-house-700/4bars"
 PRACTICE = "practice/4bars"
-ROLES = {REFERENCE: "reference", ANCHOR: "anchor", PRACTICE: "training"}
+GOLD = "gold/techno-house-700/4bars"
+ROLES = {REFERENCE: "reference", ANCHOR: "anchor", PRACTICE: "training", GOLD: "gold"}
 
 
-def add_pool(engine, *, per_condition: int = 3, order: int = 1) -> dict[str, list[int]]:
+def add_pool(
+    engine, *, per_condition: int = 3, order: int = 1, gold: int = 0
+) -> dict[str, list[int]]:
     """Clips per condition (`order=-1` inserts them in reverse: ids differ, content not)."""
     plan = [(name, per_condition) for name in GENERATED]
-    plan += [(REFERENCE, 2), (ANCHOR, 2), (PRACTICE, 1)]
+    plan += [(REFERENCE, 2), (ANCHOR, 2), (PRACTICE, 1)] + ([(GOLD, gold)] if gold else [])
     items = [(name, index) for name, count in plan for index in range(count)][::order]
     ids: dict[str, list[int]] = {name: [] for name, _ in plan}
     with transaction(engine, write_lock=True) as session:
@@ -34,6 +37,7 @@ def add_pool(engine, *, per_condition: int = 3, order: int = 1) -> dict[str, lis
                 duration_s=2.0,
                 genre="techno-house",
                 seed=index,
+                **({"model": name.split("/")[0], "corpus_size": 700} if name in GENERATED else {}),
             )
             ids[name].append(clip.id)
     return ids

@@ -6,7 +6,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import transaction
 from db.models import Study
-from drumeval.study import admin_auth
+from drumeval.study import admin_auth, content
 from tests.conftest import REPO_ROOT
 from tests.study.pool_factory import CONFIG, GENERATED, add_pool
 
@@ -170,3 +170,14 @@ def test_names_that_break_blinding_are_warned_about_and_a_random_slug_is_offered
     assert f"Study '{slug}' created" in _texts(app)
     app.run()
     assert not [w for w in app.warning if "Blinding" in str(w.value)]  # on the Studies tab too
+
+
+def test_the_studies_tab_counts_each_screening_rule(admin_env):
+    add_pool(admin_env)
+    from drumeval.study import setup
+
+    setup.create_study(admin_env, CONFIG)
+    app = _login(_page().run())
+    frame = next(f.value for f in app.dataframe if "participants flagged" in f.value.columns)
+    assert list(frame["rule"]) == list(content.SCREENING_RULES)
+    assert list(frame["participants flagged"]) == [0] * len(content.SCREENING_RULES)

@@ -279,3 +279,25 @@ def test_an_unknown_kit_is_refused_with_the_known_names(db_engine, fake_models):
     assert not fake_models
     with pytest.raises(StudyError, match="reserved"):
         pool.check_import_condition("kit-standard/mine")
+
+
+def test_gold_clips_are_dense_random_noise_with_their_known_answer(db_engine, fake_models):
+    report = pool.build_pool(
+        db_engine,
+        conditions=[CONDITION],
+        per_condition=1,
+        references_per_genre=0,
+        anchors_per_genre=0,
+        gold_per_genre=2,
+        practice=False,
+    )
+    gold = [clip for clip in report.added if clip.role == "gold"]
+    assert [clip.condition for clip in gold] == [pool.gold_name("techno-house-700", 4)] * 2
+    with transaction(db_engine) as session:
+        rows = session.query(Clip).filter_by(role="gold").all()
+        assert all("realism −2 ± 1" in row.provenance["source"] for row in rows)
+        midi = {row.midi_sha256 for row in rows}
+    assert len(midi) == 2  # two seeds, two different noises
+    noise = pool.random_drums(np.full(9, pool.GOLD_HIT_RATE), bars=4, seed=0)
+    hits = (noise[:, None] >> np.arange(9)) & 1
+    assert 0.4 < hits.mean() < 0.6  # every class on about half the steps: a wall of noise

@@ -150,8 +150,14 @@ def create_study(
     is_demo: bool = False,
     public_title: str | None = None,
     base_url: str | None = None,
+    participant_target: int | None = None,
+    abandon_minutes: int | None = None,
 ) -> Study:
-    """A new study in draft status (StudyError on an invalid or taken slug)."""
+    """A new study in draft status (StudyError on an invalid or taken slug).
+
+    `participant_target`: new starts stop once that many finished or are still going;
+    `abandon_minutes`: a participant inactive that long gives their place back.
+    """
     require_write_lock(session)
     if not SLUG_PATTERN.fullmatch(slug):
         raise StudyError(
@@ -167,6 +173,8 @@ def create_study(
         title=title,
         public_title=public_title,
         base_url=base_url,
+        participant_target=participant_target,
+        abandon_minutes=abandon_minutes,
         design=dict(design),
         config_text=config_text,
         is_demo=is_demo,
@@ -333,6 +341,8 @@ def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:
         "in_progress": statuses["in_progress"],
         "finished": statuses["finished"],
         "screened_out": statuses["screened_out"],
+        "returned": statuses["returned"],
+        "abandoned": statuses["abandoned"],
         "declined": study.declined_count,
         "ratings": len(ratings),
         "ratings_per_clip": dict(per_clip),
@@ -363,6 +373,17 @@ def create_participant(
     study = _study(session, study_id)
     if study.status != "open":
         raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+    release_abandoned(session, study=study)
+    if study.participant_target is not None:
+        taking_part = session.scalar(
+            select(func.count()).where(
+                Participant.study_id == study_id, Participant.status.in_(HOLDING_A_PLACE)
+            )
+        )
+        if taking_part >= study.participant_target:
+            raise StudyClosedError(
+                "This study has all the participants it needs. Thank you for your interest!"
+            )
     if not _SHA256_PATTERN.fullmatch(token_sha256):
         raise StudyError("the token hash is not a hex SHA-256")
     unknown = sorted(set(external_ids) - set(EXTERNAL_ID_KEYS))
@@ -382,6 +403,52 @@ def create_participant(
     session.flush()
     _append_event(session, study_id, participant.id, "consent")
     return participant
+
+
+# Participants who count toward a study's target: finished, or still going.
+HOLDING_A_PLACE = ("consented", "in_progress", "finished")
+GAVE_UP_THEIR_PLACE = ("returned", "abandoned")
+
+
+def release_abandoned(session: Session, *, study: Study, now: datetime | None = None) -> int:
+    """Give back the places of participants inactive for longer than the study's
+    `abandon_minutes` (their last event: consent, questionnaire, screening, start, rating,
+    resume): status `abandoned`, so that the study can still reach its target and their
+    unrated clips go to others. Returns how many were released."""
+    require_write_lock(session)
+    if study.abandon_minutes is None:
+        return 0
+    cutoff = (now or utc_now()) - timedelta(minutes=study.abandon_minutes)
+    last_seen = (
+        select(Event.participant_id, func.max(Event.created_at).label("last"))
+        .where(Event.study_id == study.id, Event.participant_id.is_not(None))
+        .group_by(Event.participant_id)
+        .subquery()
+    )
+    stale = list(
+        session.scalars(
+            select(Participant)
+            .join(last_seen, last_seen.c.participant_id == Participant.id)
+            .where(
+                Participant.study_id == study.id,
+                Participant.status.in_(("consented", "in_progress")),
+                last_seen.c.last < cutoff,
+            )
+        )
+    )
+    for participant in stale:
+        participant.status = "abandoned"
+        _append_event(session, study.id, participant.id, "abandoned")
+    return len(stale)
+
+
+def withdraw_participant(session: Session, *, participant_id: int) -> None:
+    """The participant leaves of their own accord (status `returned`; ratings kept)."""
+    require_write_lock(session)
+    participant = _participant(session, participant_id)
+    if participant.status in ("consented", "in_progress"):
+        participant.status = "returned"
+        _append_event(session, participant.study_id, participant_id, "returned")
 
 
 def get_participant(session: Session, *, study_id: int, token_sha256: str) -> Participant | None:
@@ -461,7 +528,11 @@ def start_assignments(
         select(Assignment.clip_id, Assignment.position, Clip.condition)
         .join(Clip, Clip.id == Assignment.clip_id)
         .join(Participant, Participant.id == Assignment.participant_id)
-        .where(Participant.study_id == study.id, Assignment.is_training.is_(False))
+        .where(
+            Participant.study_id == study.id,
+            Assignment.is_training.is_(False),
+            Participant.status.not_in(GAVE_UP_THEIR_PLACE),  # released places: clips free
+        )
     ).all()
     started_before = session.scalar(
         select(func.count()).where(

@@ -37,7 +37,7 @@ except DrumevalError as error:
     st.stop()
 
 screens.start_at_top(progress)
-if progress.step not in (flow.Step.FINISHED, flow.Step.SCREENED_OUT):
+if progress.step not in (flow.Step.FINISHED, flow.Step.SCREENED_OUT, flow.Step.RETURNED):
     screens.closing_notice(study)
 match progress.step:
     case flow.Step.QUESTIONNAIRE:
@@ -52,3 +52,7 @@ match progress.step:
         screens.rating_screen(engine, study, token, progress)
     case flow.Step.FINISHED:
         screens.finished_screen(engine, study, token, progress)
+    case flow.Step.RETURNED:
+        screens.returned_screen(study)
+if progress.step in (flow.Step.QUESTIONNAIRE, flow.Step.INSTRUCTIONS, flow.Step.RATING):
+    screens.leave_button(engine, study, token)

@@ -164,9 +164,45 @@ def consent_screen(engine, study: flow.StudyInfo, query: dict[str, str]) -> None
         st.rerun()
 
 
+def _send_back(study: flow.StudyInfo, code: str | None, *, completed: bool = False) -> None:
+    """Show the recruiting site's code for this ending and take the participant back there
+    (Prolific tells completed, screened-out and returned participants apart by the code)."""
+    url = study.design.redirect_url(code, completed=completed)
+    if code and not completed:
+        st.markdown("Your code for the recruiting site:")
+        st.code(code, language=None)
+    if url:
+        st.link_button("Return to the recruiting site", url, type="primary")
+        st.caption("You will be taken back automatically in a few seconds.")
+        _redirect(data={"url": url, "delay_ms": REDIRECT_DELAY_MS}, key="redirect")
+
+
 def declined_screen(study: flow.StudyInfo) -> None:
     st.title(study.title)
     st.info("Thank you for your time. Nothing about you has been stored; you can close this page.")
+    _send_back(study, study.design.screened_out_code)
+
+
+def returned_screen(study: flow.StudyInfo) -> None:
+    st.title(study.title)
+    st.info(
+        "You have left this study, or paused for so long that your place went to someone "
+        "else. Thank you for your time — nothing more is needed from you."
+    )
+    _send_back(study, study.design.returned_code)
+
+
+def leave_button(engine, study: flow.StudyInfo, token: str) -> None:
+    """A way out at any step: the participant is sent back with the returned code."""
+    with st.expander("Want to stop?"):
+        st.caption("Your answers so far are kept. You cannot come back to the study afterwards.")
+        if st.button("Leave the study", key="leave"):
+            try:
+                flow.withdraw(engine, study, token)
+            except DrumevalError as error:
+                show_error(error)
+                return
+            st.rerun()
 
 
 def questionnaire_screen(engine, study: flow.StudyInfo, token: str) -> None:
@@ -247,6 +283,7 @@ def screened_out_screen(study: flow.StudyInfo) -> None:
         "Thank you for taking part. This study needs headphones, and the check suggests the "
         "sound is not reaching you through them, so the study ends here. You can close this page."
     )
+    _send_back(study, study.design.screened_out_code)
 
 
 def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
@@ -373,8 +410,4 @@ def finished_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Pr
     st.success("All your ratings are saved. You have finished the study.")
     st.markdown("Your completion code:")
     st.code(code, language=None)
-    url = study.design.completion_url
-    if url:
-        st.link_button("Return to the recruiting site", url, type="primary")
-        st.caption("You will be taken back automatically in a few seconds.")
-        _redirect(data={"url": url, "delay_ms": REDIRECT_DELAY_MS}, key="redirect")
+    _send_back(study, code, completed=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from db import repository
 from db.engine import transaction
@@ -45,6 +46,7 @@ class Step(Enum):
     RATING = "rating"
     FINISHED = "finished"
     SCREENED_OUT = "screened_out"
+    RETURNED = "returned"  # left, or their place was released after a long pause
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,9 @@ class StudyDesign:
     headphone_check: bool = True
     consent_text: str | None = None  # None: `consent_text` derives it from the design
     completion_url: str | None = None
+    # Prolific's codes for the other two endings (None: no redirect for them)
+    screened_out_code: str | None = None
+    returned_code: str | None = None
 
     @classmethod
     def from_json(cls, design: Mapping[str, Any]) -> "StudyDesign":
@@ -65,7 +70,30 @@ class StudyDesign:
             headphone_check=bool(design.get("headphone_check", True)),
             consent_text=_own_consent_text(design.get("consent_text")),
             completion_url=design.get("completion_url") or None,
+            screened_out_code=design.get("screened_out_code") or None,
+            returned_code=design.get("returned_code") or None,
         )
+
+    def redirect_url(self, code: str | None, *, completed: bool = False) -> str | None:
+        """Where a participant who ends with `code` goes back to: the completion URL with
+        its `{code}` placeholder or its `cc` parameter (Prolific's) set to that code.
+
+        A URL with neither is the study's one ending, for those who completed it; the other
+        endings (screened out, returned) then stay on the page (None), as without a code.
+        """
+        url = self.completion_url
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if "{code}" not in url and not any(key == "cc" for key, _ in query):
+            return url if completed else None
+        if code is None:
+            return None
+        if "{code}" in url:
+            return url.replace("{code}", quote(code, safe=""))
+        query = [(key, code if key == "cc" else value) for key, value in query]
+        return urlunsplit(parts._replace(query=urlencode(query)))
 
     def minimum_listening(self, duration_s: float) -> float:
         """Seconds an evaluator must hear before rating a clip of `duration_s`."""
@@ -224,7 +252,13 @@ def load_study(
 
 
 def _check_time_left(study: StudyInfo, participant) -> None:
-    """Refuse work on a closed study once its grace period is over (codes stay readable)."""
+    """Refuse work on a closed study once its grace period is over (codes stay readable),
+    and work of someone whose place was given back."""
+    if participant.status in repository.GAVE_UP_THEIR_PLACE:
+        raise StudyClosedError(
+            "Your place in this study was released (you left, or paused for too long). "
+            "Thank you for your time!"
+        )
     if participant.status == "finished" or study.finish_by is None:
         return
     if datetime.now(UTC) >= study.finish_by:
@@ -298,6 +332,8 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
         base = {"participant_id": participant.id, "headphone_seed": _headphone_seed(participant)}
         if participant.status == "screened_out":
             return Progress(step=Step.SCREENED_OUT, **base)
+        if participant.status in repository.GAVE_UP_THEIR_PLACE:
+            return Progress(step=Step.RETURNED, **base)
         if participant.status == "finished":
             return Progress(
                 step=Step.FINISHED,
@@ -460,6 +496,13 @@ def submit_rating(
             play_count=int(plays),
         )
         return created
+
+
+def withdraw(engine, study: StudyInfo, token: object) -> None:
+    """The participant leaves the study (Prolific: they are sent back with the returned code)."""
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        repository.withdraw_participant(session, participant_id=participant.id)
 
 
 def finish(engine, study: StudyInfo, token: object) -> str:

@@ -67,6 +67,10 @@ KNOWN_KEYS = (
     "consent_text",
     "completion_url",
     "completion_code",
+    "screened_out_code",
+    "returned_code",
+    "participant_target",
+    "abandon_minutes",
     "screening_rules",
 )
 
@@ -100,6 +104,10 @@ class StudyConfig:
     completion_code: str | None = None
     public_title: str | None = None  # what evaluators see (default: the title)
     screening_rules: tuple[str, ...] | None = None  # None: every rule (analysis.screening)
+    screened_out_code: str | None = None  # Prolific: failed the headphone check, declined
+    returned_code: str | None = None  # Prolific: left, or their place was released
+    participant_target: int | None = None  # new starts stop when reached
+    abandon_minutes: int | None = None  # inactive this long: the place is released
 
     def design(self) -> dict[str, Any]:
         """The design JSON the evaluator flow and the assignment read."""
@@ -110,6 +118,8 @@ class StudyConfig:
             "consent_text": self.consent_text,
             "completion_url": self.completion_url,
             "completion_code": self.completion_code,
+            "screened_out_code": self.screened_out_code,
+            "returned_code": self.returned_code,
             "seed": self.seed,
             "conditions": list(self.conditions),
             "clips_per_condition": self.clips_per_condition,
@@ -136,6 +146,10 @@ def _whole(
     if not low <= value <= high:
         raise StudyConfigError(key, f"must be between {low} and {high}; got {value}")
     return value
+
+
+def _optional_whole(values: Mapping[str, Any], key: str, *, low: int, high: int) -> int | None:
+    return None if values.get(key) is None else _whole(values, key, low=low, high=high)
 
 
 def _text(
@@ -228,6 +242,10 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
         consent_text=_text(values, "consent_text", max_chars=MAX_CONSENT_CHARS) or None,
         completion_url=url,
         completion_code=code,
+        screened_out_code=_text(values, "screened_out_code", max_chars=64),
+        returned_code=_text(values, "returned_code", max_chars=64),
+        participant_target=_optional_whole(values, "participant_target", low=1, high=1_000_000),
+        abandon_minutes=_optional_whole(values, "abandon_minutes", low=1, high=7 * 24 * 60),
     )
 
 
@@ -528,6 +546,8 @@ def create_study(
             title=config.title,
             public_title=config.public_title,
             base_url=base_url,
+            participant_target=config.participant_target,
+            abandon_minutes=config.abandon_minutes,
             design=config.design(),
             config_text=config_text,
             is_demo=is_demo,

@@ -310,3 +310,67 @@ def test_confidence_is_asked_only_when_a_genre_was_named(db_engine):
     with transaction(db_engine) as session:
         rating = session.query(Rating).one()
         assert (rating.genre_answer, rating.genre_confidence) == ("cant_tell", None)
+
+
+def _set_study(engine, **columns) -> None:
+    with transaction(engine, write_lock=True) as session:
+        study = session.query(Study).one()
+        for name, value in columns.items():
+            setattr(study, name, value)
+
+
+def test_a_participant_target_stops_new_starts_when_reached(db_engine):
+    make_study(db_engine)
+    _set_study(db_engine, participant_target=2)
+    study = flow.load_study(db_engine, "tiny")
+    first = flow.consent(db_engine, study, {})
+    flow.consent(db_engine, study, {})
+    with pytest.raises(StudyClosedError, match="all the participants it needs"):
+        flow.consent(db_engine, study, {})
+    flow.withdraw(db_engine, study, first)  # a place given back is a place for someone else
+    flow.consent(db_engine, study, {})
+    assert flow.progress(db_engine, study, first).step is flow.Step.RETURNED
+
+
+def test_abandoned_places_are_released_after_the_studys_timeout(db_engine):
+    make_study(db_engine, headphone_check=False, clips_per_condition=1)  # 4 clips, 4 each
+    _set_study(db_engine, participant_target=1, abandon_minutes=30)
+    study = flow.load_study(db_engine, "tiny")
+    gone = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(db_engine, study, gone, ANSWERS)
+    flow.start(db_engine, study, gone)
+    with pytest.raises(StudyClosedError):
+        flow.consent(db_engine, study, {})  # the place is still held
+    with transaction(db_engine, write_lock=True) as session:
+        for event in session.query(Event):
+            event.created_at -= timedelta(minutes=31)
+    newcomer = flow.consent(db_engine, study, {})  # releases the abandoned place first
+    assert flow.progress(db_engine, study, gone).step is flow.Step.RETURNED
+    with pytest.raises(StudyClosedError, match="place in this study was released"):
+        flow.submit_rating(
+            db_engine, study, gone, clip_id=1, form=_form(), heard_seconds=3, plays=1
+        )
+    flow.save_questionnaire(db_engine, study, newcomer, ANSWERS)
+    flow.start(db_engine, study, newcomer)  # the released clips are free again
+    with transaction(db_engine) as session:
+        statuses = sorted(p.status for p in session.query(Participant))
+        assert statuses == ["abandoned", "in_progress"]
+        assert session.query(Event).filter_by(kind="abandoned").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "code", "completed", "expected"),
+    [
+        ("https://app.prolific.com/submissions/complete?cc=DONE", "SCREEN", False,
+         "https://app.prolific.com/submissions/complete?cc=SCREEN"),
+        ("https://app.prolific.com/submissions/complete?cc=DONE", "DONE", True,
+         "https://app.prolific.com/submissions/complete?cc=DONE"),
+        ("https://x.org/back/{code}", "RET 1", False, "https://x.org/back/RET%201"),
+        ("https://x.org/thanks", "SCREEN", False, None),  # one ending only: completion
+        ("https://x.org/thanks", "C1", True, "https://x.org/thanks"),
+        ("https://app.prolific.com/submissions/complete?cc=DONE", None, False, None),
+    ],
+)  # fmt: skip
+def test_each_ending_redirects_with_its_own_code(url, code, completed, expected):
+    design = flow.StudyDesign(clips_per_participant=1, completion_url=url)
+    assert design.redirect_url(code, completed=completed) == expected

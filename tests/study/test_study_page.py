@@ -53,6 +53,11 @@ def _button(app: AppTest, label_start: str):
     return next(button for button in app.button if button.label.startswith(label_start))
 
 
+def _submit(app: AppTest):
+    """The rating form's submit button (locked or not)."""
+    return next(b for b in app.button if b.label.startswith(("Submit", "Listen first")))
+
+
 def _consent(app: AppTest) -> str:
     _button(app, "I agree").click().run()
     assert not app.exception
@@ -138,12 +143,12 @@ def test_an_evaluator_takes_the_whole_study(engine):
     _button(app, "Start").click().run()
     assert "Practice clip" in _texts(app)
     for position in range(5):
-        submit = app.button[-1]
+        submit = _submit(app)
         assert submit.disabled, "the form must stay locked until the clip was heard"
         _listen(app, position, 2.5)
-        assert not app.button[-1].disabled
+        assert not _submit(app).disabled
         _fill_rating(app)
-        app.button[-1].click().run()
+        _submit(app).click().run()
         assert not app.exception and not app.error, _texts(app)
         if position < 4:
             assert f"Clip {position + 1} of 4" in _texts(app)
@@ -236,12 +241,12 @@ def test_a_failed_headphone_check_ends_the_study(engine):
 
 def test_the_rating_form_is_locked_until_the_minimum_is_heard(engine):
     app = _at_practice_clip(engine, min_listen_seconds=2.0)
-    assert app.button[-1].disabled
-    assert app.button[-1].label.startswith("Listen first")
+    assert _submit(app).disabled
+    assert _submit(app).label.startswith("Listen first")
     _listen(app, 0, 1.0)
-    assert app.button[-1].disabled
+    assert _submit(app).disabled
     _listen(app, 0, 2.0)
-    assert not app.button[-1].disabled
+    assert not _submit(app).disabled
 
 
 def test_a_reload_resumes_where_the_evaluator_left(engine):
@@ -253,7 +258,7 @@ def test_a_reload_resumes_where_the_evaluator_left(engine):
     for position in range(2):
         _listen(app, position, 3.0)
         _fill_rating(app)
-        app.button[-1].click().run()
+        _submit(app).click().run()
     assert "Clip 2 of 4" in _texts(app)
     reloaded = _page(s="tiny", t=token)  # a new browser session on the same link
     assert "Clip 2 of 4" in _texts(reloaded)
@@ -301,7 +306,7 @@ def test_a_rating_submitted_while_the_database_is_locked_is_kept_and_written_onc
     blocker = sqlite3.connect(sqlite_path(), isolation_level=None)
     blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock
     try:
-        app.button[-1].click().run()
+        _submit(app).click().run()
         assert not app.exception
         assert "could not save your rating yet" in _texts(app)
         with transaction(engine) as session:
@@ -325,7 +330,7 @@ def test_an_incomplete_rating_is_refused_under_the_form_and_the_answers_are_kept
     _fill_rating(app)
     genre = next(radio for radio in app.radio if radio.label == content.GENRE_QUESTION)
     genre.set_value(None)
-    app.button[-1].click().run()
+    _submit(app).click().run()
     assert not app.exception
     assert [error.value for error in app.error] == ["Choose the genre (or “Can't tell”)."]
     assert "Practice clip" in _texts(app), "still the same clip"
@@ -335,7 +340,7 @@ def test_an_incomplete_rating_is_refused_under_the_form_and_the_answers_are_kept
         assert session.query(Rating).count() == 0
     genre = next(radio for radio in app.radio if radio.label == content.GENRE_QUESTION)
     genre.set_value("techno-house")
-    app.button[-1].click().run()
+    _submit(app).click().run()
     assert not app.error and "Clip 1 of 4" in _texts(app)
     with transaction(engine) as session:
         assert session.query(Rating).count() == 1
@@ -349,8 +354,37 @@ def test_cant_tell_needs_no_confidence(engine):
         content.CANT_TELL
     )
     next(radio for radio in app.radio if radio.label.startswith("How sure")).set_value(None)
-    app.button[-1].click().run()
+    _submit(app).click().run()
     assert not app.exception and not app.error, _texts(app)
     assert "Clip 1 of 4" in _texts(app)
     with transaction(engine) as session:
         assert session.query(Rating).one().genre_confidence is None
+
+
+def _prolific_codes(engine) -> None:
+    with transaction(engine, write_lock=True) as session:
+        study = session.query(Study).one()
+        study.design = {**study.design, "screened_out_code": "SCREEN", "returned_code": "RET"}
+
+
+def _links(app: AppTest) -> list[str]:
+    return [element.proto.url for element in app.get("link_button")]
+
+
+def test_screened_out_and_returned_participants_go_back_with_their_own_codes(engine):
+    make_study(engine, completion_url="https://app.prolific.com/submissions/complete?cc=DONE")
+    _prolific_codes(engine)
+    app = _page(s="tiny")
+    token = _consent(app)
+    _answer_questionnaire(app)
+    _answer_headphones(app, engine, token, correct=False)
+    assert "the study ends here" in _texts(app) and "SCREEN" in _texts(app)
+    assert _links(app) == ["https://app.prolific.com/submissions/complete?cc=SCREEN"]
+    other = _page(s="tiny")
+    _consent(other)
+    _button(other, "Leave the study").click().run()
+    assert not other.exception and "You have left this study" in _texts(other)
+    assert _links(other) == ["https://app.prolific.com/submissions/complete?cc=RET"]
+    declined = _page(s="tiny")
+    _button(declined, "I do not agree").click().run()
+    assert _links(declined) == ["https://app.prolific.com/submissions/complete?cc=SCREEN"]

@@ -11,6 +11,7 @@ import secrets
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -449,6 +450,48 @@ def withdraw_participant(session: Session, *, participant_id: int) -> None:
     if participant.status in ("consented", "in_progress"):
         participant.status = "returned"
         _append_event(session, participant.study_id, participant_id, "returned")
+
+
+@dataclass(frozen=True)
+class ParticipantProgress:
+    """A participant's labels and how far they got (for reconciling with a platform)."""
+
+    external_ids: dict[str, Any]
+    status: str
+    assigned: int
+    rated: int
+
+
+def participants_with_progress(session: Session, *, study_id: int) -> list[ParticipantProgress]:
+    """Every participant of a study with their rated clips out of their assigned ones
+    (practice clip excluded)."""
+    assigned = dict(
+        session.execute(
+            select(Assignment.participant_id, func.count())
+            .join(Participant, Participant.id == Assignment.participant_id)
+            .where(Participant.study_id == study_id, Assignment.is_training.is_(False))
+            .group_by(Assignment.participant_id)
+        ).all()
+    )
+    rated = dict(
+        session.execute(
+            select(Rating.participant_id, func.count())
+            .where(Rating.study_id == study_id, Rating.is_training.is_(False))
+            .group_by(Rating.participant_id)
+        ).all()
+    )
+    people = session.scalars(
+        select(Participant).where(Participant.study_id == study_id).order_by(Participant.id)
+    )
+    return [
+        ParticipantProgress(
+            dict(person.external_ids or {}),
+            person.status,
+            assigned.get(person.id, 0),
+            rated.get(person.id, 0),
+        )
+        for person in people
+    ]
 
 
 def get_participant(session: Session, *, study_id: int, token_sha256: str) -> Participant | None:

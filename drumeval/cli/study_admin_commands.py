@@ -347,10 +347,41 @@ def demo(
         )
 
 
+def reconcile(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    prolific_export: Annotated[
+        Path, typer.Option("--prolific-export", help="Prolific's 'Download summary' CSV.")
+    ],
+) -> None:
+    """List Prolific submissions without complete data here, and participants here without a
+    Prolific submission; exits 1 when there is any."""
+    from drumeval.study import reconcile as reconciling
+
+    try:
+        data = prolific_export.read_bytes()
+    except OSError as error:
+        raise StudyError(f"cannot read {prolific_export}: {error.strerror or error}") from None
+    result = reconciling.reconcile(_engine(), slug, reconciling.read_prolific_export(data))
+    console.print(
+        f"{result.submissions} Prolific submission(s), {result.participants} participant(s) here."
+    )
+    for title, rows in (
+        ("Prolific submissions without complete data", result.submissions_without_data),
+        ("Participants here without a Prolific submission", result.participants_without_submission),
+    ):
+        table = Table("PROLIFIC_PID", "why", title=f"{title}: {len(rows)}")
+        for row in rows:
+            table.add_row(row.prolific_pid or "-", row.why)
+        console.print(table)
+    if not result.clean:
+        raise typer.Exit(1)
+
+
 def register(study_app: typer.Typer) -> None:
     """Add the researcher's commands to the `study` sub-app."""
     study_app.command()(pool)
     study_app.command("import-clips")(import_clips)
+    study_app.command("reconcile")(reconcile)
     study_app.command()(create)
     study_app.command("open")(open_)
     study_app.command()(close)

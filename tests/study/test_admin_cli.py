@@ -168,3 +168,52 @@ def test_create_with_a_random_slug(db_cli, db_engine, tmp_path):
     assert slug != "drums-rnn-pilot" and f"/study?s={slug}" in out and "warning" not in out
     code, stored, _ = db_cli("study", "config", slug)
     assert f'slug = "{slug}"' in stored and "drums-rnn-pilot" not in stored  # recreatable
+
+
+def test_reconcile_lists_paid_submissions_without_data_and_data_without_submission(
+    db_cli, db_engine, tmp_path
+):
+    from deploy.synthetic_study import make_study
+    from drumeval.study import content, flow
+
+    make_study(db_engine, headphone_check=False)
+    study = flow.load_study(db_engine, "tiny")
+    answers = {key: options[0] for key, _, options in content.QUESTIONNAIRE}
+
+    def take(pid: str | None, clips: int) -> None:
+        token = flow.consent(db_engine, study, {"PROLIFIC_PID": pid} if pid else {})
+        flow.save_questionnaire(db_engine, study, token, answers)
+        flow.start(db_engine, study, token)
+        for _ in range(clips + 1):  # the practice clip first
+            clip = flow.progress(db_engine, study, token).clip
+            if clip is None:
+                break
+            form = flow.RatingForm(dict.fromkeys(content.CRITERION_KEYS, 0), "cant_tell", None)
+            flow.submit_rating(
+                db_engine, study, token, clip_id=clip.clip_id, form=form, heard_seconds=3, plays=1
+            )
+        if flow.progress(db_engine, study, token).step is flow.Step.FINISHED:
+            flow.finish(db_engine, study, token)
+
+    take("p-done", 4)
+    take("p-partial", 2)
+    take(None, 1)  # no PROLIFIC_PID: the invite link was not Prolific's
+    take("p-not-paid", 4)
+    export = tmp_path / "prolific.csv"
+    export.write_text(
+        "Submission id,Participant id,Status,Completion code\n"
+        "s1,p-done,APPROVED,C\ns2,p-partial,AWAITING REVIEW,C\n"
+        "s3,p-lost,APPROVED,C\ns4,p-gone,RETURNED,\n",
+        encoding="utf-8-sig",
+    )
+    code, out, _ = db_cli("study", "reconcile", "tiny", "--prolific-export", str(export))
+    assert code == 1, out
+    first, second = out.split("Participants here without a Prolific submission")
+    assert "Prolific submissions without complete data: 2" in first
+    assert "p-partial" in first and "in_progress, 2 of 4 clips rated" in first
+    assert "p-lost" in first and "no participant here" in first and "p-done" not in first
+    assert ": 2" in second and "p-not-paid" in second and "no submission on Prolific" in second
+    assert "no PROLIFIC_PID" in second
+    export.write_text("id,state\n1,APPROVED\n")
+    code, _, err = db_cli("study", "reconcile", "tiny", "--prolific-export", str(export))
+    assert code == 2 and "no 'Participant id' or 'Status' column" in err

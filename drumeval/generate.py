@@ -228,7 +228,7 @@ def _generate_music_vae(
             )
             extra = {"method": "prior sample"}
         tracks = _tracks(event_ids, seed, provenance, "sample", extra)
-        return [_flag_empty(track, music_vae) for track in tracks]
+        return [_flag_empty(track) for track in tracks]
     if not inputs:
         raise ModelError(f"mode {mode!r} needs input MIDI files")
     padded, lengths = _pad_inputs(inputs, segment_steps)
@@ -254,7 +254,7 @@ def _generate_music_vae(
         )
     else:
         raise ModelError(f"unknown mode {mode!r}: use sample, interpolate or reconstruct")
-    return [_flag_empty(track, music_vae) for track in tracks]
+    return [_flag_empty(track) for track in tracks]
 
 
 def join_tracks(tracks: list[GeneratedTrack]) -> GeneratedTrack:
@@ -280,8 +280,10 @@ def _pad_inputs(inputs: list[np.ndarray], length: int) -> tuple[np.ndarray, np.n
     return padded, lengths
 
 
-def _flag_empty(track: GeneratedTrack, music_vae) -> GeneratedTrack:
-    empty = bool(music_vae.near_empty(track.event_ids))
+def _flag_empty(track: GeneratedTrack) -> GeneratedTrack:
+    from drumeval.metrics import near_empty
+
+    empty = near_empty(track.event_ids)
     return GeneratedTrack(**{**track.__dict__, "extra": {**track.extra, "near_empty": empty}})
 
 

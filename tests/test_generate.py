@@ -12,7 +12,7 @@ from drumeval.errors import CheckpointNotFoundError, ModelError
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     from drumeval.models.checkpoints import save_checkpoint
-    from drumeval.models.recipes import build_config, build_model
+    from drumeval.training.families import build_config, build_model
 
     config = build_config("drums_rnn", "thesis", "rnn_layer_sizes=[8],attn_length=4")
     model = build_model("drums_rnn", config, seed=3)

@@ -14,7 +14,7 @@ TINY = "enc_rnn_size=[16],dec_rnn_size=[16],z_size=8"
 
 def _checkpoint(root, preset):
     from drumeval.models.checkpoints import save_checkpoint
-    from drumeval.models.recipes import build_config, build_model
+    from drumeval.training.families import build_config, build_model
 
     model = build_model("music_vae", build_config("music_vae", preset, TINY), seed=1)
     directory = root / preset

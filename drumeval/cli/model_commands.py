@@ -98,7 +98,8 @@ def train(
     import shlex
     import sys
 
-    from drumeval.models.recipes import ship_checkpoint, train_model
+    from drumeval.training.recipes import train_model
+    from drumeval.training.shipping import ship_checkpoint
 
     result = train_model(
         model.value,
@@ -271,7 +272,7 @@ def import_magenta(
     ] = "",
 ) -> None:
     """Convert a real Magenta DrumsRNN/MusicVAE checkpoint into a drumeval checkpoint."""
-    from drumeval.models.recipes import import_magenta_checkpoint
+    from drumeval.training.shipping import import_magenta_checkpoint
 
     directory = import_magenta_checkpoint(model.value, source, out, config=config, hparams=hparams)
     console.print(f"[green]imported[/] {source} → {directory}")
@@ -312,7 +313,7 @@ def checkpoints(
         )
     console.print(table)
     if fidelity:
-        from drumeval.models.recipes import shipped_fidelity
+        from drumeval.training.shipping import shipped_fidelity
 
         for name in list_shipped_checkpoints():
             _print_fidelity(
@@ -341,7 +342,7 @@ def compare_checkpoints(
     ] = HELD_OUT_SAMPLES,
 ) -> None:
     """Which candidate plays its corpus's groove best: fidelity on a held-out seed's samples."""
-    from drumeval.models.recipes import compare_fidelity
+    from drumeval.training.fidelity import compare_fidelity
 
     comparison = compare_fidelity(checkpoints, num_samples=samples, seed=seed)
     best = comparison.best

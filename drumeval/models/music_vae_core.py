@@ -450,14 +450,3 @@ def latent_walk(
     z = latent_walk_latents(model, bars=bars, seed=seed, anchor_every_bars=anchor_every_bars)
     segments = decode(model, z, temperature=temperature, seed=seed)
     return segments.reshape(-1)[: bars * STEPS_PER_BAR].astype(np.int32)
-
-
-def near_empty(event_ids: np.ndarray, *, min_hits_per_bar: float = 1.0):
-    """`drumeval.metrics.near_empty` of a track [T] → bool, or of each row of [N, T] → bool [N]
-    (the measure is defined there; this keeps the batch form the generator calls)."""
-    from drumeval.metrics import near_empty as track_near_empty
-
-    ids = np.asarray(event_ids)
-    if ids.ndim == 1:
-        return track_near_empty(ids, min_hits_per_bar=min_hits_per_bar)
-    return np.array([track_near_empty(row, min_hits_per_bar=min_hits_per_bar) for row in ids])

@@ -185,8 +185,8 @@ def generate(
 ) -> None:
     """Generate 2-minute drum tracks as MIDI (120 qpm, GM drums) with provenance sidecars."""
     from drumeval.data.primers import parse_primer
-    from drumeval.generate import generate as run_generate
-    from drumeval.generate import write_tracks
+    from drumeval.errors import ModelError, ParameterError
+    from drumeval.generate import execute, plan_generation, write_tracks
 
     primer_ids = parse_primer(primer=primer, primer_midi=primer_midi)
     input_ids = None
@@ -194,8 +194,8 @@ def generate(
         from drumeval.data.midi import load_drum_track
 
         input_ids = [load_drum_track(path).event_ids for path in inputs]
-    with console.status(f"generating {num} × {bars} bars with {model.value}…"):
-        tracks = run_generate(
+    try:
+        plan = plan_generation(
             model.value,
             corpus=corpus,
             preset=preset,
@@ -212,6 +212,10 @@ def generate(
             inputs=input_ids,
             num_interpolations=num_interpolations,
         )
+    except ParameterError as error:  # the library names parameters, a terminal user flags
+        raise ModelError(f"--{error.parameter.replace('_', '-')} {error.requirement}") from None
+    with console.status(f"generating {num} × {bars} bars with {model.value}…"):
+        tracks = execute(plan)
     if join:
         from drumeval.generate import join_tracks
 

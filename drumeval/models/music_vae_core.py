@@ -450,3 +450,30 @@ def latent_walk(
     z = latent_walk_latents(model, bars=bars, seed=seed, anchor_every_bars=anchor_every_bars)
     segments = decode(model, z, temperature=temperature, seed=seed)
     return segments.reshape(-1)[: bars * STEPS_PER_BAR].astype(np.int32)
+
+
+def sampling_method(segment_steps: int, num_steps: int) -> str:
+    """How a MusicVAE samples `num_steps`: one decoder pass covers `segment_steps`
+    (`max_seq_len`), so a longer track is a latent walk over segments, else a prior sample."""
+    return "latent walk" if segment_steps < num_steps else "prior sample"
+
+
+def sample_tracks(
+    model: SamplingModel, *, num_samples: int, num_steps: int, temperature: float, seed: int
+) -> np.ndarray:
+    """`[num_samples, num_steps]` event ids by `sampling_method` (walk `i` uses seed + i)."""
+    if sampling_method(model.config.max_seq_len, num_steps) == "latent walk":
+        return np.stack(
+            [
+                latent_walk(
+                    model,
+                    bars=num_steps // STEPS_PER_BAR,
+                    seed=seed + index,
+                    temperature=temperature,
+                )
+                for index in range(num_samples)
+            ]
+        )
+    return sample(
+        model, num_samples=num_samples, num_steps=num_steps, temperature=temperature, seed=seed
+    )

@@ -60,15 +60,9 @@ def sample_tracks(
         return drums_rnn_sampling.sample(
             network, num_samples=num, num_steps=num_steps, temperature=temperature, seed=seed
         )
-    module = model_module(model)
-    if network.config.max_seq_len < num_steps:
-        return np.stack(
-            [
-                module.latent_walk(network, bars=bars, seed=seed + index, temperature=temperature)
-                for index in range(num)
-            ]
-        )
-    return module.sample(
+    from drumeval.models import music_vae_core
+
+    return music_vae_core.sample_tracks(
         network, num_samples=num, num_steps=num_steps, temperature=temperature, seed=seed
     )
 

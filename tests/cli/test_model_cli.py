@@ -90,6 +90,10 @@ def test_train_tiny_model_and_resume(tmp_path, capsys):
     [
         (["generate", "--corpus", "nope-1"], "no shipped drums_rnn checkpoint"),
         (["generate", "--bars", "0", "--checkpoint", "."], "--bars must be between 1 and 240"),
+        (
+            ["generate", "--temperature", "12", "--checkpoint", "."],
+            "--temperature must be in (0, 10]",
+        ),
         (["train", "drums_rnn", "--hparams", "attn=3"], "unknown hparam"),
         (["train", "drums_rnn", "--corpus", "nope"], "drumeval data build"),
         (["import-magenta", "missing.mag", "--out", "x"], "no Magenta checkpoint or .mag bundle"),

@@ -28,7 +28,7 @@ MAGENTA_CLI_ONE_S, MAGENTA_CLI_TEN_S = 4.07, 10.93
 
 
 def _train_step_fn(model):
-    """The same compiled step as `drumeval.models.training.train` (grad + clipped Adam)."""
+    """The same compiled step as `drumeval.training.loop.train` (grad + clipped Adam)."""
     optimizer = dr.make_optimizer(model.config)
     optimizer.build(model.trainable_variables)
     loss_fn = dr.make_loss_fn(model)
@@ -50,7 +50,7 @@ def bench_training(sizes, num_steps: int, seconds: float) -> tuple[float, float]
     """(steps/s, compile seconds) for batch 1, attention 64, one `num_steps`-step track."""
     keras.utils.set_random_seed(0)
     config = dr.PRESETS["thesis"]
-    model = dr.DrumsRNN(config.__class__(**{**config.as_dict(), "rnn_layer_sizes": sizes}))
+    model = dr.DrumsRNN(config.__class__(**{**config.to_dict(), "rnn_layer_sizes": sizes}))
     ids = np.random.default_rng(0).integers(0, 512, (1, num_steps + 1)).astype(np.int32)
     batch = dr.eval_batches(ids, np.array([num_steps + 1]), batch_size=1)[0]
     train_step, (trainable, opt_state) = _train_step_fn(model)

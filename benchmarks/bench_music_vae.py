@@ -7,7 +7,7 @@ Reference figures (real Magenta 2.1.4, TF 2.9 CPU, oneDNN, this 2-core machine t
 z 64); `music_vae_generate` 4.23 s for 1 sample, 4.43 s for 10 (mostly TF start-up).
 Targets: training ≥ 2× Magenta at the same hparams; one 60-bar track < 0.5 s.
 Every figure is printed next to its target, misses included. Each training step is the same
-compiled step as `drumeval.models.training.train` (grad + Magenta-clipped Adam).
+compiled step as `drumeval.training.loop.train` (grad + Magenta-clipped Adam).
 """
 
 import argparse

@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,15 +28,17 @@ from drumeval import metrics as track_metrics
 from drumeval.data.drum_classes import STEPS_PER_BAR
 from drumeval.errors import DrumevalError
 from drumeval.paths import audio_cache_dir
+from drumeval.progress import ProgressCallback, no_progress
 from drumeval.registry import (
     CORPUS_SIZES,
     DEFAULT_PRESETS,
     GENRES,
     MODELS,
-    MUSIC_VAE_SEGMENT_BARS,
     corpus_name,
-    find_shipped,
 )
+
+if TYPE_CHECKING:
+    from drumeval.generate import GenerationPlan
 
 SEED_MAX = 2**31 - 1
 TEMPERATURE_MIN, TEMPERATURE_MAX = 0.1, 2.0
@@ -45,7 +47,7 @@ QPM = 120.0
 INTERPOLATION_STEPS = 11  # mix 0.0, 0.1, …, 1.0 along the latent path
 NEW_BARS = "new bars"
 
-Progress = Callable[[str, float], None]
+PERCENT = 100  # a clip's stages are reported in percent (`drumeval.progress`)
 
 
 class ConditionError(DrumevalError):
@@ -54,10 +56,6 @@ class ConditionError(DrumevalError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def _no_progress(stage: str, fraction: float) -> None:
-    """Default progress sink: callers without a progress display pass nothing."""
 
 
 def parse_seed(value: object) -> int:
@@ -238,13 +236,6 @@ class Interpolation:
     def __post_init__(self) -> None:
         if self.start.model != "music_vae":
             raise ConditionError("model", "only MusicVAE can interpolate between two clips")
-        segment_bars = MUSIC_VAE_SEGMENT_BARS[self.start.preset]
-        if segment_bars < self.start.bars:
-            raise ConditionError(
-                "preset",
-                f"preset {self.start.preset} decodes {segment_bars}-bar segments, so it cannot "
-                f"blend two {self.start.bars}-bar clips; choose a 60-bar preset",
-            )
         object.__setattr__(self, "end_seed", parse_seed(self.end_seed))
         object.__setattr__(self, "mix", parse_mix(self.mix))
 
@@ -445,50 +436,70 @@ def corpus_example(corpus: str, index: int) -> np.ndarray:
     return np.asarray(data.event_ids[index][: data.lengths[index]], dtype=np.int32)
 
 
-def load_model(condition: Condition):
-    """The condition's shipped model, loaded once per process (`(model, card)`)."""
-    from drumeval.generate import load_model as load_checkpoint
+def plan(condition: Condition) -> "GenerationPlan":
+    """The condition's generation plan: its shipped checkpoint found once, parameters checked."""
+    from drumeval.generate import plan_generation
 
-    checkpoint = find_shipped(condition.model, condition.preset, condition.corpus)
-    return load_checkpoint(checkpoint.directory)
-
-
-def sample_event_ids(condition: Condition) -> tuple[np.ndarray, dict[str, Any]]:
-    """The condition's generated event ids and the generator's provenance (no audio)."""
-    from drumeval.generate import generate
-
-    checkpoint = find_shipped(condition.model, condition.preset, condition.corpus)
-    [track] = generate(
+    return plan_generation(
         condition.model,
-        checkpoint=checkpoint.directory,
+        preset=condition.preset,
+        corpus=condition.corpus,
         num=1,
         bars=condition.bars,
         temperature=condition.temperature,
         seed=condition.seed,
     )
+
+
+def load_model(generation: "GenerationPlan"):
+    """The plan's model, loaded once per process (`(model, card)`)."""
+    from drumeval.generate import load_model as load_checkpoint
+
+    return load_checkpoint(generation.checkpoint)
+
+
+def sample_event_ids(generation: "GenerationPlan") -> tuple[np.ndarray, dict[str, Any]]:
+    """The plan's generated event ids and the generator's provenance (no audio)."""
+    from drumeval.generate import execute
+
+    [track] = execute(generation)
     return track.event_ids, track.sidecar()
+
+
+def blend_problem(generation: "GenerationPlan") -> str | None:
+    """Why two clips of this plan cannot be blended in latent space (None: they can)."""
+    if generation.model != "music_vae":
+        return "only MusicVAE can interpolate between two clips"
+    if not generation.decodes_whole_tracks:
+        preset = generation.card.get("preset")
+        return (
+            f"preset {preset} decodes {generation.segment_bars}-bar segments, so it cannot "
+            f"blend two {generation.bars}-bar clips; choose a 60-bar preset"
+        )
+    return None
 
 
 def make_clip(
     condition: Condition,
     *,
     target_lufs: float | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
     kit: str | None = None,
 ) -> Clip:
-    """Generate, render and measure one clip; stages are reported to `progress(stage, 0…1)`.
+    """Generate, render and measure one clip; stages go to `progress(stage, percent, 100)`.
 
     The same condition always gives the same event ids, MIDI and audio bytes. An all-silent
     generation is still a clip (no audio, `near_empty`), so callers can say so in their words.
     `kit`: render with this kit instead of the genre's (a study where timbre must not tell
     the genre apart).
     """
-    report = progress or _no_progress
-    report("Loading the model", 0.0)
-    load_model(condition)
-    report(f"Sampling {condition.bars} bars", 0.25)
-    event_ids, provenance = sample_event_ids(condition)
+    report = progress or no_progress
+    generation = plan(condition)
+    report("Loading the model", 0, PERCENT)
+    load_model(generation)
+    report(f"Sampling {condition.bars} bars", 25, PERCENT)
+    event_ids, provenance = sample_event_ids(generation)
     return finish_clip(
         event_ids,
         genre=condition.genre,
@@ -506,7 +517,7 @@ def make_interpolated_clip(
     interpolation: Interpolation,
     *,
     target_lufs: float | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
 ) -> Clip:
     """A MusicVAE clip at `mix` along the latent path between two seeds' clips.
@@ -514,25 +525,22 @@ def make_interpolated_clip(
     Both clips are encoded to their posterior means, the path between them is slerped and the
     point at `mix` is decoded with the start condition's temperature and seed (deterministic).
     """
-    from drumeval.generate import generate
+    from drumeval.generate import execute
 
     start = interpolation.start
-    report = progress or _no_progress
-    report("Loading the model", 0.0)
-    load_model(start)
-    report("Sampling both ends", 0.15)
-    start_ids, provenance = sample_event_ids(start)
-    end_ids, _ = sample_event_ids(interpolation.end)
-    report("Blending in latent space", 0.3)
-    checkpoint = find_shipped(start.model, start.preset, start.corpus)
-    path = generate(
-        "music_vae",
-        checkpoint=checkpoint.directory,
-        mode="interpolate",
-        inputs=[start_ids, end_ids],
-        num_interpolations=INTERPOLATION_STEPS,
-        temperature=start.temperature,
-        seed=start.seed,
+    report = progress or no_progress
+    generation = plan(start)
+    problem = blend_problem(generation)
+    if problem:
+        raise ConditionError("preset", problem)
+    report("Loading the model", 0, PERCENT)
+    load_model(generation)
+    report("Sampling both ends", 15, PERCENT)
+    start_ids, provenance = sample_event_ids(generation)
+    end_ids, _ = sample_event_ids(generation.with_seed(interpolation.end_seed))
+    report("Blending in latent space", 30, PERCENT)
+    path = execute(
+        generation.interpolating([start_ids, end_ids], num_interpolations=INTERPOLATION_STEPS)
     )
     index = round(interpolation.mix * (INTERPOLATION_STEPS - 1))
     event_ids = path[index].event_ids[: start.bars * STEPS_PER_BAR]
@@ -577,7 +585,7 @@ def finish_clip(
     provenance: dict[str, Any],
     condition: Condition | None = None,
     target_lufs: float | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
     source_midi: bytes | None = None,
     kit: str | None = None,
@@ -590,13 +598,13 @@ def finish_clip(
     """
     from drumeval.audio import kit_program, render, render_track
 
-    report = progress or _no_progress
+    report = progress or no_progress
     if kit is None:
         kit = GENRES[genre].kit
     kit_program(kit)  # an unknown kit name: AudioError listing the known ones
     event_ids = np.asarray(event_ids, dtype=np.int32)
     midi_bytes = source_midi or event_ids_to_midi_bytes(event_ids, kit=kit)
-    report("Rendering audio", 0.5)
+    report("Rendering audio", 50, PERCENT)
     settings = _render_settings(target_lufs)
     cache = Path(cache_dir or audio_cache_dir())
     audio_bytes, audio_format, duration_s, loudness = None, settings.format, 0.0, None
@@ -607,10 +615,10 @@ def finish_clip(
             rendered = render_track(event_ids, qpm=QPM, kit=kit, settings=settings, cache_dir=cache)
         audio_bytes, audio_format = rendered.path.read_bytes(), rendered.format
         duration_s, loudness = rendered.duration_s, rendered.loudness_lufs
-    report("Measuring", 0.85)
+    report("Measuring", 85, PERCENT)
     values = measure(event_ids, corpus)
     near_empty = track_metrics.near_empty(event_ids)
-    report("Done", 1.0)
+    report("Done", 100, PERCENT)
     return Clip(
         condition=condition,
         event_ids=event_ids,
@@ -633,7 +641,7 @@ def clip_from_midi(
     source: str = "MIDI file",
     corpus: str | None = None,
     target_lufs: float | None = None,
-    progress: Progress | None = None,
+    progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
     kit: str | None = None,
 ) -> Clip:

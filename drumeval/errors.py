@@ -33,6 +33,16 @@ class ModelError(DrumevalError):
     """A model, checkpoint, or hyper-parameter is invalid or missing."""
 
 
+class ParameterError(ModelError):
+    """A generation parameter is out of range. The message names the parameter
+    ("temperature must be in (0, 10], got 12"); the CLI names its flag instead."""
+
+    def __init__(self, parameter: str, requirement: str) -> None:
+        super().__init__(f"{parameter} {requirement}")
+        self.parameter = parameter
+        self.requirement = requirement
+
+
 class CheckpointNotFoundError(ModelError):
     """No shipped or given checkpoint matches the request."""
 

@@ -7,16 +7,19 @@ files, so a study can serve the MIDI/audio folder without ever exposing which mo
 a clip.
 """
 
+import dataclasses
 import functools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
 
 from drumeval.data.drum_classes import DEFAULT_BARS, OUTPUT_QPM, STEPS_PER_BAR
-from drumeval.errors import CheckpointNotFoundError, ModelError
+from drumeval.errors import CheckpointNotFoundError, ModelError, ParameterError
 from drumeval.paths import REPO_ROOT, checkpoints_dir
 from drumeval.registry import (
     DEFAULT_PRESETS,
@@ -29,6 +32,8 @@ from drumeval.registry import (
 CHECKPOINTS_DIR = checkpoints_dir()
 
 MAX_BARS = 240  # 8 minutes at 120 qpm: longer requests are almost certainly typos
+MAX_TRACKS = 256
+MAX_TEMPERATURE = 10.0  # the app and the study allow less (`drumeval.clips.TEMPERATURE_MAX`)
 META_DIR = ".meta"
 TRACK_PREFIX = "track"  # neutral: a file name must not reveal the model to a study listener
 
@@ -75,10 +80,14 @@ class GeneratedTrack:
 def shipped_checkpoint(model: str, corpus: str, preset: str | None = None) -> Path:
     """The checkpoint we ship for `model` trained on `corpus` (e.g. `techno-house-700`)."""
     check_model(model)
+    return _find_shipped(model, corpus, preset).directory
+
+
+def _find_shipped(model: str, corpus: str | None, preset: str | None):
     try:
-        return find_shipped(model, preset or DEFAULT_PRESETS[model], corpus).directory
+        return find_shipped(model, preset or DEFAULT_PRESETS[model], str(corpus))
     except CheckpointNotFoundError as error:
-        raise CheckpointNotFoundError(f"{error}; pass --checkpoint DIR for your own") from None
+        raise CheckpointNotFoundError(f"{error}; pass a checkpoint directory of your own") from None
 
 
 def list_shipped_checkpoints(model: str | None = None) -> list[str]:
@@ -115,7 +124,63 @@ def load_model(checkpoint: str | Path):
     return _load_cached(str(directory.resolve()), model_file.stat().st_mtime_ns)
 
 
-def generate(
+@dataclass(frozen=True)
+class GenerationPlan:
+    """A generation request resolved once: which checkpoint, how it samples, what to make.
+
+    `plan_generation` validates the parameters and finds the checkpoint; `execute` runs the
+    plan. The CLI, the pages, the clip pool and the benchmarks all go through it, so the
+    checkpoint is looked up once per request and "latent walk or prior sample" is decided in
+    one place, from the checkpoint's own config (`music_vae_core.sampling_method`).
+    """
+
+    model: str
+    checkpoint: Path
+    card: Mapping[str, Any] = field(repr=False, compare=False)
+    mode: Mode
+    method: str  # "sample" (DrumsRNN), "prior sample", "latent walk", "interpolate", "reconstruct"
+    bars: int
+    num: int
+    temperature: float
+    seed: int
+    segment_bars: int | None  # MusicVAE: bars one decoder pass covers (its max_seq_len)
+    primer_event_ids: np.ndarray | None = field(default=None, repr=False, compare=False)
+    beam_size: int = 1
+    branch_factor: int = 1
+    steps_per_iteration: int = 1
+    inputs: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
+    num_interpolations: int = 8
+
+    @property
+    def num_steps(self) -> int:
+        return self.bars * STEPS_PER_BAR
+
+    @property
+    def decodes_whole_tracks(self) -> bool:
+        """A MusicVAE whose one decoder pass spans the track: it can blend two whole tracks."""
+        return self.segment_bars is not None and self.segment_bars >= self.bars
+
+    def with_seed(self, seed: int) -> "GenerationPlan":
+        """The same plan with another seed (nothing is looked up again)."""
+        return dataclasses.replace(self, seed=seed)
+
+    def interpolating(
+        self, inputs: list[np.ndarray], *, num_interpolations: int
+    ) -> "GenerationPlan":
+        """This checkpoint and temperature, interpolating between two input tracks."""
+        _check_inputs(self.model, "interpolate", inputs)
+        _check_at_least(num_interpolations=num_interpolations)
+        return dataclasses.replace(
+            self,
+            mode="interpolate",
+            method="interpolate",
+            num=1,
+            inputs=tuple(inputs),
+            num_interpolations=num_interpolations,
+        )
+
+
+def plan_generation(
     model: str = "drums_rnn",
     *,
     corpus: str | None = "techno-house-700",
@@ -132,129 +197,168 @@ def generate(
     steps_per_iteration: int = 1,
     inputs: list[np.ndarray] | None = None,
     num_interpolations: int = 8,
-) -> list[GeneratedTrack]:
-    """Generate `num` tracks of `bars` bars (or interpolations / reconstructions of `inputs`).
+) -> GenerationPlan:
+    """Validate a request and resolve its checkpoint (errors name parameters, not flags).
 
     `checkpoint` overrides the shipped checkpoint picked by `model`, `preset` and `corpus`.
     DrumsRNN only samples (optionally from a primer, optionally with beam search); MusicVAE
-    samples from the prior, interpolates between two inputs, or reconstructs inputs.
+    samples (from the prior, or by a latent walk when the track is longer than one decoder
+    pass), interpolates between two inputs, or reconstructs inputs.
     """
     check_model(model)
-    _check_request(
-        num=num,
-        bars=bars,
-        temperature=temperature,
+    check_generation_parameters(num=num, bars=bars, temperature=temperature)
+    _check_at_least(
         beam_size=beam_size,
         branch_factor=branch_factor,
         steps_per_iteration=steps_per_iteration,
+        num_interpolations=num_interpolations,
     )
-    directory = Path(checkpoint) if checkpoint else shipped_checkpoint(model, corpus, preset)
-    loaded_model, card = load_model(directory)
-    card_model = card.get("model", model)
-    if card_model != model:
-        raise ModelError(f"checkpoint {directory} holds a {card_model} model, not {model}")
-    num_steps = bars * STEPS_PER_BAR
-    provenance = {
-        "model": model,
-        "preset": card.get("preset", preset),
-        "corpus": card.get("corpus", corpus),
-        "checkpoint": _display_path(directory),
-        "checkpoint_sha256": card.get("weights_sha256", ""),
-        "temperature": float(temperature),
-    }
+    if mode not in ("sample", "interpolate", "reconstruct"):
+        raise ModelError(f"unknown mode {mode!r}: use sample, interpolate or reconstruct")
+    if model == "drums_rnn" and mode != "sample":
+        raise ModelError("DrumsRNN can only sample; interpolate/reconstruct need MusicVAE")
+    if mode != "sample":
+        _check_inputs(model, mode, inputs)
+    directory, card = _resolve_checkpoint(model, corpus, preset, checkpoint)
+    segment_bars = _segment_bars(directory, card) if model == "music_vae" else None
     if model == "drums_rnn":
-        if mode != "sample":
-            raise ModelError("DrumsRNN can only sample; interpolate/reconstruct need MusicVAE")
-        from drumeval.models import drums_rnn_sampling
+        method = "sample"
+    elif mode == "sample":
+        from drumeval.models.music_vae_core import sampling_method
 
-        event_ids = drums_rnn_sampling.sample(
-            loaded_model,
-            num_samples=num,
-            num_steps=num_steps,
-            temperature=temperature,
-            seed=seed,
-            primer_event_ids=primer_event_ids,
-            beam_size=beam_size,
-            branch_factor=branch_factor,
-            steps_per_iteration=steps_per_iteration,
-        )
-        extra = {
-            "beam_size": beam_size,
-            "branch_factor": branch_factor,
-            "steps_per_iteration": steps_per_iteration,
-            "primer_steps": 1 if primer_event_ids is None else len(primer_event_ids),
-        }
-        return _tracks(event_ids, seed, provenance, "sample", extra)
-    return _generate_music_vae(
-        loaded_model,
-        provenance,
+        method = sampling_method(segment_bars * STEPS_PER_BAR, bars * STEPS_PER_BAR)
+    else:
+        method = mode
+    return GenerationPlan(
+        model=model,
+        checkpoint=directory,
+        card=MappingProxyType(dict(card)),
         mode=mode,
+        method=method,
+        bars=bars,
         num=num,
-        num_steps=num_steps,
-        temperature=temperature,
+        temperature=float(temperature),
         seed=seed,
-        inputs=inputs,
+        segment_bars=segment_bars,
+        primer_event_ids=primer_event_ids,
+        beam_size=beam_size,
+        branch_factor=branch_factor,
+        steps_per_iteration=steps_per_iteration,
+        inputs=tuple(inputs or ()),
         num_interpolations=num_interpolations,
     )
 
 
-def _generate_music_vae(
-    vae, provenance, *, mode, num, num_steps, temperature, seed, inputs, num_interpolations
-) -> list[GeneratedTrack]:
+def execute(plan: GenerationPlan) -> list[GeneratedTrack]:
+    """Run a plan: load its checkpoint (once per process) and sample, interpolate or
+    reconstruct."""
+    loaded_model, card = load_model(plan.checkpoint)
+    provenance = {
+        "model": plan.model,
+        "preset": card.get("preset"),
+        "corpus": card.get("corpus"),
+        "checkpoint": _display_path(plan.checkpoint),
+        "checkpoint_sha256": card.get("weights_sha256", ""),
+        "temperature": plan.temperature,
+    }
+    if plan.model == "drums_rnn":
+        from drumeval.models import drums_rnn_sampling
+
+        event_ids = drums_rnn_sampling.sample(
+            loaded_model,
+            num_samples=plan.num,
+            num_steps=plan.num_steps,
+            temperature=plan.temperature,
+            seed=plan.seed,
+            primer_event_ids=plan.primer_event_ids,
+            beam_size=plan.beam_size,
+            branch_factor=plan.branch_factor,
+            steps_per_iteration=plan.steps_per_iteration,
+        )
+        extra = {
+            "beam_size": plan.beam_size,
+            "branch_factor": plan.branch_factor,
+            "steps_per_iteration": plan.steps_per_iteration,
+            "primer_steps": 1 if plan.primer_event_ids is None else len(plan.primer_event_ids),
+        }
+        return _tracks(event_ids, plan.seed, provenance, "sample", extra)
+    return [_flag_empty(track) for track in _run_music_vae(loaded_model, plan, provenance)]
+
+
+def generate(model: str = "drums_rnn", **request: Any) -> list[GeneratedTrack]:
+    """`execute(plan_generation(model, **request))`: one request, planned and run."""
+    return execute(plan_generation(model, **request))
+
+
+def _run_music_vae(vae, plan: GenerationPlan, provenance) -> list[GeneratedTrack]:
     from drumeval.models import music_vae_core as music_vae
 
-    segment_steps = vae.config.max_seq_len
-    if mode == "sample":
-        if segment_steps < num_steps:
-            event_ids = np.stack(
-                [
-                    music_vae.latent_walk(
-                        vae,
-                        bars=num_steps // STEPS_PER_BAR,
-                        seed=seed + index,
-                        temperature=temperature,
-                    )
-                    for index in range(num)
-                ]
-            )
-            extra = {"method": f"latent walk over {segment_steps // STEPS_PER_BAR}-bar segments"}
-        else:
-            event_ids = music_vae.sample(
-                vae,
-                num_samples=num,
-                num_steps=num_steps,
-                temperature=temperature,
-                seed=seed,
-            )
-            extra = {"method": "prior sample"}
-        tracks = _tracks(event_ids, seed, provenance, "sample", extra)
-        return [_flag_empty(track, music_vae) for track in tracks]
-    if not inputs:
-        raise ModelError(f"mode {mode!r} needs input MIDI files")
-    padded, lengths = _pad_inputs(inputs, segment_steps)
-    if mode == "reconstruct":
-        event_ids = music_vae.reconstruct(
-            vae, padded, lengths, temperature=temperature, seed=seed
-        )
-        tracks = _tracks(event_ids, seed, provenance, "reconstruct", {})
-    elif mode == "interpolate":
-        if len(inputs) != 2:
-            raise ModelError(f"interpolation needs exactly 2 input files, got {len(inputs)}")
-        event_ids = music_vae.interpolate(
+    temperature, seed = plan.temperature, plan.seed
+    if plan.mode == "sample":
+        event_ids = music_vae.sample_tracks(
             vae,
-            padded[0],
-            padded[1],
-            lengths=lengths,
-            num_interpolations=num_interpolations,
+            num_samples=plan.num,
+            num_steps=plan.num_steps,
             temperature=temperature,
             seed=seed,
         )
-        tracks = _tracks(
-            event_ids, seed, provenance, "interpolate", {"num_interpolations": num_interpolations}
+        method = (
+            f"latent walk over {plan.segment_bars}-bar segments"
+            if plan.method == "latent walk"
+            else plan.method
         )
+        return _tracks(event_ids, seed, provenance, "sample", {"method": method})
+    padded, lengths = _pad_inputs(list(plan.inputs), vae.config.max_seq_len)
+    if plan.mode == "reconstruct":
+        event_ids = music_vae.reconstruct(vae, padded, lengths, temperature=temperature, seed=seed)
+        return _tracks(event_ids, seed, provenance, "reconstruct", {})
+    event_ids = music_vae.interpolate(
+        vae,
+        padded[0],
+        padded[1],
+        lengths=lengths,
+        num_interpolations=plan.num_interpolations,
+        temperature=temperature,
+        seed=seed,
+    )
+    extra = {"num_interpolations": plan.num_interpolations}
+    return _tracks(event_ids, seed, provenance, "interpolate", extra)
+
+
+def _resolve_checkpoint(
+    model: str, corpus: str | None, preset: str | None, checkpoint: str | Path | None
+) -> tuple[Path, Mapping[str, Any]]:
+    """The checkpoint directory and its card, found once; the card must name `model`."""
+    if checkpoint is None:
+        shipped = _find_shipped(model, corpus, preset)
+        directory, card = shipped.directory, shipped.card
     else:
-        raise ModelError(f"unknown mode {mode!r}: use sample, interpolate or reconstruct")
-    return [_flag_empty(track, music_vae) for track in tracks]
+        from drumeval.models.checkpoints import checkpoint_files
+
+        directory = Path(checkpoint)
+        _, card = checkpoint_files(directory)
+    card_model = card.get("model", model)
+    if card_model != model:
+        raise ModelError(f"checkpoint {directory} holds a {card_model} model, not {model}")
+    return directory, card
+
+
+def _segment_bars(directory: Path, card: Mapping[str, Any]) -> int:
+    """Bars one decoder pass of the checkpoint covers, from its config (its card's hparams;
+    older cards without them: the model file's config)."""
+    steps = (card.get("hparams") or {}).get("max_seq_len")
+    if steps is None:
+        steps = load_model(directory)[0].config.max_seq_len
+    return int(steps) // STEPS_PER_BAR
+
+
+def _check_inputs(model: str, mode: str, inputs: list[np.ndarray] | None) -> None:
+    if model != "music_vae":
+        raise ModelError("DrumsRNN can only sample; interpolate/reconstruct need MusicVAE")
+    if not inputs:
+        raise ModelError(f"mode {mode!r} needs input MIDI files")
+    if mode == "interpolate" and len(inputs) != 2:
+        raise ModelError(f"interpolation needs exactly 2 input files, got {len(inputs)}")
 
 
 def join_tracks(tracks: list[GeneratedTrack]) -> GeneratedTrack:
@@ -280,8 +384,10 @@ def _pad_inputs(inputs: list[np.ndarray], length: int) -> tuple[np.ndarray, np.n
     return padded, lengths
 
 
-def _flag_empty(track: GeneratedTrack, music_vae) -> GeneratedTrack:
-    empty = bool(music_vae.near_empty(track.event_ids))
+def _flag_empty(track: GeneratedTrack) -> GeneratedTrack:
+    from drumeval.metrics import near_empty
+
+    empty = near_empty(track.event_ids)
     return GeneratedTrack(**{**track.__dict__, "extra": {**track.extra, "near_empty": empty}})
 
 
@@ -355,22 +461,22 @@ def _next_track_number(out_dir: Path, prefix: str) -> int:
     return max(numbers, default=-1) + 1
 
 
-def _check_request(
-    *, num, bars, temperature, beam_size, branch_factor, steps_per_iteration
-) -> None:
-    if not 1 <= num <= 256:
-        raise ModelError(f"--num must be between 1 and 256, got {num}")
+def check_generation_parameters(*, num: int, bars: int, temperature: float) -> None:
+    """The library's limits of a request (`ParameterError` naming the parameter)."""
+    if not 1 <= num <= MAX_TRACKS:
+        raise ParameterError("num", f"must be between 1 and {MAX_TRACKS}, got {num}")
     if not 1 <= bars <= MAX_BARS:
-        raise ModelError(f"--bars must be between 1 and {MAX_BARS}, got {bars}")
-    if not 0.0 < temperature <= 10.0:
-        raise ModelError(f"--temperature must be in (0, 10], got {temperature}")
-    for name, value in (
-        ("beam_size", beam_size),
-        ("branch_factor", branch_factor),
-        ("steps_per_iteration", steps_per_iteration),
-    ):
+        raise ParameterError("bars", f"must be between 1 and {MAX_BARS}, got {bars}")
+    if not 0.0 < temperature <= MAX_TEMPERATURE:
+        raise ParameterError(
+            "temperature", f"must be in (0, {MAX_TEMPERATURE:g}], got {temperature}"
+        )
+
+
+def _check_at_least(**values: int) -> None:
+    for name, value in values.items():
         if value < 1:
-            raise ModelError(f"--{name.replace('_', '-')} must be ≥ 1, got {value}")
+            raise ParameterError(name, f"must be ≥ 1, got {value}")
 
 
 def _display_path(directory: Path) -> str:

@@ -65,11 +65,6 @@ MODEL_NAMES: tuple[str, ...] = tuple(MODELS)
 DEFAULT_PRESETS: MappingProxyType[str, str] = MappingProxyType(
     {name: family.default_preset for name, family in MODELS.items()}
 )
-# Bars one MusicVAE decoder pass covers: shorter presets build long tracks by a latent walk,
-# so interpolating two whole tracks only makes sense where one pass spans the track.
-MUSIC_VAE_SEGMENT_BARS: MappingProxyType[str, int] = MappingProxyType(
-    {"thesis-longbar": 60, "hier-60bar": 60, "cat-drums_2bar_small": 2}
-)
 
 GENRES: MappingProxyType[str, Genre] = MappingProxyType(
     {

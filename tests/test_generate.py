@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from drumeval import generate as gen
-from drumeval.errors import CheckpointNotFoundError, ModelError
+from drumeval.errors import CheckpointNotFoundError, ModelError, ParameterError
 
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
     from drumeval.models.checkpoints import save_checkpoint
-    from drumeval.models.recipes import build_config, build_model
+    from drumeval.training.families import build_config, build_model
 
     config = build_config("drums_rnn", "thesis", "rnn_layer_sizes=[8],attn_length=4")
     model = build_model("drums_rnn", config, seed=3)
@@ -70,10 +70,10 @@ def test_written_names_reveal_nothing_and_never_overwrite(tiny_checkpoint, tmp_p
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"num": 0}, "--num"),
-        ({"bars": 0}, "--bars"),
-        ({"temperature": 0.0}, "--temperature"),
-        ({"beam_size": 0}, "--beam-size"),
+        ({"num": 0}, "^num must be between 1 and 256, got 0$"),
+        ({"bars": 0}, "^bars must be between 1 and 240, got 0$"),
+        ({"temperature": 0.0}, r"^temperature must be in \(0, 10\], got 0.0$"),
+        ({"beam_size": 0}, "^beam_size must be ≥ 1, got 0$"),
         ({"mode": "interpolate"}, "DrumsRNN can only sample"),
     ],
 )
@@ -94,3 +94,45 @@ def test_missing_checkpoints_say_what_exists(tmp_path):
 def test_checkpoint_of_other_model_is_refused(tiny_checkpoint):
     with pytest.raises(ModelError, match="holds a drums_rnn model"):
         gen.generate("music_vae", checkpoint=tiny_checkpoint)
+
+
+def test_a_plan_validates_parameters_by_name(tiny_checkpoint):
+    with pytest.raises(ParameterError, match=r"temperature must be in \(0, 10\], got 12") as error:
+        gen.plan_generation("drums_rnn", checkpoint=tiny_checkpoint, temperature=12)
+    assert error.value.parameter == "temperature" and "--" not in str(error.value)
+    plan = gen.plan_generation("drums_rnn", checkpoint=tiny_checkpoint, temperature=7, bars=4)
+    assert (plan.method, plan.segment_bars, plan.num_steps, plan.temperature) == (
+        "sample",
+        None,
+        64,
+        7.0,
+    )
+    assert plan.card["model"] == "drums_rnn" and not plan.decodes_whole_tracks
+
+
+def test_a_plan_is_frozen_and_reruns_identically(tiny_checkpoint):
+    import dataclasses
+
+    plan = gen.plan_generation("drums_rnn", checkpoint=tiny_checkpoint, bars=4, seed=2)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        plan.seed = 3  # type: ignore[misc]
+    first, again = gen.execute(plan), gen.execute(plan)
+    np.testing.assert_array_equal(first[0].event_ids, again[0].event_ids)
+    other = gen.execute(plan.with_seed(3))
+    assert other[0].seed == 3 and plan.with_seed(3).checkpoint == plan.checkpoint
+
+
+def test_a_shipped_request_is_resolved_once(monkeypatch):
+    """One registry look-up per request: the clip pipeline plans once and executes the plan."""
+    from drumeval import clips
+
+    calls = []
+    real = gen.find_shipped
+    monkeypatch.setattr(gen, "find_shipped", lambda *args: calls.append(args) or real(*args))
+    condition = clips.Condition("drums_rnn", "thesis", "techno-house", 700, 1.0, 4, 11)
+    event_ids, provenance = clips.sample_event_ids(clips.plan(condition))
+    assert len(calls) == 1 and len(event_ids) == 64
+    assert provenance["checkpoint"].endswith("drums_rnn/thesis/techno-house-700")
+    calls.clear()
+    clips.make_clip(condition)
+    assert len(calls) == 1

@@ -14,7 +14,7 @@ TINY = "enc_rnn_size=[16],dec_rnn_size=[16],z_size=8"
 
 def _checkpoint(root, preset):
     from drumeval.models.checkpoints import save_checkpoint
-    from drumeval.models.recipes import build_config, build_model
+    from drumeval.training.families import build_config, build_model
 
     model = build_model("music_vae", build_config("music_vae", preset, TINY), seed=1)
     directory = root / preset
@@ -102,3 +102,44 @@ def test_reconstruct_and_mode_errors(checkpoints, two_midi_files):
         )
     with pytest.raises(gen.ModelError, match="needs input MIDI"):
         gen.generate("music_vae", checkpoint=checkpoints["thesis-longbar"], mode="reconstruct")
+
+
+def test_the_plan_reads_sampling_from_the_checkpoint_config(checkpoints):
+    """Latent walk or prior sample follows the checkpoint's own max_seq_len, whatever its
+    preset is called."""
+    walk = gen.plan_generation("music_vae", checkpoint=checkpoints["cat-drums_2bar_small"])
+    prior = gen.plan_generation("music_vae", checkpoint=checkpoints["thesis-longbar"], bars=60)
+    assert (walk.method, walk.segment_bars, walk.decodes_whole_tracks) == ("latent walk", 2, False)
+    assert (prior.method, prior.segment_bars, prior.decodes_whole_tracks) == (
+        "prior sample",
+        60,
+        True,
+    )
+    card_path = checkpoints["thesis-longbar"] / "card.json"
+    card = json.loads(card_path.read_text())
+    renamed = {**card, "preset": "cat-drums_2bar_small", "hparams": {"max_seq_len": 32}}
+    card_path.write_text(json.dumps(renamed))
+    try:
+        from_card = gen.plan_generation("music_vae", checkpoint=checkpoints["thesis-longbar"])
+    finally:
+        card_path.write_text(json.dumps(card))
+    assert (from_card.method, from_card.segment_bars) == ("latent walk", 2)
+
+
+def test_shipped_plans_choose_their_mode_from_their_config():
+    two_bar = gen.plan_generation(
+        "music_vae", preset="cat-drums_2bar_small", corpus="techno-house-1500", bars=60
+    )
+    long = gen.plan_generation(
+        "music_vae", preset="thesis-longbar", corpus="techno-house-700", bars=60
+    )
+    assert (two_bar.method, two_bar.segment_bars) == ("latent walk", 2)
+    assert (long.method, long.segment_bars) == ("prior sample", 60)
+
+
+def test_an_interpolation_plan_needs_two_inputs(checkpoints):
+    plan = gen.plan_generation("music_vae", checkpoint=checkpoints["thesis-longbar"])
+    with pytest.raises(gen.ModelError, match="exactly 2"):
+        plan.interpolating([np.zeros(16, np.int32)], num_interpolations=3)
+    blended = plan.interpolating([np.zeros(16, np.int32)] * 2, num_interpolations=3)
+    assert (blended.mode, blended.num_interpolations, blended.seed) == ("interpolate", 3, plan.seed)

@@ -39,7 +39,7 @@ def test_registry_agrees_with_the_audio_kits_and_the_corpus_builder():
 
 
 def test_registry_presets_exist_in_the_model_modules():
-    from drumeval.models.recipes import model_module
+    from drumeval.training.families import model_module
 
     for name, family in registry.MODELS.items():
         assert set(family.presets) == set(model_module(name).PRESETS)

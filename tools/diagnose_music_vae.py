@@ -36,9 +36,10 @@ def diagnose(name: str, *, examples: int, samples: int, seed: int) -> list[str]:
     from drumeval.data.corpus import load_corpus
     from drumeval.metrics.groove import bar_repeat_share, bar_similarity, kick_four_on_floor_share
     from drumeval.models import music_vae
-    from drumeval.models.recipes import _trained_checkpoint, resolve_checkpoint
+    from drumeval.training.families import resolve_checkpoint
+    from drumeval.training.fidelity import trained_checkpoint
 
-    network, card = _trained_checkpoint(resolve_checkpoint(name))
+    network, card = trained_checkpoint(resolve_checkpoint(name))
     config, weights = network.config, network.weight_tree()
     data = load_corpus(card["corpus"])
     loss = jax.jit(

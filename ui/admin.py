@@ -14,6 +14,7 @@ import streamlit as st
 from drumeval.analysis.from_db import screening_counts
 from drumeval.errors import DrumevalError
 from drumeval.study import admin_auth, pool, setup
+from ui.progress import streamlit_progress
 
 LOGIN_KEY = "admin:logged_in"
 REFRESH_SECONDS = 5
@@ -334,13 +335,6 @@ def pool_section(engine) -> None:
     upload_form(engine)
 
 
-def _progress_sink(bar):
-    def report(label: str, done: int, total: int) -> None:
-        bar.progress(done / total if total else 1.0, text=f"{label} ({done}/{total})")
-
-    return report
-
-
 def build_form(engine) -> None:
     from drumeval.registry import CORPUS_SIZES, DEFAULT_PRESETS, GENRE_NAMES, MODEL_NAMES
 
@@ -372,7 +366,7 @@ def build_form(engine) -> None:
             per_condition=int(per_condition),
             seed=int(seed),
             kit=kit,
-            progress=_progress_sink(bar),
+            progress=streamlit_progress(bar),
         )
     except DrumevalError as error:
         st.error(str(error), icon=":material/error:")
@@ -432,7 +426,7 @@ def upload_form(engine) -> None:
             condition=condition,
             genre=genre,
             kit=kit,
-            progress=_progress_sink(bar),
+            progress=streamlit_progress(bar),
         )
     except DrumevalError as error:
         st.error(str(error), icon=":material/error:")

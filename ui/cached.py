@@ -30,7 +30,7 @@ def shipped() -> list[tuple[str, str, str, int]]:
 def loaded_model(model: str, preset: str, genre: str, corpus_size: int) -> object:
     """Load a checkpoint once per server process (the first click pays, later ones do not)."""
     condition = clips.Condition(model, preset, genre, corpus_size, 1.0, clips.BARS_MAX, 0)
-    return clips.load_model(condition)
+    return clips.load_model(clips.plan(condition))
 
 
 class ClipCache:

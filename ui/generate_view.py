@@ -18,6 +18,7 @@ import streamlit as st
 from drumeval import clips, registry
 from drumeval.errors import DrumevalError
 from ui import cached
+from ui.progress import streamlit_progress
 
 GENERATION_LIMIT = 30  # new clips per browser session on the public page
 CONDITION_KEYS = ("model", "preset", "genre", "size", "temperature", "bars", "seed")
@@ -294,13 +295,9 @@ def _make_with_progress(label: str, condition: clips.Condition, make) -> clips.C
     """Run `make(progress)` inside a status box that names each stage as it starts."""
     started = time.perf_counter()
     with st.status(label, expanded=True) as status:
-        bar = st.progress(0.0, text="Starting")
-
-        def progress(stage: str, fraction: float) -> None:
-            bar.progress(min(max(fraction, 0.0), 1.0), text=stage)
-
+        progress = streamlit_progress(st.progress(0.0, text="Starting"), counts=False)
         family = registry.MODELS[condition.model].label
-        progress(f"Loading {family} (first time only)", 0.0)
+        progress(f"Loading {family} (first time only)", 0, clips.PERCENT)
         cached.loaded_model(
             condition.model, condition.preset, condition.genre, condition.corpus_size
         )
@@ -484,11 +481,11 @@ def blend_section(clip: clips.Clip, condition: clips.Condition) -> None:
     if condition.model != "music_vae":
         return
     st.subheader("Blend with another seed")
-    if registry.MUSIC_VAE_SEGMENT_BARS[condition.preset] < condition.bars:
+    generation = clips.plan(condition)
+    if not generation.decodes_whole_tracks:
         st.caption(
-            f"The `{condition.preset}` preset decodes "
-            f"{registry.MUSIC_VAE_SEGMENT_BARS[condition.preset]}-bar pieces, so it cannot blend "
-            "whole tracks. Choose `thesis-longbar` or `hier-60bar` to try it."
+            f"The `{condition.preset}` preset decodes {generation.segment_bars}-bar pieces, "
+            "so it cannot blend whole tracks. Choose `thesis-longbar` or `hier-60bar` to try it."
         )
         return
     query = _query()

@@ -98,7 +98,8 @@ def train(
     import shlex
     import sys
 
-    from drumeval.models.recipes import ship_checkpoint, train_model
+    from drumeval.training.recipes import train_model
+    from drumeval.training.shipping import ship_checkpoint
 
     result = train_model(
         model.value,
@@ -184,8 +185,8 @@ def generate(
 ) -> None:
     """Generate 2-minute drum tracks as MIDI (120 qpm, GM drums) with provenance sidecars."""
     from drumeval.data.primers import parse_primer
-    from drumeval.generate import generate as run_generate
-    from drumeval.generate import write_tracks
+    from drumeval.errors import ModelError, ParameterError
+    from drumeval.generate import execute, plan_generation, write_tracks
 
     primer_ids = parse_primer(primer=primer, primer_midi=primer_midi)
     input_ids = None
@@ -193,8 +194,8 @@ def generate(
         from drumeval.data.midi import load_drum_track
 
         input_ids = [load_drum_track(path).event_ids for path in inputs]
-    with console.status(f"generating {num} × {bars} bars with {model.value}…"):
-        tracks = run_generate(
+    try:
+        plan = plan_generation(
             model.value,
             corpus=corpus,
             preset=preset,
@@ -211,6 +212,10 @@ def generate(
             inputs=input_ids,
             num_interpolations=num_interpolations,
         )
+    except ParameterError as error:  # the library names parameters, a terminal user flags
+        raise ModelError(f"--{error.parameter.replace('_', '-')} {error.requirement}") from None
+    with console.status(f"generating {num} × {bars} bars with {model.value}…"):
+        tracks = execute(plan)
     if join:
         from drumeval.generate import join_tracks
 
@@ -271,7 +276,7 @@ def import_magenta(
     ] = "",
 ) -> None:
     """Convert a real Magenta DrumsRNN/MusicVAE checkpoint into a drumeval checkpoint."""
-    from drumeval.models.recipes import import_magenta_checkpoint
+    from drumeval.training.shipping import import_magenta_checkpoint
 
     directory = import_magenta_checkpoint(model.value, source, out, config=config, hparams=hparams)
     console.print(f"[green]imported[/] {source} → {directory}")
@@ -312,7 +317,7 @@ def checkpoints(
         )
     console.print(table)
     if fidelity:
-        from drumeval.models.recipes import shipped_fidelity
+        from drumeval.training.shipping import shipped_fidelity
 
         for name in list_shipped_checkpoints():
             _print_fidelity(
@@ -341,7 +346,7 @@ def compare_checkpoints(
     ] = HELD_OUT_SAMPLES,
 ) -> None:
     """Which candidate plays its corpus's groove best: fidelity on a held-out seed's samples."""
-    from drumeval.models.recipes import compare_fidelity
+    from drumeval.training.fidelity import compare_fidelity
 
     comparison = compare_fidelity(checkpoints, num_samples=samples, seed=seed)
     best = comparison.best

@@ -5,15 +5,14 @@ The same verbs as the researcher pages (`/admin`), over the same functions in
 import that skipped files exits 1 after its summary.
 """
 
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from drumeval.cli.terminal import progress_bar
 from drumeval.errors import StudyError
 
 console = Console()
@@ -25,26 +24,6 @@ SharedKit = Annotated[
         "brush) instead of each genre's own, so the sound cannot tell the genre."
     ),
 ]
-
-
-@contextmanager
-def _progress_bar(title: str):
-    """A rich progress bar fed by the pool's `(label, done, total)` callbacks."""
-    with Progress(
-        TextColumn(f"[bold]{title}[/]"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("{task.description}"),
-        console=console,
-        transient=False,
-    ) as bar:
-        task = bar.add_task("", total=None)
-
-        def report(label: str, done: int, total: int) -> None:
-            bar.update(task, completed=done, total=total, description=label)
-
-        yield report
 
 
 def _engine():
@@ -108,7 +87,7 @@ def pool(
         for size in corpus_size or [700]
     ]
     engine = _engine()
-    with _progress_bar("Building the pool") as report:
+    with progress_bar("Building the pool", console) as report:
         result = clip_pool.build_pool(
             engine,
             conditions=conditions,
@@ -158,7 +137,7 @@ def import_clips(
     from drumeval.study import pool as clip_pool
 
     engine = _engine()
-    with _progress_bar("Importing") as report:
+    with progress_bar("Importing", console) as report:
         result = clip_pool.import_clips(
             engine,
             directory,
@@ -333,7 +312,7 @@ def demo(
     if demo_exists(engine):
         result = ensure_demo(engine, bars=bars)
     else:
-        with _progress_bar("Building the demo study (first start only)") as report:
+        with progress_bar("Building the demo study (first start only)", console) as report:
             result = ensure_demo(engine, bars=bars, progress=report)
     state = "built" if result.built else "ready"
     console.print(f"Demo study {result.study.slug!r} {state} ({result.study.clips} clips).")

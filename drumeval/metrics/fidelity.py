@@ -4,7 +4,7 @@ Loss curves hid undertrained models: low loss, yet hits placed almost at random.
 module compares the groove figures (`drumeval.metrics.groove`) of k seeded samples of a
 checkpoint with the same figures on its training corpus, checks the issue's targets and
 condenses the gap into one number the trainer can select weights by. Pure: it takes event
-ids; sampling lives in `drumeval.models.recipes`.
+ids; sampling lives in `drumeval.training.fidelity`.
 
 Aggregation: a figure of a set of tracks is the mean over tracks of each track's figure
 (corpus examples and 60-bar samples alike), so one long noisy sample cannot hide behind

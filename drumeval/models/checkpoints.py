@@ -50,6 +50,19 @@ def read_card(directory: str | Path) -> dict[str, Any]:
         raise ModelError(f"model card {path} is not valid JSON: {error}") from error
 
 
+def update_card(directory: str | Path, values: dict[str, Any], section: str | None = None) -> None:
+    """Merge `values` into a checkpoint's card (into `section` when given), atomically."""
+    directory = Path(directory)
+    card = read_card(directory)
+    if section:
+        card[section] = {**card.get(section, {}), **values}
+    else:
+        card.update(values)
+    temporary = directory / f".{CARD_FILE}.tmp"
+    temporary.write_text(json.dumps(card, indent=2, sort_keys=True, default=str) + "\n")
+    temporary.replace(directory / CARD_FILE)
+
+
 def checkpoint_files(directory: str | Path) -> tuple[Path, dict]:
     """`(model file, card)` of a checkpoint directory; a clear error when either is missing."""
     directory = Path(directory)

@@ -452,12 +452,28 @@ def latent_walk(
     return segments.reshape(-1)[: bars * STEPS_PER_BAR].astype(np.int32)
 
 
-def near_empty(event_ids: np.ndarray, *, min_hits_per_bar: float = 1.0):
-    """`drumeval.metrics.near_empty` of a track [T] → bool, or of each row of [N, T] → bool [N]
-    (the measure is defined there; this keeps the batch form the generator calls)."""
-    from drumeval.metrics import near_empty as track_near_empty
+def sampling_method(segment_steps: int, num_steps: int) -> str:
+    """How a MusicVAE samples `num_steps`: one decoder pass covers `segment_steps`
+    (`max_seq_len`), so a longer track is a latent walk over segments, else a prior sample."""
+    return "latent walk" if segment_steps < num_steps else "prior sample"
 
-    ids = np.asarray(event_ids)
-    if ids.ndim == 1:
-        return track_near_empty(ids, min_hits_per_bar=min_hits_per_bar)
-    return np.array([track_near_empty(row, min_hits_per_bar=min_hits_per_bar) for row in ids])
+
+def sample_tracks(
+    model: SamplingModel, *, num_samples: int, num_steps: int, temperature: float, seed: int
+) -> np.ndarray:
+    """`[num_samples, num_steps]` event ids by `sampling_method` (walk `i` uses seed + i)."""
+    if sampling_method(model.config.max_seq_len, num_steps) == "latent walk":
+        return np.stack(
+            [
+                latent_walk(
+                    model,
+                    bars=num_steps // STEPS_PER_BAR,
+                    seed=seed + index,
+                    temperature=temperature,
+                )
+                for index in range(num_samples)
+            ]
+        )
+    return sample(
+        model, num_samples=num_samples, num_steps=num_steps, temperature=temperature, seed=seed
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from db import repository
 from db.engine import transaction
+from drumeval.progress import ProgressCallback
 from drumeval.study import pool, setup
 
 DEMO_SLUG = "demo"
@@ -75,7 +76,7 @@ def demo_exists(engine: Engine) -> bool:
 
 
 def ensure_demo(
-    engine: Engine, *, bars: int = DEMO_BARS, progress: pool.PoolProgress | None = None
+    engine: Engine, *, bars: int = DEMO_BARS, progress: ProgressCallback | None = None
 ) -> DemoResult:
     """The open demo study, building its pool and study the first time (idempotent)."""
     with transaction(engine) as session:

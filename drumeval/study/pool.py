@@ -36,6 +36,7 @@ from db.models import Clip as ClipRow
 from drumeval import clipstore
 from drumeval.data.drum_classes import NUM_DRUM_CLASSES, STEPS_PER_BAR
 from drumeval.errors import DrumevalError, StudyError
+from drumeval.progress import ProgressCallback, no_progress
 
 DEFAULT_TARGET_LUFS = -23.0
 MAX_IMPORT_FILES = 500
@@ -50,11 +51,6 @@ _RESERVED_PREFIXES = ("reference/", "anchor/", "gold/", "practice/", "demo/", "k
 GOLD_HIT_RATE = 0.5
 _LOUDNESS_TOLERANCE_LU = 0.5
 
-PoolProgress = Callable[[str, int, int], None]  # (what is being built, done, total)
-
-
-def _no_progress(label: str, done: int, total: int) -> None:
-    """Default sink for callers without a progress bar."""
 
 
 @dataclass(frozen=True)
@@ -379,7 +375,7 @@ def build_pool(
     is_demo: bool = False,
     prefix: str = "",
     kit: str | None = None,
-    progress: PoolProgress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> PoolReport:
     """Clips for each condition (seeds `seed`, `seed`+1, …), references, anchors, a practice clip.
 
@@ -393,7 +389,7 @@ def build_pool(
         raise StudyError("clips per condition must be at least 1")
     if not conditions:
         raise StudyError("choose at least one condition for the pool")
-    report = progress or _no_progress
+    report = progress or no_progress
     prefix = f"{prefix}{kit_prefix(kit)}"
     target_lufs = pool_target_lufs(engine, target_lufs)
     jobs: list[_Job] = []
@@ -478,7 +474,7 @@ def import_midi(
     genre: str,
     target_lufs: float | None = None,
     kit: str | None = None,
-    progress: PoolProgress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import (file name, bytes) pairs as clips of `condition`; bad files are skipped with why.
 
@@ -498,7 +494,7 @@ def import_midi(
     items = list(files)
     if len(items) > MAX_IMPORT_FILES:
         raise StudyError(f"import at most {MAX_IMPORT_FILES} files at a time; got {len(items)}")
-    report = progress or _no_progress
+    report = progress or no_progress
     imported: list[PoolClip] = []
     skipped: list[tuple[str, str]] = []
     duplicates: list[tuple[str, str]] = []
@@ -560,7 +556,7 @@ def import_clips(
     genre: str,
     target_lufs: float | None = None,
     kit: str | None = None,
-    progress: PoolProgress | None = None,
+    progress: ProgressCallback | None = None,
 ) -> ImportReport:
     """Import every `.mid`/`.midi` file of a directory (not recursive) as one condition."""
     from drumeval.data.midi import MAX_FILE_BYTES

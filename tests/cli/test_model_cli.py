@@ -90,6 +90,10 @@ def test_train_tiny_model_and_resume(tmp_path, capsys):
     [
         (["generate", "--corpus", "nope-1"], "no shipped drums_rnn checkpoint"),
         (["generate", "--bars", "0", "--checkpoint", "."], "--bars must be between 1 and 240"),
+        (
+            ["generate", "--temperature", "12", "--checkpoint", "."],
+            "--temperature must be in (0, 10]",
+        ),
         (["train", "drums_rnn", "--hparams", "attn=3"], "unknown hparam"),
         (["train", "drums_rnn", "--corpus", "nope"], "drumeval data build"),
         (["import-magenta", "missing.mag", "--out", "x"], "no Magenta checkpoint or .mag bundle"),
@@ -146,7 +150,7 @@ def _linked_checkpoints(tmp_path, monkeypatch, links: dict[str, str]) -> None:
 
 
 def test_compare_checkpoints_ranks_candidates_on_one_seed(tmp_path, monkeypatch, capsys):
-    from drumeval.models.recipes import checkpoint_fidelity
+    from drumeval.training.fidelity import checkpoint_fidelity
 
     _linked_checkpoints(
         tmp_path,
@@ -193,13 +197,13 @@ def test_compare_checkpoints_keeps_the_first_of_equals_and_needs_no_note(
 def test_compare_checkpoints_names_a_missing_candidate_before_sampling(
     tmp_path, monkeypatch, capsys
 ):
-    from drumeval.models import recipes
+    from drumeval.training import fidelity
 
     def must_not_sample(*_args, **_kwargs):
         raise AssertionError("sampled before every candidate was found")
 
-    monkeypatch.setattr(recipes, "fidelity_report", must_not_sample)
-    monkeypatch.setattr(recipes, "latent_effect", must_not_sample)
+    monkeypatch.setattr(fidelity, "fidelity_report", must_not_sample)
+    monkeypatch.setattr(fidelity, "latent_effect", must_not_sample)
     missing = tmp_path / "runs" / "final"
     assert _run(["compare-checkpoints", "drums_rnn/thesis/techno-house-700", str(missing)]) == 2
     err = capsys.readouterr().err
@@ -210,7 +214,7 @@ def test_compare_checkpoints_shows_how_much_a_music_vae_follows_its_code(
     tmp_path, monkeypatch, capsys
 ):
     from drumeval.models.checkpoints import load_checkpoint
-    from drumeval.models.recipes import latent_effect
+    from drumeval.training.fidelity import latent_effect
 
     name = "music_vae/cat-drums_2bar_small/techno-house-1500"
     _linked_checkpoints(tmp_path, monkeypatch, {"walk": name})

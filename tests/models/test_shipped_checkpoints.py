@@ -9,7 +9,7 @@ from drumeval import metrics
 from drumeval.generate import CHECKPOINTS_DIR, generate, list_shipped_checkpoints
 from drumeval.metrics.magenta_targets import magenta_checks
 from drumeval.models.checkpoints import load_checkpoint, read_card
-from drumeval.models.recipes import (
+from drumeval.training.fidelity import (
     FIDELITY_SAMPLES,
     FIDELITY_SEED,
     checkpoint_fidelity,

@@ -9,7 +9,7 @@ from keras import ops
 
 from drumeval.errors import ModelError
 from drumeval.models.checkpoints import read_card
-from drumeval.models.training import TrainingSchedule, resume_step, train
+from drumeval.training.loop import TrainingSchedule, resume_step, train
 
 
 def _tiny_model():

@@ -1,0 +1,170 @@
+"""The training recipe: a family's preset on a corpus, through the loop, with fidelity."""
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from drumeval.errors import CheckpointNotFoundError, ModelError
+from drumeval.metrics.fidelity import corpus_profile
+from drumeval.models.checkpoints import (
+    CARD_FILE,
+    MODEL_FILE,
+    file_sha256,
+    load_checkpoint,
+    update_card,
+)
+from drumeval.paths import REPO_ROOT
+from drumeval.registry import DEFAULT_PRESETS
+from drumeval.training.families import build_config, build_model, model_module
+from drumeval.training.fidelity import fidelity_during_training, fidelity_report
+
+INIT_DIR = "init"  # a warm-started run keeps a copy of its starting checkpoint here
+
+
+def _training_arrays(model: str, config, event_ids: np.ndarray, lengths: np.ndarray):
+    """MusicVAE models shorter than the tracks train on slices, as Magenta's DrumsConverter."""
+    if model == "music_vae" and config.max_seq_len < event_ids.shape[1]:
+        return model_module(model).slice_examples(event_ids, lengths, config.max_seq_len)
+    return event_ids, lengths
+
+
+def train_model(
+    model: str,
+    *,
+    corpus: str,
+    preset: str | None = None,
+    hparams: str | dict | None = None,
+    steps: int = 2000,
+    eval_every: int = 200,
+    checkpoint_every: int = 200,
+    patience: int | None = 5,
+    export_best: bool = True,
+    seed: int = 0,
+    run_dir: str | Path | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    eval_smoothing: int = 1,
+    fidelity_every: int | None = None,
+    fidelity_samples: int = 8,
+    init_from: str | Path | None = None,
+    command: str | None = None,
+):
+    """Train `model` on `corpus` with a preset (+ overrides); returns the `TrainingResult`.
+
+    With `fidelity_every`, `fidelity_samples` seeded 60-bar samples are compared with the
+    corpus's groove every so many steps and the best-fidelity weights are exported; the
+    final card always gets the full fidelity report (`FIDELITY_SAMPLES` samples).
+    `init_from` warm-starts from a checkpoint's weights (copied into the run dir, so a
+    resumed run records the same origin even after the checkpoint is replaced).
+    """
+    from drumeval.data.corpus import load_corpus
+    from drumeval.training.loop import TrainingSchedule, resume_step, train
+
+    preset = preset or DEFAULT_PRESETS[model]
+    config = build_config(model, preset, hparams)
+    data = load_corpus(corpus)
+    train_ids, train_lengths = _training_arrays(model, config, *data.split("train"))
+    eval_ids, eval_lengths = _training_arrays(model, config, *data.split("eval"))
+    run_dir = Path(run_dir or REPO_ROOT / "runs" / model / preset / data.name)
+    start = resume_step(run_dir) if resume else 0
+    module = model_module(model)
+    network = build_model(model, config, seed=seed)
+    origin = _warm_start(network, run_dir, init_from) if init_from or resume else None
+    schedule = TrainingSchedule(
+        num_steps=steps,
+        batch_size=config.batch_size,
+        eval_every_steps=eval_every,
+        checkpoint_every_steps=checkpoint_every,
+        patience_evals=patience,
+        seed=seed,
+        export_best=export_best,
+        eval_smoothing=eval_smoothing,
+        fidelity_every_steps=fidelity_every,
+    )
+    corpus_groove = corpus_profile(*data.split("train"))
+    card: dict[str, Any] = {
+        "model": model,
+        "preset": preset,
+        "hparams": config.to_dict(),
+        "hparam_overrides": hparams or "",
+        "corpus": data.name,
+        "genre": data.genre,
+        "data": {
+            "corpus_sha256": data.manifest.get("sha256"),
+            "train_examples": len(train_lengths),
+            "eval_examples": len(eval_lengths),
+            "steps_per_example_max": int(train_ids.shape[1]),
+        },
+        "seed": seed,
+        "command": command,
+    }
+    if origin:
+        card["initialised_from"] = origin
+    fidelity_fn = (
+        fidelity_during_training(model, network, corpus_groove, data.genre, fidelity_samples)
+        if fidelity_every
+        else None
+    )
+    result = train(
+        model=network,
+        optimizer=module.make_optimizer(config),
+        loss_fn=module.make_loss_fn(network),
+        train_batches=module.training_batches(
+            train_ids,
+            train_lengths,
+            batch_size=config.batch_size,
+            rng=np.random.default_rng([seed, start]),
+        ),
+        eval_batches=_cached(
+            module.eval_batches(eval_ids, eval_lengths, batch_size=config.batch_size)
+        ),
+        schedule=schedule,
+        run_dir=run_dir,
+        resume=resume,
+        card=card,
+        progress=progress,
+        fidelity_fn=fidelity_fn,
+    )
+    report = fidelity_report(model, network, corpus_groove, data.genre)
+    update_card(result.checkpoint_dir, {"fidelity": report.to_card()})
+    if origin:
+        update_card(
+            result.checkpoint_dir, {"total_steps": origin["steps"] + result.steps}, "training"
+        )
+    return result
+
+
+def _warm_start(network, run_dir: Path, init_from: str | Path | None) -> dict[str, Any] | None:
+    """Load the starting weights into `network`; their provenance for the card (or None)."""
+    kept = run_dir / INIT_DIR
+    if not (kept / MODEL_FILE).is_file():
+        if init_from is None:
+            return None
+        source = Path(init_from)
+        if not (source / MODEL_FILE).is_file() or not (source / CARD_FILE).is_file():
+            raise CheckpointNotFoundError(f"--init-from {source}: no {MODEL_FILE} + {CARD_FILE}")
+        kept.mkdir(parents=True, exist_ok=True)
+        for name in (MODEL_FILE, CARD_FILE):
+            shutil.copy2(source / name, kept / name)
+    loaded, card = load_checkpoint(kept)
+    if type(loaded).__name__ != type(network).__name__ or len(loaded.weights) != len(
+        network.weights
+    ):
+        raise ModelError(f"{kept} holds a different model than the one being trained")
+    for target, value in zip(network.weights, loaded.weights, strict=True):
+        if tuple(target.shape) != tuple(value.shape):
+            raise ModelError(f"{kept} was trained with other hparams ({value.shape})")
+        target.assign(value)
+    training = card.get("training", {})
+    return {
+        "checkpoint": str(init_from or kept),
+        "weights_sha256": file_sha256(kept / MODEL_FILE),
+        "steps": int(training.get("total_steps", training.get("steps", 0))),
+        "card_date": training.get("date"),
+    }
+
+
+def _cached(batches: list) -> Any:
+    return lambda: batches

@@ -111,9 +111,10 @@ KNOWN_MISSES: dict[str, str] = {
     "music_vae/hier-60bar/techno-house-1500": "7,200 steps from scratch (standard ELBO, learning "
     "rate 3e-4, scheduled sampling off): no noise, kick on all four 0.75, but backbeat 0.61 and "
     "bar similarity 0.40 against the corpus's 0.77 and 0.86",
-    "music_vae/thesis-longbar/jazz-soul-1500": "6,400 steps from scratch (the jazz-soul-700 "
-    "recipe): no noise (0/16 outside the hits range), but bar similarity 0.13 and backbeat 0.07 "
-    "against the corpus's 0.42 and 0.34",
+    "music_vae/thesis-longbar/jazz-soul-1500": "1,600 steps fine-tuned from the flat "
+    "techno-house-700 model (issue 29): bar similarity 0.31, backbeat 0.29 and kick 0.06 within "
+    "0.15 of the corpus, but 1 of 16 samples below the corpus's hits range (the held-out seed 99 "
+    "meets all six: 0/32 outside, bar similarity 0.35)",
     "music_vae/thesis-longbar/techno-house-1500": "8,800 steps warm from the free-bits weights "
     "(standard ELBO, scheduled sampling off): 3 of 16 samples outside the hits range (was 11), "
     "kick on all four 0.40 (was 0.18), bar similarity 0.53, backbeat 0.08 (corpus 0.87 / 0.86 / "
@@ -199,17 +200,18 @@ PLAYS_LIKE_MAGENTA: frozenset[str] = frozenset(
     }
 )
 NOT_YET_LIKE_MAGENTA: dict[str, str] = {
-    "music_vae/thesis-longbar/jazz-soul-1500": "bar similarity 0.13 (≥ 0.35)",
+    "music_vae/thesis-longbar/jazz-soul-1500": "bar similarity 0.31 (≥ 0.35) on the report's "
+    "seed 7; 0.35 on the held-out seed 99",
     "music_vae/thesis-longbar/techno-house-1500": "kick on all four 0.40 (≥ 0.75), bar "
     "similarity 0.53 (≥ 0.55)",
     "music_vae/hier-60bar/techno-house-1500": "bar similarity 0.40, kick 0.75: passes only "
     "beside the loose flat techno-house-1500 (0.53); listed until that one is retrained",
-    "music_vae/hier-60bar/jazz-soul-1500": "bar similarity 0.16 beside the flat model's 0.13: "
-    "passes only because both are loose",
-    "music_vae/cat-drums_2bar_small/techno-house-1500": "bar similarity 0.59, beside the flat "
-    "model's 0.53: passes only because that one is loose",
-    "music_vae/cat-drums_2bar_small/jazz-soul-1500": "bar similarity 0.27 beside the flat "
-    "model's 0.13: 0.14 apart, passes only because that one is loose",
+    "music_vae/hier-60bar/jazz-soul-1500": "bar similarity 0.16, 0.15 below the flat "
+    "jazz-soul-1500 model's 0.31, which itself misses (0.31 < 0.35)",
+    "music_vae/cat-drums_2bar_small/techno-house-1500": "bar similarity 0.59, beside a flat "
+    "techno-house-1500 model that misses its targets",
+    "music_vae/cat-drums_2bar_small/jazz-soul-1500": "bar similarity 0.27, within 0.15 of the flat "
+    "jazz-soul-1500 model's 0.31, which itself misses (0.31 < 0.35)",
 }
 
 

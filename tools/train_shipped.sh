@@ -11,7 +11,8 @@
 # chain; such a row runs in runs/MODEL/PRESET/CORPUS@REV); their card's `initialised_from`
 # and `training.total_steps` count the earlier steps too. "from@REV:MODEL/PRESET/CORPUS"
 # starts from another checkpoint's weights shipped in commit REV (same preset, another corpus:
-# the jazz-soul MusicVAEs start from a techno-house one, see the README); such a row runs in
+# the jazz-soul MusicVAEs start from a techno-house one, see docs/models.md, "Playing like
+# trained Magenta"); such a row runs in
 # runs/MODEL/PRESET/CORPUS@from-REV. `steps` is the run's own total:
 # several rows were extended and resumed on 2026-12-01 (the card's `command` is the last
 # invocation); with the same steps a fresh run follows the same schedule, not the same bits
@@ -54,7 +55,7 @@ ROWS=(
   # (gradients are still clipped to norm 1), which this row uses from the start.
   "music_vae hier-60bar techno-house-1500 7200 fresh --patience 0 --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0,grad_norm_clip_to_zero=1e12 --eval-every 400 --eval-smoothing 3 --fidelity-every 400 --fidelity-samples 16"
   # hier-60bar jazz-soul-1500, the same recipe. Exported: the best-fidelity step (4,400), which
-  # also beat the last step (5,600) on 32 samples of a held-out seed (99); see the README.
+  # also beat the last step (5,600) on 32 samples of a held-out seed (99); see docs/models.md.
   "music_vae hier-60bar jazz-soul-1500 5600 fresh --patience 0 --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0,grad_norm_clip_to_zero=1e12 --eval-every 400 --eval-smoothing 3 --fidelity-every 400 --fidelity-samples 16"
   # thesis-longbar techno-house-1500 from the shipped techno-house-700 weights (issue 29): warm
   # from its own (free-bits) weights it kept a loose kick (on all four 0.31–0.59 by seed) after

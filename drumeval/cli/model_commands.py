@@ -365,7 +365,8 @@ def compare_checkpoints(
 
 
 # `GrooveProfile` attributes shown as shares; "snare on 1 & 3" is the backbeat with the bar
-# line lost (a flat 60-bar decoder plays it as often as the backbeat, see the README).
+# line lost (a flat 60-bar decoder plays it as often as the backbeat, see docs/models.md,
+# "What misses, and why").
 _COMPARED_SHARES = (
     "kick_four_on_floor_share",
     "backbeat_share",

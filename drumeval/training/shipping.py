@@ -22,7 +22,7 @@ from drumeval.training.fidelity import (
 )
 
 MAX_SHIPPED_MB = 20.0
-GRID_FILE = "grid.png"  # the first bars of one seeded sample, for the README
+GRID_FILE = "grid.png"  # the first bars of one seeded sample, for docs/models.md
 GRID_BARS = 16
 
 

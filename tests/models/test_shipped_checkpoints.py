@@ -88,8 +88,8 @@ def test_every_shipped_checkpoint_has_a_complete_card():
 # --------------------------------------------------------------------------- issue 18 targets
 # Every shipped checkpoint is either listed as meeting all of issue 18's targets (16 seeded
 # 60-bar samples, temperature 1.0, against its training corpus) or as a known miss with the
-# reason; the README's checkpoint table says the same. `GENRES_APART` lists the checkpoints
-# for which the README claims the genre target (techno kick-on-four ≥ 0.7, jazz ≤ 0.2).
+# reason; docs/models.md's checkpoint table says the same. `GENRES_APART` lists the checkpoints
+# for which docs/models.md claims the genre target (techno kick-on-four ≥ 0.7, jazz ≤ 0.2).
 MEETS_TARGETS: frozenset[str] = frozenset(
     {
         "drums_rnn/thesis/techno-house-700",
@@ -192,7 +192,7 @@ def test_genres_stay_apart(name):
 # --------------------------------------------------------------------------- issue 29 targets
 # Every shipped MusicVAE either plays like trained Magenta (`magenta_checks`: the flat model
 # against absolute thresholds, hier-60bar and the 2-bar walk against the flat model of their
-# corpus) or is a listed miss; the README's model table says the same.
+# corpus) or is a listed miss; docs/models.md's Magenta table says the same.
 PLAYS_LIKE_MAGENTA: frozenset[str] = frozenset(
     {
         "music_vae/thesis-longbar/techno-house-700",

@@ -198,6 +198,8 @@ class Assignment(Base):
     __tablename__ = "assignments"
     __table_args__ = (
         CheckConstraint("position >= 0", name="position"),
+        CheckConstraint("heard_seconds >= 0", name="heard_seconds"),
+        CheckConstraint("play_count >= 0", name="play_count"),
         UniqueConstraint("participant_id", "position", name="uq_assignments_participant_position"),
         UniqueConstraint("participant_id", "clip_id", name="uq_assignments_participant_clip"),
     )
@@ -207,6 +209,13 @@ class Assignment(Base):
     clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
     position: Mapped[int] = mapped_column(Integer)
     is_training: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The clip's listening and answers so far, saved as they accrue so that a reload (or a
+    # new browser on the resume link) continues where the evaluator was: distinct seconds
+    # heard (as [start, end) spans of whole seconds), plays, and the form's draft answers.
+    heard_seconds: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    heard_spans: Mapped[list[list[int]] | None] = mapped_column(JSON)
+    play_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    draft_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 def _score_check(column: str) -> CheckConstraint:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select
+from sqlalchemy import func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -645,6 +645,38 @@ def assigned_clip(
     return None if row is None else (row[0], row[1])
 
 
+def save_clip_draft(
+    session: Session,
+    *,
+    participant_id: int,
+    clip_id: int,
+    heard_seconds: float,
+    heard_spans: list[list[int]],
+    play_count: int,
+    answers: Mapping[str, Any],
+) -> bool:
+    """Keep the listening and the answers of a clip not rated yet; False when there is
+    none such (a late report after the rating, or a clip not assigned to them).
+
+    Listening only grows: a report that knows less (an older tab) lowers nothing.
+    """
+    require_write_lock(session)
+    row = session.execute(
+        select(Assignment, Rating.id)
+        .outerjoin(Rating, _rating_of_assignment())
+        .where(Assignment.participant_id == participant_id, Assignment.clip_id == clip_id)
+    ).first()
+    if row is None or row[1] is not None:
+        return False
+    assignment = row[0]
+    if heard_seconds >= assignment.heard_seconds:
+        assignment.heard_seconds = float(heard_seconds)
+        assignment.heard_spans = [list(span) for span in heard_spans]
+    assignment.play_count = max(assignment.play_count, int(play_count))
+    assignment.draft_answers = dict(answers)
+    return True
+
+
 def next_assignment(session: Session, *, participant_id: int) -> tuple[Assignment, Clip] | None:
     """Where a (resuming) evaluator continues: the first clip without a rating."""
     row = session.execute(
@@ -710,6 +742,11 @@ def submit_rating(
     if rating is None:
         raise RatingError("this clip is not assigned to you; reload the page to continue")
     if created:
+        session.execute(  # the answers are in the rating now
+            update(Assignment)
+            .where(Assignment.participant_id == participant_id, Assignment.clip_id == clip_id)
+            .values(draft_answers=None)
+        )
         _append_event(
             session,
             rating.study_id,

@@ -30,6 +30,16 @@ audio { width: 100%; }
 _JS = """
 const players = new WeakMap();
 
+function spans(seconds) {
+  const out = [];
+  for (const second of [...seconds].sort((a, b) => a - b)) {
+    const last = out[out.length - 1];
+    if (last && last[1] === second) last[1] = second + 1;
+    else out.push([second, second + 1]);
+  }
+  return out;
+}
+
 function format(seconds) {
   const s = Math.max(0, Math.ceil(seconds));
   return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
@@ -43,11 +53,17 @@ export default function (component) {
   if (player && player.token === data.token) {
     return;
   }
-  // A remounted player (Streamlit may rebuild the element on a rerun) starts from what the
-  // server already knows, so the count never goes backwards.
+  // A remounted player (Streamlit may rebuild the element on a rerun, a reload builds a new
+  // page) starts from what the server already knows, so the count never goes backwards and
+  // the seconds heard before a reload are not asked for again.
   const floor = data.heard_floor || 0;
-  player = { token: data.token, heard: new Set(), plays: data.plays_floor || 0, seeks: 0,
-             ended: false, last: null, reported: -1, unlocked: floor >= data.min_seconds };
+  const heard = new Set();
+  for (const [start, end] of data.heard_spans || []) {
+    for (let s = start; s < end; s++) heard.add(s);
+  }
+  player = { token: data.token, heard, plays: data.plays_floor || 0, seeks: 0, ended: false,
+             last: null, reported: -1, resuming: false,
+             unlocked: Math.max(floor, heard.size) >= data.min_seconds };
   players.set(parentElement, player);
   audio.src = data.src;
   audio.dataset.token = data.token;
@@ -75,10 +91,23 @@ export default function (component) {
   const report = () => {
     player.reported = heardSeconds();
     setStateValue("progress", {
-      token: player.token, heard_seconds: heardSeconds(), plays: player.plays,
-      seeks: player.seeks, ended: player.ended,
+      token: player.token, heard_seconds: heardSeconds(), heard_spans: spans(player.heard),
+      plays: player.plays, seeks: player.seeks, ended: player.ended,
     });
   };
+  // After a reload, play on from the first second not heard yet (not from the start).
+  const resume = () => {
+    let second = 0;
+    while (player.heard.has(second)) second += 1;
+    if (second > 0 && second < (audio.duration || 0) - 1) {
+      player.resuming = true;
+      audio.currentTime = second;
+    }
+  };
+  if (player.heard.size > 0) {
+    if (audio.readyState >= 1) resume();
+    else audio.addEventListener("loadedmetadata", resume, { once: true });
+  }
   audio.addEventListener("timeupdate", () => {
     const now = audio.currentTime;
     if (player.last !== null && !audio.seeking) {
@@ -91,11 +120,17 @@ export default function (component) {
     show();
     const unlocked = heardSeconds() >= minimum;
     if (unlocked && !player.unlocked) { player.unlocked = true; report(); }
-    else if (heardSeconds() - player.reported >= 15) { report(); }
+    else if (heardSeconds() - player.reported >= data.report_every_seconds) { report(); }
   });
-  audio.addEventListener("seeking", () => { player.seeks += 1; player.last = null; });
+  audio.addEventListener("seeking", () => {
+    if (player.resuming) player.resuming = false;
+    else player.seeks += 1;
+    player.last = null;
+  });
   audio.addEventListener("seeked", () => { player.last = audio.currentTime; });
-  audio.addEventListener("play", () => { player.plays += 1; player.last = audio.currentTime; });
+  audio.addEventListener("play", () => {
+    player.plays += 1; player.last = audio.currentTime; report();
+  });
   audio.addEventListener("pause", () => { if (!audio.ended) report(); });
   audio.addEventListener("ended", () => {
     const end = Math.floor(audio.duration || 0);
@@ -111,6 +146,9 @@ export default function (component) {
 }
 """
 
+# How often a playing clip reports its progress (each report reruns the page, which saves it).
+REPORT_EVERY_SECONDS = 3
+
 _player = st.components.v2.component("drumeval_player", html=_HTML, css=_CSS, js=_JS)
 
 
@@ -119,6 +157,7 @@ class Listening:
     """What the browser reported for one clip."""
 
     heard_seconds: float = 0.0
+    heard_spans: tuple[tuple[int, int], ...] = ()  # [start, end) whole seconds heard
     plays: int = 0
     seeks: int = 0
     ended: bool = False
@@ -126,6 +165,17 @@ class Listening:
     def reached(self, min_seconds: float) -> bool:
         """Whether the minimum was heard (half a second of slack for the last timeupdate)."""
         return self.heard_seconds + 0.5 >= min_seconds
+
+    def merged(self, newer: "Listening") -> "Listening":
+        """What two reports of one clip know together: counts never go backwards."""
+        more_heard = newer if newer.heard_seconds >= self.heard_seconds else self
+        return Listening(
+            heard_seconds=more_heard.heard_seconds,
+            heard_spans=more_heard.heard_spans,
+            plays=max(self.plays, newer.plays),
+            seeks=max(self.seeks, newer.seeks),
+            ended=self.ended or newer.ended,
+        )
 
 
 def blind_player(
@@ -135,6 +185,7 @@ def blind_player(
     min_seconds: float,
     key: str,
     prefetch: str | None = None,
+    restored: Listening | None = None,
     locked_text: str = "Listen to unlock the rating form",
     unlocked_text: str = "You can rate this clip now (keep listening if you like).",
 ) -> Listening:
@@ -142,11 +193,14 @@ def blind_player(
 
     `token` identifies the clip on this page only (e.g. its position); a new token resets
     the counters in the browser. `prefetch`: the next clip's URL, fetched in the background.
+    `restored`: what the server kept of this clip's listening (a reload continues from it).
     The status line reads `locked_text: 0:42 left.` until `min_seconds` were heard, then
     `unlocked_text` (the headphone check's sounds use the same player, with their own words).
     """
     floor_key = f"{key}:heard"
     known: Listening = st.session_state.get(floor_key) or Listening()
+    if restored is not None:
+        known = known.merged(restored)
     result = _player(
         key=key,
         data={
@@ -157,6 +211,8 @@ def blind_player(
             "locked_text": locked_text,
             "unlocked_text": unlocked_text,
             "heard_floor": known.heard_seconds,
+            "heard_spans": [list(span) for span in known.heard_spans],
+            "report_every_seconds": REPORT_EVERY_SECONDS,
             "plays_floor": known.plays,
         },
         default={"progress": None},
@@ -165,11 +221,16 @@ def blind_player(
     progress = getattr(result, "progress", None) or {}
     if progress.get("token") != token:
         return known
-    reported = Listening(
-        heard_seconds=max(known.heard_seconds, float(progress.get("heard_seconds", 0))),
-        plays=max(known.plays, int(progress.get("plays", 0))),
-        seeks=int(progress.get("seeks", 0)),
-        ended=known.ended or bool(progress.get("ended", False)),
+    reported = known.merged(
+        Listening(
+            heard_seconds=float(progress.get("heard_seconds", 0)),
+            heard_spans=tuple(
+                (int(start), int(end)) for start, end in progress.get("heard_spans") or ()
+            ),
+            plays=int(progress.get("plays", 0)),
+            seeks=int(progress.get("seeks", 0)),
+            ended=bool(progress.get("ended", False)),
+        )
     )
     st.session_state[floor_key] = reported
     return reported

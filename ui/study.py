@@ -1,13 +1,16 @@
 """The evaluator's screens: each takes the study and progress, renders, and acts through
 `drumeval.study.flow`. Nothing here names a model, a preset, a corpus or a file."""
 
+import logging
 from dataclasses import dataclass
 
 import streamlit as st
 
 from drumeval.errors import DatabaseError, DrumevalError
 from drumeval.study import content, flow, headphone
-from ui.player import blind_player
+from ui.player import Listening, blind_player
+
+_log = logging.getLogger(__name__)
 
 _redirect = st.components.v2.component(
     "drumeval_redirect",
@@ -316,21 +319,67 @@ def _scale_label(value: int) -> str:
     return _literal_dashes(dict(content.SCALE)[value])
 
 
+def _form_answers(suffix: str) -> dict:
+    """The rating form's answers in this session, by question."""
+    answers = st.session_state
+    return {
+        **{c.key: answers.get(f"{c.key}{suffix}") for c in content.CRITERIA},
+        "genre": answers.get(f"genre{suffix}"),
+        "confidence": answers.get(f"confidence{suffix}"),
+        "comment": answers.get(f"comment{suffix}") or "",
+    }
+
+
+def _restore_answers(draft: flow.ClipDraft, suffix: str) -> None:
+    """Tick what the database kept of this clip's answers, once per browser session (before
+    the widgets exist: afterwards the session's own answers are the newer ones)."""
+    restored_key = f"restored{suffix}"
+    if st.session_state.get(restored_key):
+        return
+    st.session_state[restored_key] = True
+    for question, value in flow.draft_answers(draft.answers).items():
+        st.session_state.setdefault(f"{question}{suffix}", value)
+
+
+def _save_draft(
+    engine, study: flow.StudyInfo, token: str, clip: flow.ClipToRate, listening, suffix: str
+) -> None:
+    """Keep the listening and answers in the database when they changed since it last heard
+    (the player reports every few seconds of listening; each answer is a rerun)."""
+    draft = flow.ClipDraft(
+        heard_seconds=listening.heard_seconds,
+        heard_spans=listening.heard_spans,
+        plays=listening.plays,
+        answers=flow.draft_answers(_form_answers(suffix)),
+    )
+    kept = clip.draft
+    if (
+        draft.heard_seconds <= kept.heard_seconds
+        and draft.plays <= kept.plays
+        and dict(draft.answers) == dict(kept.answers)
+    ):
+        return
+    try:
+        flow.save_clip_draft(engine, study, token, clip_id=clip.clip_id, draft=draft)
+    except DatabaseError as error:  # the next report or answer tries again
+        _log.warning("could not keep the draft of clip %s: %s", clip.position, error)
+
+
 def _queue_rating(
     study: flow.StudyInfo, token: str, clip: flow.ClipToRate, listening, suffix: str
 ) -> None:
     """The submit button's callback: keep the form's answers as the pending rating, which
     `flush_pending_rating` writes at the top of this very run (one script run per submit)."""
-    answers = st.session_state
+    answers = _form_answers(suffix)
     st.session_state[PENDING_KEY] = PendingRating(
         slug=study.slug,
         token=token,
         clip_id=clip.clip_id,
         form=flow.RatingForm(
-            scores={c.key: answers.get(f"{c.key}{suffix}") for c in content.CRITERIA},
-            genre_answer=answers.get(f"genre{suffix}"),
-            genre_confidence=answers.get(f"confidence{suffix}"),
-            comment=answers.get(f"comment{suffix}") or "",
+            scores={c.key: answers[c.key] for c in content.CRITERIA},
+            genre_answer=answers["genre"],
+            genre_confidence=answers["confidence"],
+            comment=answers["comment"],
         ),
         heard_seconds=listening.heard_seconds,
         plays=listening.plays,
@@ -351,16 +400,23 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     except DrumevalError as error:
         show_error(error)
         return
+    draft = clip.draft
     listening = blind_player(
         src=src,
         prefetch=clip.next_audio_url(),
         token=f"{clip.position}",
         min_seconds=clip.min_listen_seconds,
         key=f"player:{clip.position}",
+        restored=Listening(
+            heard_seconds=draft.heard_seconds, heard_spans=draft.heard_spans, plays=draft.plays
+        ),
     )
     unlocked = listening.reached(clip.min_listen_seconds)
     suffix = f":{clip.position}"
-    with st.form(f"rating{suffix}"):
+    _restore_answers(draft, suffix)
+    # No st.form: each answer reaches the server as it is ticked, so that it is kept (a
+    # form would hold the answers in the browser until "Submit rating").
+    with st.container(border=True):
         st.caption(_literal_dashes(content.SCALE_HELP))
         for criterion in content.CRITERIA:
             st.radio(
@@ -392,13 +448,14 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
         st.text_area(
             "Comment (optional)", max_chars=content.COMMENT_MAX_CHARS, key=f"comment{suffix}"
         )
-        st.form_submit_button(
+        st.button(
             "Submit rating" if unlocked else "Listen first to unlock the rating",
             type="primary",
             disabled=not unlocked,
             on_click=_queue_rating,
             args=(study, token, clip, listening, suffix),
         )
+    _save_draft(engine, study, token, clip, listening, suffix)
     refused = st.session_state.pop(RATING_ERROR_KEY, None)
     if refused:
         st.error(refused, icon=":material/error:")

@@ -127,6 +127,31 @@ class StudyInfo:
 
 
 @dataclass(frozen=True)
+class ClipDraft:
+    """A clip's listening and answers so far (before "Submit rating"), kept in the database
+    so that a reload continues where the evaluator was."""
+
+    heard_seconds: float = 0.0
+    heard_spans: tuple[tuple[int, int], ...] = ()  # [start, end) whole seconds heard
+    plays: int = 0
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+
+def draft_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
+    """The answers worth keeping: known questions with valid values, the comment cut short."""
+    valid: dict[str, Any] = {
+        criterion.key: {value for value, _ in content.SCALE} for criterion in content.CRITERIA
+    }
+    valid["genre"] = {key for key, _ in content.GENRE_OPTIONS}
+    valid["confidence"] = set(content.CONFIDENCE_OPTIONS)
+    kept = {key: answers.get(key) for key, values in valid.items() if answers.get(key) in values}
+    comment = answers.get("comment")
+    if isinstance(comment, str) and comment:
+        kept["comment"] = comment[: content.COMMENT_MAX_CHARS]
+    return kept
+
+
+@dataclass(frozen=True)
 class ClipToRate:
     """The clip on screen: only what the evaluator may know (no model, no file name)."""
 
@@ -143,6 +168,7 @@ class ClipToRate:
     # The clip after this one, so that the browser can fetch it while this one plays.
     next_audio_sha256: str | None = None
     next_audio_format: str | None = None
+    draft: ClipDraft = ClipDraft()
 
     def audio(self) -> bytes:
         return clipstore.get(self.audio_sha256, self.audio_format)
@@ -371,6 +397,14 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
                 min_listen_seconds=study.design.minimum_listening(float(clip.duration_s)),
                 next_audio_sha256=following.audio_sha256 if following else None,
                 next_audio_format=following.audio_format if following else None,
+                draft=ClipDraft(
+                    heard_seconds=float(assignment.heard_seconds),
+                    heard_spans=tuple(
+                        (int(start), int(end)) for start, end in assignment.heard_spans or ()
+                    ),
+                    plays=int(assignment.play_count),
+                    answers=dict(assignment.draft_answers or {}),
+                ),
             ),
             **base,
         )
@@ -448,6 +482,24 @@ def start(engine, study: StudyInfo, token: object) -> None:
         _check_time_left(study, participant)
         repository.start_assignments(
             session, participant_id=participant.id, assign=assign_with_gold
+        )
+
+
+def save_clip_draft(
+    engine, study: StudyInfo, token: object, *, clip_id: int, draft: ClipDraft
+) -> None:
+    """Keep what was heard and ticked of the clip on screen (called as it accrues, every
+    few seconds of listening and on each answer), so that a reload loses none of it."""
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        repository.save_clip_draft(
+            session,
+            participant_id=participant.id,
+            clip_id=clip_id,
+            heard_seconds=max(0.0, float(draft.heard_seconds)),
+            heard_spans=[[int(start), int(end)] for start, end in draft.heard_spans],
+            play_count=max(0, int(draft.plays)),
+            answers=draft_answers(draft.answers),
         )
 
 

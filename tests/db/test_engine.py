@@ -294,3 +294,48 @@ def test_0003_allows_gold_clips_released_places_targets_and_no_confidence(empty_
         assert columns["genre_confidence"]["nullable"]
     finally:
         engine.dispose()
+
+
+def test_0004_keeps_listening_and_draft_answers_on_assignments(empty_db_url):
+    """Assignments made before 0004 start with nothing heard and no draft; the new columns
+    refuse negative counts, and the downgrade takes them away again."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from db.engine import _alembic_config
+
+    sha = "ab" * 32
+    engine = make_engine(empty_db_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0003")
+        with engine.begin() as connection:
+            for statement in (
+                "INSERT INTO studies (slug, title, status, design, is_demo, declined_count,"
+                " created_at, grace_minutes) VALUES ('old', 'Old', 'open', '{}', false, 0,"
+                " CURRENT_TIMESTAMP, 30)",
+                "INSERT INTO clips (public_id, role, condition, midi_sha256, audio_sha256,"
+                " audio_format, duration_s, metrics, provenance, is_demo, created_at) VALUES"
+                f" ('c1', 'generated', 'a/b', '{sha}', '{sha}', 'opus', 10, '{{}}', '{{}}',"
+                " false, CURRENT_TIMESTAMP)",
+                "INSERT INTO participants (study_id, public_id, token_sha256, external_ids,"
+                f" consented_at, status) VALUES (1, 'p1', '{sha}', '{{}}', CURRENT_TIMESTAMP,"
+                " 'in_progress')",
+                "INSERT INTO assignments (participant_id, clip_id, position, is_training)"
+                " VALUES (1, 1, 0, false)",
+            ):
+                connection.execute(text(statement))
+        upgrade_database(engine)
+        listening = text(
+            "SELECT heard_seconds, heard_spans, play_count, draft_answers FROM assignments"
+        )
+        with engine.connect() as connection:
+            assert connection.execute(listening).one() == (0.0, None, 0, None)
+        for column in ("heard_seconds", "play_count"):
+            with pytest.raises(IntegrityError), engine.begin() as connection:
+                connection.execute(text(f"UPDATE assignments SET {column} = -1"))
+        command.downgrade(_alembic_config(engine), "0003")
+        columns = {column["name"] for column in inspect(engine).get_columns("assignments")}
+        assert columns == {"id", "participant_id", "clip_id", "position", "is_training"}
+        assert current_revisions(engine) == ("0003",)
+    finally:
+        engine.dispose()

@@ -374,3 +374,35 @@ def test_abandoned_places_are_released_after_the_studys_timeout(db_engine):
 def test_each_ending_redirects_with_its_own_code(url, code, completed, expected):
     design = flow.StudyDesign(clips_per_participant=1, completion_url=url)
     assert design.redirect_url(code, completed=completed) == expected
+
+
+def test_a_clips_listening_and_answers_are_kept_until_it_is_rated(db_engine):
+    """A reload mid-clip continues from the database: listening only grows, the answers
+    keep their latest valid values, and the rating takes them over (and empties the draft)."""
+    make_study(db_engine, headphone_check=False)
+    study = flow.load_study(db_engine, "tiny")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(db_engine, study, token, ANSWERS)
+    flow.start(db_engine, study, token)
+    clip = flow.progress(db_engine, study, token).clip
+    assert clip.draft == flow.ClipDraft()
+    answers = {"realism": 1, "genre": "jazz-soul", "confidence": 9, "surprise": "x"}
+    draft = flow.ClipDraft(heard_seconds=2.0, heard_spans=((0, 2),), plays=1, answers=answers)
+    flow.save_clip_draft(db_engine, study, token, clip_id=clip.clip_id, draft=draft)
+    older_tab = flow.ClipDraft(heard_seconds=1.0, heard_spans=((0, 1),), plays=1, answers={})
+    flow.save_clip_draft(db_engine, study, token, clip_id=clip.clip_id, draft=older_tab)
+    kept = flow.progress(db_engine, study, token).clip.draft
+    assert (kept.heard_seconds, kept.heard_spans, kept.plays) == (2.0, ((0, 2),), 1)
+    assert kept.answers == {}  # the latest answers, even when fewer
+    flow.save_clip_draft(db_engine, study, token, clip_id=clip.clip_id, draft=draft)
+    kept = flow.progress(db_engine, study, token).clip.draft
+    assert kept.answers == {"realism": 1, "genre": "jazz-soul"}  # no unknown or invalid ones
+    flow.submit_rating(
+        db_engine, study, token, clip_id=clip.clip_id, form=_form(), heard_seconds=2.0, plays=2
+    )
+    flow.save_clip_draft(db_engine, study, token, clip_id=clip.clip_id, draft=draft)  # too late
+    with transaction(db_engine) as session:
+        assignment = session.query(Assignment).filter_by(clip_id=clip.clip_id).one()
+        assert (assignment.heard_seconds, assignment.play_count) == (2.0, 1)
+        assert assignment.draft_answers is None
+        assert session.query(Rating).one().play_count == 2

@@ -18,6 +18,7 @@ from db.models import Assignment, Event, Participant, Rating
 from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
 from deploy.browser_evaluator import (
     WAIT_MS,
+    audio_player,
     choose,
     consent_and_questionnaire,
     consent_and_screen,
@@ -27,6 +28,7 @@ from deploy.browser_evaluator import (
     listen_to_the_end,
     pass_headphone_check,
     play_to_the_end,
+    radio_group,
     rate_current_clip,
     settle,
     token_of,
@@ -272,3 +274,71 @@ def test_headphone_answers_are_locked_until_their_sound_was_played(study_server,
     assert _disabled(headphone_answers(page, 1)) == [True] * 3
     pass_headphone_check(page, engine, token_of(page))
     page.context.close()
+
+
+def _seconds_left(page, heading: str) -> int:
+    """The locked player's countdown ("…: 0:06 left.") for the clip under `heading`."""
+    token = "0" if heading == "Practice clip" else heading.split()[1]
+    status = page.locator(".player").filter(has=page.locator(f"audio[data-token='{token}']"))
+    text = status.locator(".status").inner_text(timeout=WAIT_MS)
+    minutes, seconds = text.rsplit(" ", 2)[-2].split(":")
+    return int(minutes) * 60 + int(seconds)
+
+
+def _checked(page, label: str) -> str | None:
+    return radio_group(page, label).evaluate(
+        "group => { const input = group.querySelector('input:checked');"
+        " return input ? input.closest('label').innerText.trim() : null; }"
+    )
+
+
+def test_a_reload_mid_clip_keeps_what_was_heard_and_ticked(browser, tmp_path, monkeypatch):
+    """Listening progress and the form's answers live in the database, not in the browser
+    tab: a reload mid-clip restores the seconds heard and the ticked radios, and the rating
+    counts the plays before and after it."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DRUMEVAL_HOME", str(home))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    engine = open_database()
+    make_study(
+        engine, slug="long", clip_seconds=12.0, min_listen_seconds=10.0, headphone_check=False
+    )
+    server = AppServer(env={"DRUMEVAL_HOME": str(home), "DATABASE_URL": ""}).start()
+    try:
+        _reload_mid_clip(server, engine, browser)
+    finally:
+        server.stop()
+
+
+def _reload_mid_clip(server, engine, browser) -> None:
+    page = browser.new_context().new_page()
+    page.goto(f"{server.url}/study?s=long", timeout=WAIT_MS)
+    page.get_by_role("button", name="I agree — start the study").click(timeout=WAIT_MS)
+    for _key, question, options in content.QUESTIONNAIRE:
+        choose(page, question, options[0])
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Start with the practice clip").click(timeout=WAIT_MS)
+    heading = "Practice clip"
+    page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+    settle(page)
+    assert _seconds_left(page, heading) == 10
+    ticked = {content.CRITERIA[0].label: "+", content.GENRE_QUESTION: "Jazz / soul"}
+    for label, option in ticked.items():
+        choose(page, label, option)
+        settle(page)
+    audio_player(page, heading).evaluate("audio => audio.play()")
+    page.wait_for_timeout(7000)  # about 7 s heard; the reload comes without a pause
+    page.reload()
+    page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+    settle(page)
+    assert _seconds_left(page, heading) <= 10 - 4, "the seconds heard before the reload were lost"
+    assert {label: _checked(page, label) for label in ticked} == ticked
+    listen_to_the_end(page, heading)
+    fill_rating(page, "+", "Jazz / soul", "4")
+    page.get_by_role("button", name="Submit rating").click()
+    page.get_by_text("Clip 1 of 4", exact=True).wait_for(timeout=WAIT_MS)
+    page.context.close()
+    with transaction(engine) as session:
+        rating = session.query(Rating).one()
+        assert rating.play_count == 2
+        assert rating.listened_seconds >= 10 - 0.5

@@ -1,13 +1,15 @@
 """MusicVAE speed: training steps/s per preset, sampling and interpolation wall time, vs targets.
 
-Run: `KERAS_BACKEND=jax .venv/bin/python benchmarks/bench_music_vae.py [--quick] [--seconds S]`.
-Reference figures (real Magenta 2.1.4, TF 2.9 CPU, oneDNN, this 2-core machine type, see
-`shared/anchors/magenta.md`): `cat-drums_2bar_small` training 0.80 global_step/s at batch 512,
-5.31 at batch 32, 26.6 at batch 32 with the reduced fixture sizes (enc [128], dec [128,128],
-z 64); `music_vae_generate` 4.23 s for 1 sample, 4.43 s for 10 (mostly TF start-up).
-Targets: training ≥ 2× Magenta at the same hparams; one 60-bar track < 0.5 s.
-Every figure is printed next to its target, misses included. Each training step is the same
-compiled step as `drumeval.training.loop.train` (grad + Magenta-clipped Adam).
+Run: `KERAS_BACKEND=jax .venv/bin/python benchmarks/bench_music_vae.py [--quick] [--steps-scale F]`.
+Each training case runs a fixed number of steps of the compiled train step (the same step as
+`drumeval.training.loop.train`: grad + Magenta-clipped Adam, scheduled sampling from step 0)
+and is printed beside real Magenta 2.1.4 on this 2-core machine type (TF 2.9 CPU, oneDNN;
+`shared/anchors/magenta.md`): `cat-drums_2bar_small` 0.80 global_step/s at batch 512, 5.31 at
+batch 32, 26.6 at batch 32 with the reduced fixture sizes (enc [128], dec [128,128], z 64);
+the thesis' flat 60-bar model (`thesis-longbar`, 960 steps) 0.80 at batch 1 and 0.66 at
+batch 8 (means of two runs each); `music_vae_generate` 4.23 s for 1 sample, 4.43 s for 10
+(mostly TF start-up). Targets: training ≥ 2× Magenta at the same hparams; one 60-bar track
+< 0.5 s. Every figure is printed next to its target, misses included.
 """
 
 import argparse
@@ -22,15 +24,35 @@ import numpy as np
 from _report import report
 
 from drumeval.models import music_vae as mv
+from drumeval.training.loop import keep_freed_memory
 
 FIXTURE_SIZES = {"enc_rnn_size": (128,), "dec_rnn_size": (128, 128), "z_size": 64}
-# (label, preset, overrides, batch, Magenta steps/s or None)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingCase:
+    label: str
+    preset: str
+    batch_size: int
+    steps: int  # timed steps after the compiling one
+    magenta_steps_per_s: float | None = None
+    overrides: tuple[tuple[str, object], ...] = ()
+
+
 TRAINING_CASES = [
-    ("cat-drums_2bar_small, batch 512", "cat-drums_2bar_small", {}, 512, 0.80),
-    ("cat-drums_2bar_small, batch 32", "cat-drums_2bar_small", {}, 32, 5.31),
-    ("fixture sizes, batch 32", "cat-drums_2bar_small", FIXTURE_SIZES, 32, 26.6),
-    ("thesis-longbar, batch 1 (960 steps)", "thesis-longbar", {}, 1, None),
-    ("hier-60bar, batch 4 (960 steps)", "hier-60bar", {}, 4, None),
+    TrainingCase("cat-drums_2bar_small, batch 512", "cat-drums_2bar_small", 512, 10, 0.80),
+    TrainingCase("cat-drums_2bar_small, batch 32", "cat-drums_2bar_small", 32, 60, 5.31),
+    TrainingCase(
+        "fixture sizes, batch 32",
+        "cat-drums_2bar_small",
+        32,
+        200,
+        26.6,
+        tuple(FIXTURE_SIZES.items()),
+    ),
+    TrainingCase("thesis-longbar, batch 1 (60 bars)", "thesis-longbar", 1, 60, 0.80),
+    TrainingCase("thesis-longbar, batch 8 (60 bars)", "thesis-longbar", 8, 20, 0.66),
+    TrainingCase("hier-60bar, batch 4 (60 bars)", "hier-60bar", 4, 20),
 ]
 MAGENTA_GENERATE_ONE_S = 4.23
 
@@ -44,8 +66,8 @@ def _drum_tracks(count: int, steps: int, seed: int = 0) -> np.ndarray:
     return ids
 
 
-def bench_training(config: mv.MusicVaeConfig, batch_size: int, seconds: float):
-    """(steps/s, CPU seconds per step, compile seconds) of the compiled train step.
+def bench_training(config: mv.MusicVaeConfig, steps: int):
+    """(steps/s, CPU seconds per step, compile seconds) over `steps` compiled train steps.
 
     CPU seconds per step (all threads of this process) stay meaningful when other jobs
     share the cores: on an idle 2-core machine steps/s would be about 2 / that at best.
@@ -63,9 +85,9 @@ def bench_training(config: mv.MusicVaeConfig, batch_size: int, seconds: float):
         trainable, opt_state = optimizer.stateless_apply(opt_state, grads, trainable)
         return trainable, opt_state, loss
 
-    ids = _drum_tracks(batch_size, config.max_seq_len)
-    lengths = np.full(batch_size, config.max_seq_len)
-    batch = mv.eval_batches(ids, lengths, batch_size=batch_size)[0]
+    ids = _drum_tracks(config.batch_size, config.max_seq_len)
+    lengths = np.full(config.batch_size, config.max_seq_len)
+    batch = mv.eval_batches(ids, lengths, batch_size=config.batch_size)[0]
     trainable = [v.value for v in model.trainable_variables]
     opt_state = [v.value for v in optimizer.variables]
     started = time.perf_counter()
@@ -74,13 +96,12 @@ def bench_training(config: mv.MusicVaeConfig, batch_size: int, seconds: float):
     )
     loss.block_until_ready()
     compile_s = time.perf_counter() - started
-    steps, started, cpu_started = 0, time.perf_counter(), time.process_time()
-    while steps < 2 or time.perf_counter() - started < seconds:
+    started, cpu_started = time.perf_counter(), time.process_time()
+    for step in range(1, steps + 1):
         trainable, opt_state, loss = train_step(
-            trainable, opt_state, batch, jax.random.PRNGKey(steps), np.int32(steps)
+            trainable, opt_state, batch, jax.random.PRNGKey(step), np.int32(step)
         )
-        loss.block_until_ready()
-        steps += 1
+    loss.block_until_ready()
     cpu_per_step = (time.process_time() - cpu_started) / steps
     return steps / (time.perf_counter() - started), cpu_per_step, compile_s
 
@@ -137,33 +158,41 @@ def bench_generation(repeats: int) -> list[tuple[str, float, float, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="timing window per case")
-    parser.add_argument("--quick", action="store_true", help="skip batch 512, 2 s windows")
+    parser.add_argument(
+        "--steps-scale", type=float, default=1.0, help="multiply every case's step count"
+    )
+    parser.add_argument("--quick", action="store_true", help="skip batch 512, a fifth of the steps")
     args = parser.parse_args()
-    seconds = 2.0 if args.quick else args.seconds
+    keep_freed_memory()  # as `drumeval train` does, before JAX starts its threads
+    scale = args.steps_scale / 5 if args.quick else args.steps_scale
     load = os.getloadavg()[0]
     print(
         f"jax {jax.__version__} on {jax.devices()[0].platform}, {os.cpu_count()} CPUs, "
         f"1-min load average {load:.1f} (Magenta's figures were taken on an idle machine)\n"
     )
     print(
-        f"{'training case':38} {'steps/s':>7} {'CPU s/step':>10} {'compile s':>9} "
-        f"{'Magenta':>7} {'target':>7}  met"
+        f"{'training case':38} {'steps':>5} {'steps/s':>7} {'CPU s/step':>10} {'compile s':>9} "
+        f"{'Magenta':>7} {'ratio':>5} {'target':>7}  met"
     )
-    for label, preset, overrides, batch_size, magenta in TRAINING_CASES:
-        if args.quick and batch_size == 512:
+    for case in TRAINING_CASES:
+        if args.quick and case.batch_size == 512:
             continue
-        config = dataclasses.replace(mv.PRESETS[preset], **overrides, batch_size=batch_size)
-        rate, cpu_per_step, compile_s = bench_training(config, batch_size, seconds)
+        config = dataclasses.replace(
+            mv.PRESETS[case.preset], **dict(case.overrides), batch_size=case.batch_size
+        )
+        steps = max(2, round(case.steps * scale))
+        rate, cpu_per_step, compile_s = bench_training(config, steps)
+        magenta = case.magenta_steps_per_s
         target = f"{2 * magenta:.2f}" if magenta else "—"
         met = "—" if magenta is None else ("yes" if rate >= 2 * magenta else "MISS")
         magenta_text = f"{magenta:.2f}" if magenta else "—"
+        ratio = f"{rate / magenta:.2f}" if magenta else "—"
         print(
-            f"{label:38} {rate:7.2f} {cpu_per_step:10.3f} {compile_s:9.1f} "
-            f"{magenta_text:>7} {target:>7}  {met}"
+            f"{case.label:38} {steps:5d} {rate:7.2f} {cpu_per_step:10.3f} {compile_s:9.1f} "
+            f"{magenta_text:>7} {ratio:>5} {target:>7}  {met}"
         )
         if magenta:
-            report(f"train {label}", rate, f"≥ {target}", "steps/s", rate >= 2 * magenta)
+            report(f"train {case.label}", rate, f"≥ {target}", "steps/s", rate >= 2 * magenta)
     print(f"\n{'generation':48} {'cold s':>7} {'warm s':>7}  target")
     for what, cold, warm, target in bench_generation(repeats=1 if args.quick else 3):
         met = ""

@@ -98,6 +98,9 @@ def train(
     import shlex
     import sys
 
+    from drumeval.training.loop import keep_freed_memory
+
+    keep_freed_memory()  # before JAX starts its threads
     from drumeval.training.recipes import train_model
     from drumeval.training.shipping import ship_checkpoint
 

@@ -14,8 +14,10 @@ a 512-wide matmul inside the loop. Training runs each LSTM layer as one `lstm_se
 with a hand-written backward pass (kernel gradients as one matmul after the loop); with
 scheduled sampling a gradient-free step-by-step pre-pass first fixes which inputs were
 sampled, then the layers run one after another on those inputs (same values, same
-gradients: sampled ids carry none). Sampling draws with inverse CDF (one uniform per
-row and step).
+gradients: sampled ids carry none). Inside training, sequences stay time-major
+([T, B, ·], the layout the loops read), and every projection over a sequence is a
+`sequence_dense`, whose kernel gradient is a plain matmul over all T·B rows. Sampling
+draws with inverse CDF (one uniform per row and step).
 """
 
 from typing import NamedTuple
@@ -113,6 +115,34 @@ def stack_step(
 
 
 # --------------------------------------------------------------------------- sequence LSTM
+
+
+@jax.custom_vjp
+def sequence_dense(x, kernel, bias):
+    """`x @ kernel + bias` over every row of a sequence x [..., I] (a time-major layer input).
+
+    The backward pass is written out so the kernel gradient is one plain matmul of the
+    transposed (narrow) input with the output gradient: JAX's own transpose rule left XLA
+    CPU transposing the (wide) output gradient and using its slow generic dot, which cost
+    more than all the encoder's recurrent matmuls together (README, "Benchmarks").
+    """
+    return x @ kernel + bias
+
+
+def _sequence_dense_fwd(x, kernel, bias):
+    return sequence_dense(x, kernel, bias), (x, kernel)
+
+
+def _sequence_dense_bwd(residuals, d_out):
+    x, kernel = residuals
+    rows = x.reshape(-1, x.shape[-1])
+    d_rows = d_out.reshape(-1, d_out.shape[-1])
+    d_kernel = rows.T @ d_rows
+    d_x = (d_rows @ kernel.T).reshape(x.shape)
+    return d_x, d_kernel, jnp.sum(d_rows, axis=0)
+
+
+sequence_dense.defvjp(_sequence_dense_fwd, _sequence_dense_bwd)
 
 
 @jax.custom_vjp
@@ -221,15 +251,15 @@ def bidirectional_layer(
         fw_inputs, reversed_inputs = inputs * keep_masks[0], reversed_inputs * keep_masks[1]
     gates_x = jnp.stack(
         [
-            fw_inputs @ fw.kernel[:input_size] + fw.bias,
-            reversed_inputs @ bw.kernel[:input_size] + bw.bias,
+            sequence_dense(jnp.swapaxes(x, 0, 1), cell.kernel[:input_size], cell.bias)
+            for cell, x in ((fw, fw_inputs), (bw, reversed_inputs))
         ],
-        axis=2,
-    )  # [B, T, 2, 4H]
+        axis=1,
+    )  # [T, 2, B, 4H]
     recurrent = jnp.stack([fw.kernel[input_size:], bw.kernel[input_size:]])  # [2, H, 4H]
     valid = jnp.arange(steps)[:, None] < lengths[None, :]  # [T, B]
     zeros = jnp.zeros((2, batch, units), inputs.dtype)
-    hs, _ = lstm_sequence(jnp.moveaxis(gates_x, 0, 2), recurrent, zeros, zeros, valid)
+    hs, _ = lstm_sequence(gates_x, recurrent, zeros, zeros, valid)
     outputs = jnp.where(valid[:, None, :, None], hs, 0.0)  # [T, 2, B, H]
     fw_out = jnp.moveaxis(outputs[:, 0], 0, 1)
     bw_out = reverse_valid(jnp.moveaxis(outputs[:, 1], 0, 1), lengths)
@@ -263,7 +293,7 @@ def _row(ids: jax.Array) -> jax.Array:
 
 
 def project(weights: DecoderWeights, h: jax.Array) -> jax.Array:
-    return h @ weights.output.kernel + weights.output.bias
+    return sequence_dense(h, weights.output.kernel, weights.output.bias)
 
 
 def decode_teacher_forced(
@@ -305,23 +335,19 @@ def _layerwise_decode(weights: DecoderWeights, z: jax.Array, prev_ids: jax.Array
     """
     embedding, z_gates = _layer0_parts(weights, z)
     state0 = initial_state(weights.initial_state, z, weights.cells)
-    gates = embedding[_row(prev_ids)] + z_gates[:, None, :]  # [B, T, 4H]
+    gates = embedding[_row(prev_ids.T)] + z_gates[None]  # [T, B, 4H]
     valid = jnp.ones(prev_ids.shape[::-1], bool)
     final, x = [], None
     for cell, (c0, h0) in zip(weights.cells, state0, strict=True):
         units = cell_units(cell)
         if x is not None:
-            gates = x @ cell.kernel[:-units] + cell.bias
+            gates = sequence_dense(x, cell.kernel[:-units], cell.bias)
         hs, c_final = lstm_sequence(
-            jnp.swapaxes(gates, 0, 1)[:, None],
-            cell.kernel[-units:][None],
-            c0[None],
-            h0[None],
-            valid,
+            gates[:, None], cell.kernel[-units:][None], c0[None], h0[None], valid
         )
-        x = jnp.swapaxes(hs[:, 0], 0, 1)  # [B, T, H]
+        x = hs[:, 0]  # [T, B, H]
         final.append((c_final[0], hs[-1, 0]))
-    return x, tuple(final)
+    return jnp.swapaxes(x, 0, 1), tuple(final)
 
 
 def _interleaved_decode(weights, z, prev_ids, sampling_probability, key, keep_prob):

@@ -224,3 +224,14 @@ def test_the_history_counts_zeroed_updates(tmp_path):
     optimizer = MagentaAdam(learning_rate=0.05, grad_norm_clip_to_zero=1e30)
     _, result = _run(tmp_path, steps=20, optimizer=optimizer)
     assert [h["zeroed_grad_share"] for h in result.history["train"]] == [0.0, 0.0]
+
+
+def test_keep_freed_memory_applies_on_glibc():
+    """Run in a fresh interpreter: it changes how this process's malloc behaves."""
+    import platform
+    import subprocess
+    import sys
+
+    code = "from drumeval.training.loop import keep_freed_memory; print(keep_freed_memory())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(platform.libc_ver()[0] == "glibc")

@@ -12,7 +12,8 @@ from drumeval.models.checkpoints import read_card
 from tests.conftest import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "tools" / "train_shipped.sh"
-ROW = re.compile(r'^  "(\S+) (\S+) (\S+) (\d+) (fresh|warm|warm@[0-9a-f]+) (.*)"$')
+START = r"fresh|warm|warm@[0-9a-f]+|from@[0-9a-f]+:\S+"  # from@REV:NAME: another checkpoint
+ROW = re.compile(rf'^  "(\S+) (\S+) (\S+) (\d+) ({START}) (.*)"$')
 
 
 def _rows() -> dict[str, tuple[int, str, list[str]]]:
@@ -45,6 +46,15 @@ def test_each_row_is_what_its_card_records():
         assert (_option(flags, "--hparams") or "") == card["hparam_overrides"], name
         for option in ("--patience", "--eval-every", "--fidelity-every", "--eval-smoothing"):
             assert _option(flags, option) == _option(command, option), (name, option)
+
+
+def test_a_row_started_from_another_checkpoint_says_so_in_its_card():
+    started_elsewhere = {name: start for name, (_, start, _) in _rows().items() if "from@" in start}
+    assert started_elsewhere, "the jazz-soul flat MusicVAEs start from techno-house-700 (issue 29)"
+    for name, start in started_elsewhere.items():
+        revision, source = start.removeprefix("from@").split(":")
+        origin = read_card(CHECKPOINTS_DIR / name)["initialised_from"]["checkpoint"]
+        assert origin.endswith(f"{revision}/{source}"), (name, origin)
 
 
 def test_every_row_parses_as_a_train_command():

@@ -10,7 +10,7 @@ PORT ?= 8501
 export KERAS_BACKEND := jax
 export TF_CPP_MIN_LOG_LEVEL := 3
 
-.PHONY: run test lint setup apt venv data bench clean
+.PHONY: run test test-fast lint setup apt venv data bench clean
 
 # First start: migrate the database, build the demo study (cached) and print the generated
 # admin password once; later starts skip straight to serving.
@@ -21,6 +21,11 @@ run: setup data
 test: setup data
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# The edit–test loop: everything but the Chromium and slow (training/rendering) tests.
+test-fast: setup data
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not slow and not browser"
 
 lint: setup
 	$(VENV)/bin/ruff check .

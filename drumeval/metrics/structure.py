@@ -6,16 +6,23 @@ repeat material every 4, 8 or 16 bars and change section on those boundaries; th
 functions measure both. Bar similarity is `drumeval.metrics.groove.bar_similarity` (Jaccard
 of the onset sets of two bars, two empty bars count as identical) — one definition for the
 whole package.
+
+Against a planned `SongForm` (`drumeval.data.forms`): do detected section changes land on the
+planned boundaries (`planned_boundary_counts`), are repeats of a label closer than different
+sections (`same_vs_different_label_similarity`), and is the bar line kept (`backbeat_shares`).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from drumeval.metrics import bar_self_similarity
-from drumeval.metrics.groove import bar_similarity
+from drumeval.data.forms import SongForm
+from drumeval.errors import DrumevalError
+from drumeval.metrics import bar_self_similarity, bars
+from drumeval.metrics.groove import backbeat_share, bar_similarity, shifted_backbeat_share
 
 MAX_LAG_BARS = 16
 PHRASE_BARS = (4, 8, 16)
@@ -24,6 +31,7 @@ PHRASE_BARS = (4, 8, 16)
 NOVELTY_HALF_WIDTH_BARS = 2
 NOVELTY_THRESHOLD = 0.2
 MIN_SECTION_BARS = 3
+PLANNED_TOLERANCE_BARS = 1
 
 
 def self_similarity_curve(event_ids: np.ndarray, max_lag: int = MAX_LAG_BARS) -> np.ndarray:
@@ -128,3 +136,67 @@ def f1_score(true_positives: int, false_positives: int, false_negatives: int) ->
     """2·tp / (2·tp + fp + fn); 1 when there was nothing to find and nothing was found."""
     denominator = 2 * true_positives + false_positives + false_negatives
     return 2 * true_positives / denominator if denominator else 1.0
+
+
+def _check_form_fits(event_ids: np.ndarray, form: SongForm) -> None:
+    """A form-based measure compares bar for bar: the track must have the form's bars."""
+    num_bars = len(bars(event_ids))
+    if num_bars != form.total_bars:
+        raise DrumevalError(
+            f"the track has {num_bars} whole bars but the form {form.to_text()!r} "
+            f"has {form.total_bars}"
+        )
+
+
+def planned_boundary_counts(
+    event_ids: np.ndarray, form: SongForm, tolerance_bars: int = PLANNED_TOLERANCE_BARS
+) -> tuple[int, int, int]:
+    """(tp, fp, fn) of the detected section changes (`section_boundaries`) against the
+    form's planned boundaries, each matched within ±`tolerance_bars` (`boundary_f1`). Sum
+    them over tracks and take `f1_score` for a model-wide figure."""
+    _check_form_fits(event_ids, form)
+    return boundary_f1(section_boundaries(event_ids), form.boundary_bars(), tolerance_bars)
+
+
+def planned_boundary_f1(
+    event_ids: np.ndarray, form: SongForm, tolerance_bars: int = PLANNED_TOLERANCE_BARS
+) -> float:
+    """F1 of one track's section changes against its planned boundaries: 2·tp / (2·tp + fp +
+    fn) of `planned_boundary_counts`. 1 when changes fall exactly where planned (±tolerance),
+    low when they happen "at arbitrary points" (the thesis's complaint)."""
+    return f1_score(*planned_boundary_counts(event_ids, form, tolerance_bars))
+
+
+def same_vs_different_label_similarity(
+    event_ids: np.ndarray, form: SongForm
+) -> tuple[float, float]:
+    """(same, different): mean similarity of section pairs that share a label, and of pairs
+    that do not.
+
+    The similarity of two sections A and B is the mean Jaccard similarity of their bars'
+    onset sets over all bar pairs (a ∈ A, b ∈ B), from `bar_self_similarity`; each pair of
+    distinct sections counts once. A track that recalls "drop" 1 in "drop" 2 has same >
+    different. NaN for a kind of pair the form does not have (e.g. no label recurs).
+    """
+    _check_form_fits(event_ids, form)
+    similarity = bar_self_similarity(event_ids)
+    spans = [
+        slice(start, start + section.bars)
+        for start, section in zip(form.start_bars(), form.sections, strict=True)
+    ]
+    same, different = [], []
+    for first, second in itertools.combinations(range(len(form.sections)), 2):
+        mean = float(similarity[spans[first], spans[second]].mean())
+        labels_match = form.sections[first].label == form.sections[second].label
+        (same if labels_match else different).append(mean)
+    return (
+        float(np.mean(same)) if same else float("nan"),
+        float(np.mean(different)) if different else float("nan"),
+    )
+
+
+def backbeat_shares(event_ids: np.ndarray) -> tuple[float, float]:
+    """(share of bars with a snare on beats 2 & 4, share with a snare on 1 & 3): a model that
+    keeps the bar line plays the first far more often (`groove.backbeat_share` and
+    `groove.shifted_backbeat_share`)."""
+    return backbeat_share(event_ids), shifted_backbeat_share(event_ids)

@@ -212,13 +212,20 @@ def lakh(
 ) -> None:
     """Filter Lakh MIDI as the thesis did and write lakh-techno-house / lakh-jazz-soul."""
     from drumeval.data.lakh import build_lakh_corpora, midi_files
+    from drumeval.metrics import kick_on_beat_share
     from drumeval.paths import corpora_dir
 
     out = out or corpora_dir()
     files = midi_files(lmd)
     with progress_bar("filtering Lakh MIDI", len(files)) as advance:
         report = build_lakh_corpora(
-            lmd, out, tags_path=msd_tags, seed=seed, progress=advance, files=files
+            lmd,
+            out,
+            kick_on_beat_share=kick_on_beat_share,
+            tags_path=msd_tags,
+            seed=seed,
+            progress=advance,
+            files=files,
         )
     table = Table("outcome", "files", title=f"{report.files} MIDI files under {lmd}")
     for genre, count in sorted(report.accepted.items()):

@@ -17,6 +17,7 @@ from drumeval.data.lakh import (
     track_id_from_path,
 )
 from drumeval.errors import DatasetError
+from drumeval.metrics import kick_on_beat_share
 from tests.data.malformed import SIXTEENTH, meter, smf, tempo, timed
 
 FOUR_ON_THE_FLOOR = [36, 42, 46, 42]  # kick on every beat
@@ -78,19 +79,28 @@ def test_track_ids_and_tags(tmp_path):
 def test_four_on_the_floor_threshold():
     track = np.zeros(64, dtype=np.int32)
     track[::4] = 1
-    assert is_techno_house(track)
+    assert is_techno_house(kick_on_beat_share(track))
     track[[4, 8]] = 0  # 14 of 16 beats = 87.5 %
-    assert not is_techno_house(track)
+    assert not is_techno_house(kick_on_beat_share(track))
 
 
 def test_lakh_filters_report_and_corpora(lakh_tree, tmp_path):
     root, tags = lakh_tree
     ticks = []
-    report = build_lakh_corpora(root, tmp_path / "out", tags_path=tags, progress=ticks.append)
+    report = build_lakh_corpora(
+        root,
+        tmp_path / "out",
+        kick_on_beat_share=kick_on_beat_share,
+        tags_path=tags,
+        progress=ticks.append,
+    )
     assert report.files == 8 and len(ticks) == 8
     assert dict(report.accepted) == {"techno-house": 2, "jazz-soul": 1}
     assert dict(report.rejected) == {
-        REASON_METER: 1, REASON_NO_DRUMS: 1, REASON_INVALID: 1, REASON_SHORT: 1,
+        REASON_METER: 1,
+        REASON_NO_DRUMS: 1,
+        REASON_INVALID: 1,
+        REASON_SHORT: 1,
         REASON_NO_GENRE: 1,
     }
     assert "channel 10" in report.examples[REASON_NO_DRUMS][0]
@@ -105,6 +115,6 @@ def test_lakh_filters_report_and_corpora(lakh_tree, tmp_path):
 
 def test_without_tags_only_techno_house_is_built(lakh_tree, tmp_path):
     root, _ = lakh_tree
-    report = build_lakh_corpora(root, tmp_path / "out")
+    report = build_lakh_corpora(root, tmp_path / "out", kick_on_beat_share=kick_on_beat_share)
     assert set(report.corpora) == {"lakh-techno-house"}
     assert report.rejected[REASON_NO_GENRE] == 2

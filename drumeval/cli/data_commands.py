@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Column, Table
 
-from drumeval.cli.terminal import make_console
+from drumeval.cli.terminal import make_console, progress_bar
 from drumeval.data.drum_classes import DRUM_CLASS_NAMES, STEPS_PER_BAR, STEPS_PER_QUARTER
 
 if TYPE_CHECKING:
@@ -63,20 +61,6 @@ def inspect(
         console.print(line, highlight=False, markup=False, soft_wrap=True)
 
 
-@contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar; yields the `advance(n)` callback the library functions take."""
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-    )
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda steps: progress.advance(task, steps)
-
-
 @data_app.command("build")
 def build(
     corpus: Annotated[
@@ -88,14 +72,14 @@ def build(
     ] = None,
 ) -> None:
     """Build the techno-house and jazz-soul corpora (700 and 1500 examples each)."""
-    from drumeval.data.build import build_corpora, build_work_units
+    from drumeval.data.build import build_corpora
     from drumeval.data.corpus import CORPUS_NAMES
     from drumeval.paths import corpora_dir
 
     names = tuple(corpus or CORPUS_NAMES)
     out = out or corpora_dir()
-    with progress_bar("building corpora", build_work_units(names, groove)) as advance:
-        written = build_corpora(names, out, groove_dir=groove, progress=advance)
+    with progress_bar("building corpora", console) as report:
+        written = build_corpora(names, out, groove_dir=groove, progress=report)
     table = Table("corpus", "examples", "train", "eval", "sha256", title=f"Built in {out}")
     for directory in written:
         manifest = json.loads((directory / "manifest.json").read_text())
@@ -217,14 +201,14 @@ def lakh(
 
     out = out or corpora_dir()
     files = midi_files(lmd)
-    with progress_bar("filtering Lakh MIDI", len(files)) as advance:
+    with progress_bar("filtering Lakh MIDI", console) as report:
         report = build_lakh_corpora(
             lmd,
             out,
             kick_on_beat_share=kick_on_beat_share,
             tags_path=msd_tags,
             seed=seed,
-            progress=advance,
+            progress=report,
             files=files,
         )
     table = Table("outcome", "files", title=f"{report.files} MIDI files under {lmd}")
@@ -256,12 +240,12 @@ def programmed(
     from drumeval.data.midi import write_midi
 
     out.mkdir(parents=True, exist_ok=True)
-    with progress_bar("writing programmed tracks", count) as advance:
-        for track_seed in range(seed, seed + count):
+    with progress_bar("writing programmed tracks", console) as report:
+        for done, track_seed in enumerate(range(seed, seed + count), start=1):
             track = generator.generate_programmed_track(track_seed)
             path = write_midi(track.event_ids, out / f"programmed_{track_seed}.mid", qpm=track.qpm)
             path.with_suffix(".json").write_text(json.dumps(track.sidecar(), indent=2) + "\n")
-            advance(1)
+            report(path.name, done, count)
     console.print(f"wrote {count} tracks (seeds {seed}–{seed + count - 1}) to {out}")
 
 
@@ -288,12 +272,12 @@ def export(
     )
     chosen = chosen[:limit] if limit else chosen
     out.mkdir(parents=True, exist_ok=True)
-    with progress_bar(f"exporting {data.name}", len(chosen)) as advance:
-        for index in chosen:
+    with progress_bar(f"exporting {data.name}", console) as report:
+        for done, index in enumerate(chosen, start=1):
             qpm = float(data.qpm[index]) if data.qpm is not None else 120.0
             event_ids = data.event_ids[index][: data.lengths[index]]
-            write_midi(event_ids, out / f"{data.name}-{index:04d}.mid", qpm=qpm)
-            advance(1)
+            path = write_midi(event_ids, out / f"{data.name}-{index:04d}.mid", qpm=qpm)
+            report(path.name, done, len(chosen))
     console.print(f"wrote {len(chosen)} MIDI files to {out}")
 
 

@@ -1,6 +1,6 @@
 """Build the four standard corpora (both genres, 700 and 1500 examples)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from drumeval.data import jazz_soul
@@ -8,6 +8,7 @@ from drumeval.data.corpus import CORPUS_NAMES
 from drumeval.data.techno_house import build_techno_house
 from drumeval.errors import DatasetError
 from drumeval.paths import corpora_dir
+from drumeval.progress import ProgressCallback
 
 
 def corpus_sizes(names: Sequence[str], genre: str) -> dict[str, int]:
@@ -20,10 +21,11 @@ def build_corpora(
     out_dir: str | Path | None = None,
     *,
     groove_dir: str | Path | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Build the named standard corpora into `out_dir` (default `paths.corpora_dir()`);
-    returns their directories."""
+    returns their directories. `progress` hears each stage in turn: the programmed tracks
+    generated, then the GMD files read."""
     unknown = sorted(set(names) - set(CORPUS_NAMES))
     if unknown:
         raise DatasetError(f"unknown corpus {', '.join(unknown)}; choose from {CORPUS_NAMES}")
@@ -38,11 +40,3 @@ def build_corpora(
             jazz, out_dir, groove_dir=groove_dir, progress=progress
         )
     return written
-
-
-def build_work_units(names: Sequence[str], groove_dir: str | Path | None = None) -> int:
-    """How many progress ticks `build_corpora` reports: tracks generated + files read."""
-    techno = corpus_sizes(names, "techno-house")
-    jazz = corpus_sizes(names, "jazz-soul")
-    files = jazz_soul.groove_files(groove_dir) if jazz else []
-    return max(techno.values(), default=0) + len(files)

@@ -10,7 +10,7 @@ manifest states how many distinct files and minutes of music really back each se
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +29,7 @@ from drumeval.data.drum_classes import DEFAULT_BARS
 from drumeval.data.midi import DrumTrackData, load_drum_track
 from drumeval.errors import DatasetError, DrumevalError
 from drumeval.paths import groove_dir as default_groove_dir
+from drumeval.progress import ProgressCallback, no_progress
 
 # GMD names encode the style, tempo, beat/fill and meter: 10_soul-groove10_102_beat_4-4.mid
 GMD_NAME = re.compile(r"^\d+_(jazz|soul)[^_]*_\d+_(beat|fill)_4-4\.midi?$", re.IGNORECASE)
@@ -47,17 +48,17 @@ def groove_files(groove_dir: str | Path | None = None) -> list[Path]:
 
 
 def load_groove_tracks(
-    files: Sequence[Path], progress: Callable[[int], None] | None = None
+    files: Sequence[Path], progress: ProgressCallback | None = None
 ) -> list[DrumTrackData]:
     """Every file as a drum track; a failing file names itself (the subset is curated)."""
+    report = progress or no_progress
     tracks = []
     for path in files:
         try:
             tracks.append(load_drum_track(path))
         except DrumevalError as error:
             raise DatasetError(f"GMD file {path} cannot be used: {error}") from error
-        if progress:
-            progress(1)
+        report("GMD files", len(tracks), len(files))
     return tracks
 
 
@@ -68,7 +69,7 @@ def build_jazz_soul(
     groove_dir: str | Path | None = None,
     split_seed: int = SPLIT_SEED,
     subset_seed: int = SUBSET_SEED,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Write one jazz-soul corpus per {name: size}; all share one by-file split."""
     groove_dir = Path(groove_dir or default_groove_dir())
@@ -116,5 +117,3 @@ def build_jazz_soul(
             )
         )
     return written
-
-

@@ -49,6 +49,7 @@ from drumeval.errors import (
     NoDrumsError,
     UnsupportedMeterError,
 )
+from drumeval.progress import ProgressCallback, no_progress
 
 KickOnBeatShare = Callable[[np.ndarray], float]  # `drumeval.metrics.kick_on_beat_share`
 TRACK_ID = re.compile(r"TR[A-Z0-9]{16}")
@@ -244,7 +245,7 @@ def build_lakh_corpora(
     kick_on_beat_share: KickOnBeatShare,
     tags_path: str | Path | None = None,
     seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
     files: Sequence[Path] | None = None,
 ) -> LakhReport:
     """Filter a Lakh tree and write `lakh-techno-house` / `lakh-jazz-soul` corpora
@@ -253,13 +254,13 @@ def build_lakh_corpora(
     files = list(files) if files is not None else midi_files(root)
     tags = read_tags(tags_path) if tags_path else None
     report = LakhReport(files=len(files))
+    report_progress = progress or no_progress
     accepted = []
-    for path in files:
+    for done, path in enumerate(files, start=1):
         item = classify_file(path, tags, report, kick_on_beat_share=kick_on_beat_share)
         if item:
             accepted.append(item)
-        if progress:
-            progress(1)
+        report_progress("MIDI files", done, len(files))
     for genre, name in LAKH_CORPORA.items():
         members = [item for item in accepted if genre in item.genres]
         if members:

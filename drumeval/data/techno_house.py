@@ -1,7 +1,6 @@
 """The techno-house corpora: programmed tracks (`drumeval.data.programmed`) as datasets."""
 
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,7 @@ from drumeval.data.corpus import (
 )
 from drumeval.data.drum_classes import DEFAULT_STEPS
 from drumeval.data.programmed import generate_programmed_track
+from drumeval.progress import ProgressCallback, no_progress
 
 
 def build_techno_house(
@@ -24,18 +24,20 @@ def build_techno_house(
     *,
     base_seed: int = TECHNO_HOUSE_BASE_SEED,
     split_seed: int = 0,
-    progress: Callable[[int], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[Path]:
     """Programmed techno/house corpora: example i is the track with seed base_seed + i.
 
-    The tracks are generated once for the largest size; each corpus takes the first
-    `size` of them and splits them 90/10 by track (each track is its own source).
+    The tracks are generated once for the largest size (reported to `progress` as they are
+    made); each corpus takes the first `size` of them and splits them 90/10 by track (each
+    track is its own source).
     """
+    report = progress or no_progress
+    count = max(sizes.values())
     tracks = []
-    for index in range(max(sizes.values())):
+    for index in range(count):
         tracks.append(generate_programmed_track(base_seed + index))
-        if progress:
-            progress(1)
+        report("programmed tracks", index + 1, count)
     written = []
     for name, size in sizes.items():
         chosen = tracks[:size]

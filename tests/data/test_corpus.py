@@ -189,7 +189,11 @@ def test_load_rejects_missing_and_tampered_corpora(tmp_path):
 
 
 def test_techno_house_build_splits_by_track_and_stores_sections(tmp_path, programmed_stand_in):
-    (small, large) = build_techno_house({"th-10": 10, "th-20": 20}, tmp_path, base_seed=5)
+    ticks = []
+    (small, large) = build_techno_house(
+        {"th-10": 10, "th-20": 20}, tmp_path, base_seed=5, progress=lambda *t: ticks.append(t)
+    )
+    assert ticks == [("programmed tracks", done, 20) for done in range(1, 21)]  # made once
     corpus = load_corpus(small)
     assert corpus.genre == "techno-house" and corpus.is_eval.sum() == 1
     assert corpus.lengths.tolist() == [960] * 10 and corpus.qpm[0] == 125.0
@@ -212,7 +216,11 @@ def test_jazz_soul_build_windows_split_by_file(tmp_path):
     groove = tmp_path / "groove"
     write_gmd_like(groove, [40, 20, 10, 30, 18])
     assert len(groove_files(groove)) == 5
-    (directory,) = build_jazz_soul({"js-20": 20}, tmp_path / "out", groove_dir=groove)
+    ticks = []
+    (directory,) = build_jazz_soul(
+        {"js-20": 20}, tmp_path / "out", groove_dir=groove, progress=lambda *t: ticks.append(t)
+    )
+    assert ticks == [("GMD files", done, 5) for done in range(1, 6)]
     corpus = load_corpus(directory)
     eval_files = set(corpus.source_index[corpus.is_eval])
     assert not eval_files & set(corpus.source_index[~corpus.is_eval])

@@ -92,9 +92,10 @@ def test_lakh_filters_report_and_corpora(lakh_tree, tmp_path):
         tmp_path / "out",
         kick_on_beat_share=kick_on_beat_share,
         tags_path=tags,
-        progress=ticks.append,
+        progress=lambda *tick: ticks.append(tick),
     )
-    assert report.files == 8 and len(ticks) == 8
+    assert report.files == 8
+    assert ticks == [("MIDI files", done, 8) for done in range(1, 9)]
     assert dict(report.accepted) == {"techno-house": 2, "jazz-soul": 1}
     assert dict(report.rejected) == {
         REASON_METER: 1,

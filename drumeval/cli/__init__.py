@@ -32,12 +32,14 @@ def _register_commands() -> None:
         metrics_commands,
         model_commands,
         ops_commands,
+        structure_commands,
         study_commands,
     )
     from drumeval.cli import db_commands as db_commands_module
 
     for module in (data_commands, model_commands, audio_commands, metrics_commands):
         module.register(app)
+    structure_commands.register(app)
     db_commands_module.register(app)
     ops_commands.register(app)
     study_commands.register(app)

@@ -224,7 +224,7 @@ def report_markdown(report: StructureReport) -> str:
     lines = [
         "# Structure report (issue 33)",
         "",
-        f"Seeds {', '.join(map(str, report.seeds))}; one 60-bar-style form per genre, "
+        f"Seeds {', '.join(map(str, report.seeds))}; one form per genre, "
         f"measured against the {report.corpus_size}-track corpora "
         "(`drumeval structure-report`).",
         "",

@@ -27,6 +27,19 @@ every function here takes them. One row per observation, one column per variable
                                    (`drumeval.analysis.screening.listened_seconds_per_participant`
                                    builds it from a per-clip listening log)
 
+`pairwise_votes` — one row per pairwise trial answered (A/B, tie or "both bad"):
+    participant_id  str    blinded participant id (the bootstrap's cluster)
+    trial_id        str    the trial
+    condition_a     str    condition played as A
+    condition_b     str    condition played as B (never the same as A)
+    outcome         str    `a`, `b`, `tie` or `both_bad`
+    reason, clip_a, clip_b  str  optional: the listener's reason, the two clips' ids
+
+`mushra_scores` — one row per (participant, trial, condition) of a multi-stimulus trial:
+    participant_id, trial_id, condition  str
+    role            str    `reference` (hidden reference), `anchor` (low anchor) or `test`
+    score           float  0 … 100
+
 Extra columns are ignored. Validation turns every violation into one `AnalysisError` line.
 """
 
@@ -74,6 +87,12 @@ RATING_COLUMNS = (
 )
 GENRE_ANSWER_COLUMNS = ("participant_id", "clip_id", "model", "genre", "answer", "confidence")
 PARTICIPANT_COLUMNS = ("participant_id", "headphone_check_passed", "listened_seconds")
+PAIRWISE_OUTCOMES = ("a", "b", "tie", "both_bad")
+PAIRWISE_VOTE_COLUMNS = ("participant_id", "trial_id", "condition_a", "condition_b", "outcome")
+PAIRWISE_OPTIONAL_COLUMNS = ("reason", "clip_a", "clip_b")
+MUSHRA_ROLES = ("reference", "anchor", "test")
+MUSHRA_SCORE_COLUMNS = ("participant_id", "trial_id", "condition", "role", "score")
+MUSHRA_SCORE_RANGE = (0.0, 100.0)
 # The common long form both tables are turned into: `value` is the score, or 1/0 for a
 # right/wrong genre answer under criterion `genre_discrimination`.
 OBSERVATION_COLUMNS = (*RATING_COLUMNS[:-1], "value")
@@ -146,6 +165,47 @@ def validate_participants(participants: pd.DataFrame) -> pd.DataFrame:
     return participants.assign(
         participant_id=participants["participant_id"].astype(str),
         listened_seconds=pd.to_numeric(participants["listened_seconds"], errors="coerce"),
+    )
+
+
+def validate_pairwise_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    """The votes with ids and conditions as str; AnalysisError on the first violation."""
+    _require_columns(votes, PAIRWISE_VOTE_COLUMNS, "pairwise_votes")
+    for column in ("condition_a", "condition_b", "outcome"):
+        if votes[column].isna().any():
+            raise AnalysisError(f"pairwise_votes has rows without a {column}")
+    _require_values(votes, "outcome", PAIRWISE_OUTCOMES, "pairwise_votes")
+    typed = votes.assign(**{column: votes[column].astype(str) for column in PAIRWISE_VOTE_COLUMNS})
+    same = typed["condition_a"] == typed["condition_b"]
+    if same.any():
+        raise AnalysisError(
+            f"pairwise_votes has {int(same.sum())} row(s) comparing a condition with itself "
+            f"(e.g. {typed.loc[same, 'condition_a'].iloc[0]!r})"
+        )
+    return typed
+
+
+def validate_mushra_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """The MUSHRA scores with ids as str and `score` as float; AnalysisError on a violation."""
+    _require_columns(scores, MUSHRA_SCORE_COLUMNS, "mushra_scores")
+    if scores["condition"].isna().any():
+        raise AnalysisError("mushra_scores has rows without a condition")
+    _require_values(scores, "role", MUSHRA_ROLES, "mushra_scores")
+    values = pd.to_numeric(scores["score"], errors="coerce")
+    low, high = MUSHRA_SCORE_RANGE
+    invalid = values.isna() | (values < low) | (values > high)
+    if invalid.any():
+        example = scores.loc[invalid, "score"].iloc[0]
+        raise AnalysisError(
+            f"mushra_scores.score must be a number from {low:g} to {high:g}; "
+            f"{int(invalid.sum())} row(s) are not (e.g. {example!r})"
+        )
+    return scores.assign(
+        participant_id=scores["participant_id"].astype(str),
+        trial_id=scores["trial_id"].astype(str),
+        condition=scores["condition"].astype(str),
+        role=scores["role"].astype(str),
+        score=values.astype(float),
     )
 
 

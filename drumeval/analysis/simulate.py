@@ -1,7 +1,9 @@
 """Seeded simulated listening studies: ordinal ratings from a proportional-odds model.
 
 Used for the Results page's clearly labelled *simulated demo results* (so it is never empty),
-for the planner's power simulation, and in tests where the truth is known.
+for the planner's power simulation, and in tests where the truth is known. Pairwise votes and
+MUSHRA scores are simulated too (`simulate_pairwise_votes`, `simulate_mushra_scores`, models in
+their docstrings).
 
 Rating model (cumulative logit, the model a CLMM fits): a latent y* = η + ε with ε ~
 Logistic(0, 1), η = effect(model, criterion) + u_participant + v_clip, u ~ N(0, σ_p²),
@@ -26,6 +28,9 @@ from drumeval.analysis.schema import (
     GENRE_DISCRIMINATION,
     GENRES,
     MODELS,
+    MUSHRA_SCORE_COLUMNS,
+    PAIRWISE_OUTCOMES,
+    PAIRWISE_VOTE_COLUMNS,
     RATING_COLUMNS,
     REFERENCE,
     SCORE_CRITERIA,
@@ -194,3 +199,131 @@ def _accuracy(effects: Mapping[str, Mapping[str, float]], model: str) -> float:
     if model == ANCHOR:
         return ANCHOR_ACCURACY
     return float(effects[model][GENRE_DISCRIMINATION])
+
+
+def draw_pairwise_outcomes(
+    difference: np.ndarray, rng: np.random.Generator, *, tie_share: float, both_bad_share: float
+) -> np.ndarray:
+    """Outcome codes (indices into `PAIRWISE_OUTCOMES`: 0 a, 1 b, 2 tie, 3 both bad) of votes
+    whose A is `difference` log-odds stronger than B.
+
+    A vote is "both bad" with probability `both_bad_share` whatever the pair; otherwise, with
+    p = P(A ≻ B) = 1 / (1 + e^−difference), it is a tie with probability 4·t·p·(1 − p) (t =
+    `tie_share` between equals, fewer between unequal conditions) and each tie takes half its
+    probability from each side: P(A) = p − 2tp(1 − p), P(B) = 1 − p − 2tp(1 − p). So a vote's
+    expected credit to A with ties as half wins is exactly p, and the Bradley–Terry fit with
+    ties as half wins recovers the strengths.
+    """
+    if not 0 <= tie_share <= 0.5:
+        raise AnalysisError(f"tie_share must be between 0 and 0.5, not {tie_share}")
+    if not 0 <= both_bad_share < 1:
+        raise AnalysisError(f"both_bad_share must be in [0, 1), not {both_bad_share}")
+    p = 1 / (1 + np.exp(-np.asarray(difference, dtype=float)))
+    tie = 4 * tie_share * p * (1 - p)
+    u = rng.random(p.shape)
+    outcome = np.where(u < p - tie / 2, 0, np.where(u < p + tie / 2, 2, 1))
+    return np.where(rng.random(p.shape) < both_bad_share, 3, outcome)
+
+
+def simulate_pairwise_votes(
+    scores: Mapping[str, float],
+    n_votes: int,
+    *,
+    votes_per_participant: int = 10,
+    tie_share: float = 0.1,
+    both_bad_share: float = 0.05,
+    participant_sd: float = 0.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """A seeded table of `n_votes` pairwise votes (`PAIRWISE_VOTE_COLUMNS`) among conditions
+    of known Elo-like `scores` (400 points = 10:1 odds; `drumeval.analysis.pairwise`).
+
+    Each vote pairs two different conditions drawn uniformly (so every pair and side is equally
+    likely); outcomes follow `draw_pairwise_outcomes`. Participant i casts votes
+    i·`votes_per_participant` onwards; with `participant_sd` > 0 each participant hears each
+    condition N(0, participant_sd²) Elo points better or worse than its score — the taste that
+    makes one listener's votes correlated and calls for the participant bootstrap.
+    """
+    from drumeval.analysis.pairwise import ELO_PER_LOGIT
+
+    conditions = list(scores)
+    if len(conditions) < 2:
+        raise AnalysisError("simulated pairwise votes need at least 2 conditions")
+    if n_votes < 1 or votes_per_participant < 1:
+        raise AnalysisError("n_votes and votes_per_participant must be at least 1")
+    rng = np.random.default_rng(seed)
+    k = len(conditions)
+    first = rng.integers(0, k, n_votes)
+    second = (first + rng.integers(1, k, n_votes)) % k  # uniform over the other conditions
+    participant = np.arange(n_votes) // votes_per_participant
+    n_participants = int(participant[-1]) + 1
+    taste = rng.normal(0, participant_sd, (n_participants, k)) if participant_sd else 0.0
+    strength = (np.array([scores[c] for c in conditions], dtype=float) + taste) / ELO_PER_LOGIT
+    strength = np.broadcast_to(strength, (n_participants, k))
+    difference = strength[participant, first] - strength[participant, second]
+    outcome = draw_pairwise_outcomes(
+        difference, rng, tie_share=tie_share, both_bad_share=both_bad_share
+    )
+    names = np.array(conditions, dtype=object)
+    frame = pd.DataFrame(
+        {
+            "participant_id": [f"sim-{i + 1:04d}" for i in participant],
+            "trial_id": [f"pair-{v + 1:05d}" for v in range(n_votes)],
+            "condition_a": names[first],
+            "condition_b": names[second],
+            "outcome": np.array(PAIRWISE_OUTCOMES, dtype=object)[outcome],
+        }
+    )
+    return frame[list(PAIRWISE_VOTE_COLUMNS)]
+
+
+def simulate_mushra_scores(
+    means: Mapping[str, float],
+    n_participants: int = 20,
+    n_trials: int = 4,
+    *,
+    reference_mean: float = 98.0,
+    anchor_mean: float = 20.0,
+    participant_sd: float = 5.0,
+    noise_sd: float = 8.0,
+    careless_share: float = 0.0,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """A seeded MUSHRA table (`MUSHRA_SCORE_COLUMNS`): every participant rates, in each of
+    `n_trials` trials, the hidden reference (condition `reference`), the low anchor (`anchor`)
+    and every test condition of `means`.
+
+    score = clip(mean + u_participant + ε, 0, 100), u ~ N(0, participant_sd²), ε ~
+    N(0, noise_sd²); the hidden reference is rated clip(reference_mean + N(0, 2²)) — listeners
+    who hear it recognise it. A `careless_share` of participants rate everything, the reference
+    included, uniformly on 0–100: whom ITU-R BS.1534 post-screening should exclude.
+    """
+    if n_participants < 1 or n_trials < 1:
+        raise AnalysisError("a simulated MUSHRA test needs at least one participant and trial")
+    if not means or {REFERENCE, ANCHOR} & set(means):
+        raise AnalysisError("means must name at least one test condition (not reference/anchor)")
+    rng = np.random.default_rng(seed)
+    stimuli = [(REFERENCE, "reference", reference_mean), (ANCHOR, "anchor", anchor_mean)]
+    stimuli += [(str(condition), "test", float(mean)) for condition, mean in means.items()]
+    careless = rng.random(n_participants) < careless_share
+    rows = []
+    for person in range(n_participants):
+        offset = rng.normal(0, participant_sd)
+        for trial in range(n_trials):
+            for condition, role, mean in stimuli:
+                if careless[person]:
+                    score = rng.uniform(0, 100)
+                elif role == "reference":
+                    score = mean + rng.normal(0, 2.0)
+                else:
+                    score = mean + offset + rng.normal(0, noise_sd)
+                rows.append(
+                    (
+                        f"sim-{person + 1:03d}",
+                        f"trial-{person + 1:03d}-{trial + 1}",
+                        condition,
+                        role,
+                        float(np.clip(score, 0, 100)),
+                    )
+                )
+    return pd.DataFrame(rows, columns=list(MUSHRA_SCORE_COLUMNS))

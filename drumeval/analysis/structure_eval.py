@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from drumeval import paths
+from drumeval.analysis.objective import _nanmean  # one NaN-aware mean for both tables
 from drumeval.data.corpus import load_corpus, resolve_corpus_dir
 from drumeval.data.forms import FORM_PRESETS, SongForm, example_forms, read_sections
 from drumeval.metrics import corpus_bar_set, novel_bar_fraction, tracks_of
@@ -98,11 +99,6 @@ def train_reference(event_ids: np.ndarray, lengths: np.ndarray) -> TrainReferenc
         windows=corpus_window_set(tracks_of(event_ids, lengths)),
         bars=corpus_bar_set(event_ids, lengths),
     )
-
-
-def _nanmean(values: Sequence[float]) -> float:
-    array = np.asarray(values, dtype=float)
-    return float(np.nanmean(array)) if np.isfinite(array).any() else float("nan")
 
 
 def measure_structure(

@@ -42,12 +42,11 @@ def structure_report(
     )
     from drumeval.data.forms import FORM_PRESETS, parse_form
     from drumeval.errors import ModelError, ParameterError
-    from drumeval.registry import check_genre, corpus_name
+    from drumeval.registry import corpus_name
 
     genres = genre or list(DEFAULT_FORMS)
     for name in genres:
-        check_genre(name)
-    corpus_name(genres[0], corpus_size)
+        corpus_name(name, corpus_size)  # checks the genre and the size
     if num < 1:
         raise ModelError(f"--num must be at least 1, got {num}")
     if form is not None and len(genres) != 1:

@@ -13,6 +13,9 @@
   (Wilcoxon signed-rank, or Mann–Whitney U). Vectorised over simulations with scipy's
   `axis` argument.
 * `achieved_precision` — the 95 % CI half-widths of a rebuilt Table 1.
+* `pairwise_half_width` / `pairwise_votes_needed` — pairwise (A/B) studies: the 95 % half-width
+  of a Bradley–Terry score (Elo points) at a given number of votes per condition, and the votes
+  needed for a target half-width, by simulating whole studies (see `pairwise_half_width`).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from drumeval.analysis.simulate import draw_ordinal
+from drumeval.analysis.simulate import draw_ordinal, draw_pairs, draw_pairwise_outcomes
 from drumeval.errors import AnalysisError
 
 DESIGNS = ("paired", "independent")
@@ -233,3 +236,149 @@ def achieved_precision(table1: pd.DataFrame) -> pd.DataFrame:
             )
         )
     return pd.concat(rows, ignore_index=True)
+
+
+# Pairwise planning defaults: a Music-Arena-like field (see docs/analysis.md for the calibration).
+PAIRWISE_CONDITIONS = 10
+PAIRWISE_SPREAD_ELO = 300.0
+PAIRWISE_TIE_SHARE = 0.1
+# Variance inflation of real arena votes over independent ones (one listener's taste, one prompt
+# running through several votes): the geometric-mean ratio of Music Arena's published half-widths
+# (±26 / ±58 / ±97 Elo at 830 / 240 / 40 votes per model) to this simulation's for independent
+# votes under the defaults above (22.1 / 42.1 / 106.1, n_sim=400) is 1.14, i.e. 1.3 in variance.
+MUSIC_ARENA_DESIGN_EFFECT = 1.3
+PAIRWISE_SIMULATIONS = 400  # full plan (CLI); `coarse=True` uses _COARSE_SIMULATIONS
+_COARSE_SIMULATIONS = 40
+_Z95 = 1.959964  # standard normal 97.5 % quantile
+
+
+@dataclass(frozen=True)
+class PairwisePlan:
+    """Votes per condition (and in all) for a target 95 % half-width, and the half-width a
+    simulation found at that size."""
+
+    votes_per_condition: int
+    total_votes: int
+    half_width_elo: float
+    target_elo: float
+    n_conditions: int
+
+
+def _check_pairwise(n_conditions: int, spread_elo: float, design_effect: float, n_sim: int) -> None:
+    if n_conditions < 2:
+        raise AnalysisError(f"a pairwise study needs at least 2 conditions, not {n_conditions}")
+    if spread_elo < 0 or not math.isfinite(spread_elo):
+        raise AnalysisError(f"spread_elo must be 0 or more, not {spread_elo}")
+    if not design_effect > 0 or not math.isfinite(design_effect):
+        raise AnalysisError(f"design_effect must be a positive number, not {design_effect}")
+    if n_sim < 2:
+        raise AnalysisError(f"n_sim must be at least 2, not {n_sim}")
+
+
+def pairwise_half_width(
+    votes_per_condition: int,
+    n_conditions: int = PAIRWISE_CONDITIONS,
+    *,
+    spread_elo: float = PAIRWISE_SPREAD_ELO,
+    tie_share: float = PAIRWISE_TIE_SHARE,
+    both_bad_share: float = 0.0,
+    design_effect: float = MUSIC_ARENA_DESIGN_EFFECT,
+    n_sim: int = PAIRWISE_SIMULATIONS,
+    coarse: bool = False,
+    seed: int = 0,
+) -> float:
+    """95 % half-width (Elo points) of a condition's Bradley–Terry score, by simulation.
+
+    Each of `n_sim` simulated studies has `n_conditions` conditions with true scores evenly
+    spaced over `spread_elo` points and votes_per_condition · n_conditions / 2 votes, each on a
+    uniformly drawn pair (`drumeval.analysis.simulate.draw_pairwise_outcomes`: ties at
+    `tie_share` between equals, "both bad" left out of the fit). Its win matrix is fitted
+    (`pairwise.fit_win_matrix`) and each condition's error, estimate − truth (both on the
+    mean-1000 scale), is kept. The half-width is 1.96 × the root-mean-square error over all
+    conditions and studies (the errors are close to normal; the RMS is far less noisy than a
+    95th percentile): the half-width an interval needs to hold the true score in 95 % of
+    studies — what the leaderboard's bootstrap CI estimates from one study. Simulated votes
+    are independent; real ones are not (a listener's taste runs through their votes), so the
+    width is multiplied by √`design_effect` (default `MUSIC_ARENA_DESIGN_EFFECT`, calibrated
+    on Music Arena's published widths; 1 for independent votes).
+    `coarse=True` uses 40 studies (~0.1 s for 10 conditions; within ~5 % of the full run).
+    """
+    from drumeval.analysis.pairwise import ELO_PER_LOGIT, fit_win_matrix
+
+    n_sim = _COARSE_SIMULATIONS if coarse else n_sim
+    _check_pairwise(n_conditions, spread_elo, design_effect, n_sim)
+    if votes_per_condition < 1:
+        raise AnalysisError(f"votes_per_condition must be at least 1, not {votes_per_condition}")
+    rng = np.random.default_rng(seed)
+    truth = np.linspace(-spread_elo / 2, spread_elo / 2, n_conditions) / ELO_PER_LOGIT
+    n_votes = max(1, round(votes_per_condition * n_conditions / 2))
+    credit = np.array([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [0.0, 0.0]])  # a, b, tie, both bad
+    errors = []
+    for _ in range(n_sim):
+        first, second = draw_pairs(n_conditions, n_votes, rng)
+        outcome = draw_pairwise_outcomes(
+            truth[first] - truth[second], rng, tie_share=tie_share, both_bad_share=both_bad_share
+        )
+        wins = np.zeros((n_conditions, n_conditions))
+        np.add.at(wins, (first, second), credit[outcome, 0])
+        np.add.at(wins, (second, first), credit[outcome, 1])
+        errors.append(fit_win_matrix(wins) - truth)
+    rms = np.sqrt(np.mean(np.square(np.concatenate(errors))))
+    return float(_Z95 * rms * ELO_PER_LOGIT * math.sqrt(design_effect))
+
+
+def pairwise_votes_needed(
+    target_half_width_elo: float,
+    n_conditions: int = PAIRWISE_CONDITIONS,
+    *,
+    spread_elo: float = PAIRWISE_SPREAD_ELO,
+    tie_share: float = PAIRWISE_TIE_SHARE,
+    both_bad_share: float = 0.0,
+    design_effect: float = MUSIC_ARENA_DESIGN_EFFECT,
+    n_sim: int = PAIRWISE_SIMULATIONS,
+    coarse: bool = False,
+    seed: int = 0,
+) -> PairwisePlan:
+    """Votes per condition for a 95 % half-width of `target_half_width_elo` Elo points.
+
+    The half-width falls as c/√votes with c nearly constant (it drifts down ~10 % from 100 to
+    1,000 votes), so: a pilot simulation at 100 votes per condition gives c and a first n; two
+    more simulations (other seeds) near the answer give c₁, c₂, and the plan is
+    n = ⌈(c̄ / target)²⌉ with c̄ = (c₁ + c₂) / 2 and `half_width_elo` = c̄ / √n. Simulation
+    noise: c̄ within ~3 % (coarse) or ~1 % (full), i.e. votes within ~6 % / ~2 %. Votes count
+    every vote a condition appeared in, "both bad" included (as the leaderboard's `votes`
+    does), so a `both_bad_share` raises the plan.
+    """
+    if not target_half_width_elo > 0 or not math.isfinite(target_half_width_elo):
+        raise AnalysisError(
+            "target half-width must be a positive number of Elo points, "
+            f"not {target_half_width_elo}"
+        )
+    options = {
+        "spread_elo": spread_elo,
+        "tie_share": tie_share,
+        "both_bad_share": both_bad_share,
+        "design_effect": design_effect,
+        "n_sim": n_sim,
+        "coarse": coarse,
+    }
+
+    def width_constant(votes: int, offset: int) -> float:
+        """c = half-width · √votes, simulated with seed + offset."""
+        width = pairwise_half_width(votes, n_conditions, seed=seed + offset, **options)
+        return width * math.sqrt(votes)
+
+    def votes_for(constant: float) -> int:
+        return max(2, math.ceil((constant / target_half_width_elo) ** 2))
+
+    first = votes_for(width_constant(100, 0))
+    near = width_constant(first, 1)
+    constant = (near + width_constant(votes_for(near), 2)) / 2
+    votes = votes_for(constant)
+    return PairwisePlan(
+        votes_per_condition=votes,
+        total_votes=math.ceil(votes * n_conditions / 2),
+        half_width_elo=constant / math.sqrt(votes),
+        target_elo=float(target_half_width_elo),
+        n_conditions=n_conditions,
+    )

@@ -118,20 +118,31 @@ def _require_values(frame: pd.DataFrame, column: str, allowed: tuple[str, ...], 
         )
 
 
+def _scores_in_range(
+    frame: pd.DataFrame, bounds: tuple[float, float], name: str, *, integer: bool
+) -> pd.Series:
+    """`frame.score` as numbers; AnalysisError naming how many rows are out of `bounds`."""
+    scores = pd.to_numeric(frame["score"], errors="coerce")
+    low, high = bounds
+    invalid = scores.isna() | (scores < low) | (scores > high)
+    if integer:
+        invalid |= scores % 1 != 0
+    if invalid.any():
+        example = frame.loc[invalid, "score"].iloc[0]
+        kind = "an integer" if integer else "a number"
+        raise AnalysisError(
+            f"{name}.score must be {kind} from {low:g} to {high:g}; "
+            f"{int(invalid.sum())} row(s) are not (e.g. {example!r})"
+        )
+    return scores
+
+
 def validate_ratings(ratings: pd.DataFrame) -> pd.DataFrame:
     """The ratings with `score` as int and ids as str; AnalysisError on the first violation."""
     _require_columns(ratings, RATING_COLUMNS, "ratings")
     _require_values(ratings, "criterion", SCORE_CRITERIA, "ratings")
     _require_values(ratings, "genre", GENRES, "ratings")
-    scores = pd.to_numeric(ratings["score"], errors="coerce")
-    low, high = SCORE_RANGE
-    invalid = scores.isna() | (scores % 1 != 0) | (scores < low) | (scores > high)
-    if invalid.any():
-        example = ratings.loc[invalid, "score"].iloc[0]
-        raise AnalysisError(
-            f"ratings.score must be an integer from {low} to {high}; "
-            f"{int(invalid.sum())} row(s) are not (e.g. {example!r})"
-        )
+    scores = _scores_in_range(ratings, SCORE_RANGE, "ratings", integer=True)
     return ratings.assign(
         participant_id=ratings["participant_id"].astype(str),
         clip_id=ratings["clip_id"].astype(str),
@@ -191,15 +202,7 @@ def validate_mushra_scores(scores: pd.DataFrame) -> pd.DataFrame:
     if scores["condition"].isna().any():
         raise AnalysisError("mushra_scores has rows without a condition")
     _require_values(scores, "role", MUSHRA_ROLES, "mushra_scores")
-    values = pd.to_numeric(scores["score"], errors="coerce")
-    low, high = MUSHRA_SCORE_RANGE
-    invalid = values.isna() | (values < low) | (values > high)
-    if invalid.any():
-        example = scores.loc[invalid, "score"].iloc[0]
-        raise AnalysisError(
-            f"mushra_scores.score must be a number from {low:g} to {high:g}; "
-            f"{int(invalid.sum())} row(s) are not (e.g. {example!r})"
-        )
+    values = _scores_in_range(scores, MUSHRA_SCORE_RANGE, "mushra_scores", integer=False)
     return scores.assign(
         participant_id=scores["participant_id"].astype(str),
         trial_id=scores["trial_id"].astype(str),

@@ -201,6 +201,14 @@ def _accuracy(effects: Mapping[str, Mapping[str, float]], model: str) -> float:
     return float(effects[model][GENRE_DISCRIMINATION])
 
 
+def draw_pairs(
+    n_conditions: int, n_votes: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of A and B for `n_votes` votes: each unordered pair and each side equally likely."""
+    first = rng.integers(0, n_conditions, n_votes)
+    return first, (first + rng.integers(1, n_conditions, n_votes)) % n_conditions
+
+
 def draw_pairwise_outcomes(
     difference: np.ndarray, rng: np.random.Generator, *, tie_share: float, both_bad_share: float
 ) -> np.ndarray:
@@ -253,8 +261,7 @@ def simulate_pairwise_votes(
         raise AnalysisError("n_votes and votes_per_participant must be at least 1")
     rng = np.random.default_rng(seed)
     k = len(conditions)
-    first = rng.integers(0, k, n_votes)
-    second = (first + rng.integers(1, k, n_votes)) % k  # uniform over the other conditions
+    first, second = draw_pairs(k, n_votes, rng)
     participant = np.arange(n_votes) // votes_per_participant
     n_participants = int(participant[-1]) + 1
     taste = rng.normal(0, participant_sd, (n_participants, k)) if participant_sd else 0.0

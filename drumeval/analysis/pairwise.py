@@ -36,7 +36,7 @@ ELO_MEAN = 1000.0
 ELO_PER_LOGIT = 400 / math.log(10)  # 400 points = a factor 10 in odds
 REGULARISATION = 0.01  # choix's `alpha`, see the module docstring
 DEFAULT_RESAMPLES = 1000  # ≈ 2.5 ms per refit with 10 conditions: a 1000-replicate CI in ~3 s
-MIN_VOTES = 50  # votes (of any outcome) before a condition is ranked; ≈ ±90 Elo (docs/analysis.md)
+MIN_VOTES = 50  # votes (any outcome) before a condition is ranked: ≈ ±106 Elo (docs/analysis.md)
 _MAX_ITERATIONS = 10_000
 _BLOCK = 250  # replicates whose win matrices are built at once
 LEADERBOARD_COLUMNS = (

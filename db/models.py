@@ -157,6 +157,8 @@ class Study(Base):
     participant_target: Mapped[int | None] = mapped_column(Integer)
     # a participant inactive this long gives their place back (None: places are never released)
     abandon_minutes: Mapped[int | None] = mapped_column(Integer)
+    # set: the study is archived (out of dropdowns and `study list`; kept, with its ratings)
+    archived_at: Mapped[datetime | None]
 
 
 class StudyClip(Base):

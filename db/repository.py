@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, update
+from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -46,12 +46,16 @@ __all__ = [
     "EXTERNAL_ID_KEYS",
     "GENRE_ANSWERS",
     "MAX_COMMENT_CHARS",
+    "StudyHolding",
     "add_clip",
     "add_study_clips",
     "assigned_clip",
     "assignment_rows",
+    "clip_provenances",
+    "clips_of_conditions",
     "create_participant",
     "create_study",
+    "delete_study",
     "finish_deadline",
     "finish_participant",
     "get_participant",
@@ -60,13 +64,23 @@ __all__ = [
     "list_studies",
     "log_event",
     "next_assignment",
+    "pool_clip_rows",
+    "rating_count",
     "record_decline",
     "record_screening",
+    "replace_draft",
     "save_questionnaire",
+    "set_study_archived",
     "set_study_status",
+    "shortest_trial_seconds",
     "start_assignments",
+    "study_clip_ids",
     "study_clip_seconds",
+    "study_holding",
+    "study_participants",
     "study_progress",
+    "study_ratings",
+    "study_stimuli",
     "submit_rating",
 ]
 
@@ -303,8 +317,200 @@ def get_study(session: Session, *, slug: str) -> Study | None:
     return session.scalar(select(Study).where(Study.slug == slug))
 
 
-def list_studies(session: Session) -> list[Study]:
-    return list(session.scalars(select(Study).order_by(Study.created_at, Study.id)))
+def list_studies(session: Session, *, include_archived: bool = False) -> list[Study]:
+    """Studies in creation order; archived ones only when asked for."""
+    statement = select(Study).order_by(Study.created_at, Study.id)
+    if not include_archived:
+        statement = statement.where(Study.archived_at.is_(None))
+    return list(session.scalars(statement))
+
+
+def set_study_archived(session: Session, *, study_id: int, archived: bool) -> None:
+    """Archive a study (it leaves the dropdowns and the list; its data stays) or bring it back."""
+    require_write_lock(session)
+    study = _study(session, study_id)
+    if archived and study.status == "open":
+        raise StudyError(f"study {study.slug!r} is open; close it before archiving it")
+    if archived == (study.archived_at is not None):
+        return
+    study.archived_at = utc_now() if archived else None
+    _append_event(session, study_id, None, "admin", {"archived": archived})
+
+
+@dataclass(frozen=True)
+class StudyHolding:
+    """What a study holds beyond its design: who took part and what they rated."""
+
+    participants: int
+    ratings: int  # practice ratings included: deleting them loses data too
+
+
+def study_holding(session: Session, *, study_id: int) -> StudyHolding:
+    participants = session.scalar(select(func.count()).where(Participant.study_id == study_id))
+    ratings = session.scalar(select(func.count()).where(Rating.study_id == study_id))
+    return StudyHolding(int(participants or 0), int(ratings or 0))
+
+
+def replace_draft(
+    session: Session,
+    *,
+    study_id: int,
+    slug: str,
+    title: str,
+    design: Mapping[str, Any],
+    config_text: str,
+    public_title: str | None,
+    participant_target: int | None,
+    abandon_minutes: int | None,
+    clip_ids: Iterable[int],
+    training_clip_id: int | None,
+) -> Study:
+    """A draft study nobody has joined yet, redescribed: new config, design and clips."""
+    require_write_lock(session)
+    study = _study(session, study_id)
+    if study.status != "draft":
+        raise StudyError(f"only a draft study can be edited; {study.slug!r} is {study.status}")
+    if study_holding(session, study_id=study_id).participants:
+        raise StudyError(f"study {study.slug!r} has participants; duplicate it to change it")
+    if slug != study.slug:
+        if not SLUG_PATTERN.fullmatch(slug):
+            raise StudyError(f"invalid study slug {slug!r}")
+        if get_study(session, slug=slug) is not None:
+            raise StudyError(f"a study called {slug!r} already exists")
+    study.slug, study.title, study.public_title = slug, title, public_title
+    study.design, study.config_text = dict(design), config_text
+    study.participant_target, study.abandon_minutes = participant_target, abandon_minutes
+    session.execute(delete(StudyClip).where(StudyClip.study_id == study_id))
+    session.flush()
+    add_study_clips(
+        session, study_id=study_id, clip_ids=clip_ids, training_clip_id=training_clip_id
+    )
+    _append_event(session, study_id, None, "admin", {"edited": True})
+    return study
+
+
+def study_clip_ids(session: Session, *, study_id: int) -> tuple[list[int], int | None]:
+    """A study's rated clips and its practice clip (None without one)."""
+    rows = session.execute(
+        select(StudyClip.clip_id, StudyClip.purpose)
+        .where(StudyClip.study_id == study_id)
+        .order_by(StudyClip.clip_id)
+    ).all()
+    training = [clip_id for clip_id, purpose in rows if purpose == "training"]
+    return [clip_id for clip_id, purpose in rows if purpose == "trial"], (
+        training[0] if training else None
+    )
+
+
+def delete_study(session: Session, *, study_id: int) -> None:
+    """Remove a study and everything collected in it (the pool's clips stay).
+
+    Rows go child first, so the delete does not rely on the backend's ON DELETE CASCADE.
+    """
+    require_write_lock(session)
+    _study(session, study_id)
+    people = select(Participant.id).where(Participant.study_id == study_id)
+    session.execute(delete(Rating).where(Rating.study_id == study_id))
+    session.execute(delete(Assignment).where(Assignment.participant_id.in_(people)))
+    session.execute(delete(Event).where(Event.study_id == study_id))
+    session.execute(delete(Participant).where(Participant.study_id == study_id))
+    session.execute(delete(StudyClip).where(StudyClip.study_id == study_id))
+    session.execute(delete(Study).where(Study.id == study_id))
+    session.expunge_all()
+
+
+def study_stimuli(session: Session, *, study_id: int) -> list[tuple[Clip, str]]:
+    """Every clip of a study with its purpose (`trial` or `training`), by condition."""
+    rows = session.execute(
+        select(Clip, StudyClip.purpose)
+        .join(StudyClip, StudyClip.clip_id == Clip.id)
+        .where(StudyClip.study_id == study_id)
+        .order_by(StudyClip.purpose.desc(), Clip.condition, Clip.id)
+    ).all()
+    return [(clip, purpose) for clip, purpose in rows]
+
+
+def clips_of_conditions(
+    session: Session, *, conditions: Iterable[str]
+) -> list[tuple[int, str, str]]:
+    """(id, MIDI sha256, condition) of every pool clip of these conditions."""
+    rows = session.execute(
+        select(Clip.id, Clip.midi_sha256, Clip.condition).where(
+            Clip.condition.in_(list(conditions))
+        )
+    ).all()
+    return [(clip_id, sha, condition) for clip_id, sha, condition in rows]
+
+
+def pool_clip_rows(session: Session, *, conditions: Iterable[str] | None = None) -> list[Clip]:
+    """Every clip of the pool (or of the named conditions), by condition and seed."""
+    statement = select(Clip).order_by(Clip.condition, Clip.seed, Clip.midi_sha256)
+    if conditions is not None:
+        statement = statement.where(Clip.condition.in_(list(conditions)))
+    return list(session.scalars(statement))
+
+
+def clip_provenances(session: Session) -> list[dict[str, Any]]:
+    """The provenance of every clip of the pool (where its loudness target is kept)."""
+    return [
+        dict(value) for value in session.scalars(select(Clip.provenance)) if isinstance(value, dict)
+    ]
+
+
+def rating_count(session: Session, *, slug: str) -> int:
+    """Ratings a study holds (practice included); 0 for an unknown study."""
+    return int(
+        session.scalar(
+            select(func.count(Rating.id))
+            .join(Study, Study.id == Rating.study_id)
+            .where(Study.slug == slug)
+        )
+        or 0
+    )
+
+
+def shortest_trial_seconds(session: Session, *, study_id: int) -> float | None:
+    """The duration of the study's shortest rated clip (None without clips)."""
+    value = session.scalar(
+        select(func.min(Clip.duration_s))
+        .join(StudyClip, StudyClip.clip_id == Clip.id)
+        .where(StudyClip.study_id == study_id, StudyClip.purpose == "trial")
+    )
+    return None if value is None else float(value)
+
+
+def study_ratings(
+    session: Session, *, study_id: int, include_demo: bool = True
+) -> list[tuple[Rating, Clip, str, int | None]]:
+    """Every rated (not practice) clip of a study: (rating, clip, participant's public id,
+    position), by participant and position."""
+    statement = (
+        select(Rating, Clip, Participant.public_id, Assignment.position)
+        .join(Clip, Clip.id == Rating.clip_id)
+        .join(Participant, Participant.id == Rating.participant_id)
+        .outerjoin(
+            Assignment,
+            (Assignment.participant_id == Rating.participant_id)
+            & (Assignment.clip_id == Rating.clip_id),
+        )
+        .where(
+            Rating.study_id == study_id,
+            Rating.is_training.is_(False),
+            Clip.role != "training",
+        )
+        .order_by(Participant.id, Assignment.position, Rating.id)
+    )
+    if not include_demo:
+        statement = statement.where(Clip.is_demo.is_(False))
+    return [tuple(row) for row in session.execute(statement)]  # type: ignore[misc]
+
+
+def study_participants(session: Session, *, study_id: int) -> list[Participant]:
+    return list(
+        session.scalars(
+            select(Participant).where(Participant.study_id == study_id).order_by(Participant.id)
+        )
+    )
 
 
 def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:

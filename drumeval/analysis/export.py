@@ -1,11 +1,14 @@
 """A study's data as files: ratings, participants and the Table 1 summary, as CSV, JSON or
 Parquet — the same bytes from `drumeval study export` and the Results page's downloads.
 
-Three tables (`EXPORT_TABLES`):
+Four tables (`EXPORT_TABLES`):
 * `ratings` — one row per rating, blinded ids resolved to conditions
   (`drumeval.analysis.from_db.ROW_DTYPES`);
 * `participants` — one row per participant: status, headphone check, ratings given, median
   seconds played, questionnaire answers (`q_…`);
+* `stimuli` — one row per clip of the study (rated or practice): its public id (the ratings'
+  `clip_id`), condition, role, an imported clip's file name, MIDI and audio sha256, so that
+  the export is self-contained for a paper's supplement;
 * `summary` — Table 1 in long form for everyone and for the participants who pass
   post-screening (`drumeval.analysis.screening.table1_with_and_without_flagged`), with the
   seed and number of bootstrap resamples that made its intervals.
@@ -31,13 +34,20 @@ from typing import Any
 import pandas as pd
 
 from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
-from drumeval.analysis.from_db import PARTICIPANT_DTYPES, ROW_DTYPES, StudyData, typed
+from drumeval.analysis.from_db import (
+    PARTICIPANT_DTYPES,
+    ROW_DTYPES,
+    STIMULUS_DTYPES,
+    StudyData,
+    load_study,
+    typed,
+)
 from drumeval.analysis.schema import MODELS
 from drumeval.analysis.screening import table1_with_and_without_flagged
 from drumeval.errors import AnalysisError
 
 EXPORT_FORMATS = ("csv", "json", "parquet")
-EXPORT_TABLES = ("ratings", "participants", "summary")
+EXPORT_TABLES = ("ratings", "participants", "stimuli", "summary")
 MIME_TYPES = {
     "csv": "text/csv",
     "json": "application/json",
@@ -75,6 +85,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
 TABLE_DTYPES = {
     "ratings": ROW_DTYPES,
     "participants": {**PARTICIPANT_DTYPES, **SCREENING_EXPORT_DTYPES},
+    "stimuli": STIMULUS_DTYPES,
     "summary": SUMMARY_DTYPES,
 }
 
@@ -122,6 +133,8 @@ def export_table(
     """One of `EXPORT_TABLES` of a study, typed as `read_export` gives it back."""
     if table not in EXPORT_TABLES:
         raise AnalysisError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
+    if table == "stimuli":  # what the study plays, rated or not
+        return data.stimuli
     require_ratings(data)
     if table == "ratings":
         return data.rows
@@ -190,7 +203,9 @@ def read_export(source: bytes | Path, fmt: str, table: str) -> pd.DataFrame:
     if fmt == "csv":
         frame = _unescape_free_text(pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False))
     elif fmt == "json":
-        frame = pd.DataFrame(json.loads(raw.decode("utf-8")))
+        records = json.loads(raw.decode("utf-8"))
+        # an empty list has no columns to read: the table's own
+        frame = pd.DataFrame(records, columns=None if records else list(TABLE_DTYPES[table]))
     else:
         frame = pd.read_parquet(io.BytesIO(raw), engine="pyarrow")
     return typed(frame, TABLE_DTYPES[table])
@@ -284,3 +299,51 @@ def table1_latex(table: pd.DataFrame) -> str:
     latex = format_table1(table).to_latex(escape=True)
     # LaTeX typesets `--` as an en dash; `-{}-` keeps the thesis's two minus signs.
     return latex.replace("--", "-{}-").replace("✓", r"$\checkmark$").replace("✗", r"$\times$")
+
+
+# --- a study's backup, written before it is deleted ---------------------------------------
+
+BACKUP_TABLES = ("stimuli", "ratings", "participants")
+
+
+def study_backup(data: StudyData, config_text: str | None) -> bytes:
+    """One JSON document with everything a study collected: its config, its stimuli, its
+    ratings and its participants (the same records as the JSON exports), readable without
+    this app."""
+    tables = {
+        name: json.loads(to_bytes(_backup_table(data, name), "json")) for name in BACKUP_TABLES
+    }
+    document = {"slug": data.slug, "title": data.title, "config_text": config_text, **tables}
+    return (json.dumps(document, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def _backup_table(data: StudyData, name: str) -> pd.DataFrame:
+    if name == "participants":
+        return participants_with_screening(data) if not data.rows.empty else data.participants
+    return data.stimuli if name == "stimuli" else data.rows
+
+
+def delete_with_backup(
+    engine: Any, slug: str, *, confirm: str | None, backup_dir: Path | None = None
+) -> Path:
+    """Delete a study (`drumeval.study.setup.delete_study`: one with ratings only when
+    `confirm` repeats its slug), writing its JSON backup (`study_backup`) first to
+    `backup_dir` (default `<DRUMEVAL_HOME>/backups`). Returns the backup's path."""
+    from datetime import UTC, datetime
+
+    from drumeval.paths import data_home
+    from drumeval.study import setup
+
+    setup.check_deletion(engine, slug, confirm=confirm)
+    folder = backup_dir or data_home() / "backups"
+    backup = folder / f"{slug}-{datetime.now(UTC):%Y%m%dT%H%M%S%f}.json"
+    payload = study_backup(load_study(engine, slug), setup.study_status(engine, slug).config_text)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        backup.write_bytes(payload)
+    except OSError as error:
+        raise AnalysisError(
+            f"cannot write the backup {backup}: {error.strerror or error}; nothing was deleted"
+        ) from None
+    setup.delete_study(engine, slug, confirm=confirm)
+    return backup

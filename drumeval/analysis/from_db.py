@@ -16,16 +16,16 @@ Two shapes come out of one read:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, and_, func, select
+from sqlalchemy import Engine
 
 from db import repository
 from db.engine import transaction
-from db.models import Assignment, Clip, Participant, Rating, Study, StudyClip
+from db.models import Study
 from drumeval.analysis.schema import (
     ANCHOR,
     GENRE_ANSWER_COLUMNS,
@@ -75,6 +75,19 @@ PARTICIPANT_DTYPES: dict[str, str] = {
     "consented_at": "string",
     "finished_at": "string",
 }
+# One clip of the study (`drumeval.study.setup.Stimulus`): `clip_id` is the public id the
+# ratings export uses; with the content hashes, the supplement finds the very files.
+STIMULUS_DTYPES: dict[str, str] = {
+    "clip_id": "string",
+    "purpose": "string",
+    "condition": "string",
+    "role": "string",
+    "source_file": "string",
+    "midi_sha256": "string",
+    "audio_sha256": "string",
+    "audio_format": "string",
+    "duration_s": "Float64",
+}
 QUESTION_PREFIX = "q_"
 GOLD_ROLE = "gold"  # a clip with a known answer: screens participants, never analysed
 _CONTROL_ROLES = {"reference": REFERENCE, "anchor": ANCHOR, GOLD_ROLE: GOLD_ROLE}
@@ -100,6 +113,7 @@ class StudyData:
     tables: StudyTables
     min_listened_seconds: float
     rule_names: tuple[str, ...] = RULES  # the study's post-screening rules
+    stimuli: pd.DataFrame = field(default_factory=lambda: stimulus_frame([]))
 
     @property
     def rules(self) -> ScreeningRules:
@@ -157,14 +171,7 @@ def rating_count(engine: Engine, slug: str) -> int:
     """Ratings a study holds (practice ratings included): a cheap key for caching analyses
     that changes whenever a listener submits one. 0 for an unknown study."""
     with transaction(engine) as session:
-        return int(
-            session.scalar(
-                select(func.count(Rating.id))
-                .join(Study, Study.id == Rating.study_id)
-                .where(Study.slug == slug)
-            )
-            or 0
-        )
+        return repository.rating_count(session, slug=slug)
 
 
 def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> StudyData:
@@ -175,13 +182,11 @@ def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> Study
             raise StudyNotFoundError(f"no study called {slug!r}; `drumeval study list` shows them")
         records = _rating_records(session, study, include_demo)
         people = _participant_records(session, study)
-        shortest = session.scalar(
-            select(Clip.duration_s)
-            .join(StudyClip, StudyClip.clip_id == Clip.id)
-            .where(StudyClip.study_id == study.id, StudyClip.purpose == "trial")
-            .order_by(Clip.duration_s)
-            .limit(1)
-        )
+        shortest = repository.shortest_trial_seconds(session, study_id=study.id)
+        stimuli = [
+            _stimulus_record(clip, purpose)
+            for clip, purpose in repository.study_stimuli(session, study_id=study.id)
+        ]
         title, is_demo, design = study.title, bool(study.is_demo), dict(study.design)
     rows = typed(pd.DataFrame(records, columns=list(ROW_DTYPES)), ROW_DTYPES)
     participants = participant_frame(people, rows)
@@ -194,7 +199,21 @@ def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> Study
         tables=tables_from_rows(rows, participants),
         min_listened_seconds=listening_threshold(design, shortest),
         rule_names=tuple(design.get("screening_rules") or RULES),
+        stimuli=stimulus_frame(stimuli),
     )
+
+
+def stimulus_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
+    """The stimuli table of an export, typed."""
+    return typed(pd.DataFrame(records, columns=list(STIMULUS_DTYPES)), STIMULUS_DTYPES)
+
+
+def _stimulus_record(clip: Any, purpose: str) -> dict[str, Any]:
+    from drumeval.study.setup import stimulus_of
+
+    record = stimulus_of(clip, purpose).as_record()
+    record["clip_id"] = record.pop("public_id")  # exports never carry database ids
+    return {column: record[column] for column in STIMULUS_DTYPES}
 
 
 def screening_counts(engine: Engine, slug: str) -> dict[str, int]:
@@ -251,28 +270,10 @@ def _iso(moment) -> str | None:
 
 
 def _rating_records(session, study: Study, include_demo: bool) -> list[dict[str, Any]]:
-    statement = (
-        select(Rating, Clip, Participant.public_id, Assignment.position)
-        .join(Clip, Clip.id == Rating.clip_id)
-        .join(Participant, Participant.id == Rating.participant_id)
-        .outerjoin(
-            Assignment,
-            and_(
-                Assignment.participant_id == Rating.participant_id,
-                Assignment.clip_id == Rating.clip_id,
-            ),
-        )
-        .where(
-            Rating.study_id == study.id,
-            Rating.is_training.is_(False),
-            Clip.role != "training",
-        )
-        .order_by(Participant.id, Assignment.position, Rating.id)
-    )
-    if not include_demo:
-        statement = statement.where(Clip.is_demo.is_(False))
     records = []
-    for rating, clip, participant_id, position in session.execute(statement):
+    for rating, clip, participant_id, position in repository.study_ratings(
+        session, study_id=study.id, include_demo=include_demo
+    ):
         control = _CONTROL_ROLES.get(clip.role)
         records.append(
             {
@@ -300,9 +301,7 @@ def _rating_records(session, study: Study, include_demo: bool) -> list[dict[str,
 
 
 def _participant_records(session, study: Study) -> list[dict[str, Any]]:
-    people = session.scalars(
-        select(Participant).where(Participant.study_id == study.id).order_by(Participant.id)
-    )
+    people = repository.study_participants(session, study_id=study.id)
     records = []
     for person in people:
         screening = person.screening or {}

@@ -1,4 +1,5 @@
-"""`drumeval study pool|import-clips|create|open|close|status|list|config|demo`: run a study.
+"""`drumeval study pool|import-clips|create|edit|duplicate|open|close|archive|delete|status|
+list|config|demo`: run a study.
 
 The same verbs as the researcher pages (`/admin`), over the same functions in
 `drumeval.study.pool` and `drumeval.study.setup`; errors are one line and exit code 2, an
@@ -9,13 +10,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from drumeval.cli.terminal import progress_bar
+from drumeval.cli.terminal import make_console, progress_bar
 from drumeval.errors import StudyError
 
-console = Console()
+console = make_console()
 DEFAULT_BASE_URL = "http://localhost:8501"
 SharedKit = Annotated[
     str | None,
@@ -175,10 +175,7 @@ def create(
     """Create a draft study from a config file, with a preview of the ratings it will get."""
     from drumeval.study import setup
 
-    try:
-        text = config.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        raise StudyError(f"cannot read {config}: {error}") from None
+    text = _read_config(config)
     if random_slug:
         text = setup.with_slug(text, setup.random_slug())
     engine = _engine()
@@ -201,6 +198,13 @@ def create(
     console.print(f"Study {summary.slug!r} created ({status}) with {summary.clips} clips.")
     link = setup.invite_url(base_url or DEFAULT_BASE_URL, summary.slug)
     console.print(f"Invite link: {link}", soft_wrap=True)
+
+
+def _read_config(config: Path) -> str:
+    try:
+        return config.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise StudyError(f"cannot read {config}: {error}") from None
 
 
 def _print_plan(plan) -> None:
@@ -272,18 +276,104 @@ def status(
         median = "–" if clip.median_seconds is None else f"{clip.median_seconds:.0f}"
         clips.add_row(str(clip.clip_id), clip.condition, str(clip.ratings), median)
     console.print(clips)
+    _print_stimuli(state.stimuli)
 
 
-def list_() -> None:
-    """Every study with its status."""
+def _print_stimuli(stimuli) -> None:
+    """One tab-separated line per clip (full hashes are wider than any table)."""
+    console.print("\n[bold]Stimuli[/] (the export's `stimuli` table):")
+    header = ("clip", "public_id", "purpose", "condition", "role", "source_file", "midi_sha256")
+    lines = ["\t".join((*header, "audio_file"))]
+    lines += [
+        "\t".join(
+            (
+                str(item.clip_id),
+                item.public_id,
+                item.purpose,
+                item.condition,
+                item.role,
+                item.source_file or "-",
+                item.midi_sha256,
+                f"{item.audio_sha256}.{item.audio_format}",
+            )
+        )
+        for item in stimuli
+    ]
+    console.print("\n".join(lines), soft_wrap=True, highlight=False, markup=False)
+
+
+def list_(
+    all_: Annotated[bool, typer.Option("--all", help="Archived studies too.")] = False,
+) -> None:
+    """Every study with its status (archived ones with --all)."""
     from drumeval.study import setup
 
     table = Table("slug", "title", "status", "clips", "demo", title="Studies", title_justify="left")
-    for study in setup.list_summaries(_engine()):
+    for study in setup.list_summaries(_engine(), include_archived=all_):
+        status = f"{study.status}, archived" if study.archived else study.status
         table.add_row(
-            study.slug, study.title, study.status, str(study.clips), "yes" if study.is_demo else ""
+            study.slug, study.title, status, str(study.clips), "yes" if study.is_demo else ""
         )
     console.print(table)
+
+
+def edit(
+    slug: Annotated[str, typer.Argument(help="The draft study's slug.")],
+    config: Annotated[Path, typer.Option("--config", help="Its new config (TOML).")],
+) -> None:
+    """Change a draft nobody has joined: its config, and the clips it picks (see `study
+    config SLUG` for the current one)."""
+    from drumeval.study import setup
+
+    summary = setup.edit_draft(_engine(), slug, _read_config(config))
+    console.print(f"Draft {summary.slug!r} now has {summary.clips} clips.")
+
+
+def duplicate(
+    slug: Annotated[str, typer.Argument(help="The study to copy.")],
+    new_slug: Annotated[
+        str | None,
+        typer.Option("--slug", help="The copy's link name [random: reveals nothing]."),
+    ] = None,
+) -> None:
+    """A new draft with the same design and clips (to change a study that has participants)."""
+    from drumeval.study import setup
+
+    summary = setup.duplicate_study(_engine(), slug, new_slug or setup.random_slug())
+    console.print(f"Study {summary.slug!r} created (draft) as a copy of {slug!r}.")
+
+
+def archive(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    restore: Annotated[bool, typer.Option("--restore", help="Bring it back.")] = False,
+) -> None:
+    """Archive a draft or closed study: it leaves `study list` and the pages' dropdowns
+    (`study list --all` still shows it); nothing is deleted."""
+    from drumeval.study import setup
+
+    setup.archive_study(_engine(), slug, archived=not restore)
+    console.print(f"Study {slug!r} is {'back' if restore else 'archived'}.")
+
+
+def delete(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    confirm: Annotated[
+        str | None,
+        typer.Option("--confirm", help="The slug again: needed when the study has ratings."),
+    ] = None,
+) -> None:
+    """Delete a study and what it collected (the pool's clips stay); a JSON backup of its
+    config, stimuli, ratings and participants is written first."""
+    from drumeval.analysis.export import delete_with_backup
+
+    try:
+        backup = delete_with_backup(_engine(), slug, confirm=confirm)
+    except StudyError as error:
+        asked, flag = "confirm the deletion with its slug", f"add --confirm {slug} to delete it"
+        if asked in str(error):
+            raise StudyError(str(error).replace(asked, flag)) from None
+        raise
+    console.print(f"Study {slug!r} deleted; its backup: {backup}", soft_wrap=True)
 
 
 def config(slug: Annotated[str, typer.Argument(help="The study's slug.")]) -> None:
@@ -362,6 +452,10 @@ def register(study_app: typer.Typer) -> None:
     study_app.command("import-clips")(import_clips)
     study_app.command("reconcile")(reconcile)
     study_app.command()(create)
+    study_app.command()(edit)
+    study_app.command()(duplicate)
+    study_app.command()(archive)
+    study_app.command()(delete)
     study_app.command("open")(open_)
     study_app.command()(close)
     study_app.command()(status)

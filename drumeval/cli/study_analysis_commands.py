@@ -3,10 +3,11 @@
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-console = Console()
+from drumeval.cli.terminal import make_console
+
+console = make_console()
 
 
 def plan(

@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
+from drumeval.cli.terminal import make_console
 from drumeval.errors import AnalysisError
 
-console = Console()
+console = make_console()
 
 Resamples = Annotated[
     int, typer.Option("--resamples", help="Bootstrap resamples of the 95 % intervals.")
@@ -92,9 +92,7 @@ def table1(
     ] = None,
     corpus_size: Annotated[
         list[int] | None,
-        typer.Option(
-            "--corpus-size", help="Only models trained on this corpus size (repeatable)."
-        ),
+        typer.Option("--corpus-size", help="Only models trained on this corpus size (repeatable)."),
     ] = None,
     resamples: Resamples = DEFAULT_RESAMPLES,
     seed: Seed = 0,

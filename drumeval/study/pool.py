@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from db import repository
@@ -50,7 +49,6 @@ _RESERVED_PREFIXES = ("reference/", "anchor/", "gold/", "practice/", "demo/", "k
 # attentive listener rates at the bottom of realism (its known answer, ITU-T P.808 style).
 GOLD_HIT_RATE = 0.5
 _LOUDNESS_TOLERANCE_LU = 0.5
-
 
 
 @dataclass(frozen=True)
@@ -200,11 +198,10 @@ def _as_pool_clip(row: ClipRow) -> PoolClip:
 
 def pool_clips(engine: Engine, *, conditions: Iterable[str] | None = None) -> list[PoolClip]:
     """Every clip of the pool (or of the named conditions), ordered by condition and seed."""
-    statement = select(ClipRow).order_by(ClipRow.condition, ClipRow.seed, ClipRow.midi_sha256)
-    if conditions is not None:
-        statement = statement.where(ClipRow.condition.in_(list(conditions)))
     with transaction(engine) as session:
-        return [_as_pool_clip(row) for row in session.scalars(statement)]
+        return [
+            _as_pool_clip(row) for row in repository.pool_clip_rows(session, conditions=conditions)
+        ]
 
 
 def pool_target_lufs(engine: Engine, requested: float | None = None) -> float:
@@ -217,8 +214,8 @@ def pool_target_lufs(engine: Engine, requested: float | None = None) -> float:
     with transaction(engine) as session:
         targets = {
             float(provenance["target_lufs"])
-            for provenance in session.scalars(select(ClipRow.provenance))
-            if isinstance(provenance, dict) and "target_lufs" in provenance
+            for provenance in repository.clip_provenances(session)
+            if "target_lufs" in provenance
         }
     if not targets:
         return DEFAULT_TARGET_LUFS if requested is None else float(requested)

@@ -33,7 +33,6 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from db import repository
@@ -42,7 +41,6 @@ from db.engine import transaction
 # Re-exported: the researcher pages reach the database's limits through this module.
 from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
 from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
-from db.models import Clip as ClipRow
 from drumeval.errors import StudyError
 from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
 from drumeval.study.pool import anchor_name, gold_name, practice_name, reference_name
@@ -373,11 +371,7 @@ def select_clips(engine: Engine, config: StudyConfig) -> Selection:
         practice = practice_name(bars, prefix=prefix)
     names = [*wanted, *([practice] if practice else [])]
     with transaction(engine) as session:
-        rows = session.execute(
-            select(ClipRow.id, ClipRow.midi_sha256, ClipRow.condition).where(
-                ClipRow.condition.in_(names)
-            )
-        ).all()
+        rows = repository.clips_of_conditions(session, conditions=names)
     by_condition: dict[str, list[tuple[int, str]]] = {name: [] for name in names}
     for clip_id, sha, condition in rows:
         by_condition[condition].append((clip_id, sha))
@@ -528,6 +522,7 @@ class StudySummary:
     status: str
     is_demo: bool
     clips: int
+    archived: bool = False
 
 
 def create_study(
@@ -563,7 +558,7 @@ def create_study(
         )
 
 
-def _require_study(session, slug: str):
+def _require_study(session: Any, slug: str) -> Any:
     study = repository.get_study(session, slug=slug)
     if study is None:
         raise StudyError(f"no study called {slug!r}; `drumeval study list` shows them")
@@ -599,9 +594,10 @@ def close_study(engine: Engine, slug: str, *, grace_minutes: int | None = None) 
     return deadline
 
 
-def list_summaries(engine: Engine) -> list[StudySummary]:
+def list_summaries(engine: Engine, *, include_archived: bool = False) -> list[StudySummary]:
+    """Every study (archived ones only with `include_archived`), oldest first."""
     with transaction(engine) as session:
-        studies = repository.list_studies(session)
+        studies = repository.list_studies(session, include_archived=include_archived)
         return [
             StudySummary(
                 study.id,
@@ -609,20 +605,11 @@ def list_summaries(engine: Engine) -> list[StudySummary]:
                 study.title,
                 study.status,
                 study.is_demo,
-                _trial_count(session, study.id),
+                len(repository.study_clip_ids(session, study_id=study.id)[0]),
+                archived=study.archived_at is not None,
             )
             for study in studies
         ]
-
-
-def _trial_count(session, study_id: int) -> int:
-    from sqlalchemy import func
-
-    from db.models import StudyClip
-
-    return session.scalar(
-        select(func.count()).where(StudyClip.study_id == study_id, StudyClip.purpose == "trial")
-    )
 
 
 @dataclass(frozen=True)
@@ -646,21 +633,26 @@ class StudyStatus:
     per_condition: dict[str, int]
     clips: tuple[ClipProgress, ...]
     base_url: str | None = None  # given at creation (`study create --base-url`)
+    stimuli: tuple["Stimulus", ...] = ()
+    participant_target: int | None = None
+    abandon_minutes: int | None = None
+    design: dict[str, Any] = field(default_factory=dict)
 
 
 def study_status(engine: Engine, slug: str) -> StudyStatus:
-    """Participants started / finished / screened out, ratings per clip and per condition."""
-    from db.models import StudyClip
-
+    """Participants started / finished / screened out, ratings per clip and per condition,
+    and the study's stimuli."""
     with transaction(engine) as session:
         study = _require_study(session, slug)
         progress = repository.study_progress(session, study_id=study.id)
-        clip_rows = session.execute(
-            select(ClipRow.id, ClipRow.condition)
-            .join(StudyClip, StudyClip.clip_id == ClipRow.id)
-            .where(StudyClip.study_id == study.id, StudyClip.purpose == "trial")
-            .order_by(ClipRow.condition, ClipRow.id)
-        ).all()
+        stimuli = tuple(
+            stimulus_of(clip, purpose)
+            for clip, purpose in repository.study_stimuli(session, study_id=study.id)
+        )
+    clip_rows = sorted(
+        ((item.clip_id, item.condition) for item in stimuli if item.purpose == "trial"),
+        key=lambda row: (row[1], row[0]),
+    )
     per_condition = {condition: 0 for _, condition in clip_rows}
     per_condition.update(progress["ratings_per_condition"])
     clips = tuple(
@@ -694,6 +686,10 @@ def study_status(engine: Engine, slug: str) -> StudyStatus:
         per_condition,
         clips,
         base_url=study.base_url,
+        stimuli=stimuli,
+        participant_target=study.participant_target,
+        abandon_minutes=study.abandon_minutes,
+        design=dict(study.design or {}),
     )
 
 
@@ -711,3 +707,140 @@ def invite_qr_svg(url: str) -> str:
     buffer = io.BytesIO()
     segno.make(url, error="m").save(buffer, kind="svg", scale=4, border=2, xmldecl=False)
     return buffer.getvalue().decode()
+
+
+# --- which stimuli are in a study ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stimulus:
+    """One clip of a study as a paper's supplement lists it: enough to find the very files
+    (content hashes) and to tell how it entered the pool (role, imported file's name)."""
+
+    clip_id: int
+    public_id: str  # the id evaluators' pages and the exports use
+    purpose: str  # "trial" (rated) or "training" (the practice clip)
+    condition: str
+    role: str  # generated, imported, reference, anchor, gold, training
+    source_file: str | None  # an imported clip's file name
+    midi_sha256: str
+    audio_sha256: str
+    audio_format: str
+    duration_s: float
+
+    def as_record(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in STIMULUS_COLUMNS}
+
+
+STIMULUS_COLUMNS = tuple(Stimulus.__dataclass_fields__)
+
+
+def stimulus_of(clip: Any, purpose: str) -> Stimulus:
+    """A study clip row (`db.models.Clip`) as a `Stimulus`."""
+    provenance = clip.provenance or {}
+    return Stimulus(
+        clip_id=clip.id,
+        public_id=clip.public_id,
+        purpose=purpose,
+        condition=clip.condition,
+        role=clip.role,
+        source_file=provenance.get("file_name"),
+        midi_sha256=clip.midi_sha256,
+        audio_sha256=clip.audio_sha256,
+        audio_format=clip.audio_format,
+        duration_s=float(clip.duration_s),
+    )
+
+
+def study_stimuli(engine: Engine, slug: str) -> tuple[Stimulus, ...]:
+    """Every clip of a study: the practice clip first, then by condition."""
+    return study_status(engine, slug).stimuli
+
+
+# --- the researcher's workflow: edit, duplicate, archive, delete ----------------------------
+
+
+def edit_draft(engine: Engine, slug: str, config_text: str) -> StudySummary:
+    """Redescribe a draft nobody has joined with new TOML (its clips are chosen again; the
+    slug may change too). A study with participants must be duplicated instead."""
+    config = parse_config(config_text)
+    selection = select_clips(engine, config)
+    with transaction(engine, write_lock=True) as session:
+        study = _require_study(session, slug)
+        repository.replace_draft(
+            session,
+            study_id=study.id,
+            slug=config.slug,
+            title=config.title,
+            public_title=config.public_title,
+            design=config.design(),
+            config_text=config_text,
+            participant_target=config.participant_target,
+            abandon_minutes=config.abandon_minutes,
+            clip_ids=selection.trial_ids,
+            training_clip_id=selection.training,
+        )
+        return StudySummary(
+            study.id, study.slug, study.title, study.status, study.is_demo, len(selection.trial_ids)
+        )
+
+
+def duplicate_study(engine: Engine, slug: str, new_slug: str) -> StudySummary:
+    """A new draft with the same design and the very same clips under another link name
+    (to change a study that has participants, or to run it again)."""
+    with transaction(engine, write_lock=True) as session:
+        study = _require_study(session, slug)
+        trial, training = repository.study_clip_ids(session, study_id=study.id)
+        copy = repository.create_study(
+            session,
+            slug=new_slug,
+            title=study.title,
+            public_title=study.public_title,
+            base_url=study.base_url,
+            participant_target=study.participant_target,
+            abandon_minutes=study.abandon_minutes,
+            design=dict(study.design or {}),
+            config_text=with_slug(study.config_text, new_slug) if study.config_text else None,
+        )
+        copy.grace_minutes = study.grace_minutes
+        repository.add_study_clips(
+            session, study_id=copy.id, clip_ids=trial, training_clip_id=training
+        )
+        return StudySummary(copy.id, copy.slug, copy.title, copy.status, False, len(trial))
+
+
+def archive_study(engine: Engine, slug: str, *, archived: bool = True) -> None:
+    """Archive a draft or closed study (out of dropdowns and `study list`), or restore it."""
+    with transaction(engine, write_lock=True) as session:
+        study = _require_study(session, slug)
+        repository.set_study_archived(session, study_id=study.id, archived=archived)
+
+
+def study_holding(engine: Engine, slug: str) -> repository.StudyHolding:
+    """How many participants and ratings a study holds (what deleting it would lose)."""
+    with transaction(engine) as session:
+        study = _require_study(session, slug)
+        return repository.study_holding(session, study_id=study.id)
+
+
+def check_deletion(engine: Engine, slug: str, *, confirm: str | None) -> repository.StudyHolding:
+    """Refuse to delete a study that has ratings unless `confirm` repeats its slug."""
+    holding = study_holding(engine, slug)
+    if holding.ratings and confirm != slug:
+        raise StudyError(
+            f"study {slug!r} has {holding.ratings} rating(s) from {holding.participants} "
+            f"participant(s); confirm the deletion with its slug"
+        )
+    return holding
+
+
+def delete_study(engine: Engine, slug: str, *, confirm: str | None) -> None:
+    """Delete a study and what was collected in it (its clips stay in the pool); one with
+    ratings only when `confirm` repeats its slug (`analysis.export.delete_with_backup`
+    writes its JSON backup first)."""
+    check_deletion(engine, slug, confirm=confirm)
+    with transaction(engine, write_lock=True) as session:
+        study = _require_study(session, slug)
+        if study.is_demo:
+            raise StudyError("the demo study cannot be deleted (`make run` rebuilds it)")
+        repository.delete_study(session, study_id=study.id)

@@ -23,7 +23,8 @@ import io
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ from drumeval.audio.synth import SYNTH_GAIN, find_soundfont, synthesize
 from drumeval.data.drum_classes import PITCH_TO_CLASS, STEPS_PER_QUARTER
 from drumeval.errors import AudioError, FileTooLargeError, NoDrumsError
 from drumeval.paths import audio_cache_dir
+from drumeval.progress import ProgressCallback, no_progress
 
 if TYPE_CHECKING:
     import pretty_midi
@@ -426,23 +428,30 @@ def render_many(
     cache_dir: Path | None = None,
     soundfont: str | Path | None = None,
     workers: int = 2,
-    on_done: Callable[[RenderedClip], None] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> list[RenderedClip]:
     """`render` for many inputs on `workers` threads (numpy, FluidSynth, ffmpeg free the GIL).
 
     Results are in input order; the first error is raised after the running renders end.
+    `progress` hears each finished clip (its file name, or `clip N` for MIDI in memory).
     """
     kits = [kit] * len(midis) if isinstance(kit, str) else list(kit)
     if len(kits) != len(midis):
         raise AudioError(f"{len(kits)} kits given for {len(midis)} MIDI inputs")
+    report = progress or no_progress
+    finished = 0
+    counting = threading.Lock()  # the threads finish in any order; the count must not skip
 
     def render_one(index: int) -> RenderedClip:
+        nonlocal finished
+        midi = midis[index]
         clip = render(
-            midis[index], kit=kits[index], settings=settings, cache_dir=cache_dir,
-            soundfont=soundfont,
-        )  # fmt: skip
-        if on_done is not None:
-            on_done(clip)
+            midi, kit=kits[index], settings=settings, cache_dir=cache_dir, soundfont=soundfont
+        )
+        label = Path(midi).name if isinstance(midi, str | Path) else f"clip {index + 1}"
+        with counting:
+            finished += 1
+            report(label, finished, len(midis))
         return clip
 
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:

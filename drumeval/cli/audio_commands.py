@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from drumeval.audio.kits import GENRE_KITS, KITS
-from drumeval.cli.terminal import make_console
+from drumeval.cli.terminal import make_console, progress_bar
 from drumeval.errors import DrumevalError
 
 console = make_console()
@@ -23,17 +22,6 @@ class AudioFormat(StrEnum):
     opus = "opus"
     mp3 = "mp3"
     wav = "wav"
-
-
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    )
 
 
 def _outputs(inputs: list[Path], out: Path | None, out_dir: Path | None, suffix: str) -> list[Path]:
@@ -99,15 +87,14 @@ def render(
         target_lufs=lufs, start_s=start, length_s=length, format=chosen_format, engine=engine
     )
     outputs = _outputs(inputs, out, out_dir, f".{chosen_format}")
-    with _progress() as progress:
-        task = progress.add_task(f"rendering ({', '.join(sorted(set(kits)))})", total=len(inputs))
+    with progress_bar(f"rendering ({', '.join(sorted(set(kits)))})", console) as report:
         clips = render_many(
             inputs,
             kit=kits,
             settings=settings,
             cache_dir=cache_dir,
             workers=workers,
-            on_done=lambda _clip: progress.advance(task),
+            progress=report,
         )
     for source, target, clip in zip(inputs, outputs, clips, strict=True):
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -155,9 +142,10 @@ def plot(
         else [path.with_name(path.name.replace("_grid.png", "_density.png")) for path in grids]
     )
     failures = 0
-    with _progress() as progress:
-        task = progress.add_task("drawing", total=len(inputs))
-        for source, grid_path, density_path in zip(inputs, grids, densities, strict=True):
+    with progress_bar("drawing", console) as report:
+        for done, (source, grid_path, density_path) in enumerate(
+            zip(inputs, grids, densities, strict=True), start=1
+        ):
             try:
                 track = load_drum_track(source)
             except DrumevalError as error:
@@ -172,7 +160,7 @@ def plot(
             if density_path is not None:
                 save_figure(density_figure(track.event_ids, title=title), density_path)
                 written.append(density_path)
-            progress.advance(task)
+            report(source.name, done, len(inputs))
             console.print(f"{source.name} → {', '.join(map(str, written))}", highlight=False)
     if failures:
         raise typer.Exit(code=2)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Column, Table
 
-from drumeval.cli.terminal import make_console
+from drumeval.cli.terminal import make_console, parameters_as_flags, progress_bar
 
 console = make_console()
 # `compare-checkpoints` defaults: a seed neither training's selection nor the report uses, and
@@ -104,25 +104,27 @@ def train(
     from drumeval.training.recipes import train_model
     from drumeval.training.shipping import ship_checkpoint
 
-    result = train_model(
-        model.value,
-        corpus=corpus,
-        preset=preset,
-        hparams=hparams,
-        steps=steps,
-        eval_every=eval_every,
-        checkpoint_every=checkpoint_every,
-        patience=patience or None,
-        export_best=not export_last,
-        seed=seed,
-        run_dir=run_dir,
-        resume=resume,
-        eval_smoothing=eval_smoothing,
-        fidelity_every=fidelity_every or None,
-        fidelity_samples=fidelity_samples,
-        init_from=init_from,
-        command=shlex.join(["drumeval", *sys.argv[1:]]),
-    )
+    with progress_bar("training", console) as report, parameters_as_flags():
+        result = train_model(
+            model.value,
+            corpus=corpus,
+            preset=preset,
+            hparams=hparams,
+            steps=steps,
+            eval_every=eval_every,
+            checkpoint_every=checkpoint_every,
+            patience=patience or None,
+            export_best=not export_last,
+            seed=seed,
+            run_dir=run_dir,
+            resume=resume,
+            eval_smoothing=eval_smoothing,
+            fidelity_every=fidelity_every or None,
+            fidelity_samples=fidelity_samples,
+            init_from=init_from,
+            command=shlex.join(["drumeval", *sys.argv[1:]]),
+            progress=report,
+        )
     console.print(
         f"[green]done[/]: {result.steps} steps in {result.wall_time_s:.0f} s"
         f"{' (stopped on plateau)' if result.stopped_early else ''}; "
@@ -188,7 +190,6 @@ def generate(
 ) -> None:
     """Generate 2-minute drum tracks as MIDI (120 qpm, GM drums) with provenance sidecars."""
     from drumeval.data.primers import parse_primer
-    from drumeval.errors import ModelError, ParameterError
     from drumeval.generate import execute, plan_generation, write_tracks
 
     primer_ids = parse_primer(primer=primer, primer_midi=primer_midi)
@@ -197,7 +198,7 @@ def generate(
         from drumeval.data.midi import load_drum_track
 
         input_ids = [load_drum_track(path).event_ids for path in inputs]
-    try:
+    with parameters_as_flags():
         plan = plan_generation(
             model.value,
             corpus=corpus,
@@ -215,8 +216,6 @@ def generate(
             inputs=input_ids,
             num_interpolations=num_interpolations,
         )
-    except ParameterError as error:  # the library names parameters, a terminal user flags
-        raise ModelError(f"--{error.parameter.replace('_', '-')} {error.requirement}") from None
     with console.status(f"generating {num} × {bars} bars with {model.value}…"):
         tracks = execute(plan)
     if join:

@@ -3,7 +3,8 @@
 Each model module supplies a pure `loss_fn`, an optimizer and batch iterators; this module
 owns everything else: the `jax.jit`-compiled train and eval steps (Keras' stateless API),
 periodic evaluation, early stopping on a plateau, resumable checkpoints, TensorBoard logs,
-a PNG of the curves, a rich progress bar and the final model card.
+a PNG of the curves, progress reports (`drumeval.progress`: the step, with steps/s and the
+latest losses as the label) and the final model card.
 
 Which weights are exported (issue 18): a loss can fall while the samples still place hits
 at random, so when the caller passes a `fidelity_fn` (samples the current weights and
@@ -29,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from drumeval.errors import ModelError
+from drumeval.errors import ModelError, ParameterError
+from drumeval.progress import ProgressCallback, no_progress
 
 Batch = dict[str, np.ndarray]
 LossFn = Callable[..., tuple[Any, dict[str, Any]]]
@@ -152,7 +154,7 @@ def train(
     run_dir: str | Path,
     resume: bool = False,
     card: dict[str, Any] | None = None,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
     fidelity_fn: Callable[[list[np.ndarray]], dict[str, float]] | None = None,
 ) -> TrainingResult:
     """Train `model` in place and export the selected weights to `run_dir/final`.
@@ -161,6 +163,7 @@ def train(
     jittable and return `(scalar loss, {name: scalar metric})`. `fidelity_fn(weights)`
     returns figures including `distance` (lower is better); it is called every
     `schedule.fidelity_every_steps` and at the last step, and then selects the weights.
+    `progress` hears every step (`_progress_label`: steps/s, the latest train and eval loss).
     """
     import jax
 
@@ -182,8 +185,8 @@ def train(
             run_dir, trainable, optimizer_state
         )
     elif not resume and (run_dir / STATE_FILE).is_file():
-        raise ModelError(
-            f"{run_dir} already holds a run; pass --resume to continue it or pick a new --run-dir"
+        raise ParameterError(
+            "resume", f"must be on: {run_dir} already holds a run (continue it, or train elsewhere)"
         )
 
     def loss_for_grad(train_values, non_train_values, batch, key, step_value):
@@ -221,7 +224,8 @@ def train(
         return {name: total / total_weight for name, total in totals.items()}
 
     writer = _SummaryWriter(run_dir / "tensorboard")
-    started = time.perf_counter()
+    report = progress or no_progress
+    started, start_step = time.perf_counter(), step
     stopped_early = False
     last_train = (
         {k: v for k, v in history["train"][-1].items() if k != "step"} if history["train"] else {}
@@ -231,71 +235,67 @@ def train(
     # `grad_norm_clip_to_zero` (and when it is inf/NaN): such a step changes no weight.
     zero_above = float(getattr(optimizer, "grad_norm_clip_to_zero", math.inf))
     stalled_steps = 0  # consecutive steps whose gradient was zeroed (update skipped)
-    with _ProgressBar(progress, schedule.num_steps, step) as advance:
-        while step < schedule.num_steps:
-            batch = next(train_batches)
-            rng, key = jax.random.split(rng)
-            trainable, optimizer_state, metrics = train_step(
-                trainable, optimizer_state, non_trainable, batch, key, np.int32(step)
-            )
-            step += 1
-            window.append(metrics)
-            if step % schedule.log_every_steps == 0 or step == schedule.num_steps:
-                norms = [float(m["grad_norm"]) for m in window]
-                nonfinite = sum(not math.isfinite(norm) for norm in norms)
-                zeroed = sum(norm >= zero_above for norm in norms)  # finite, above the limit
-                skipped = nonfinite + zeroed
-                stalled_steps = stalled_steps + skipped if skipped == len(window) else 0
-                last_train = {
-                    **_mean_metrics(window),
-                    "nonfinite_grad_share": nonfinite / len(window),
-                    "zeroed_grad_share": zeroed / len(window),
-                }
-                window = []
-                if not math.isfinite(last_train["loss"]):
-                    raise ModelError(
-                        f"training diverged at step {step} (loss {last_train['loss']})"
-                    )
-                if stalled_steps >= schedule.eval_every_steps:
-                    raise ModelError(_stall_message(step, stalled_steps, zero_above))
-                history["train"].append({"step": step, **last_train})
-                writer.scalars("train", last_train, step)
-            if step % schedule.eval_every_steps == 0 or step == schedule.num_steps:
-                eval_metrics = evaluate(trainable, np.int32(step))
-                losses = [*(h["loss"] for h in history["eval"]), eval_metrics["loss"]]
-                eval_metrics["loss_smoothed"] = float(np.mean(losses[-schedule.eval_smoothing :]))
-                history["eval"].append({"step": step, **eval_metrics})
-                writer.scalars("eval", eval_metrics, step)
-                if not use_fidelity:
-                    best = _update_best(best, eval_metrics["loss_smoothed"], step, trainable)
-            fidelity_due = use_fidelity and (
-                step % schedule.fidelity_every_steps == 0 or step == schedule.num_steps
-            )
-            if fidelity_due:
-                sampled = fidelity_fn([np.asarray(v) for v in trainable])
-                figures = {name: float(value) for name, value in sampled.items()}
-                history["fidelity"].append({"step": step, **figures})
-                writer.scalars("fidelity", figures, step)
-                best = _update_best(best, figures["distance"], step, trainable)
-            if (
-                schedule.patience_evals is not None
-                and best["evals_since"] >= schedule.patience_evals
-            ):
-                stopped_early = True
-            elapsed = elapsed_before + time.perf_counter() - started
-            if (
-                step % schedule.checkpoint_every_steps == 0
-                or step == schedule.num_steps
-                or stopped_early
-            ):
-                _save_state(run_dir, trainable, optimizer_state, rng, step, elapsed, history, best)
-            advance(
-                step,
-                last_train.get("loss"),
-                history["eval"][-1]["loss"] if history["eval"] else None,
-            )
-            if stopped_early:
-                break
+    while step < schedule.num_steps:
+        batch = next(train_batches)
+        rng, key = jax.random.split(rng)
+        trainable, optimizer_state, metrics = train_step(
+            trainable, optimizer_state, non_trainable, batch, key, np.int32(step)
+        )
+        step += 1
+        window.append(metrics)
+        if step % schedule.log_every_steps == 0 or step == schedule.num_steps:
+            norms = [float(m["grad_norm"]) for m in window]
+            nonfinite = sum(not math.isfinite(norm) for norm in norms)
+            zeroed = sum(norm >= zero_above for norm in norms)  # finite, above the limit
+            skipped = nonfinite + zeroed
+            stalled_steps = stalled_steps + skipped if skipped == len(window) else 0
+            last_train = {
+                **_mean_metrics(window),
+                "nonfinite_grad_share": nonfinite / len(window),
+                "zeroed_grad_share": zeroed / len(window),
+            }
+            window = []
+            if not math.isfinite(last_train["loss"]):
+                raise ModelError(f"training diverged at step {step} (loss {last_train['loss']})")
+            if stalled_steps >= schedule.eval_every_steps:
+                raise ModelError(_stall_message(step, stalled_steps, zero_above))
+            history["train"].append({"step": step, **last_train})
+            writer.scalars("train", last_train, step)
+        if step % schedule.eval_every_steps == 0 or step == schedule.num_steps:
+            eval_metrics = evaluate(trainable, np.int32(step))
+            losses = [*(h["loss"] for h in history["eval"]), eval_metrics["loss"]]
+            eval_metrics["loss_smoothed"] = float(np.mean(losses[-schedule.eval_smoothing :]))
+            history["eval"].append({"step": step, **eval_metrics})
+            writer.scalars("eval", eval_metrics, step)
+            if not use_fidelity:
+                best = _update_best(best, eval_metrics["loss_smoothed"], step, trainable)
+        fidelity_due = use_fidelity and (
+            step % schedule.fidelity_every_steps == 0 or step == schedule.num_steps
+        )
+        if fidelity_due:
+            sampled = fidelity_fn([np.asarray(v) for v in trainable])
+            figures = {name: float(value) for name, value in sampled.items()}
+            history["fidelity"].append({"step": step, **figures})
+            writer.scalars("fidelity", figures, step)
+            best = _update_best(best, figures["distance"], step, trainable)
+        if schedule.patience_evals is not None and best["evals_since"] >= schedule.patience_evals:
+            stopped_early = True
+        elapsed = elapsed_before + time.perf_counter() - started
+        if (
+            step % schedule.checkpoint_every_steps == 0
+            or step == schedule.num_steps
+            or stopped_early
+        ):
+            _save_state(run_dir, trainable, optimizer_state, rng, step, elapsed, history, best)
+        label = _progress_label(
+            step - start_step,
+            time.perf_counter() - started,
+            last_train.get("loss"),
+            history["eval"][-1]["loss"] if history["eval"] else None,
+        )
+        report(label, step, schedule.num_steps)
+        if stopped_early:
+            break
 
     writer.close()
     wall_time = elapsed_before + time.perf_counter() - started
@@ -325,6 +325,19 @@ def train(
         model, run_dir / FINAL_DIR, {**(card or {}), "training": _result_card(result, schedule)}
     )
     return result
+
+
+def _progress_label(
+    steps: int, seconds: float, train_loss: float | None, eval_loss: float | None
+) -> str:
+    """The bar's label, the training log's one line: speed since this process started (a
+    resumed run counts its own steps) and the latest losses."""
+    parts = [f"{steps / max(seconds, 1e-9):.1f} steps/s"]
+    if train_loss is not None:
+        parts.append(f"loss {train_loss:.3f}")
+    if eval_loss is not None:
+        parts.append(f"eval {eval_loss:.3f}")
+    return "  ".join(parts)
 
 
 def _update_best(best: dict[str, Any], score: float, step: int, trainable) -> dict[str, Any]:
@@ -498,53 +511,3 @@ def _write_curves(history: dict[str, list[dict[str, float]]], path: Path) -> Non
     figure.tight_layout()
     figure.savefig(path, dpi=90)
     plt.close(figure)
-
-
-class _ProgressBar:
-    """A rich progress bar showing steps/s and the latest losses (or nothing when disabled)."""
-
-    def __init__(self, enabled: bool, total: int, completed: int):
-        self.enabled, self.total, self.completed = enabled, total, completed
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda *args: None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]training"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TextColumn("{task.fields[losses]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-        )
-        self.progress.__enter__()
-        self.task = self.progress.add_task(
-            "train", total=self.total, completed=self.completed, rate="", losses=""
-        )
-        self.started, self.start_step = time.perf_counter(), self.completed
-
-        def advance(step: int, train_loss: float | None, eval_loss: float | None) -> None:
-            rate = (step - self.start_step) / max(time.perf_counter() - self.started, 1e-9)
-            losses = f"loss {train_loss:.3f}" if train_loss is not None else ""
-            if eval_loss is not None:
-                losses += f"  eval {eval_loss:.3f}"
-            self.progress.update(
-                self.task, completed=step, rate=f"{rate:.1f} steps/s", losses=losses
-            )
-
-        return advance
-
-    def __exit__(self, *exc_info):
-        if self.enabled:
-            self.progress.__exit__(*exc_info)
-        return False

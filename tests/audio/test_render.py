@@ -17,6 +17,7 @@ from drumeval.audio.pipeline import (
     load_score,
     musical_end_s,
     render,
+    render_many,
     render_track,
     resolve_cache_dir,
     score_to_midi_bytes,
@@ -108,6 +109,23 @@ def test_excerpt_past_the_music_is_refused(audio_cache):
     settings = RenderSettings(start_s=9.0, length_s=3.0)
     with pytest.raises(AudioError, match="after the music ends"):
         render(simple_beat(4), settings=settings, cache_dir=audio_cache)
+
+
+def test_render_many_reports_each_finished_clip_once(audio_cache, tmp_path):
+    paths = [tmp_path / "a.mid", tmp_path / "b.mid"]
+    for bars, path in enumerate(paths, start=1):
+        simple_beat(bars).write(str(path))
+    reports = []
+    clips = render_many(
+        [*paths, simple_beat(3)],
+        settings=RenderSettings(format="wav"),
+        cache_dir=audio_cache,
+        workers=2,
+        progress=lambda *report: reports.append(report),
+    )
+    assert [clip.duration_s for clip in clips] == [2.0, 4.0, 6.0]  # in input order
+    assert [(done, total) for _, done, total in reports] == [(1, 3), (2, 3), (3, 3)]
+    assert sorted(label for label, _, _ in reports) == ["a.mid", "b.mid", "clip 3"]
 
 
 def test_track_with_silent_last_bars_keeps_its_full_length(audio_cache):

@@ -75,6 +75,8 @@ def test_train_tiny_model_and_resume(tmp_path, capsys):
         str(run_dir),
     ]
     assert _run(args) == 0
+    bar = re.search(r"training .* 4/4 .*steps/s  loss [\d.]+  eval [\d.]+", capsys.readouterr().out)
+    assert bar, "the training bar shows the step, steps/s and both losses"
     card = json.loads((run_dir / "final" / "card.json").read_text())
     assert card["corpus"] == "techno-house-700" and card["training"]["steps"] == 4
     assert card["hparams"]["rnn_layer_sizes"] == [8]

@@ -507,7 +507,6 @@ def test_trains_with_the_generic_trainer_and_reloads(tmp_path):
         schedule=TrainingSchedule(num_steps=4, batch_size=4, eval_every_steps=2, log_every_steps=2),
         run_dir=tmp_path / "run",
         card={"model": "music_vae", "preset": "tiny"},
-        progress=False,
     )
     assert result.steps == 4 and np.isfinite(result.final_eval_metrics["loss"])
     # Teacher-forced eval (a deliberate deviation: Magenta evaluates free-running).

@@ -1,6 +1,7 @@
 """The generic trainer on a tiny regression model: learning, resume, plateau stop, export."""
 
 import json
+import re
 
 import keras
 import numpy as np
@@ -51,6 +52,7 @@ def _run(
     fidelity_fn=None,
     optimizer=None,
     loss_fn=None,
+    progress=None,
     **schedule_options,
 ):
     model = model or _tiny_model()
@@ -74,7 +76,7 @@ def _run(
         run_dir=tmp_path / "run",
         resume=resume,
         card={"model": "tiny"},
-        progress=False,
+        progress=progress,
         fidelity_fn=fidelity_fn,
     )
     return model, result
@@ -98,10 +100,20 @@ def test_trainer_learns_and_exports_card(tmp_path):
     )
 
 
+def test_progress_hears_every_step_with_speed_and_latest_losses(tmp_path):
+    reports = []
+    _run(tmp_path, steps=20, progress=lambda *report: reports.append(report))
+    assert [(done, total) for _, done, total in reports] == [(step, 20) for step in range(1, 21)]
+    labels = [label for label, _, _ in reports]
+    assert re.fullmatch(r"[\d.]+ steps/s", labels[8])  # step 9: nothing logged yet
+    assert re.fullmatch(r"[\d.]+ steps/s  loss [\d.]+", labels[9])  # step 10: first log
+    assert re.fullmatch(r"[\d.]+ steps/s  loss [\d.]+  eval [\d.]+", labels[19])  # first eval
+
+
 def test_resume_continues_from_saved_step(tmp_path):
     _run(tmp_path, steps=40)
     assert resume_step(tmp_path / "run") == 40
-    with pytest.raises(ModelError, match="--resume"):
+    with pytest.raises(ModelError, match="resume must be on"):
         _run(tmp_path, steps=80)
     _, result = _run(tmp_path, steps=80, resume=True)
     assert result.steps == 80

@@ -34,8 +34,9 @@ class ModelError(DrumevalError):
 
 
 class ParameterError(ModelError):
-    """A generation parameter is out of range. The message names the parameter
-    ("temperature must be in (0, 10], got 12"); the CLI names its flag instead."""
+    """A parameter of a library call is out of range or conflicts with what is on disk. The
+    message names the parameter ("temperature must be in (0, 10], got 12", "resume must be
+    on: …"); the CLI names its flag instead (`cli.terminal.parameters_as_flags`)."""
 
     def __init__(self, parameter: str, requirement: str) -> None:
         super().__init__(f"{parameter} {requirement}")

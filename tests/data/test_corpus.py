@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,19 @@ def test_windows_are_cut_from_their_sources():
 # ---------------------------------------------------------------- format
 
 
+def write_tiny_corpus(directory: Path, sources: list[str] | None = None) -> Path:
+    """`tiny_examples()` as a jazz-soul corpus named c, without build notes."""
+    return write_corpus(
+        directory,
+        name="c",
+        genre="jazz-soul",
+        examples=tiny_examples(),
+        sources=sources or [],
+        build={},
+        provenance={},
+    )
+
+
 def test_hash_covers_contents_dtype_and_shape():
     a = {"x": np.arange(4, dtype=np.int32)}
     assert arrays_sha256(a) == arrays_sha256({"x": np.arange(4, dtype=np.int32)})
@@ -119,15 +133,7 @@ def test_hash_covers_contents_dtype_and_shape():
 
 
 def test_write_then_load_round_trip_and_split(tmp_path):
-    write_corpus(
-        tmp_path / "c",
-        name="c",
-        genre="jazz-soul",
-        examples=tiny_examples(),
-        sources=["a", "b", "c", "d"],
-        build={},
-        provenance={},
-    )
+    write_tiny_corpus(tmp_path / "c", sources=["a", "b", "c", "d"])
     corpus = load_corpus(tmp_path / "c")
     assert corpus.event_ids.dtype == np.int32 and corpus.event_ids[1, 31] == 32
     train_ids, train_lengths = corpus.split("train")
@@ -137,15 +143,7 @@ def test_write_then_load_round_trip_and_split(tmp_path):
 
 def test_same_content_gives_same_hash_in_the_manifest(tmp_path):
     for name in ("one", "two"):
-        write_corpus(
-            tmp_path / name,
-            name="c",
-            genre="jazz-soul",
-            examples=tiny_examples(),
-            sources=[],
-            build={},
-            provenance={},
-        )
+        write_tiny_corpus(tmp_path / name)
     manifests = [json.loads((tmp_path / n / "manifest.json").read_text()) for n in ("one", "two")]
     assert manifests[0] == manifests[1]
 
@@ -153,29 +151,13 @@ def test_same_content_gives_same_hash_in_the_manifest(tmp_path):
 def test_load_rejects_missing_and_tampered_corpora(tmp_path):
     with pytest.raises(DatasetError, match="drumeval data build"):
         load_corpus("jazz-soul-700", corpora_dir=tmp_path)
-    directory = write_corpus(
-        tmp_path / "c",
-        name="c",
-        genre="jazz-soul",
-        examples=tiny_examples(),
-        sources=[],
-        build={},
-        provenance={},
-    )
+    directory = write_tiny_corpus(tmp_path / "c")
     manifest = json.loads((directory / "manifest.json").read_text())
     manifest["counts"]["eval"] = 2
     (directory / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(DatasetError, match="counts"):
         load_corpus(directory)
-    write_corpus(
-        directory,
-        name="c",
-        genre="jazz-soul",
-        examples=tiny_examples(),
-        sources=[],
-        build={},
-        provenance={},
-    )
+    write_tiny_corpus(directory)
     good = json.loads((directory / "manifest.json").read_text())
     altered = tiny_examples()
     altered.event_ids[0, 0] = 7

@@ -55,6 +55,7 @@ RULES = {
     "library": (LIBRARY, ("drumeval.cli",)),
     "drumeval": (("drumeval",), ("ui", "pages", "app")),
     "pages": (("pages",), ("db", "drumeval.data", "drumeval.models", "drumeval.training")),
+    "ui": (("ui",), ("db",)),  # views reach the database through drumeval.study / analysis
 }
 
 

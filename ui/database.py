@@ -3,21 +3,18 @@
 import streamlit as st
 
 from drumeval.errors import DrumevalError
+from drumeval.study import database
 
 
 @st.cache_resource(show_spinner=False)
 def _open(url: str):
-    from db.engine import open_database
-
-    return open_database(url)
+    return database.open_app_database(url)
 
 
 def engine():
     """The migrated engine, or a clear message and a stopped page when the DB is unusable."""
-    from db.engine import database_url
-
     try:
-        return _open(database_url())
+        return _open(database.app_database_url())
     except DrumevalError as error:
         st.error(f"The study database is not available right now: {error}")
         st.stop()

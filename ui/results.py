@@ -51,6 +51,8 @@ from drumeval.analysis.schema import (
 from drumeval.analysis.screening import drop_flagged
 from drumeval.analysis.table1 import GENRE_ACCURACY_CUTOFFS, SCORE_SYMBOL_CUTOFFS
 from drumeval.errors import DrumevalError
+from drumeval.study import setup
+from drumeval.study.database import database_label
 from ui.objective import OBJECTIVE_CAPTION, OBJECTIVE_TABLE, objective_tables
 
 DEMO = "Simulated demo results"
@@ -149,12 +151,7 @@ def _payload(key: str, table: str, fmt: str, _data: StudyData) -> bytes:
 
 def _choose_source(engine_factory) -> Source:
     engine = engine_factory()
-    from db import repository
-    from db.engine import safe_url, transaction
-
-    with transaction(engine) as session:
-        studies = [(study.slug, study.title) for study in repository.list_studies(session)]
-    titles = dict(studies)
+    titles = {study.slug: study.title for study in setup.list_summaries(engine)}
     options = [DEMO_KEY, *reversed(list(titles))]
     choice = st.selectbox(
         "Study",
@@ -165,7 +162,7 @@ def _choose_source(engine_factory) -> Source:
     )
     if choice == DEMO_KEY:
         return Source(f"demo-{DEMO_SEED}", _demo_data(), is_simulated=True)
-    database = safe_url(engine)
+    database = database_label(engine)
     count = rating_count(engine, choice)
     data = _study_data(database, choice, count, engine)
     return Source(f"{database}|{choice}|{count}", data, is_simulated=False)

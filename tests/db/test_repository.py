@@ -447,3 +447,25 @@ def test_a_failed_screening_cannot_be_retaken(db_engine):
     with transaction(db_engine) as session:
         assert session.get(Participant, participant_id).screening == {"passed": False, "correct": 3}
     assert _events(db_engine, participant_id) == ["consent", "screen-out"]
+
+
+def test_queries_live_in_the_repository():
+    """drumeval/study and drumeval/analysis build no SQL: they import from sqlalchemy at most
+    the Engine type (issue 30: `db/repository.py` is the only way in)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    allowed = {"sqlalchemy.Engine", "sqlalchemy.engine.Engine"}
+    found = {}
+    for path in sorted([*root.glob("drumeval/study/*.py"), *root.glob("drumeval/analysis/*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+                names = {f"{node.module}.{alias.name}" for alias in node.names} - allowed
+            elif isinstance(node, ast.Import):
+                names = {a.name for a in node.names if a.name.startswith("sqlalchemy")}
+            else:
+                continue
+            if names:
+                found[path.name] = sorted(names)
+    assert not found, found

@@ -38,7 +38,7 @@ def _stages(condition: clips.Condition, cache_dir: Path) -> tuple[float, dict[st
     clips.make_clip(
         condition,
         cache_dir=cache_dir,
-        progress=lambda stage, _fraction: marks.append((stage, time.perf_counter())),
+        progress=lambda stage, _done, _total: marks.append((stage, time.perf_counter())),
     )
     total = time.perf_counter() - started
     per_stage = {stage: end - start for (stage, start), (_, end) in itertools.pairwise(marks)}

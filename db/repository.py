@@ -70,6 +70,7 @@ __all__ = [
     "record_screening",
     "replace_draft",
     "save_questionnaire",
+    "set_recruitment",
     "set_study_archived",
     "set_study_status",
     "shortest_trial_seconds",
@@ -387,6 +388,24 @@ def replace_draft(
     )
     _append_event(session, study_id, None, "admin", {"edited": True})
     return study
+
+
+def set_recruitment(
+    session: Session, *, study_id: int, values: Mapping[str, Any], config_text: str | None
+) -> None:
+    """Store checked recruiting settings: the target and the abandon timeout are columns,
+    the codes and the completion URL live in the design."""
+    require_write_lock(session)
+    study = _study(session, study_id)
+    design = dict(study.design or {})
+    for key, value in values.items():
+        if key in ("participant_target", "abandon_minutes"):
+            setattr(study, key, value)
+        else:
+            design[key] = value
+    study.design = design
+    study.config_text = config_text
+    _append_event(session, study_id, None, "admin", {"recruitment": sorted(values)})
 
 
 def study_clip_ids(session: Session, *, study_id: int) -> tuple[list[int], int | None]:

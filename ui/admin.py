@@ -90,11 +90,15 @@ def admin_view(engine) -> None:
 
 
 def studies_section(engine) -> None:
-    summaries = setup.list_summaries(engine)
+    archived = st.toggle("Show archived studies", key="admin:archived")
+    summaries = setup.list_summaries(engine, include_archived=archived)
     if not summaries:
         st.info("No study yet: build a clip pool, then create a study.")
         return
-    labels = {s.slug: f"{s.title} ({s.slug}, {s.status})" for s in summaries}
+    labels = {
+        s.slug: f"{s.title} ({s.slug}, {s.status}{', archived' if s.archived else ''})"
+        for s in summaries
+    }
     slug = st.selectbox("Study", list(labels), format_func=labels.get, key="admin:study")
     summary = next(s for s in summaries if s.slug == slug)
     url = setup.invite_url(_base_url(), slug)
@@ -132,7 +136,13 @@ def studies_section(engine) -> None:
         st.image(setup.invite_qr_svg(url), caption="Scan to open the study", width=160)
     for warning in setup.study_blinding_warnings(engine, slug):
         st.warning(f"Blinding: {warning}.", icon=":material/visibility:")
+    if preview_panel(engine, slug):
+        return
     progress_panel(engine, slug)
+    state = setup.study_status(engine, slug)
+    stimuli_section(state)
+    recruitment_section(engine, state)
+    manage_section(engine, summary, state)
 
 
 def _act(action, engine, slug: str, message: str) -> None:
@@ -188,6 +198,220 @@ def progress_panel(engine, slug: str) -> None:
     if state.config_text:
         with st.expander("Study config (keep it to recreate the study exactly)"):
             st.code(state.config_text, language="toml")
+
+
+# --- the study's stimuli, recruiting settings and management ------------------------------
+
+
+def stimuli_section(state: setup.StudyStatus) -> None:
+    """Which clips are in the study: what a paper's supplement lists (the export's
+    `stimuli` table)."""
+    with st.expander(f"Stimuli ({len(state.stimuli)} clips)"):
+        st.dataframe(
+            {
+                column: [getattr(item, column) for item in state.stimuli]
+                for column in setup.STIMULUS_COLUMNS
+            },
+            hide_index=True,
+        )
+
+
+def recruitment_section(engine, state: setup.StudyStatus) -> None:
+    """Prolific's codes and URL per ending, the participant target and the timeout after
+    which an inactive participant's place is released — shown and editable while it runs."""
+    design = state.design
+    with st.expander("Recruiting (Prolific): codes, target, released places"):
+        with st.form(f"recruit:{state.slug}"):
+            url = st.text_input(
+                "Completion URL ({code} or cc= takes each ending's code)",
+                design.get("completion_url") or "",
+            )
+            left, middle, right = st.columns(3)
+            completed = left.text_input("Completed code", design.get("completion_code") or "")
+            screened = middle.text_input("Screened-out code", design.get("screened_out_code") or "")
+            returned = right.text_input("Returned code", design.get("returned_code") or "")
+            left, right = st.columns(2)
+            target = left.number_input(
+                "Participant target (0: none)", 0, 1_000_000, state.participant_target or 0
+            )
+            abandon = right.number_input(
+                "Release a place after this many inactive minutes (0: never)",
+                0,
+                7 * 24 * 60,
+                state.abandon_minutes or 0,
+            )
+            saved = st.form_submit_button("Save the recruiting settings")
+        if saved:
+            values = {
+                "completion_url": url.strip() or None,
+                "completion_code": completed.strip() or None,
+                "screened_out_code": screened.strip() or None,
+                "returned_code": returned.strip() or None,
+                "participant_target": int(target) or None,
+                "abandon_minutes": int(abandon) or None,
+            }
+            try:
+                setup.update_recruitment(engine, state.slug, values)
+            except DrumevalError as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                st.success("Recruiting settings saved.")
+
+
+def manage_section(engine, summary: setup.StudySummary, state: setup.StudyStatus) -> None:
+    """Edit a draft, duplicate, archive or delete the study (the `drumeval study` verbs)."""
+    from drumeval.analysis.export import delete_with_backup
+
+    slug = summary.slug
+    with st.expander("Edit, duplicate, archive or delete"):
+        if summary.status == "draft" and state.counts["consented"] == 0:
+            text = st.text_area(
+                "Config of this draft", state.config_text or "", height=240, key=f"edit:{slug}"
+            )
+            if st.button("Save the draft", key=f"edit-save:{slug}"):
+                _act(lambda e, s: setup.edit_draft(e, s, text), engine, slug, "Draft saved.")
+        new_slug = st.text_input("Link name of the copy", key=f"dup:{slug}")
+        if st.button("Duplicate as a new draft", key=f"dup-go:{slug}"):
+            copy_slug = new_slug.strip() or setup.random_slug()
+            _act(
+                lambda e, s: setup.duplicate_study(e, s, copy_slug),
+                engine,
+                slug,
+                f"Study {copy_slug!r} created as a copy of {slug!r}.",
+            )
+        if st.button(
+            "Restore from the archive" if summary.archived else "Archive",
+            key=f"archive:{slug}",
+            disabled=summary.status == "open",
+            help="Archived studies leave the lists; nothing is deleted. Close it first.",
+        ):
+            _act(
+                lambda e, s: setup.archive_study(e, s, archived=not summary.archived),
+                engine,
+                slug,
+                f"Study {slug!r} {'restored' if summary.archived else 'archived'}.",
+            )
+        ratings = state.counts["ratings"]
+        confirm = st.text_input(
+            f"Type {slug} to delete it ({ratings} ratings; a JSON backup is written first)",
+            key=f"delete-confirm:{slug}",
+        )
+        if st.button("Delete the study", key=f"delete:{slug}", type="secondary"):
+            try:
+                backup = delete_with_backup(engine, slug, confirm=confirm.strip() or None)
+            except DrumevalError as error:
+                st.error(str(error), icon=":material/error:")
+            else:
+                st.success(f"Study {slug!r} deleted; its backup: {backup}")
+
+
+# --- preview: every evaluator step, nothing stored ---------------------------------------
+
+PREVIEW_KEY = "admin:preview"
+
+
+def preview_panel(engine, slug: str) -> bool:
+    """A "Preview" button, and once pressed the study as one evaluator sees it, step by
+    step (`drumeval.study.preview`: nothing is written). True while the preview shows."""
+    if st.session_state.get(PREVIEW_KEY, {}).get("slug") != slug:
+        if st.button("Preview as an evaluator", key="preview:start", icon=":material/play_arrow:"):
+            st.session_state[PREVIEW_KEY] = {"slug": slug, "step": 0}
+            st.rerun()
+        return False
+    from drumeval.study.preview import preview_study
+
+    try:
+        walk = preview_study(engine, slug)
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return False
+    state = st.session_state[PREVIEW_KEY]
+    steps = walk.steps
+    index = min(state["step"], len(steps) - 1)
+    st.info(
+        f"Preview, step {index + 1} of {len(steps)}: what an evaluator sees. Nothing is "
+        "stored (no participant, no rating); the clip's condition is shown to you only.",
+        icon=":material/visibility:",
+    )
+    with st.container(border=True):
+        _preview_step(walk, steps[index])
+    back, forward, stop = st.columns(3)
+    if back.button("Back", disabled=index == 0, key="preview:back"):
+        state["step"] = index - 1
+        st.rerun()
+    if forward.button("Next", disabled=index == len(steps) - 1, key="preview:next"):
+        state["step"] = index + 1
+        st.rerun()
+    if stop.button("End the preview", key="preview:stop"):
+        del st.session_state[PREVIEW_KEY]
+        st.rerun()
+    return True
+
+
+def _preview_step(walk, step: str) -> None:
+    from drumeval.study import content, headphone
+    from ui.player import blind_player
+
+    if step == "consent":
+        st.subheader(walk.study.title)
+        st.text(walk.consent_text)
+    elif step == "questionnaire":
+        st.subheader("A few questions about you")
+        for key, question, options in walk.questionnaire:
+            st.radio(question, options, index=None, key=f"preview:q:{key}")
+    elif step == "headphones":
+        st.subheader("Headphone check")
+        for number, url in enumerate(walk.headphone_urls, start=1):
+            blind_player(
+                src=url,
+                token=f"preview-hp{number}",
+                min_seconds=headphone.TRIAL_SECONDS,
+                key=f"preview:hp:{number}",
+                locked_text="Play the sound to the end to answer",
+                unlocked_text="Played — which tone was quietest?",
+            )
+            st.radio(
+                f"Which tone was quietest in sound {number}?",
+                (0, 1, 2),
+                format_func=lambda tone: f"Tone {tone + 1}",
+                index=None,
+                horizontal=True,
+                key=f"preview:hp-answer:{number}",
+            )
+    elif step == "instructions":
+        st.subheader("How to rate")
+        st.markdown(walk.describe("instructions"))
+    elif step.startswith("clip:"):
+        clip = walk.clips[int(step.removeprefix("clip:"))]
+        st.subheader("Practice clip" if clip.number == 0 else f"Clip {clip.number} of {clip.total}")
+        st.caption(f"For you only: {clip.condition} ({clip.role})")
+        blind_player(
+            src=clip.audio_url,
+            token=f"preview-{step}",
+            min_seconds=clip.min_listen_seconds,
+            key=f"preview:player:{step}",
+        )
+        for criterion in content.CRITERIA:
+            st.radio(
+                criterion.label,
+                [value for value, _ in content.SCALE],
+                index=None,
+                horizontal=True,
+                help=criterion.definition,
+                key=f"preview:{step}:{criterion.key}",
+            )
+        genres = dict(content.GENRE_OPTIONS)
+        st.radio(
+            content.GENRE_QUESTION,
+            list(genres),
+            format_func=genres.get,
+            index=None,
+            horizontal=True,
+            key=f"preview:{step}:genre",
+        )
+    else:
+        st.subheader("Thank you!")
+        st.markdown(walk.describe("finished"))
 
 
 # --- creating a study --------------------------------------------------------------------

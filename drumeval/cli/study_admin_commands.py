@@ -317,6 +317,27 @@ def list_(
     console.print(table)
 
 
+def preview(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    seed: Annotated[int, typer.Option(help="Which clips the imagined evaluator gets.")] = 0,
+) -> None:
+    """Walk every evaluator step of a study (consent, questionnaire, headphone check,
+    instructions, clips, ending) without creating a participant or a rating."""
+    from drumeval.study.preview import preview_study
+
+    walk = preview_study(_engine(), slug, seed=seed)
+    console.print(
+        f"[bold]Preview of {walk.study.title!r}[/] ({slug}, {walk.status}) as one evaluator "
+        "would take it:",
+        highlight=False,
+    )
+    for number, step in enumerate(walk.steps, start=1):
+        name = step.split(":")[0]
+        console.print(f"\n[bold]{number}. {name}[/]", highlight=False)
+        console.print(walk.describe(step), highlight=False, markup=False, soft_wrap=True)
+    console.print("\nNothing was stored: no participant, no rating.")
+
+
 def edit(
     slug: Annotated[str, typer.Argument(help="The draft study's slug.")],
     config: Annotated[Path, typer.Option("--config", help="Its new config (TOML).")],
@@ -452,6 +473,7 @@ def register(study_app: typer.Typer) -> None:
     study_app.command("import-clips")(import_clips)
     study_app.command("reconcile")(reconcile)
     study_app.command()(create)
+    study_app.command()(preview)
     study_app.command()(edit)
     study_app.command()(duplicate)
     study_app.command()(archive)

@@ -241,7 +241,7 @@ def external_ids(query: Mapping[str, str]) -> dict[str, str]:
     }
 
 
-def _study_info(study) -> StudyInfo:
+def study_info(study) -> StudyInfo:
     return StudyInfo(
         id=study.id,
         slug=study.slug,
@@ -274,7 +274,7 @@ def load_study(
             )
         if must_be_open and study.status == "closed" and not returning:
             raise StudyClosedError("This study has closed. Thank you for your interest!")
-        return _study_info(study)
+        return study_info(study)
 
 
 def _check_time_left(study: StudyInfo, participant) -> None:

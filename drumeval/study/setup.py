@@ -506,8 +506,17 @@ def random_slug() -> str:
 def with_slug(config_text: str, slug: str) -> str:
     """The config text with its `slug` replaced (or added), comments and order kept, so the
     stored text recreates the study under its new link name."""
-    line = f"slug = {json.dumps(slug)}"
-    replaced, count = re.subn(r"(?m)^slug\s*=.*$", line, config_text, count=1)
+    return with_value(config_text, "slug", slug)
+
+
+def with_value(config_text: str, key: str, value: str | int | None) -> str:
+    """The config text with one top-level key set (added when missing, removed for None),
+    comments and order kept: the stored text keeps recreating the study as it now is."""
+    pattern = rf"(?m)^{re.escape(key)}\s*=.*$"
+    if value is None:
+        return re.sub(pattern + "\n?", "", config_text, count=1)
+    line = f"{key} = {json.dumps(value)}"
+    replaced, count = re.subn(pattern, line, config_text, count=1)
     return replaced if count else f"{line}\n{config_text}"
 
 
@@ -844,3 +853,37 @@ def delete_study(engine: Engine, slug: str, *, confirm: str | None) -> None:
         if study.is_demo:
             raise StudyError("the demo study cannot be deleted (`make run` rebuilds it)")
         repository.delete_study(session, study_id=study.id)
+
+
+# --- recruiting (Prolific): codes, target and released places, editable while it runs -------
+
+RECRUITMENT_KEYS = (
+    "completion_url",
+    "completion_code",
+    "screened_out_code",
+    "returned_code",
+    "participant_target",
+    "abandon_minutes",
+)
+
+
+def update_recruitment(engine: Engine, slug: str, values: Mapping[str, Any]) -> None:
+    """Change a study's Prolific settings (any status: a running study may need a higher
+    target or a new code). Validated as the config's keys are; the stored config text
+    follows, so `study config SLUG` still recreates the study as it now is."""
+    unknown = sorted(set(values) - set(RECRUITMENT_KEYS))
+    if unknown:
+        raise StudyError(f"not a recruiting setting: {', '.join(unknown)}")
+    with transaction(engine, write_lock=True) as session:
+        study = _require_study(session, slug)
+        text = study.config_text
+        if text is not None:
+            for key, value in values.items():
+                text = with_value(text, key, value)
+            config = parse_config(text)
+        else:  # a study made in code: check the values alone, as a config would
+            base = {"title": study.title, "slug": study.slug, "conditions": ["-"]}
+            base |= {"clips_per_condition": 1, "clips_per_participant": 1}
+            config = validate_config(base | {k: v for k, v in values.items() if v is not None})
+        checked = {key: getattr(config, key) for key in values}
+        repository.set_recruitment(session, study_id=study.id, values=checked, config_text=text)

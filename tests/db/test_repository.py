@@ -469,3 +469,27 @@ def test_queries_live_in_the_repository():
             if names:
                 found[path.name] = sorted(names)
     assert not found, found
+
+
+def test_released_places_stop_counting_in_exposure_and_balance(db_engine):
+    """A participant whose place was released (abandoned, returned) leaves the exposure and
+    position counts that balance the next participants' clips (issue 31)."""
+    study_id = make_study(db_engine, conditions=2, clips_per_condition=2, clips_per_participant=2)
+    gone, _ = join(db_engine, study_id)
+    seen = []
+
+    def recording(pool, **counts):
+        seen.append((dict(counts["exposure"]), dict(counts["position_counts"])))
+        return assign_clips(pool, **counts)
+
+    for status in ("in_progress", "abandoned"):
+        with transaction(db_engine, write_lock=True) as session:
+            session.get(Participant, gone).status = status
+        newcomer, _ = join(db_engine, study_id, start=False)
+        with transaction(db_engine, write_lock=True) as session:
+            repository.start_assignments(session, participant_id=newcomer, assign=recording)
+        with transaction(db_engine, write_lock=True) as session:
+            session.get(Participant, newcomer).status = "returned"
+    held, released = seen
+    assert sum(held[0].values()) == 2 and sum(held[1].values()) == 2
+    assert released == ({}, {})

@@ -1,27 +1,16 @@
 """The researcher pages through streamlit.testing: login, create, open, close, bad configs."""
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from db.engine import transaction
 from db.models import Study
 from drumeval.study import admin_auth, content
 from tests.conftest import REPO_ROOT
+from tests.study.conftest import PASSWORD
 from tests.study.pool_factory import CONFIG, GENERATED, add_pool
 
 TIMEOUT_S = 60
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture
-def admin_env(db_engine, monkeypatch):
-    """The page's database is the test's; the login throttle starts fresh."""
-    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv(admin_auth.PASSWORD_ENV, PASSWORD)
-    st.cache_resource.clear()
-    yield db_engine
-    st.cache_resource.clear()
 
 
 def _page() -> AppTest:
@@ -181,3 +170,55 @@ def test_the_studies_tab_counts_each_screening_rule(admin_env):
     frame = next(f.value for f in app.dataframe if "participants flagged" in f.value.columns)
     assert list(frame["rule"]) == list(content.SCREENING_RULES)
     assert list(frame["participants flagged"]) == [0] * len(content.SCREENING_RULES)
+
+
+def _frame_with(app: AppTest, column: str):
+    return next(f.value for f in app.dataframe if column in f.value.columns)
+
+
+def test_the_studies_tab_lists_the_stimuli_and_edits_recruiting(admin_env):
+    from drumeval.study import setup
+
+    add_pool(admin_env)
+    setup.create_study(admin_env, CONFIG)
+    app = _login(_page().run())
+    stimuli = _frame_with(app, "midi_sha256")
+    expected = setup.study_stimuli(admin_env, "two-models")
+    assert list(stimuli["audio_sha256"]) == [item.audio_sha256 for item in expected]
+    assert set(stimuli["role"]) == {"training", "generated", "reference", "anchor"}
+    form = {widget.label: widget for widget in app.text_input}
+    form["Returned code"].input("RET9")
+    number = {widget.label: widget for widget in app.number_input}
+    number["Participant target (0: none)"].set_value(40)
+    _button(app, "Save the recruiting settings").click().run()
+    assert "Recruiting settings saved." in _texts(app)
+    with transaction(admin_env) as session:
+        study = session.query(Study).one()
+        assert study.participant_target == 40 and study.design["returned_code"] == "RET9"
+        assert 'returned_code = "RET9"' in study.config_text
+        assert study.design["completion_code"] == "DONE42"  # unchanged
+
+
+def test_a_draft_is_edited_archived_and_deleted_from_the_page(admin_env):
+    from drumeval.study import setup
+
+    add_pool(admin_env)
+    setup.create_study(admin_env, CONFIG)
+    app = _login(_page().run())
+    app.text_area(key="edit:two-models").input(
+        CONFIG.replace("clips_per_condition = 2", "clips_per_condition = 3")
+    )
+    _button(app, "Save the draft").click().run()
+    assert not app.exception and len(setup.study_stimuli(admin_env, "two-models")) == 9
+    app.text_input(key="dup:two-models").input("two-models-copy")
+    _button(app, "Duplicate as a new draft").click().run()
+    assert {s.slug for s in setup.list_summaries(admin_env)} == {"two-models", "two-models-copy"}
+    _button(app, "Archive").click().run()
+    assert [s.slug for s in setup.list_summaries(admin_env)] == ["two-models-copy"]
+    app.toggle(key="admin:archived").set_value(True).run()
+    app.selectbox(key="admin:study").set_value("two-models").run()
+    _button(app, "Delete the study").click().run()  # no ratings: no confirmation needed
+    assert "Study 'two-models' deleted; its backup:" in _texts(app)
+    assert [s.slug for s in setup.list_summaries(admin_env, include_archived=True)] == [
+        "two-models-copy"
+    ]

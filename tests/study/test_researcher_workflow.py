@@ -170,3 +170,24 @@ def test_cli_edit_duplicate_archive_delete_and_status_stimuli(db_cli, db_engine,
     backups = list((tmp_path / "home" / "backups").glob("two-models-*.json"))
     assert len(backups) == 1 and json.loads(backups[0].read_text())["ratings"]
     assert "two-models" not in db_cli("study", "list", "--all")[1]
+
+
+def test_recruiting_settings_change_while_the_study_runs(db_engine, tmp_path):
+    _created(db_engine, tmp_path)
+    setup.open_study(db_engine, "two-models")
+    setup.update_recruitment(
+        db_engine,
+        "two-models",
+        {"participant_target": 12, "abandon_minutes": 30, "completion_code": None},
+    )
+    state = setup.study_status(db_engine, "two-models")
+    assert (state.participant_target, state.abandon_minutes) == (12, 30)
+    assert state.design["completion_code"] is None
+    assert "completion_code" not in state.config_text
+    assert "participant_target = 12" in state.config_text
+    assert setup.parse_config(state.config_text).abandon_minutes == 30
+    with pytest.raises(StudyError, match="`participant_target`"):
+        setup.update_recruitment(db_engine, "two-models", {"participant_target": 0})
+    with pytest.raises(StudyError, match="not a recruiting setting: title"):
+        setup.update_recruitment(db_engine, "two-models", {"title": "x"})
+    assert setup.study_status(db_engine, "two-models").participant_target == 12

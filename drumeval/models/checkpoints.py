@@ -19,7 +19,7 @@ CARD_FILE = "card.json"
 def _register_model_classes() -> None:
     """Import the model modules so Keras can deserialize their registered classes."""
     import drumeval.models  # noqa: F401  (selects the JAX backend first)
-    from drumeval.models import drums_rnn, music_vae  # noqa: F401
+    from drumeval.models import drums_rnn, music_vae, structured  # noqa: F401
 
 
 def save_checkpoint(model, directory: str | Path, card: dict[str, Any]) -> Path:

@@ -40,6 +40,7 @@ from drumeval.models.drums_rnn_steps import (  # noqa: F401  (re-exported: the s
     _lstm,
     _lstm_step,
     counters_at,
+    input_gates,
     prepare,
     step_prepared,
     zero_state,
@@ -401,9 +402,21 @@ def forward_sequence(
     per (config, shape); inside an outer `jit` (the trainer) it is simply inlined.
     """
     prep = prepare(params)
-    batch_size, num_steps = event_ids.shape
-    positions = jnp.arange(num_steps, dtype=jnp.int32)
-    gates = prep.event_table[event_ids.T] + (counters_at(positions) @ prep.counter_weights)[:, None]
+    positions = jnp.arange(event_ids.shape[1], dtype=jnp.int32)
+    gates = input_gates(prep, event_ids.T, positions[:, None])
+    return forward_from_gates(prep, config, gates, dropout_key=dropout_key)
+
+
+def forward_from_gates(
+    prep: Prepared,
+    config: DrumsRnnConfig,
+    gates: jax.Array,
+    *,
+    dropout_key: jax.Array | None = None,
+) -> tuple[jax.Array, tuple]:
+    """`forward_sequence` from layer 0's input gates `[T, B, 4·u0]`: a conditioned model
+    (`structured`) adds its controls' share to the events' gates and runs the same layers."""
+    batch_size = gates.shape[1]
     state = zero_state(config, batch_size)
     num_layers = len(config.rnn_layer_sizes)
     keys = jax.random.split(dropout_key, num_layers) if dropout_key is not None else None

@@ -135,13 +135,17 @@ def _check_positive(**values: int) -> None:
 def _choose(prep: Prepared, state, last_events, position, uniforms, temperature):
     """One step for every sequence: sample the next event, return its log-probability."""
     logits, state = step_prepared(prep, state, last_events, position)
+    return (state, *pick_events(logits, uniforms, temperature))
+
+
+def pick_events(logits: jax.Array, uniforms: jax.Array, temperature) -> tuple[jax.Array, jax.Array]:
+    """Magenta's sampling rule on logits `[B, 512]`: (chosen events `[B]`, their log-probs)."""
     log_probs = jax.nn.log_softmax(logits / temperature, axis=-1)
     cdf = jnp.cumsum(jnp.exp(log_probs), axis=-1)
     cdf = cdf / cdf[:, -1:]
     choice = jnp.sum(cdf <= uniforms[:, None], axis=-1).astype(jnp.int32)
     choice = jnp.minimum(choice, NUM_DRUM_EVENTS - 1)
-    chosen_log_prob = jnp.take_along_axis(log_probs, choice[:, None], axis=-1)[:, 0]
-    return state, choice, chosen_log_prob
+    return choice, jnp.take_along_axis(log_probs, choice[:, None], axis=-1)[:, 0]
 
 
 def _run_steps(prep, carry, positions, uniforms, temperature):

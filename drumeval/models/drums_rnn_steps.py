@@ -172,9 +172,19 @@ def _lstm_step(kernel_h, state, input_gates):
     return h, (c, h)
 
 
+def input_gates(prep: Prepared, event_ids: jax.Array, positions: jax.Array) -> jax.Array:
+    """Layer 0's gate pre-activations from the events and their binary counters `[..., 4·u0]`."""
+    return prep.event_table[event_ids] + counters_at(positions) @ prep.counter_weights
+
+
 def step_prepared(prep: Prepared, state: tuple, event_ids: jax.Array, position: jax.Array):
     """One generation step: input events `[B]` at `position` → (logits `[B, 512]`, state)."""
-    gates = prep.event_table[event_ids] + counters_at(position) @ prep.counter_weights
+    return step_from_gates(prep, state, input_gates(prep, event_ids, position), position)
+
+
+def step_from_gates(prep: Prepared, state: tuple, gates: jax.Array, position: jax.Array):
+    """`step_prepared` given layer 0's input gates `[B, 4·u0]`: a conditioned model
+    (`structured`) adds its controls' share to them first."""
     output, first = _layer0_step(prep.layer0, state[0], gates, position)
     new_state = [first]
     for weights, layer_state in zip(prep.upper, state[1:], strict=True):

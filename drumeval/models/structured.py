@@ -45,20 +45,33 @@ Batch = dict[str, np.ndarray]
 
 @dataclass(frozen=True)
 class StructuredConfig(DrumsRnnConfig):
-    """DrumsRNN's hparams (the thesis recipe by default); the conditioning adds none."""
+    """DrumsRNN's hparams (the thesis recipe by default) and the controls' scale.
+
+    `control_scale` multiplies the control kernel where it is used. Adam moves every weight
+    by about the learning rate per step whatever its gradient, so a scale of k lets the
+    controls' share of the gates move k times faster than the warm-started DrumsRNN weights:
+    at 1, 400 steps on techno-house-1500 left the kernel at a mean |w| of 0.013 and the
+    boundaries barely better placed than DrumsRNN's.
+    """
 
     batch_size: int = 1
     rnn_layer_sizes: tuple[int, ...] = (64, 64)
     attn_length: int = 64
+    control_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.control_scale > 0:
+            raise ModelError(f"control_scale must be > 0, got {self.control_scale}")
 
 
 PRESETS: dict[str, StructuredConfig] = {
     # The thesis DrumsRNN's layout and recipe (2 × 64 units, attention 64, dropout 0.5, clip 3,
     # Adam 1e-3, batch 1): 0.53 M parameters, warm-started from the shipped DrumsRNN of the
     # same corpus so that a short run on one shared core learns the conditioning, not the groove.
-    "thesis-form": StructuredConfig(),
+    "thesis-form": StructuredConfig(control_scale=10.0),
     # The issue's 1–3 M range: 2 × 160 units, 1.23 M parameters, trained from scratch.
-    "form-160": StructuredConfig(rnn_layer_sizes=(160, 160)),
+    "form-160": StructuredConfig(rnn_layer_sizes=(160, 160), control_scale=10.0),
 }
 DEFAULT_PRESET = "thesis-form"
 
@@ -82,7 +95,9 @@ class StructuredRNN(DrumsRNN):
         )
 
     def params(self) -> dict[str, Any]:
-        return {**super().params(), CONTROL_WEIGHT: self.control_kernel.value}
+        """DrumsRNN's pytree plus the scaled control kernel (what the step multiplies)."""
+        scaled = self.config.control_scale * self.control_kernel.value
+        return {**super().params(), CONTROL_WEIGHT: scaled}
 
     def weights_matching(self, loaded: keras.Model) -> list:
         """The variables a warm start from `loaded` fills, in `loaded.weights` order: all of

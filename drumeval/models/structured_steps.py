@@ -126,7 +126,7 @@ def load_light(directory: str | Path) -> tuple[LightStructuredRNN, dict[str, Any
     """`(model, card)` of a structured checkpoint, read without Keras.
 
     The weights are DrumsRNN's (read and shape-checked by `light`) plus the control kernel,
-    which the Keras model creates after DrumsRNN's logits (`vars/2`).
+    which the Keras model creates after DrumsRNN's logits (`vars/2`), times its scale.
     """
     from drumeval.models.checkpoints import checkpoint_files
     from drumeval.models.light import KerasFile, drums_rnn_from_keras_file, read_keras_file
@@ -137,10 +137,12 @@ def load_light(directory: str | Path) -> tuple[LightStructuredRNN, dict[str, Any
         raise ModelError(f"{model_file} holds a {saved.class_name}, not a StructuredRNN")
     weights = dict(saved.weights)
     control_kernel = weights.pop("vars/2", None)
-    core = drums_rnn_from_keras_file(KerasFile("DrumsRNN", saved.config, weights), model_file)
+    config = {key: value for key, value in saved.config.items() if key != "control_scale"}
+    core = drums_rnn_from_keras_file(KerasFile("DrumsRNN", config, weights), model_file)
     expected = (CONDITION_SIZE, 4 * core.config.rnn_layer_sizes[0])
     if control_kernel is None or control_kernel.shape != expected:
         shape = None if control_kernel is None else control_kernel.shape
         raise ModelError(f"{model_file}: control kernel has shape {shape}, expected {expected}")
-    weights = {**core.params(), CONTROL_WEIGHT: control_kernel}
+    scale = float(saved.config.get("control_scale", 1.0))
+    weights = {**core.params(), CONTROL_WEIGHT: scale * control_kernel}
     return LightStructuredRNN(core.config, weights), card

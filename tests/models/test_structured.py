@@ -25,6 +25,12 @@ TINY = dataclasses.replace(structured.PRESETS["thesis-form"], rnn_layer_sizes=(8
 FORM = parse_form("drop:1 breakdown:2 drop:1")
 
 
+def _drums_config(config=TINY) -> drums_rnn.DrumsRnnConfig:
+    """The DrumsRNN the structured config extends (without its control scale)."""
+    values = {k: v for k, v in dataclasses.asdict(config).items() if k != "control_scale"}
+    return drums_rnn.DrumsRnnConfig(**values)
+
+
 def _model(config=TINY, seed=0, random_controls=True) -> structured.StructuredRNN:
     keras.utils.set_random_seed(seed)
     model = structured.StructuredRNN(config)
@@ -32,6 +38,15 @@ def _model(config=TINY, seed=0, random_controls=True) -> structured.StructuredRN
         rng = np.random.default_rng(seed)
         model.control_kernel.assign(rng.normal(0, 0.5, model.control_kernel.shape))
     return model
+
+
+def test_the_control_scale_multiplies_the_kernel_where_it_is_used():
+    model = _model()
+    np.testing.assert_allclose(
+        np.asarray(model.params()["controls"]), 10.0 * model.control_kernel.numpy(), rtol=1e-6
+    )
+    with pytest.raises(ModelError, match="control_scale must be > 0"):
+        dataclasses.replace(TINY, control_scale=0.0)
 
 
 def test_presets_keep_the_thesis_recipe_and_the_issue_size_range():
@@ -58,8 +73,7 @@ def test_logits_shape_and_the_conditions_change_them():
 def test_with_a_zero_control_kernel_it_is_the_drums_rnn():
     model = _model(random_controls=False)
     ids = np.random.default_rng(2).integers(0, 512, (1, FORM.total_bars * STEPS_PER_BAR))
-    config = drums_rnn.DrumsRnnConfig(**dataclasses.asdict(TINY))
-    expected, _ = drums_rnn.forward_sequence(model.params(), config, ids[:, :-1])
+    expected, _ = drums_rnn.forward_sequence(model.params(), _drums_config(), ids[:, :-1])
     conditions = structured.conditions_for(ids[0], FORM, ids.shape[1] - 1)[None]
     logits = model({"event_ids": ids[:, :-1], "conditions": conditions})
     np.testing.assert_allclose(np.asarray(logits), np.asarray(expected), atol=1e-5)
@@ -114,7 +128,7 @@ def test_a_drums_rnn_checkpoint_is_not_a_structured_one(tmp_path):
 def test_warm_start_from_drums_rnn_fills_all_but_the_control_kernel():
     model = _model(random_controls=False)
     keras.utils.set_random_seed(9)
-    donor = drums_rnn.DrumsRNN(drums_rnn.DrumsRnnConfig(**dataclasses.asdict(TINY)))
+    donor = drums_rnn.DrumsRNN(_drums_config())
     targets = model.weights_matching(donor)
     assert len(targets) == len(donor.weights) == len(model.weights) - 1
     assert all(t.shape == d.shape for t, d in zip(targets, donor.weights, strict=True))

@@ -133,6 +133,31 @@ def _tests(key: str, filters: Filters, _data: StudyData) -> dict[str, pd.DataFra
     return results
 
 
+@st.cache_data(show_spinner="Testing the contrasts…", max_entries=32)
+def _contrasts(
+    key: str, filters: Filters, pairs: tuple[tuple[str, str], ...], _data: StudyData
+) -> pd.DataFrame:
+    return exporter.study_contrasts(
+        _data,
+        contrasts=list(pairs),
+        screened=filters.screened,
+        genres=filters.genres,
+        corpus_sizes=filters.corpus_sizes,
+    )
+
+
+@st.cache_data(show_spinner="Bootstrapping Table 1 per condition…", max_entries=16)
+def _table1_by_condition(key: str, filters: Filters, _data: StudyData) -> pd.DataFrame:
+    return exporter.study_table1(
+        _data,
+        screened=filters.screened,
+        genres=filters.genres,
+        corpus_sizes=filters.corpus_sizes,
+        seed=SEED,
+        by_condition=True,
+    )
+
+
 @st.cache_data(show_spinner="Fitting the mixed and ordinal models…", max_entries=16)
 def _headline(key: str, filters: Filters, _data: StudyData) -> pd.DataFrame:
     ratings, _, _ = _tables(key, filters, _data)
@@ -252,6 +277,15 @@ def table1_section(wide: pd.DataFrame, source: Source, filters: Filters) -> None
     st.subheader("Table 1: the listeners' verdict beside the thesis's")
     if source.is_simulated:
         st.caption("Simulated demo results.")
+    if st.toggle(
+        "A column per condition",
+        key="results:by-condition",
+        help="Each of the study's conditions on its own (not pooled per model), the thesis's "
+        "verdict beside each condition of DrumsRNN or MusicVAE.",
+    ):
+        st.dataframe(format_table1(_table1_by_condition(source.key, filters, source.data)))
+        st.caption(f"The same table: `drumeval study table1 {source.data.slug} --by-condition`.")
+        return
     st.dataframe(format_table1(wide))
     command = _table1_command(source.data.slug, filters)
     st.caption(
@@ -453,6 +487,33 @@ def tests_section(source: Source, filters: Filters) -> None:
             )
             st.dataframe(pivot)
     st.caption("Breakdowns use 200 bootstrap resamples; Table 1 uses the full number.")
+    contrasts_section(source, filters)
+
+
+def contrasts_section(source: Source, filters: Filters) -> None:
+    """Any condition of the study against any (`drumeval study compare`)."""
+    import itertools
+
+    st.subheader("Any two conditions")
+    levels = exporter.study_conditions(source.data)
+    own = [level for level in levels if level not in ("reference", "anchor")]
+    pairs = [f"{a} : {b}" for a, b in itertools.combinations(levels, 2)]
+    default = [f"{a} : {b}" for a, b in itertools.combinations(own, 2)]
+    chosen = st.multiselect(
+        "Contrasts (B against A)", pairs, default=default, key="results:contrasts"
+    )
+    if not chosen:
+        st.info("Choose at least one contrast.")
+        return
+    chosen_pairs = tuple(tuple(text.split(" : ")) for text in chosen)
+    table = _contrasts(source.key, filters, chosen_pairs, source.data)
+    st.dataframe(_significance(table), hide_index=True)
+    flags = " ".join(f"--contrast '{a}:{b}'" for a, b in chosen_pairs)
+    st.caption(
+        "Per criterion, Wilcoxon (same listeners heard both) or Mann–Whitney U on per-listener "
+        f"means; p Holm-corrected over every row. The same: `drumeval study compare "
+        f"{source.data.slug} {flags}`."
+    )
 
 
 def reliability_section(source: Source, filters: Filters, screening: pd.DataFrame) -> None:

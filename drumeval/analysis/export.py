@@ -234,22 +234,70 @@ def study_table1(
     corpus_sizes: tuple[int, ...] | None = None,
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
+    by_condition: bool = False,
 ) -> pd.DataFrame:
     """`rebuild_table1` of a study, of everyone or of the participants who pass screening —
     the numbers of the summary export's rows with the same `screened` value — optionally of
-    some genres and corpus sizes only (None = all; the Results page's filters)."""
-    from drumeval.analysis.from_db import filter_tables
+    some genres and corpus sizes only (None = all; the Results page's filters).
+
+    `by_condition`: a column per condition of the study (`StudyData.by_condition`) instead
+    of per model, the thesis's verdict beside each condition of a thesis model."""
     from drumeval.analysis.table1 import rebuild_table1
 
+    tables, thesis = _analysed_tables(data, screened, by_condition)
+    ratings, answers = _filtered(data, tables, genres, corpus_sizes)
+    if not by_condition and not ratings["model"].isin(MODELS).any():
+        raise AnalysisError("no model ratings of the chosen genres and corpus sizes")
+    return rebuild_table1(ratings, answers, seed, n_resamples=n_resamples, thesis_models=thesis)
+
+
+def study_contrasts(
+    data: StudyData,
+    *,
+    contrasts: list[tuple[str, str]] | None = None,
+    screened: bool = False,
+    genres: tuple[str, ...] | None = None,
+    corpus_sizes: tuple[int, ...] | None = None,
+) -> pd.DataFrame:
+    """Any two of a study's conditions compared (`inference.compare_contrasts`: per
+    criterion, Holm over every contrast and criterion); None = every pair."""
+    from drumeval.analysis.inference import compare_contrasts
+
+    tables, _ = _analysed_tables(data, screened, by_condition=True)
+    ratings, answers = _filtered(data, tables, genres, corpus_sizes)
+    return compare_contrasts(ratings, answers, contrasts=contrasts)
+
+
+def study_conditions(data: StudyData) -> list[str]:
+    """The levels a contrast may name: the study's conditions, then reference and anchor."""
+    from drumeval.analysis.schema import ordered_models
+
+    tables, _ = data.by_condition(screened=False)
+    return ordered_models(tables.ratings["model"])
+
+
+def _analysed_tables(data: StudyData, screened: bool, by_condition: bool) -> tuple[Any, dict]:
     require_ratings(data)
-    _check_filters(data, genres, corpus_sizes)
-    tables = data.analysed(screened=screened)
+    if by_condition:
+        tables, thesis = data.by_condition(screened=screened)
+    else:
+        tables, thesis = data.analysed(screened=screened), {}
     if tables.ratings.empty:
         raise AnalysisError(f"post-screening flags every participant of study {data.slug!r}")
+    return tables, thesis
+
+
+def _filtered(
+    data: StudyData,
+    tables: Any,
+    genres: tuple[str, ...] | None,
+    corpus_sizes: tuple[int, ...] | None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    from drumeval.analysis.from_db import filter_tables
+
+    _check_filters(data, genres, corpus_sizes)
     ratings, answers, _ = filter_tables(tables, genres=genres, corpus_sizes=corpus_sizes)
-    if not ratings["model"].isin(MODELS).any():
-        raise AnalysisError("no model ratings of the chosen genres and corpus sizes")
-    return rebuild_table1(ratings, answers, seed, n_resamples=n_resamples)
+    return ratings, answers
 
 
 def _check_filters(

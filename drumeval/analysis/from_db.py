@@ -29,6 +29,7 @@ from db.models import Study
 from drumeval.analysis.schema import (
     ANCHOR,
     GENRE_ANSWER_COLUMNS,
+    MODELS,
     PARTICIPANT_COLUMNS,
     RATING_COLUMNS,
     REFERENCE,
@@ -146,10 +147,29 @@ class StudyData:
 
     def analysed(self, *, screened: bool) -> StudyTables:
         """The tidy tables of everyone, or of the participants who pass post-screening."""
+        return self._screened(self.tables, screened)
+
+    def by_condition(self, *, screened: bool) -> tuple[StudyTables, dict[str, str]]:
+        """The tidy tables with each of the study's own conditions as a level of its own
+        (the `model` column holds the condition's name; references and anchors keep
+        theirs), so that any two conditions compare — e.g. imported real-Magenta clips
+        against the port of the same model — and which thesis model each level is (for
+        the thesis's column beside it)."""
+        rows = self.rows.copy()
+        own = rows["role"].isin(("generated", "imported")).fillna(False).to_numpy(dtype=bool)
+        thesis = {
+            str(condition): str(model)
+            for condition, model in zip(rows["condition"][own], rows["model"][own], strict=True)
+            if model in MODELS
+        }
+        rows.loc[own, "model"] = rows.loc[own, "condition"]
+        return self._screened(tables_from_rows(rows, self.participants), screened), thesis
+
+    def _screened(self, tables: StudyTables, screened: bool) -> StudyTables:
         if not screened:
-            return self.tables
+            return tables
         screening = self.screening()
-        ratings, answers, participants = self.tables
+        ratings, answers, participants = tables
         return StudyTables(
             drop_flagged(ratings, screening),
             drop_flagged(answers, screening),

@@ -29,6 +29,7 @@ scores, random participant and clip effects). No well-kept Python library fits a
 
 from __future__ import annotations
 
+import itertools
 import warnings
 from collections.abc import Sequence
 
@@ -37,10 +38,13 @@ import pandas as pd
 
 from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
 from drumeval.analysis.schema import (
+    ANCHOR,
     MODELS,
+    REFERENCE,
     SCORE_CRITERIA,
     TABLE1_CRITERIA,
     observations,
+    ordered_models,
     validate_ratings,
 )
 from drumeval.analysis.table1 import table1_long
@@ -164,6 +168,49 @@ def compare_conditions(
                 }
             )
     table = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+    table["p_holm"], table["significant"] = holm(table["p_value"], alpha)
+    return table
+
+
+def parse_contrast(text: str) -> tuple[str, str]:
+    """`"A:B"` → `("A", "B")`: the second level is compared against the first."""
+    first, separator, second = text.partition(":")
+    if not separator or not first.strip() or not second.strip() or ":" in second:
+        raise AnalysisError(f"a contrast is two levels as A:B, not {text!r}")
+    return first.strip(), second.strip()
+
+
+def compare_contrasts(
+    ratings: pd.DataFrame,
+    genre_answers: pd.DataFrame | None = None,
+    *,
+    contrasts: Sequence[tuple[str, str]] | None = None,
+    design: str = "auto",
+    alpha: float = ALPHA,
+) -> pd.DataFrame:
+    """Per contrast and criterion the simple test between two levels of `model` (a study's
+    conditions: `StudyData.by_condition`), Holm-corrected over every row, as
+    `compare_conditions`. `contrasts` None: every pair of the levels other than the hidden
+    references and anchors."""
+    present = ordered_models(ratings["model"])
+    if contrasts is None:
+        own = [level for level in present if level not in (REFERENCE, ANCHOR)]
+        contrasts = list(itertools.combinations(own, 2))
+        if not contrasts:
+            raise AnalysisError("the study has fewer than two conditions to compare")
+    for pair in contrasts:
+        unknown = [level for level in pair if level not in present]
+        if unknown:
+            raise AnalysisError(
+                f"no ratings of {', '.join(map(repr, unknown))}; the study has {', '.join(present)}"
+            )
+        if pair[0] == pair[1]:
+            raise AnalysisError(f"a contrast compares two different levels, not {pair[0]!r} twice")
+    tables = [
+        compare_conditions(ratings, genre_answers, levels=pair, design=design, alpha=alpha)
+        for pair in contrasts
+    ]
+    table = pd.concat(tables, ignore_index=True)
     table["p_holm"], table["significant"] = holm(table["p_value"], alpha)
     return table
 

@@ -24,6 +24,7 @@ kept as extra columns with no thesis symbol to compare with.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -102,9 +103,17 @@ def _cell_rng(seed: int, criterion: str, model: str) -> np.random.Generator:
 
 
 def summarize_cell(
-    cell: pd.DataFrame, criterion: str, model: str, *, seed: int, n_resamples: int
+    cell: pd.DataFrame,
+    criterion: str,
+    model: str,
+    *,
+    seed: int,
+    n_resamples: int,
+    thesis_model: str | None = None,
 ) -> dict:
-    """n, mean, median and crossed-bootstrap CI of one (criterion, model) set of observations."""
+    """n, mean, median and crossed-bootstrap CI of one (criterion, model) set of observations.
+
+    `thesis_model`: the thesis model this level is (a condition of it), when not `model`."""
     is_genre = criterion == GENRE_DISCRIMINATION
     interval = crossed_bootstrap(
         cell["value"].to_numpy(),
@@ -114,7 +123,7 @@ def summarize_cell(
         rng=_cell_rng(seed, criterion, model),
     )
     mean = float(cell["value"].mean()) if len(cell) else float("nan")
-    thesis = THESIS_TABLE1.get(model, {}).get(criterion, "")
+    thesis = THESIS_TABLE1.get(thesis_model or model, {}).get(criterion, "")
     symbol = accuracy_symbol(mean) if is_genre else score_symbol(mean)
     return {
         "criterion": criterion,
@@ -138,8 +147,12 @@ def table1_long(
     *,
     seed: int = 0,
     n_resamples: int = DEFAULT_RESAMPLES,
+    thesis_models: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Table 1 in long form: one row per (criterion, model), columns `TABLE1_FIELDS`.
+
+    `thesis_models` maps levels that are conditions of a thesis model (e.g. a study's
+    `drums_rnn/…/60bars`) to it, so the thesis's verdict sits beside each of them.
 
     `mean` is the mean score (−2 … +2) or, for genre discrimination, the accuracy (0 … 1);
     `median` is NaN for genre discrimination. `thesis` is '' and `agrees` is NA for conditions
@@ -150,7 +163,16 @@ def table1_long(
     for criterion in TABLE1_CRITERIA:
         for model in ordered_models(data["model"]):
             cell = data[(data["criterion"] == criterion) & (data["model"] == model)]
-            rows.append(summarize_cell(cell, criterion, model, seed=seed, n_resamples=n_resamples))
+            rows.append(
+                summarize_cell(
+                    cell,
+                    criterion,
+                    model,
+                    seed=seed,
+                    n_resamples=n_resamples,
+                    thesis_model=(thesis_models or {}).get(model),
+                )
+            )
     table = pd.DataFrame(rows, columns=["criterion", "model", *TABLE1_FIELDS])
     return table.astype({"agrees": "boolean"})
 
@@ -161,6 +183,7 @@ def rebuild_table1(
     seed: int = 0,
     *,
     n_resamples: int = DEFAULT_RESAMPLES,
+    thesis_models: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """Table 1: index = the five criteria in the thesis's order, columns = (model, field).
 
@@ -168,7 +191,9 @@ def rebuild_table1(
     95 % CI from the participants × clips bootstrap seeded with `seed`, symbol, the thesis's
     symbol, agreement). `table.xs("music_vae", axis=1, level="model")` gives one model.
     """
-    long = table1_long(ratings, genre_answers, seed=seed, n_resamples=n_resamples)
+    long = table1_long(
+        ratings, genre_answers, seed=seed, n_resamples=n_resamples, thesis_models=thesis_models
+    )
     models = ordered_models(long["model"])
     wide = long.set_index(["criterion", "model"]).unstack("model")
     wide.columns = wide.columns.swaplevel(0, 1)

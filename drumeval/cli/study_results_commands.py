@@ -1,4 +1,5 @@
-"""`drumeval study export|table1`: a study's ratings as files, and its Table 1 on a terminal.
+"""`drumeval study export|table1|compare`: a study's ratings as files, its Table 1 and any
+contrast between its conditions on a terminal.
 
 The same functions as the Results page (`drumeval.analysis.from_db`,
 `drumeval.analysis.export`), so a download and an export of the same study are the same
@@ -94,6 +95,14 @@ def table1(
         list[int] | None,
         typer.Option("--corpus-size", help="Only models trained on this corpus size (repeatable)."),
     ] = None,
+    by_condition: Annotated[
+        bool,
+        typer.Option(
+            "--by-condition",
+            help="A column per condition of the study (not per model), the thesis's verdict "
+            "beside each condition of DrumsRNN or MusicVAE.",
+        ),
+    ] = False,
     resamples: Resamples = DEFAULT_RESAMPLES,
     seed: Seed = 0,
 ) -> None:
@@ -115,6 +124,7 @@ def table1(
         corpus_sizes=tuple(corpus_size) if corpus_size else None,
         seed=seed,
         n_resamples=resamples,
+        by_condition=by_condition,
     )
     if markdown:
         print(exporter.table1_markdown(table))
@@ -137,7 +147,68 @@ def table1(
     console.print(view)
 
 
+def compare(
+    slug: Annotated[str, typer.Argument(help="The study's slug.")],
+    contrast: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--contrast",
+            help="Two conditions as A:B (B is compared against A; repeatable). "
+            "Default: every pair of the study's conditions.",
+        ),
+    ] = None,
+    screened: Annotated[
+        bool, typer.Option("--screened", help="Only participants who pass post-screening.")
+    ] = False,
+) -> None:
+    """Any condition against any: per criterion the test on per-participant means (Wilcoxon
+    when the same people heard both, else Mann–Whitney), Holm-corrected over every row."""
+    from drumeval.analysis import export as exporter
+    from drumeval.analysis.inference import parse_contrast
+
+    try:
+        pairs = [parse_contrast(text) for text in contrast] if contrast else None
+    except AnalysisError as error:
+        raise AnalysisError(f"--contrast: {error}") from None
+    data = _study(slug)
+    table = exporter.study_contrasts(data, contrasts=pairs, screened=screened)
+    view = Table(
+        "A",
+        "B",
+        "criterion",
+        "mean A",
+        "mean B",
+        "test",
+        "n",
+        "p",
+        "p (Holm)",
+        "effect (B>A > 0)",
+        title=f"Contrasts of {data.title!r} ({'screened' if screened else 'all participants'}; "
+        f"{len(table)} tests, Holm over all)",
+        title_justify="left",
+    )
+    for row in table.itertuples():
+        view.add_row(
+            row.level_a,
+            row.level_b,
+            row.criterion,
+            f"{row.mean_a:+.2f}",
+            f"{row.mean_b:+.2f}",
+            row.test,
+            str(row.n_participants),
+            _p(row.p_value),
+            _p(row.p_holm) + (" *" if row.significant else ""),
+            "–" if row.effect_size != row.effect_size else f"{row.effect_size:+.2f}",
+        )
+    console.print(view)
+
+
+def _p(value: float) -> str:
+    return "–" if value != value else f"{value:.3g}"
+
+
 def register(study_app: typer.Typer) -> None:
-    """Add `export` and `table1` to the `study` sub-app."""
+    """Add `export`, `table1` and `compare` to the `study` sub-app."""
     study_app.command()(export)
     study_app.command()(table1)
+    study_app.command()(compare)

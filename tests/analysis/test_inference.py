@@ -165,3 +165,42 @@ def test_breakdowns_by_genre_and_corpus_size(study):
     assert not by_size["model"].isin(["reference", "anchor"]).any()  # they have no size
     with pytest.raises(AnalysisError, match="break down by"):
         breakdown(study.ratings, None, by="tempo")
+
+
+def _by_model_and_genre(frame: pd.DataFrame) -> pd.DataFrame:
+    """Four conditions of the simulated study: each model × genre its own level."""
+    own = frame["model"].isin(["drums_rnn", "music_vae"])
+    return frame.assign(model=frame["model"].where(~own, frame["model"] + "/" + frame["genre"]))
+
+
+def test_any_contrast_of_conditions_with_holm_over_every_row(study):
+    from drumeval.analysis.inference import compare_conditions, compare_contrasts
+
+    ratings, answers = _by_model_and_genre(study.ratings), _by_model_and_genre(study.genre_answers)
+    table = compare_contrasts(ratings, answers)
+    pairs = set(zip(table["level_a"], table["level_b"], strict=True))
+    assert len(pairs) == 6 and not {"reference", "anchor"} & {level for p in pairs for level in p}
+    assert len(table) == 6 * 5  # every pair × every criterion, genre discrimination included
+    _, expected, _, _ = multipletests(table["p_value"], method="holm")
+    np.testing.assert_allclose(table["p_holm"], expected)
+    pair = ("drums_rnn/jazz-soul", "music_vae/techno-house")
+    one = compare_contrasts(ratings, answers, contrasts=[pair])
+    alone = compare_conditions(ratings, answers, levels=pair)
+    np.testing.assert_allclose(one["p_value"], alone["p_value"])
+    assert (one["p_holm"] >= one["p_value"]).all() and len(one) == 5
+    both = compare_contrasts(ratings, answers, contrasts=[pair, ("reference", "anchor")])
+    assert (both["p_holm"][:5].to_numpy() >= one["p_holm"].to_numpy()).all()  # more tests
+
+
+def test_a_contrast_names_levels_the_study_has():
+    from drumeval.analysis.inference import compare_contrasts, parse_contrast
+
+    assert parse_contrast("magenta-original:drums_rnn/x") == ("magenta-original", "drums_rnn/x")
+    for bad in ("a", "a:", ":b", "a:b:c"):
+        with pytest.raises(AnalysisError, match="A:B"):
+            parse_contrast(bad)
+    ratings = simulate_study(4, 1, seed=3).ratings
+    with pytest.raises(AnalysisError, match="no ratings of 'nope'; the study has drums_rnn"):
+        compare_contrasts(ratings, contrasts=[("drums_rnn", "nope")])
+    with pytest.raises(AnalysisError, match="two different levels"):
+        compare_contrasts(ratings, contrasts=[("drums_rnn", "drums_rnn")])

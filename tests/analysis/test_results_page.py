@@ -223,3 +223,28 @@ def test_corpus_sizes_show_as_whole_numbers(page_env):
     shown += [str(option) for box in app.multiselect for option in box.options]
     assert "700" in "\n".join(shown)
     assert not [text for text in shown if "700.0" in text or "1500.0" in text]
+
+
+@sqlite_only
+def test_any_two_conditions_and_table1_per_condition(page_env):
+    write_simulated_study(page_env, simulate_study(6, 1, seed=3))
+    data = load_study(page_env, "simulated")
+    app = _login()
+    assert "Any two conditions" in _texts(app)
+    frames = [f.value for f in app.dataframe if "level_a" in f.value.columns]
+    shown = frames[-1]  # after DrumsRNN vs MusicVAE and the corpus sizes
+    expected = export.study_contrasts(data)  # every pair of the study's conditions
+    assert len(shown) == len(expected) and shown["p_holm"].tolist() == pytest.approx(
+        expected["p_holm"].tolist(), nan_ok=True
+    )
+    pair = "drums_rnn/jazz-soul-700 : music_vae/jazz-soul-700"
+    app.multiselect(key="results:contrasts").set_value([pair]).run()
+    shown = [f.value for f in app.dataframe if "level_a" in f.value.columns][-1]
+    assert set(shown["level_b"]) == {"music_vae/jazz-soul-700"} and len(shown) == 5
+    assert "--contrast 'drums_rnn/jazz-soul-700:music_vae/jazz-soul-700'" in _texts(app)
+    app.toggle(key="results:by-condition").set_value(True).run()
+    table = _frame_with(app, "drums_rnn/jazz-soul-700 (thesis)")
+    columns = list(table.columns)
+    assert columns.index("drums_rnn/jazz-soul-700 (thesis)") == (
+        columns.index("drums_rnn/jazz-soul-700 (study)") + 1
+    )

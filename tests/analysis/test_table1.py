@@ -220,3 +220,23 @@ def test_simulated_thesis_study_rebuilds_the_thesis_table(study):
     controls = long.set_index(["criterion", "model"])
     assert controls.loc[("realism", "reference"), "symbol"] == "++"
     assert controls.loc[("realism", "anchor"), "symbol"] == "--"
+
+
+def test_the_thesis_column_sits_beside_each_condition_of_a_thesis_model():
+    from drumeval.analysis import simulate_study
+    from drumeval.analysis.table1 import format_table1, rebuild_table1
+
+    ratings, answers, _ = simulate_study(6, 1, seed=4)
+    own = ratings["model"] == "drums_rnn"
+    ratings = ratings.assign(model=ratings["model"].where(~own, "port-700"))
+    answers = answers.assign(
+        model=answers["model"].where(answers["model"] != "drums_rnn", "port-700")
+    )
+    thesis = {"port-700": "drums_rnn"}
+    table = rebuild_table1(ratings, answers, n_resamples=20, thesis_models=thesis)
+    assert table.loc["short_term_phrasing", ("port-700", "thesis")] == "+"
+    assert table.loc["realism", ("music_vae", "thesis")] == "++"
+    columns = list(format_table1(table).columns)
+    assert columns.index("port-700 (thesis)") == columns.index("port-700 (study)") + 1
+    plain = rebuild_table1(ratings, answers, n_resamples=20)
+    assert (plain.xs("port-700", axis=1, level="model")["thesis"] == "").all()

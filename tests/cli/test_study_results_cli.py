@@ -116,3 +116,31 @@ def test_bad_requests_are_one_line_with_exit_code_2(db_cli, db_engine, tmp_path,
     assert code == 2
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.csv").exists()
+
+
+@sqlite_only
+def test_compare_tests_any_contrast_and_table1_goes_by_condition(db_cli, seeded):
+    conditions = export.study_conditions(seeded)
+    own = [level for level in conditions if level not in ("reference", "anchor")]
+    pair = f"{own[0]}:{own[-1]}"
+    code, out, _ = db_cli("study", "compare", "simulated", "--contrast", pair)
+    assert code == 0, out
+    expected = export.study_contrasts(seeded, contrasts=[(own[0], own[-1])])
+    assert "5 tests, Holm over all" in out and len(expected) == 5
+    assert f"{expected['p_holm'].iloc[0]:.3g}" in out
+    code, out, _ = db_cli("study", "compare", "simulated")
+    pairs = len(own) * (len(own) - 1) // 2
+    assert code == 0 and f"{pairs * 5} tests, Holm over all" in out
+    code, _, err = db_cli("study", "compare", "simulated", "--contrast", "drums_rnn")
+    assert code == 2 and "--contrast" in err and "A:B" in err
+    code, _, err = db_cli("study", "compare", "simulated", "--contrast", f"{own[0]}:nope")
+    assert code == 2 and "no ratings of 'nope'" in err
+    code, markdown, _ = db_cli(
+        "study", "table1", "simulated", "--by-condition", "--markdown", "--resamples", RESAMPLES
+    )
+    table = export.study_table1(
+        seeded, screened=False, by_condition=True, n_resamples=int(RESAMPLES)
+    )
+    assert code == 0 and markdown.strip() == export.table1_markdown(table).strip()
+    first_drums_rnn = next(level for level in own if level.startswith("drums_rnn/"))
+    assert table.loc["realism", (first_drums_rnn, "thesis")] == "+"

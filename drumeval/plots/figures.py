@@ -5,6 +5,7 @@ Pure functions of event ids ([T] int, bit k = drum class k). Figures are built w
 touched, nothing is shown, and a Streamlit page or the CLI decides what to do with them.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from drumeval.metrics import hits_per_bar
 BARS_PER_PHRASE = 4
 _ROW_LABELS = tuple(name.replace("_", " ") for name in DRUM_CLASS_NAMES)
 _HIT_COLOR = "#1f3b73"
+_SECTION_COLOR = "#e67e22"
 # kick, snare, closed/open hi-hat, low/mid/high tom, crash, ride: one colour per family
 _CLASS_COLORS = (
     "#1f3b73", "#c0392b", "#1e8449", "#52be80", "#ca6f1e", "#ca6f1e", "#ca6f1e", "#7d3c98",
@@ -74,7 +76,11 @@ def drum_grid_figure(event_ids: np.ndarray, *, title: str | None = None) -> Figu
 
 
 def phrase_grid_figure(
-    event_ids: np.ndarray, *, bars_per_row: int = 8, title: str | None = None
+    event_ids: np.ndarray,
+    *,
+    bars_per_row: int = 8,
+    title: str | None = None,
+    sections: Sequence[tuple[int, str]] = (),
 ) -> Figure:
     """The drum grid folded into one row per `bars_per_row` bars, like lines of a score.
 
@@ -82,6 +88,8 @@ def phrase_grid_figure(
     8-bar rows, every hit is a separate square, lanes are labelled in readable type, and
     phrases line up vertically, so a repeat or a change every 8 bars is visible at a glance.
     Hits are squares coloured by drum family; lines mark beats, bars and 4-bar phrases.
+    `sections` — (start bar, label) of each section of a song form — are drawn as thick orange
+    lines with their labels, so a change that lands on a planned boundary lines up with one.
     """
     rolls = event_ids_to_rolls(_check_event_ids(event_ids))
     if bars_per_row < 1:
@@ -115,6 +123,14 @@ def phrase_grid_figure(
                 linewidth=1.1 if phrase else 0.6 if bar_line else 0.3,
                 zorder=0,
             )
+        for start_bar, label in sections:
+            if row * bars_per_row <= start_bar < (row + 1) * bars_per_row:
+                x = (start_bar - row * bars_per_row) * STEPS_PER_BAR - 0.5
+                axes.axvline(x, color=_SECTION_COLOR, linewidth=2.4, zorder=3)
+                axes.text(
+                    x + 1, NUM_DRUM_CLASSES - 0.5, label, color=_SECTION_COLOR, fontsize=8,
+                    fontweight="bold", va="top", zorder=4,
+                )  # fmt: skip
         if len(chunk) < steps_per_row:
             axes.axvspan(len(chunk) - 0.5, steps_per_row - 0.5, color="#f2f3f4", zorder=0)
         axes.set_xlim(-0.5, steps_per_row - 0.5)

@@ -76,6 +76,18 @@ def test_phrase_grid_folds_sixty_bars_into_readable_eight_bar_rows():
     assert figure.get_figheight() >= 8 * 1.5  # a lane per class stays legible
 
 
+def test_phrase_grid_marks_each_section_start_in_its_row():
+    ids = np.zeros(20 * 16, dtype=np.int32)
+    sections = ((0, "intro"), (4, "drop"), (12, "breakdown"))
+    figure = phrase_grid_figure(ids, sections=sections)
+    first, second, _ = figure.axes
+    assert [text.get_text() for text in first.texts] == ["intro", "drop"]
+    assert [text.get_text() for text in second.texts] == ["breakdown"]
+    thick = [line.get_xdata()[0] for line in second.lines if line.get_linewidth() > 2]
+    assert thick == [(12 - 8) * 16 - 0.5]  # bar 13 starts 4 bars into the second row
+    assert not phrase_grid_figure(ids).axes[0].texts
+
+
 def test_phrase_grid_of_a_short_track_is_one_row(two_bars_and_a_half):
     figure = phrase_grid_figure(two_bars_and_a_half, bars_per_row=8)
     assert len(figure.axes) == 1

@@ -361,23 +361,27 @@ def _preview_step(walk, step: str) -> None:
             st.radio(question, options, index=None, key=f"preview:q:{key}")
     elif step == "headphones":
         st.subheader("Headphone check")
-        for number, url in enumerate(walk.headphone_urls, start=1):
+        st.markdown(headphone.instructions(walk.study.design.headphone_screen))
+        pairs = zip(walk.headphone_trials, walk.headphone_urls, strict=True)
+        for number, (trial, url) in enumerate(pairs, start=1):
+            wording = headphone.WORDING[type(trial)]
             blind_player(
                 src=url,
                 token=f"preview-hp{number}",
                 min_seconds=headphone.TRIAL_SECONDS,
                 key=f"preview:hp:{number}",
                 locked_text="Play the sound to the end to answer",
-                unlocked_text="Played — which tone was quietest?",
+                unlocked_text="Played — now answer below.",
             )
             st.radio(
-                f"Which tone was quietest in sound {number}?",
+                wording.question.format(number=number),
                 (0, 1, 2),
-                format_func=lambda tone: f"Tone {tone + 1}",
+                format_func=lambda index, word=wording.option: f"{word} {index + 1}",
                 index=None,
                 horizontal=True,
                 key=f"preview:hp-answer:{number}",
             )
+            st.caption(f"For you only: the answer is {wording.option} {trial.answer + 1}.")
     elif step == "instructions":
         st.subheader("How to rate")
         st.markdown(walk.describe("instructions"))

@@ -229,12 +229,8 @@ def questionnaire_screen(engine, study: flow.StudyInfo, token: str) -> None:
 def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
     st.title("Headphone check")
     st.caption("Step 2 of 3 · about two minutes")
-    st.markdown(
-        "Please put on your headphones and set a comfortable volume. Each sound below plays "
-        "**three tones**; choose the one that is **quietest**. Play each sound to the end "
-        "(once or twice) to answer it."
-    )
-    trials = flow.headphone_trials(progress)
+    st.markdown(headphone.instructions(study.design.headphone_screen))
+    trials = flow.headphone_trials(progress, study.design.headphone_screen)
     try:
         urls = flow.headphone_audio_urls(trials)
     except DrumevalError as error:
@@ -243,22 +239,23 @@ def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.P
     # No st.form: a form would hold back the players' reports, and each sound's answers
     # unlock the moment it has played to the end (an answer to an unheard sound is a guess).
     answers, played = [], []
-    for number, url in enumerate(urls, start=1):
+    for number, (trial, url) in enumerate(zip(trials, urls, strict=True), start=1):
         st.markdown(f"**Sound {number}**")
+        wording = headphone.WORDING[type(trial)]
         heard = blind_player(
             src=url,
             token=f"hp{number}",
             min_seconds=headphone.TRIAL_SECONDS,
             key=f"hp-sound:{number}",
             locked_text="Play the sound to the end to answer",
-            unlocked_text="Played — which tone was quietest?",
+            unlocked_text="Played — now answer below.",
         ).reached(headphone.TRIAL_SECONDS)
         played.append(heard)
         answers.append(
             st.radio(
-                f"Which tone was quietest in sound {number}?",
+                wording.question.format(number=number),
                 (0, 1, 2),
-                format_func=lambda index: f"Tone {index + 1}",
+                format_func=lambda index, word=wording.option: f"{word} {index + 1}",
                 index=None,
                 horizontal=True,
                 disabled=not heard,

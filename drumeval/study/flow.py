@@ -61,6 +61,7 @@ class StudyDesign:
     # Prolific's codes for the other two endings (None: no redirect for them)
     screened_out_code: str | None = None
     returned_code: str | None = None
+    headphone_screen: str = headphone.DEFAULT_SCREEN  # antiphase, huggins or both
 
     @classmethod
     def from_json(cls, design: Mapping[str, Any]) -> "StudyDesign":
@@ -72,6 +73,7 @@ class StudyDesign:
             completion_url=design.get("completion_url") or None,
             screened_out_code=design.get("screened_out_code") or None,
             returned_code=design.get("returned_code") or None,
+            headphone_screen=design.get("headphone_screen") or headphone.DEFAULT_SCREEN,
         )
 
     def redirect_url(self, code: str | None, *, completed: bool = False) -> str | None:
@@ -434,11 +436,14 @@ def save_questionnaire(
         )
 
 
-def headphone_trials(progress_: Progress) -> tuple[headphone.Trial, ...]:
-    return headphone.make_trials(progress_.headphone_seed)
+def headphone_trials(
+    progress_: Progress, screen: str = headphone.DEFAULT_SCREEN
+) -> tuple[headphone.ScreenTrial, ...]:
+    """The participant's trials of the study's screen (`StudyDesign.headphone_screen`)."""
+    return headphone.screen_trials(screen, progress_.headphone_seed)
 
 
-def headphone_audio_urls(trials: tuple[headphone.Trial, ...]) -> list[str]:
+def headphone_audio_urls(trials: tuple[headphone.ScreenTrial, ...]) -> list[str]:
     """Each trial's sound as a `/clips/` URL, stored in the clip store on first use.
 
     Like the study clips, the sounds come from the shared store by content hash, so any
@@ -446,7 +451,7 @@ def headphone_audio_urls(trials: tuple[headphone.Trial, ...]) -> list[str]:
     re-sends a URL, not the audio.
     """
     return [
-        clipserve.clip_url(clipstore.put(headphone.trial_wav(trial), "wav"), "wav")
+        clipserve.clip_url(clipstore.put(headphone.screen_wav(trial), "wav"), "wav")
         for trial in trials
     ]
 
@@ -460,15 +465,22 @@ def submit_headphone_check(
         if participant.screening is not None:
             return bool(participant.screening.get("passed"))
         _check_time_left(study, participant)
-        trials = headphone.make_trials(_headphone_seed(participant))
+        trials = headphone.screen_trials(
+            study.design.headphone_screen, _headphone_seed(participant)
+        )
         if len(answers) != len(trials) or any(answer not in (0, 1, 2) for answer in answers):
             raise StudyError("Please answer every trial of the headphone check.")
-        correct, passed = headphone.score(trials, answers)
+        correct, passed = headphone.screen_score(trials, answers)
         repository.record_screening(
             session,
             participant_id=participant.id,
             passed=passed,
-            details={"test": "woods2017-antiphase", "correct": correct, "trials": len(trials)},
+            details={
+                "test": "+".join(correct),
+                "correct": sum(correct.values()),
+                "correct_per_test": correct,
+                "trials": len(trials),
+            },
         )
         return passed
 

@@ -12,6 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from drumeval.errors import StudyError
+from drumeval.study import huggins
+
 SAMPLE_RATE = 22_050
 TONE_HZ = 200.0
 TONE_SECONDS = 1.0
@@ -19,7 +22,7 @@ RAMP_SECONDS = 0.1
 GAP_SECONDS = 0.5
 QUIET_DB = -6.0
 LEVEL = 0.25  # the loud tones' peak: comfortable at a normal volume setting
-TRIAL_SECONDS = 3 * TONE_SECONDS + 2 * GAP_SECONDS  # one sound, played to the end
+TRIAL_SECONDS = 3 * TONE_SECONDS + 2 * GAP_SECONDS  # one sound, played to the end (both screens)
 TRIALS = 6  # = len(ARRANGEMENTS)
 PASS_MARK = 5
 
@@ -30,6 +33,10 @@ class Trial:
 
     quiet_index: int
     antiphase_index: int
+
+    @property
+    def answer(self) -> int:
+        return self.quiet_index
 
 
 # Every way to place the quiet and the anti-phase tone on two of the three: six sounds.
@@ -82,3 +89,87 @@ def score(trials: tuple[Trial, ...], answers: list[int | None]) -> tuple[int, bo
         1 for trial, answer in zip(trials, answers, strict=True) if answer == trial.quiet_index
     )
     return correct, correct >= PASS_MARK
+
+
+# --- the study's screen: anti-phase, Huggins pitch or both ----------------------------------
+
+SCREENS = ("antiphase", "huggins", "both")
+DEFAULT_SCREEN = "antiphase"
+ScreenTrial = Trial | huggins.HugginsTrial
+
+
+@dataclass(frozen=True)
+class Wording:
+    """What the evaluator reads for one kind of trial."""
+
+    test: str  # as stored with the participant's screening
+    question: str  # "{number}" is the sound's number
+    option: str  # each of the three answers: "{option} 1" …
+    pass_mark: int
+
+
+WORDING = {
+    Trial: Wording("woods2017-antiphase", "Which tone was quietest in sound {number}?", "Tone", 5),
+    huggins.HugginsTrial: Wording(
+        "milne2021-huggins",
+        "In which noise of sound {number} did you hear a faint tone?",
+        "Noise",
+        huggins.PASS_MARK,
+    ),
+}
+
+
+def check_screen(screen: object) -> str:
+    if screen not in SCREENS:
+        raise StudyError(f"headphone_screen must be one of {', '.join(SCREENS)}; got {screen!r}")
+    return str(screen)
+
+
+def screen_trials(screen: str, seed: int) -> tuple[ScreenTrial, ...]:
+    """The trials of a study's screen, anti-phase ones first when it has both."""
+    check_screen(screen)
+    trials: tuple[ScreenTrial, ...] = ()
+    if screen in ("antiphase", "both"):
+        trials += make_trials(seed)
+    if screen in ("huggins", "both"):
+        trials += huggins.make_trials(seed)
+    return trials
+
+
+def screen_wav(trial: ScreenTrial) -> bytes:
+    return trial_wav(trial) if isinstance(trial, Trial) else huggins.trial_wav(trial)
+
+
+def screen_score(
+    trials: tuple[ScreenTrial, ...], answers: list[int | None]
+) -> tuple[dict[str, int], bool]:
+    """Correct answers per test, and whether the listener passed every test of the screen
+    (each at its own pass mark: 5 of 6 for both)."""
+    correct: dict[str, int] = {}
+    marks: dict[str, int] = {}
+    for trial, answer in zip(trials, answers, strict=True):
+        wording = WORDING[type(trial)]
+        correct[wording.test] = correct.get(wording.test, 0) + (answer == trial.answer)
+        marks[wording.test] = wording.pass_mark
+    return correct, all(correct[test] >= marks[test] for test in correct)
+
+
+def instructions(screen: str) -> str:
+    """What the headphone-check page says before its sounds."""
+    parts = ["Please put on your headphones and set a comfortable volume."]
+    if screen in ("antiphase", "both"):
+        parts.append(
+            "Some sounds play **three tones**: choose the one that is **quietest**."
+            if screen == "both"
+            else "Each sound below plays **three tones**; choose the one that is **quietest**."
+        )
+    if screen in ("huggins", "both"):
+        parts.append(
+            "Some sounds play **three bursts of noise**: one of them has a **faint tone** in it; "
+            "choose that one."
+            if screen == "both"
+            else "Each sound below plays **three bursts of noise**; one of them has a **faint "
+            "tone** in it — choose that one."
+        )
+    parts.append("Play each sound to the end (once or twice) to answer it.")
+    return " ".join(parts)

@@ -41,7 +41,7 @@ class StudyPreview:
     status: str
     consent_text: str
     questionnaire: tuple[tuple[str, str, tuple[str, ...]], ...]
-    headphone_trials: tuple[headphone.Trial, ...]  # empty without a headphone check
+    headphone_trials: tuple[headphone.ScreenTrial, ...]  # empty without a headphone check
     headphone_urls: tuple[str, ...]
     clips: tuple[PreviewClip, ...]  # the practice clip first, when there is one
     codes: dict[str, str | None]  # Prolific's code per ending
@@ -67,7 +67,8 @@ class StudyPreview:
             )
         if step == "headphones":
             return "\n".join(
-                f"- sound {number}: {url} (quietest: tone {trial.quiet_index + 1})"
+                f"- sound {number}: {url} ({headphone.WORDING[type(trial)].test}: "
+                f"{headphone.WORDING[type(trial)].option.lower()} {trial.answer + 1})"
                 for number, (trial, url) in enumerate(
                     zip(self.headphone_trials, self.headphone_urls, strict=True), start=1
                 )
@@ -120,7 +121,8 @@ def preview_study(engine: Engine, slug: str, *, seed: int = 0) -> StudyPreview:
     )
     practice = [clip.id for clip, purpose in stimuli if purpose == "training"]
     order = [*practice, *chosen]
-    trials = headphone.make_trials(seed) if info.design.headphone_check else ()
+    screen = info.design.headphone_screen
+    trials = headphone.screen_trials(screen, seed) if info.design.headphone_check else ()
     return StudyPreview(
         study=info,
         status=status,

@@ -16,6 +16,7 @@ by insertion order), so the same config over the same pool recreates the same st
     practice = true         # one practice clip before the rated ones
     min_listen_seconds = 60 # optional; default: the whole clip less 5 s
     headphone_check = true
+    headphone_screen = "antiphase"  # or "huggins", or "both" (each passed at 5 of 6)
     consent_text = "…"
     completion_url = "https://app.prolific.com/submissions/complete?cc=ABC"
     completion_code = "ABC"
@@ -62,6 +63,7 @@ KNOWN_KEYS = (
     "practice",
     "min_listen_seconds",
     "headphone_check",
+    "headphone_screen",
     "consent_text",
     "completion_url",
     "completion_code",
@@ -97,6 +99,7 @@ class StudyConfig:
     practice: bool = True
     min_listen_seconds: float | None = None
     headphone_check: bool = True
+    headphone_screen: str = "antiphase"  # antiphase, huggins or both (drumeval.study.headphone)
     consent_text: str | None = None  # None: derived from the design (content.py)
     completion_url: str | None = None
     completion_code: str | None = None
@@ -113,6 +116,7 @@ class StudyConfig:
             "clips_per_participant": self.clips_per_participant,
             "min_listen_seconds": self.min_listen_seconds,
             "headphone_check": self.headphone_check,
+            "headphone_screen": self.headphone_screen,
             "consent_text": self.consent_text,
             "completion_url": self.completion_url,
             "completion_code": self.completion_code,
@@ -211,6 +215,11 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
     ):
         raise StudyConfigError("completion_url", f"must be an http(s) address; got {url!r}")
     code = _text(values, "completion_code", max_chars=64)
+    screen = values.get("headphone_screen", "antiphase")
+    from drumeval.study.headphone import SCREENS
+
+    if screen not in SCREENS:
+        raise StudyConfigError("headphone_screen", f"must be one of {', '.join(SCREENS)}")
     rules = values.get("screening_rules")
     if rules is not None:
         from drumeval.study.content import SCREENING_RULES
@@ -237,6 +246,7 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
         practice=_flag(values, "practice", True),
         min_listen_seconds=None if minimum is None else float(minimum),
         headphone_check=_flag(values, "headphone_check", True),
+        headphone_screen=screen,
         consent_text=_text(values, "consent_text", max_chars=MAX_CONSENT_CHARS) or None,
         completion_url=url,
         completion_code=code,

@@ -191,3 +191,11 @@ def test_recruiting_settings_change_while_the_study_runs(db_engine, tmp_path):
     with pytest.raises(StudyError, match="not a recruiting setting: title"):
         setup.update_recruitment(db_engine, "two-models", {"title": "x"})
     assert setup.study_status(db_engine, "two-models").participant_target == 12
+
+
+def test_a_study_config_chooses_its_headphone_screen():
+    config = setup.parse_config(CONFIG + 'headphone_screen = "both"\n')
+    assert config.design()["headphone_screen"] == "both"
+    assert setup.parse_config(CONFIG).design()["headphone_screen"] == "antiphase"
+    with pytest.raises(StudyError, match="`headphone_screen`: must be one of antiphase, huggins"):
+        setup.parse_config(CONFIG + 'headphone_screen = "loud"\n')

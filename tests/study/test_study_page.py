@@ -12,7 +12,7 @@ from db.models import Participant, Rating, Study
 from deploy.synthetic_study import make_study
 from drumeval import clipstore
 from drumeval.paths import clip_store_dir
-from drumeval.study import content, flow, headphone
+from drumeval.study import content, flow, headphone, huggins
 from tests.conftest import REPO_ROOT
 
 TIMEOUT_S = 60
@@ -388,3 +388,42 @@ def test_screened_out_and_returned_participants_go_back_with_their_own_codes(eng
     declined = _page(s="tiny")
     _button(declined, "I do not agree").click().run()
     assert _links(declined) == ["https://app.prolific.com/submissions/complete?cc=SCREEN"]
+
+
+@pytest.mark.parametrize(("screen", "huggins_right", "passes"), [
+    ("huggins", 6, True), ("both", 6, True), ("both", 4, False),
+])  # fmt: skip
+def test_the_huggins_screen_alone_or_with_the_anti_phase_one(engine, screen, huggins_right, passes):
+    make_study(engine)
+    with transaction(engine, write_lock=True) as session:
+        study = session.query(Study).one()
+        study.design = {**study.design, "headphone_screen": screen}
+    app = _page(s="tiny")
+    token = _consent(app)
+    _answer_questionnaire(app)
+    study = flow.load_study(engine, "tiny")
+    trials = flow.headphone_trials(flow.progress(engine, study, token), screen)
+    players = _players(app)
+    assert len(players) == len(app.radio) == len(trials) == (6 if screen == "huggins" else 12)
+    for player, trial in zip(players, trials, strict=True):
+        sha256 = re.fullmatch(r"/clips/([0-9a-f]{64})\.wav", player["src"])[1]
+        assert clipstore.get(sha256, "wav") == headphone.screen_wav(trial)
+    assert "three bursts of noise" in _texts(app)
+    question = f"In which noise of sound {len(trials)} did you hear a faint tone?"
+    assert app.radio[-1].label == question
+    wrong = 6 - huggins_right
+    for number in range(1, len(trials) + 1):
+        _play_sound(app, number)
+    huggins_seen = 0
+    for radio, trial in zip(app.radio, trials, strict=True):
+        is_huggins = isinstance(trial, huggins.HugginsTrial)
+        huggins_seen += is_huggins
+        miss = is_huggins and huggins_seen <= wrong
+        radio.set_value((trial.answer + 1) % 3 if miss else trial.answer)
+    _button(app, "Continue").click().run()
+    assert not app.exception
+    with transaction(engine) as session:
+        screening = session.query(Participant).one().screening
+    assert screening["passed"] is passes
+    assert screening["correct_per_test"]["milne2021-huggins"] == huggins_right
+    assert ("woods2017-antiphase" in screening["test"]) is (screen == "both")

@@ -80,3 +80,47 @@ def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp
     with transaction(engine) as session:
         imported = session.query(Clip).filter_by(role="imported").all()
     assert [(clip.condition, clip.genre) for clip in imported] == [("their-model", "techno-house")]
+
+
+def test_a_researcher_previews_every_step_in_chromium_and_nothing_is_stored(admin_server):
+    from playwright.sync_api import sync_playwright
+    from sqlalchemy import func, select
+
+    from db.models import Assignment, Event, Participant, Rating
+    from deploy.browser_evaluator import settle
+    from drumeval.study.preview import preview_study
+
+    server, engine = admin_server
+
+    def rows() -> list[int]:
+        with transaction(engine) as session:
+            return [
+                session.scalar(select(func.count()).select_from(model))
+                for model in (Participant, Assignment, Rating, Event)
+            ]
+
+    before = rows()
+    steps = preview_study(engine, "two-models").steps
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1200, "height": 1600}).new_page()
+        page.goto(f"{server.url}/admin", timeout=WAIT_MS)
+        page.get_by_label("Admin password").fill(PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("button", name="Preview as an evaluator").click()
+        headings = []
+        for number in range(1, len(steps) + 1):
+            page.get_by_text(f"step {number} of {len(steps)}").wait_for(timeout=WAIT_MS)
+            settle(page)
+            headings.append(page.locator("[data-testid='stHeading'] h3").first.inner_text())
+            if steps[number - 1].startswith("clip:"):  # the real player, with the clip's audio
+                source = page.locator("audio").first.get_attribute("src")
+                assert source.startswith("/clips/") and source.endswith(".wav")
+            if number < len(steps):
+                page.get_by_role("button", name="Next").click()
+        page.get_by_role("button", name="End the preview").click()
+        page.get_by_role("button", name="Preview as an evaluator").wait_for(timeout=WAIT_MS)
+        browser.close()
+    assert headings[0] == "Two models" and headings[-1] == "Thank you!"
+    assert "Practice clip" in headings and "Clip 4 of 4" in headings
+    assert rows() == before

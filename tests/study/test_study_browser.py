@@ -76,6 +76,10 @@ def study_server(request, tmp_path, monkeypatch):
 
 
 def _shot(page, shots: Path, name: str) -> None:
+    """A screenshot once Streamlit is idle: taken mid-rerun, it caught the previous screen's
+    elements greyed out as stale beside the new one's."""
+    settle(page)
+    page.locator("[data-stale='true']").first.wait_for(state="detached", timeout=WAIT_MS)
     shots.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shots / f"{name}.png"))
 

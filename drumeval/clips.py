@@ -38,6 +38,7 @@ from drumeval.registry import (
 )
 
 if TYPE_CHECKING:
+    from drumeval.data.forms import SongForm
     from drumeval.generate import GenerationPlan
 
 SEED_MAX = 2**31 - 1
@@ -130,6 +131,48 @@ def parse_mix(value: object) -> float:
     return round(mix * (INTERPOLATION_STEPS - 1)) / (INTERPOLATION_STEPS - 1)
 
 
+def parse_form_text(model: str, text: str) -> "SongForm":
+    """A song form for the structured model, `BARS_MIN`…`BARS_MAX` bars long (the product's
+    lengths; the library takes up to `generate.MAX_BARS`)."""
+    from drumeval.data.forms import parse_form
+    from drumeval.errors import ParameterError
+
+    if model != "structured":
+        raise ConditionError("form", f"only the structured model plays a song form, not {model}")
+    try:
+        form = parse_form(text)
+    except ParameterError as error:
+        raise ConditionError("form", f"the form {error.requirement}") from None
+    if not BARS_MIN <= form.total_bars <= BARS_MAX:
+        raise ConditionError(
+            "form", f"the form must last {BARS_MIN}…{BARS_MAX} bars; it has {form.total_bars}"
+        )
+    return form
+
+
+def form_presets(genre: str) -> dict[str, str]:
+    """The genre's preset song forms as text, by name (what the Generate page offers)."""
+    from drumeval.data.forms import FORM_PRESETS
+
+    return {name: form.to_text() for name, form in FORM_PRESETS.get(genre, {}).items()}
+
+
+def form_sections(condition: "Condition") -> tuple[tuple[int, str], ...]:
+    """(start bar, label) of every section the condition's clip plays; () for a model that
+    plays no form. The default form is the one `generate.plan_generation` picks."""
+    if condition.model != "structured":
+        return ()
+    from drumeval.models.structured_steps import default_form
+
+    form = (
+        parse_form_text(condition.model, condition.form)
+        if condition.form
+        else default_form(condition.genre, condition.bars)
+    )
+    starts = form.start_bars()
+    return tuple(zip(starts, (section.label for section in form.sections), strict=True))
+
+
 def _parse_corpus_size(value: object) -> int:
     try:
         size = int(str(value).strip())
@@ -152,6 +195,7 @@ class Condition:
     temperature: float
     bars: int
     seed: int
+    form: str = ""  # structured: the song form as text ("": the genre's default form)
 
     def __post_init__(self) -> None:
         if self.model not in MODELS:
@@ -171,6 +215,10 @@ class Condition:
         object.__setattr__(self, "temperature", parse_temperature(self.temperature))
         object.__setattr__(self, "bars", parse_bars(self.bars))
         object.__setattr__(self, "seed", parse_seed(self.seed))
+        if self.form:
+            form = parse_form_text(self.model, self.form)
+            object.__setattr__(self, "form", form.to_text())
+            object.__setattr__(self, "bars", form.total_bars)
 
     @property
     def corpus(self) -> str:
@@ -190,6 +238,7 @@ class Condition:
             "temperature": f"{self.temperature:g}",
             "bars": str(self.bars),
             "seed": str(self.seed),
+            **({"form": self.form} if self.form else {}),
         }
 
     @classmethod
@@ -211,6 +260,7 @@ class Condition:
             temperature=query.get("temperature", base.temperature),  # type: ignore[arg-type]
             bars=query.get("bars", base.bars),  # type: ignore[arg-type]
             seed=query.get("seed", base.seed),  # type: ignore[arg-type]
+            form=query.get("form", base.form if model == base.model else ""),
         )
 
 
@@ -448,6 +498,7 @@ def plan(condition: Condition) -> "GenerationPlan":
         bars=condition.bars,
         temperature=condition.temperature,
         seed=condition.seed,
+        form=condition.form or None,
     )
 
 

@@ -104,6 +104,10 @@ def _load_cached(directory: str, modified_ns: int):
         return light.load_drums_rnn(directory)  # generation needs no Keras model
     if kind == "MusicVAE":
         return light.load_music_vae(directory)
+    if kind == "StructuredRNN":
+        from drumeval.models.structured_steps import load_light
+
+        return load_light(directory)
     from drumeval.models.checkpoints import load_checkpoint
 
     return load_checkpoint(directory)
@@ -138,7 +142,9 @@ class GenerationPlan:
     checkpoint: Path
     card: Mapping[str, Any] = field(repr=False, compare=False)
     mode: Mode
-    method: str  # "sample" (DrumsRNN), "prior sample", "latent walk", "interpolate", "reconstruct"
+    # "sample" (DrumsRNN), "form" (structured), "prior sample", "latent walk", "interpolate",
+    # "reconstruct"
+    method: str
     bars: int
     num: int
     temperature: float
@@ -150,6 +156,7 @@ class GenerationPlan:
     steps_per_iteration: int = 1
     inputs: tuple[np.ndarray, ...] = field(default=(), repr=False, compare=False)
     num_interpolations: int = 8
+    form: Any = None  # structured: the `forms.SongForm` it plays (bars = its total bars)
 
     @property
     def num_steps(self) -> int:
@@ -187,10 +194,11 @@ def plan_generation(
     preset: str | None = None,
     checkpoint: str | Path | None = None,
     num: int = 1,
-    bars: int = DEFAULT_BARS,
+    bars: int | None = None,
     temperature: float = 1.0,
     seed: int = 0,
     mode: Mode = "sample",
+    form: Any = None,
     primer_event_ids: np.ndarray | None = None,
     beam_size: int = 1,
     branch_factor: int = 1,
@@ -203,9 +211,22 @@ def plan_generation(
     `checkpoint` overrides the shipped checkpoint picked by `model`, `preset` and `corpus`.
     DrumsRNN only samples (optionally from a primer, optionally with beam search); MusicVAE
     samples (from the prior, or by a latent walk when the track is longer than one decoder
-    pass), interpolates between two inputs, or reconstructs inputs.
+    pass), interpolates between two inputs, or reconstructs inputs. The structured model
+    samples along a song `form` (text as `forms.parse_form` reads it, or a `SongForm`; default:
+    the checkpoint genre's first preset form, fitted to `bars` when given); its bars are the
+    form's.
     """
     check_model(model)
+    if form is not None and model != "structured":
+        raise ParameterError("form", f"is played by the structured model only, not {model}")
+    if form is not None:
+        form = _parse_form(form)
+        if bars is not None and bars != form.total_bars:
+            raise ParameterError(
+                "bars", f"must equal the form's {form.total_bars} bars (or be left out), got {bars}"
+            )
+        bars = form.total_bars
+    bars = DEFAULT_BARS if bars is None else bars
     check_generation_parameters(num=num, bars=bars, temperature=temperature)
     _check_at_least(
         beam_size=beam_size,
@@ -215,13 +236,20 @@ def plan_generation(
     )
     if mode not in ("sample", "interpolate", "reconstruct"):
         raise ModelError(f"unknown mode {mode!r}: use sample, interpolate or reconstruct")
-    if model == "drums_rnn" and mode != "sample":
-        raise ModelError("DrumsRNN can only sample; interpolate/reconstruct need MusicVAE")
     if mode != "sample":
         _check_inputs(model, mode, inputs)
+    if model == "structured" and primer_event_ids is not None:
+        raise ParameterError("primer_event_ids", "is DrumsRNN's: the structured model plays a form")
+    if model == "structured" and max(beam_size, branch_factor) > 1:
+        raise ParameterError("beam_size", "is DrumsRNN's: the structured model samples plainly")
     directory, card = _resolve_checkpoint(model, corpus, preset, checkpoint)
     segment_bars = _segment_bars(directory, card) if model == "music_vae" else None
-    if model == "drums_rnn":
+    if model == "structured":
+        from drumeval.models.structured_steps import default_form
+
+        method = "form"
+        form = form or default_form(_card_genre(card), bars)
+    elif model == "drums_rnn":
         method = "sample"
     elif mode == "sample":
         from drumeval.models.music_vae_core import sampling_method
@@ -246,7 +274,19 @@ def plan_generation(
         steps_per_iteration=steps_per_iteration,
         inputs=tuple(inputs or ()),
         num_interpolations=num_interpolations,
+        form=form,
     )
+
+
+def _parse_form(form: Any):
+    """A `SongForm` from text or a `SongForm` (ParameterError names `form`)."""
+    from drumeval.data.forms import SongForm, parse_form
+
+    return form if isinstance(form, SongForm) else parse_form(str(form))
+
+
+def _card_genre(card: Mapping[str, Any]) -> str | None:
+    return card.get("genre") or genre_of_corpus(card.get("corpus"))
 
 
 def execute(plan: GenerationPlan) -> list[GeneratedTrack]:
@@ -282,6 +322,18 @@ def execute(plan: GenerationPlan) -> list[GeneratedTrack]:
             "primer_steps": 1 if plan.primer_event_ids is None else len(plan.primer_event_ids),
         }
         return _tracks(event_ids, plan.seed, provenance, "sample", extra)
+    if plan.model == "structured":
+        from drumeval.models import structured_sampling
+
+        event_ids = structured_sampling.sample(
+            loaded_model,
+            form=plan.form,
+            num_samples=plan.num,
+            temperature=plan.temperature,
+            seed=plan.seed,
+        )
+        extra = {"method": "form", "form": plan.form.to_text()}
+        return [_flag_empty(t) for t in _tracks(event_ids, plan.seed, provenance, "sample", extra)]
     return [_flag_empty(track) for track in _run_music_vae(loaded_model, plan, provenance)]
 
 
@@ -354,7 +406,8 @@ def _segment_bars(directory: Path, card: Mapping[str, Any]) -> int:
 
 def _check_inputs(model: str, mode: str, inputs: list[np.ndarray] | None) -> None:
     if model != "music_vae":
-        raise ModelError("DrumsRNN can only sample; interpolate/reconstruct need MusicVAE")
+        label = check_model(model).label
+        raise ModelError(f"{label} can only sample; interpolate/reconstruct need MusicVAE")
     if not inputs:
         raise ModelError(f"mode {mode!r} needs input MIDI files")
     if mode == "interpolate" and len(inputs) != 2:

@@ -59,6 +59,14 @@ MODELS: MappingProxyType[str, ModelFamily] = MappingProxyType(
             default_preset="thesis-longbar",
             keras_class="MusicVAE",
         ),
+        "structured": ModelFamily(
+            name="structured",
+            label="Structured RNN",
+            description="DrumsRNN conditioned on a song form: sections, phrases, repeats",
+            presets=("thesis-form", "form-160"),
+            default_preset="thesis-form",
+            keras_class="StructuredRNN",
+        ),
     }
 )
 MODEL_NAMES: tuple[str, ...] = tuple(MODELS)

@@ -6,7 +6,8 @@ from ui import generate_view as view
 
 st.title("Generate & listen")
 st.markdown(
-    "Make a drum track with one of the two models the thesis compared, hear it on the "
+    "Make a drum track with one of the two models the thesis compared (or the structure model, "
+    "which plays a song form you choose), hear it on the "
     "genre's drum kit, and see its drum grid and numbers beside those of the music the model "
     "learned from. Every setting is in the address bar: copy it to share the exact track."
 )

@@ -150,3 +150,26 @@ def test_a_link_to_an_unshipped_model_says_so():
         in w.value
         for w in app.warning
     )
+
+
+def test_the_structured_model_plays_an_edited_form_with_its_sections_on_the_grid():
+    app = _page()
+    app.radio(key="generate_model").set_value("structured").run()
+    peak_time = "intro:8 build:8 drop:16 breakdown:8 build:4 drop:12 outro:4"
+    assert app.selectbox(key="generate_form_preset").value == "peak-time"
+    assert app.text_input(key="generate_form").value == peak_time
+    app.selectbox(key="generate_form_preset").set_value("corpus-common").run()
+    assert app.text_input(key="generate_form").value.endswith("drop:8 outro:8")
+    app.text_input(key="generate_form").set_value("intro:four").run()
+    [generate] = [button for button in app.button if button.label == "Generate"]
+    generate.click().run()
+    assert any("token 'intro:four' is not label:bars" in error for error in _errors(app))
+    assert _audio_count(app) == 0
+    app.text_input(key="generate_form").set_value("intro:4 break:4").run()
+    assert app.selectbox(key="generate_form_preset").value == generate_view.CUSTOM_FORM
+    app.text_input(key="generate_seed").set_value("5")
+    [generate] = [button for button in app.button if button.label == "Generate"]
+    generate.click().run()
+    assert not app.exception and not _errors(app) and _audio_count(app) == 1
+    assert app.query_params["form"] == "intro:4 breakdown:4" and app.query_params["bars"] == "8"
+    assert any("Song form `intro:4 breakdown:4`" in m.value for m in app.markdown)

@@ -82,10 +82,13 @@ def _ids(event_ids_bytes: bytes) -> np.ndarray:
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
-def phrase_grid_png(event_ids_bytes: bytes, title: str) -> bytes:
+def phrase_grid_png(
+    event_ids_bytes: bytes, title: str, sections: tuple[tuple[int, str], ...] = ()
+) -> bytes:
     from drumeval.plots import phrase_grid_figure  # matplotlib loads on first use only
 
-    return figure_to_png(phrase_grid_figure(_ids(event_ids_bytes), title=title))
+    figure = phrase_grid_figure(_ids(event_ids_bytes), title=title, sections=sections)
+    return figure_to_png(figure)
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

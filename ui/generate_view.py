@@ -1,10 +1,10 @@
 """The Generate page's views: settings ↔ URL, validation at the field, progress, the result.
 
 The page's state is the URL (`?model=…&preset=…&genre=…&size=…&temperature=…&bars=…&seed=…`,
-plus `to_seed` and `mix` for a MusicVAE blend). Generation is deterministic, so the result is
-drawn from the URL on every run — a download, a reload or a shared link shows the same track —
-never from "the button was just pressed". Widgets hold the settings being edited; pressing
-Generate validates them and writes them to the URL.
+plus `form` for the structured model, `to_seed` and `mix` for a MusicVAE blend). Generation is
+deterministic, so the result is drawn from the URL on every run — a download, a reload or a
+shared link shows the same track — never from "the button was just pressed". Widgets hold the
+settings being edited; pressing Generate validates them and writes them to the URL.
 """
 
 import secrets
@@ -21,7 +21,8 @@ from ui import cached
 from ui.progress import streamlit_progress
 
 GENERATION_LIMIT = 30  # new clips per browser session on the public page
-CONDITION_KEYS = ("model", "preset", "genre", "size", "temperature", "bars", "seed")
+CONDITION_KEYS = ("model", "preset", "genre", "size", "temperature", "bars", "seed", "form")
+CUSTOM_FORM = "custom"  # the form-preset choice while the form text is edited by hand
 BLEND_KEYS = ("to_seed", "mix")
 _PREFIX = "generate_"
 MADE_KEY = f"{_PREFIX}made"  # permalinks of the clips this session has made
@@ -94,6 +95,7 @@ def sync_widgets_from_url() -> None:
         "temperature": base.temperature,
         "bars": base.bars,
         "seed": str(base.seed),
+        "form": base.form,
     }
     parsers = {
         "size": lambda text: clips.Condition.from_query({"size": text}).corpus_size,
@@ -188,15 +190,18 @@ def settings(catalogue: Catalogue) -> None:
             help="Lower: safer, more repetitive. Higher: more surprising, eventually chaotic.",
         )
         field_error("temperature")
-        st.slider(
-            "Bars",
-            clips.BARS_MIN,
-            clips.BARS_MAX,
-            step=clips.BARS_STEP,
-            key=_key("bars"),
-            help="60 bars = 2 minutes at 120 BPM.",
-        )
-        field_error("bars")
+        if model == "structured":
+            form_editor(genre)
+        else:
+            st.slider(
+                "Bars",
+                clips.BARS_MIN,
+                clips.BARS_MAX,
+                step=clips.BARS_STEP,
+                key=_key("bars"),
+                help="60 bars = 2 minutes at 120 BPM.",
+            )
+            field_error("bars")
         seed_box, dice = st.columns([3, 2], vertical_alignment="bottom")
         seed_box.text_input(
             "Seed",
@@ -213,6 +218,37 @@ def settings(catalogue: Catalogue) -> None:
         _live_seed_check()
 
 
+def form_editor(genre: str) -> None:
+    """The structured model's song form: a genre preset, or the text edited by hand."""
+    presets = clips.form_presets(genre)
+    form_key, preset_key = _key("form"), _key("form_preset")
+    if not st.session_state.get(form_key):
+        st.session_state[form_key] = next(iter(presets.values()), "")
+    by_text = {text: name for name, text in presets.items()}
+    st.session_state[preset_key] = by_text.get(st.session_state[form_key], CUSTOM_FORM)
+    st.selectbox(
+        "Song form",
+        [*presets, CUSTOM_FORM],
+        key=preset_key,
+        on_change=_use_form_preset,
+        args=(presets,),
+        help="The sections the structured model plays, in order.",
+    )
+    st.text_input(
+        "Sections (label:bars)",
+        key=form_key,
+        help="E.g. intro:8 build:8 drop:16 break:8 build:4 drop:12 outro:4. Labels: intro, "
+        "build, drop, breakdown, outro, head, solo, trade, phrase. The length is the form's.",
+    )
+    field_error("form")
+
+
+def _use_form_preset(presets: dict[str, str]) -> None:
+    chosen = st.session_state[_key("form_preset")]
+    if chosen in presets:
+        st.session_state[_key("form")] = presets[chosen]
+
+
 def _live_seed_check() -> None:
     """Explain a bad seed as soon as it is typed (before any Generate press)."""
     try:
@@ -225,14 +261,18 @@ def _live_seed_check() -> None:
 
 
 def _condition_from_widgets() -> clips.Condition:
+    model = st.session_state[_key("model")]
     return clips.Condition(
-        model=st.session_state[_key("model")],
+        model=model,
         preset=st.session_state[_key("preset")],
         genre=st.session_state[_key("genre")],
         corpus_size=st.session_state[_key("size")],
         temperature=st.session_state[_key("temperature")],
-        bars=st.session_state[_key("bars")],
+        # the structured model shows no bars slider (Streamlit then drops its key): its form
+        # decides the length
+        bars=st.session_state.get(_key("bars"), clips.BARS_MAX),
         seed=st.session_state[_key("seed")],
+        form=st.session_state.get(_key("form"), "") if model == "structured" else "",
     )
 
 
@@ -402,7 +442,8 @@ def describe(clip: clips.Clip, condition: clips.Condition) -> str:
     return (
         f"Made by **{family.label}** ({family.description}; preset `{condition.preset}`), "
         f"trained on the **{genre.label}** corpus of {condition.corpus_size} examples. "
-        f"Seed **{condition.seed}**, temperature **{condition.temperature:g}**, "
+        + (f"Song form `{condition.form}`. " if condition.form else "")
+        + f"Seed **{condition.seed}**, temperature **{condition.temperature:g}**, "
         f"{condition.bars} bars at {clips.QPM:g} BPM ({_minutes(condition.bars * 2.0)}), "
         f"played on the {genre.kit_label} kit{loudness}."
     )
@@ -448,7 +489,11 @@ def show_clip(clip: clips.Clip, condition: clips.Condition, *, file_stem: str) -
         )
     share_link(file_stem)
     ids = clip.event_ids.astype("int32").tobytes()
-    st.image(cached.phrase_grid_png(ids, f"Drum grid, {clip.bars} bars (8 per row)"))
+    sections = clips.form_sections(condition)
+    title = f"Drum grid, {clip.bars} bars (8 per row)" + (
+        ", sections in orange" if sections else ""
+    )
+    st.image(cached.phrase_grid_png(ids, title, sections))
     with st.expander("Hits per bar over time"):
         st.image(cached.density_png(ids, "Hits per bar"))
     metrics_table(clip, condition.corpus)

@@ -20,6 +20,7 @@ HELD_OUT_SAMPLES = 32
 class ModelName(StrEnum):
     drums_rnn = "drums_rnn"
     music_vae = "music_vae"
+    structured = "structured"
 
 
 class GenerateMode(StrEnum):
@@ -37,7 +38,8 @@ def train(
         str | None,
         typer.Option(
             help="Hparam preset (drums_rnn: thesis, magenta_drum_kit; "
-            "music_vae: thesis-longbar, hier-60bar, cat-drums_2bar_small)."
+            "music_vae: thesis-longbar, hier-60bar, cat-drums_2bar_small; "
+            "structured: thesis-form)."
         ),
     ] = None,
     hparams: Annotated[
@@ -94,7 +96,8 @@ def train(
         Path | None, typer.Option(help="Warm-start from this checkpoint dir's weights.")
     ] = None,
 ) -> None:
-    """Train DrumsRNN or MusicVAE on a corpus (TensorBoard logs, curves.png, resumable)."""
+    """Train DrumsRNN, MusicVAE or the structured model on a corpus (TensorBoard logs,
+    curves.png, resumable)."""
     import shlex
     import sys
 
@@ -136,7 +139,9 @@ def train(
 
 
 def generate(
-    model: Annotated[ModelName, typer.Option(help="drums_rnn or music_vae.")] = ModelName.drums_rnn,
+    model: Annotated[
+        ModelName, typer.Option(help="drums_rnn, music_vae or structured.")
+    ] = ModelName.drums_rnn,
     corpus: Annotated[
         str, typer.Option(help="Pick the shipped checkpoint trained on this corpus.")
     ] = "techno-house-700",
@@ -151,8 +156,18 @@ def generate(
     ] = Path("out"),
     num: Annotated[int, typer.Option(help="Number of tracks.")] = 1,
     bars: Annotated[
-        int, typer.Option(help="Length in bars (60 bars = 2 minutes at 120 qpm).")
-    ] = 60,
+        int | None,
+        typer.Option(
+            help="Length in bars (60 bars = 2 minutes at 120 qpm; structured: the form's bars)."
+        ),
+    ] = None,
+    form: Annotated[
+        str | None,
+        typer.Option(
+            help="structured: the song form, e.g. 'intro:8 build:8 drop:16 break:8 outro:4' "
+            "(default: the genre's first preset form)."
+        ),
+    ] = None,
     temperature: Annotated[float, typer.Option(help="Softmax temperature.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed → identical MIDI).")] = 0,
     mode: Annotated[
@@ -206,6 +221,7 @@ def generate(
             checkpoint=checkpoint,
             num=num,
             bars=bars,
+            form=form,
             temperature=temperature,
             seed=seed,
             mode=mode.value,
@@ -216,7 +232,7 @@ def generate(
             inputs=input_ids,
             num_interpolations=num_interpolations,
         )
-    with console.status(f"generating {num} × {bars} bars with {model.value}…"):
+    with console.status(f"generating {num} × {plan.bars} bars with {model.value}…"):
         tracks = execute(plan)
     if join:
         from drumeval.generate import join_tracks

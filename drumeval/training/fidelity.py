@@ -50,10 +50,20 @@ def sample_tracks(
     bars: int = DEFAULT_BARS,
     temperature: float = FIDELITY_TEMPERATURE,
     seed: int = FIDELITY_SEED,
+    genre: str | None = None,
 ) -> np.ndarray:
     """`[num, bars·16]` event ids sampled as the study does (DrumsRNN from the start step;
-    a 60-bar MusicVAE from its prior; a shorter MusicVAE by a latent walk, seed + index)."""
+    a 60-bar MusicVAE from its prior; a shorter MusicVAE by a latent walk, seed + index; the
+    structured model along the genre's default form)."""
     num_steps = bars * STEPS_PER_BAR
+    if model == "structured":
+        from drumeval.models import structured_sampling
+        from drumeval.models.structured_steps import default_form
+
+        form = default_form(genre, bars)
+        return structured_sampling.sample(
+            network, form=form, num_samples=num, temperature=temperature, seed=seed
+        )
     if model == "drums_rnn":
         from drumeval.models import drums_rnn_sampling
 
@@ -161,7 +171,7 @@ def fidelity_report(
 ) -> FidelityReport:
     """Sample `network` with issue 18's protocol and compare with the corpus profile."""
     tracks = sample_tracks(
-        model, network, num=num_samples, bars=bars, temperature=temperature, seed=seed
+        model, network, num=num_samples, bars=bars, temperature=temperature, seed=seed, genre=genre
     )
     samples = groove_profile(list(tracks))
     settings = {"samples": num_samples, "bars": bars, "seed": seed, "temperature": temperature}

@@ -23,8 +23,13 @@ from drumeval.training.fidelity import fidelity_during_training, fidelity_report
 INIT_DIR = "init"  # a warm-started run keeps a copy of its starting checkpoint here
 
 
-def _training_arrays(model: str, config, event_ids: np.ndarray, lengths: np.ndarray):
-    """MusicVAE models shorter than the tracks train on slices, as Magenta's DrumsConverter."""
+def _training_arrays(model: str, config, data, corpus_dir: Path, which: str) -> tuple:
+    """(event ids, lengths, …) of a split as the family's batch iterators take them: MusicVAE
+    models shorter than the tracks train on slices, as Magenta's DrumsConverter; the
+    structured model adds each example's song form."""
+    if model == "structured":
+        return model_module(model).training_examples(data, corpus_dir, which)
+    event_ids, lengths = data.split(which)
     if model == "music_vae" and config.max_seq_len < event_ids.shape[1]:
         return model_module(model).slice_examples(event_ids, lengths, config.max_seq_len)
     return event_ids, lengths
@@ -59,14 +64,16 @@ def train_model(
     `init_from` warm-starts from a checkpoint's weights (copied into the run dir, so a
     resumed run records the same origin even after the checkpoint is replaced).
     """
-    from drumeval.data.corpus import load_corpus
+    from drumeval.data.corpus import load_corpus, resolve_corpus_dir
     from drumeval.training.loop import TrainingSchedule, resume_step, train
 
     preset = preset or DEFAULT_PRESETS[model]
     config = build_config(model, preset, hparams)
     data = load_corpus(corpus)
-    train_ids, train_lengths = _training_arrays(model, config, *data.split("train"))
-    eval_ids, eval_lengths = _training_arrays(model, config, *data.split("eval"))
+    train_arrays = _training_arrays(model, config, data, resolve_corpus_dir(corpus), "train")
+    eval_arrays = _training_arrays(model, config, data, resolve_corpus_dir(corpus), "eval")
+    train_ids, train_lengths = train_arrays[:2]
+    eval_lengths = eval_arrays[1]
     run_dir = Path(run_dir or REPO_ROOT / "runs" / model / preset / data.name)
     start = resume_step(run_dir) if resume else 0
     module = model_module(model)
@@ -112,14 +119,11 @@ def train_model(
         optimizer=module.make_optimizer(config),
         loss_fn=module.make_loss_fn(network),
         train_batches=module.training_batches(
-            train_ids,
-            train_lengths,
+            *train_arrays,
             batch_size=config.batch_size,
             rng=np.random.default_rng([seed, start]),
         ),
-        eval_batches=_cached(
-            module.eval_batches(eval_ids, eval_lengths, batch_size=config.batch_size)
-        ),
+        eval_batches=_cached(module.eval_batches(*eval_arrays, batch_size=config.batch_size)),
         schedule=schedule,
         run_dir=run_dir,
         resume=resume,
@@ -149,11 +153,14 @@ def _warm_start(network, run_dir: Path, init_from: str | Path | None) -> dict[st
         for name in (MODEL_FILE, CARD_FILE):
             shutil.copy2(source / name, kept / name)
     loaded, card = load_checkpoint(kept)
-    if type(loaded).__name__ != type(network).__name__ or len(loaded.weights) != len(
-        network.weights
-    ):
+    # a conditioned model names the variables another family's weights fill (structured ← DrumsRNN)
+    matching = getattr(network, "weights_matching", None)
+    targets = matching(loaded) if matching else network.weights
+    if (not matching and type(loaded).__name__ != type(network).__name__) or len(
+        loaded.weights
+    ) != len(targets):
         raise ModelError(f"{kept} holds a different model than the one being trained")
-    for target, value in zip(network.weights, loaded.weights, strict=True):
+    for target, value in zip(targets, loaded.weights, strict=True):
         if tuple(target.shape) != tuple(value.shape):
             raise ModelError(f"{kept} was trained with other hparams ({value.shape})")
         target.assign(value)

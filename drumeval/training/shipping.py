@@ -73,7 +73,8 @@ def write_grid(directory: str | Path) -> Path:
 
     directory = Path(directory)
     network, card = load_checkpoint(directory)
-    track = sample_tracks(card["model"], network, num=1)[0][: GRID_BARS * STEPS_PER_BAR]
+    track = sample_tracks(card["model"], network, num=1, genre=card.get("genre"))[0]
+    track = track[: GRID_BARS * STEPS_PER_BAR]
     title = f"{card['model']} {card['preset']} · {card['corpus']} (seed {FIDELITY_SEED}, T=1)"
     return save_figure(drum_grid_figure(track, title=title), directory / GRID_FILE, dpi=80)
 

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from drumeval.errors import ModelError
-from drumeval.models import drums_rnn, music_vae
+from drumeval.models import drums_rnn, music_vae, structured
+from drumeval.models.structured_steps import CONDITION_SIZE
 from drumeval.registry import MODELS
 
-FAMILIES = {"drums_rnn": drums_rnn, "music_vae": music_vae}
+FAMILIES = {"drums_rnn": drums_rnn, "music_vae": music_vae, "structured": structured}
 CASES = [
     pytest.param(name, preset, id=f"{name}-{preset}")
     for name, family in MODELS.items()
@@ -26,7 +27,7 @@ def _config_class(module):
 def _small(name: str, config):
     """The preset's architecture (attention, decoder kind, lengths) with narrow layers, so
     every preset is saved and loaded in seconds."""
-    if name == "drums_rnn":
+    if name in ("drums_rnn", "structured"):
         return dataclasses.replace(config, rnn_layer_sizes=(8,) * len(config.rnn_layer_sizes))
     return dataclasses.replace(
         config,
@@ -42,6 +43,11 @@ def _inputs(name: str, config) -> object:
     rng = np.random.default_rng(0)
     if name == "drums_rnn":
         return rng.integers(0, 512, (2, 12)).astype(np.int32)
+    if name == "structured":
+        return {
+            "event_ids": rng.integers(0, 512, (2, 12)).astype(np.int32),
+            "conditions": rng.random((2, 12, CONDITION_SIZE)).astype(np.float32),
+        }
     steps = config.max_seq_len
     return {
         "event_ids": rng.integers(0, 512, (1, steps)).astype(np.int32),
@@ -51,7 +57,7 @@ def _inputs(name: str, config) -> object:
 
 def _output(name: str, model, inputs) -> np.ndarray:
     out = model(inputs)
-    return np.asarray(out if name == "drums_rnn" else out["logits"])
+    return np.asarray(out["logits"] if name == "music_vae" else out)
 
 
 def test_every_family_and_preset_is_covered():

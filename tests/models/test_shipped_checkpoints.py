@@ -98,6 +98,10 @@ MEETS_TARGETS: frozenset[str] = frozenset(
         "drums_rnn/thesis/jazz-soul-1500",
         "music_vae/cat-drums_2bar_small/jazz-soul-1500",
         "music_vae/thesis-longbar/jazz-soul-700",
+        "structured/thesis-form/techno-house-700",
+        "structured/thesis-form/techno-house-1500",
+        "structured/thesis-form/jazz-soul-700",
+        "structured/thesis-form/jazz-soul-1500",
     }
 )
 KNOWN_MISSES: dict[str, str] = {
@@ -140,6 +144,10 @@ GENRES_APART: frozenset[str] = frozenset(
         "music_vae/thesis-longbar/jazz-soul-700",
         "music_vae/thesis-longbar/techno-house-700",
         "music_vae/thesis-longbar/techno-house-1500",
+        "structured/thesis-form/techno-house-700",
+        "structured/thesis-form/techno-house-1500",
+        "structured/thesis-form/jazz-soul-700",
+        "structured/thesis-form/jazz-soul-1500",
     }
 )
 

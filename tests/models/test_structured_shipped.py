@@ -1,0 +1,61 @@
+"""The shipped structured checkpoints (issue 33's 'done when'): on fixed seeds and the genre's
+preset form, their section changes land on the planned boundaries more often than DrumsRNN's
+and MusicVAE's, and they keep the bar line (snare on 2 & 4 rather than 1 & 3)."""
+
+import pytest
+
+from drumeval.data.forms import FORM_PRESETS
+from drumeval.generate import execute, plan_generation
+from drumeval.metrics.structure import backbeat_shares, f1_score, planned_boundary_counts
+from drumeval.models.checkpoints import read_card
+from drumeval.registry import shipped_checkpoints
+from drumeval.training.shipping import MAX_SHIPPED_MB
+
+SEEDS = range(4)
+SHIPPED = sorted(c.name for c in shipped_checkpoints() if c.model == "structured")
+BASELINES = (("drums_rnn", "thesis"), ("music_vae", "thesis-longbar"))
+
+
+def _checkpoint(name: str):
+    return next(c for c in shipped_checkpoints() if c.name == name)
+
+
+def _tracks(model: str, preset: str, corpus: str, form) -> list:
+    length = {"form": form} if model == "structured" else {"bars": form.total_bars}
+    plan = plan_generation(model, preset=preset, corpus=corpus, **length)
+    return [execute(plan.with_seed(seed))[0].event_ids for seed in SEEDS]
+
+
+def _planned_f1(tracks: list, form) -> float:
+    counts = [planned_boundary_counts(track, form) for track in tracks]
+    return f1_score(*(sum(column) for column in zip(*counts, strict=True)))
+
+
+def test_both_genres_are_shipped():
+    assert {_checkpoint(name).genre for name in SHIPPED} == set(FORM_PRESETS)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_cards_say_what_was_trained_and_files_are_small(name):
+    checkpoint = _checkpoint(name)
+    card = read_card(checkpoint.directory)
+    assert card["model"] == "structured" and card["corpus"] == checkpoint.corpus
+    assert card["initialised_from"]["checkpoint"].endswith(f"drums_rnn/thesis/{checkpoint.corpus}")
+    assert card["fidelity"]["settings"]["samples"] == 16
+    assert (checkpoint.directory / "model.keras").stat().st_size <= MAX_SHIPPED_MB * 1e6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SHIPPED)
+def test_changes_land_on_planned_boundaries_more_often_than_the_baselines(name):
+    checkpoint = _checkpoint(name)
+    form = next(iter(FORM_PRESETS[checkpoint.genre].values()))
+    structured = _tracks("structured", checkpoint.preset, checkpoint.corpus, form)
+    f1 = _planned_f1(structured, form)
+    for model, preset in BASELINES:
+        baseline = _planned_f1(_tracks(model, preset, checkpoint.corpus, form), form)
+        assert f1 > baseline, (model, f1, baseline)
+    on_two_four, on_one_three = (
+        sum(shares[i] for shares in map(backbeat_shares, structured)) for i in (0, 1)
+    )
+    assert on_two_four > on_one_three

@@ -62,9 +62,26 @@ State = tuple[tuple[jax.Array, jax.Array], ...]  # ((c, h) per layer)
 
 def lstm_update(gates: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
     """`LSTMBlockCell` without the matmul: gates i, j, f, o → (new c, new h)."""
+    return update_from_activations(gate_activations(gates), c)
+
+
+def gate_activations(gates: jax.Array) -> jax.Array:
+    """σ(i), tanh(j), σ(f + forget_bias), σ(o) side by side, as the gates are laid out.
+
+    Training keeps these (not the pre-activations) for the backward pass, which then
+    needs no sigmoid or tanh of its own.
+    """
     i, j, f, o = jnp.split(gates, 4, axis=-1)
-    new_c = jax.nn.sigmoid(f + FORGET_BIAS) * c + jax.nn.sigmoid(i) * jnp.tanh(j)
-    return new_c, jnp.tanh(new_c) * jax.nn.sigmoid(o)
+    return jnp.concatenate(
+        [jax.nn.sigmoid(i), jnp.tanh(j), jax.nn.sigmoid(f + FORGET_BIAS), jax.nn.sigmoid(o)], -1
+    )
+
+
+def update_from_activations(activations: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """(new c, new h) from `gate_activations`."""
+    si, tj, sf, so = jnp.split(activations, 4, axis=-1)
+    new_c = sf * c + si * tj
+    return new_c, jnp.tanh(new_c) * so
 
 
 def cell_units(cell: Lstm) -> int:
@@ -147,12 +164,16 @@ sequence_dense.defvjp(_sequence_dense_fwd, _sequence_dense_bwd)
 
 @jax.custom_vjp
 def lstm_sequence(gates_x, recurrent, c0, h0, valid):
-    """A whole LSTM layer over time with the input projection already done.
+    """LSTM layers over time with the input projections already done, one tuple entry per cell.
 
-    gates_x [T, D, B, 4H] (`x @ W_x + b` for every step; D stacks independent cells,
-    e.g. the two directions of a bidirectional layer), recurrent [D, H, 4H], c0/h0
-    [D, B, H], valid [T, B] (where False the state passes through unchanged, as
-    `dynamic_rnn` past a sequence's length). Returns (h states [T, D, B, H], final c).
+    Each entry is an independent cell run over the same steps (the two directions of a
+    bidirectional layer, or one decoder layer): gates_x [T, B, 4H] (`x @ W_x + b` for every
+    step), recurrent [H, 4H], c0/h0 [B, H]; valid [T, B] (where False the state passes
+    through unchanged, as `dynamic_rnn` past a sequence's length). Returns (h states
+    [T, B, H] per cell, final c per cell). The cells share one loop (half the sequential
+    steps of two) but keep arrays of their own: a stacked direction axis cost copies of the
+    [T, 2, B, 4H] gates into and out of that layout, worth 10 % of a 2-bar step at batch
+    512 (docs/benchmarks.md).
 
     The hand-written backward pass is why this exists: JAX's scan transpose adds each
     step's rank-B outer product into the full kernel gradient inside the loop (at batch
@@ -160,69 +181,73 @@ def lstm_sequence(gates_x, recurrent, c0, h0, valid):
     only carries dh/dc and the kernel gradient is one matmul over all T·B rows after it.
     """
     hs, _, cs = _lstm_sequence_forward(gates_x, recurrent, c0, h0, valid)
-    return hs, cs[-1]
+    return hs, tuple(c[-1] for c in cs)
 
 
 def _lstm_sequence_forward(gates_x, recurrent, c0, h0, valid):
-    mask = valid[:, None, :, None]
+    """(h states, gate activations, c states), each a tuple of [T, B, ·] per cell."""
+    mask = valid[:, :, None]
 
     def body(carry, xs):
-        c, h = carry
         gates_t, valid_t = xs
-        z = gates_t + jnp.einsum("dbh,dhk->dbk", h, recurrent)
-        new_c, new_h = lstm_update(z, c)
-        c = jnp.where(valid_t, new_c, c)
-        h = jnp.where(valid_t, new_h, h)
-        return (c, h), (h, z, c)
+        new_c, new_h, activations = [], [], []
+        for gates, kernel, c, h in zip(gates_t, recurrent, *carry, strict=True):
+            acts = gate_activations(gates + h @ kernel)
+            c_next, h_next = update_from_activations(acts, c)
+            new_c.append(jnp.where(valid_t, c_next, c))
+            new_h.append(jnp.where(valid_t, h_next, h))
+            activations.append(acts)
+        return (tuple(new_c), tuple(new_h)), (tuple(new_h), tuple(activations), tuple(new_c))
 
-    _, (hs, zs, cs) = jax.lax.scan(body, (c0, h0), (gates_x, mask))
-    return hs, zs, cs
+    _, (hs, acts, cs) = jax.lax.scan(body, (tuple(c0), tuple(h0)), (tuple(gates_x), mask))
+    return hs, acts, cs
 
 
 def _lstm_sequence_fwd(gates_x, recurrent, c0, h0, valid):
-    hs, zs, cs = _lstm_sequence_forward(gates_x, recurrent, c0, h0, valid)
-    return (hs, cs[-1]), (hs, zs, cs, recurrent, c0, h0, valid)
+    hs, acts, cs = _lstm_sequence_forward(gates_x, recurrent, c0, h0, valid)
+    return (hs, tuple(c[-1] for c in cs)), (hs, acts, cs, recurrent, c0, h0, valid)
 
 
 def _lstm_sequence_bwd(residuals, cotangents):
-    hs, zs, cs, recurrent, c0, h0, valid = residuals
+    hs, acts, cs, recurrent, c0, h0, valid = residuals
     d_hs, d_c_final = cotangents
-    h_prev = jnp.concatenate([h0[None], hs[:-1]], axis=0)
-    c_prev = jnp.concatenate([c0[None], cs[:-1]], axis=0)
-    mask = valid[:, None, :, None]
-    recurrent_t = jnp.swapaxes(recurrent, 1, 2)  # [D, 4H, H], transposed once, not per step
+    c_prev = tuple(jnp.concatenate([c[None], seq[:-1]], 0) for c, seq in zip(c0, cs, strict=True))
+    mask = valid[:, :, None]
+    recurrent_t = tuple(kernel.T for kernel in recurrent)  # transposed once, not per step
 
     def body(carry, xs):
-        dh_next, dc_next = carry
-        d_h_t, z_t, c_t, c_prev_t, valid_t = xs
-        dh = d_h_t + dh_next
-        i, j, f, o = jnp.split(z_t, 4, axis=-1)
-        si, tj, sf, so = (
-            jax.nn.sigmoid(i),
-            jnp.tanh(j),
-            jax.nn.sigmoid(f + FORGET_BIAS),
-            jax.nn.sigmoid(o),
-        )
-        tc = jnp.tanh(c_t)
-        dc = dc_next + dh * so * (1.0 - tc**2)
-        dz = jnp.concatenate(
-            [
-                dc * tj * si * (1.0 - si),
-                dc * si * (1.0 - tj**2),
-                dc * c_prev_t * sf * (1.0 - sf),
-                dh * tc * so * (1.0 - so),
-            ],
-            axis=-1,
-        )
-        dz = jnp.where(valid_t, dz, 0.0)
-        dh_prev = jnp.where(valid_t, jnp.einsum("dbk,dkh->dbh", dz, recurrent_t), dh)
-        dc_prev = jnp.where(valid_t, dc * sf, dc_next)
-        return (dh_prev, dc_prev), dz
+        d_h_t, acts_t, c_t, c_prev_t, valid_t = xs
+        dh_prev, dc_prev, d_gates = [], [], []
+        for d_h, a, c, c_before, kernel_t, dh_next, dc_next in zip(
+            d_h_t, acts_t, c_t, c_prev_t, recurrent_t, *carry, strict=True
+        ):
+            dh = d_h + dh_next
+            si, tj, sf, so = jnp.split(a, 4, axis=-1)
+            tc = jnp.tanh(c)
+            dc = dc_next + dh * so * (1.0 - tc**2)
+            dz = jnp.concatenate(
+                [
+                    dc * tj * si * (1.0 - si),
+                    dc * si * (1.0 - tj**2),
+                    dc * c_before * sf * (1.0 - sf),
+                    dh * tc * so * (1.0 - so),
+                ],
+                axis=-1,
+            )
+            dz = jnp.where(valid_t, dz, 0.0)
+            dh_prev.append(jnp.where(valid_t, dz @ kernel_t, dh))
+            dc_prev.append(jnp.where(valid_t, dc * sf, dc_next))
+            d_gates.append(dz)
+        return (tuple(dh_prev), tuple(dc_prev)), tuple(d_gates)
 
-    carry0 = (jnp.zeros_like(h0), d_c_final)
-    (dh0, dc0), dzs = jax.lax.scan(body, carry0, (d_hs, zs, cs, c_prev, mask), reverse=True)
-    d_recurrent = jnp.einsum("tdbh,tdbk->dhk", h_prev, dzs)
-    return dzs, d_recurrent, dc0, dh0, None
+    carry0 = (tuple(jnp.zeros_like(h) for h in h0), tuple(d_c_final))
+    xs = (tuple(d_hs), acts, cs, c_prev, mask)
+    (dh0, dc0), dzs = jax.lax.scan(body, carry0, xs, reverse=True)
+    d_recurrent = []
+    for h_first, seq, dz in zip(h0, hs, dzs, strict=True):
+        h_prev = jnp.concatenate([h_first[None], seq[:-1]], 0)
+        d_recurrent.append(h_prev.reshape(-1, h_prev.shape[-1]).T @ dz.reshape(-1, dz.shape[-1]))
+    return dzs, tuple(d_recurrent), dc0, dh0, None
 
 
 lstm_sequence.defvjp(_lstm_sequence_fwd, _lstm_sequence_bwd)
@@ -239,9 +264,8 @@ def bidirectional_layer(
     Returns (outputs [B, T, 2H] in input order, final fw h, final bw h). The backward
     cell reads the *valid part* reversed (`tf.reverse_sequence`), and states stop
     updating after each sequence's length, as `dynamic_rnn` does. Both directions share
-    one `lstm_sequence` (a batched matmul over the direction axis): half the sequential
-    steps of two separate loops. `keep_masks` [2, B, T, D] (already scaled by
-    1/keep_prob) drop each direction's inputs independently.
+    one `lstm_sequence` loop. `keep_masks` [2, B, T, D] (already scaled by 1/keep_prob)
+    drop each direction's inputs independently.
     """
     batch, steps, input_size = inputs.shape
     units = cell_units(fw)
@@ -249,21 +273,18 @@ def bidirectional_layer(
     fw_inputs = inputs
     if keep_masks is not None:
         fw_inputs, reversed_inputs = inputs * keep_masks[0], reversed_inputs * keep_masks[1]
-    gates_x = jnp.stack(
-        [
-            sequence_dense(jnp.swapaxes(x, 0, 1), cell.kernel[:input_size], cell.bias)
-            for cell, x in ((fw, fw_inputs), (bw, reversed_inputs))
-        ],
-        axis=1,
-    )  # [T, 2, B, 4H]
-    recurrent = jnp.stack([fw.kernel[input_size:], bw.kernel[input_size:]])  # [2, H, 4H]
+    gates_x = tuple(
+        sequence_dense(jnp.swapaxes(x, 0, 1), cell.kernel[:input_size], cell.bias)
+        for cell, x in ((fw, fw_inputs), (bw, reversed_inputs))
+    )  # [T, B, 4H] each
+    recurrent = (fw.kernel[input_size:], bw.kernel[input_size:])
     valid = jnp.arange(steps)[:, None] < lengths[None, :]  # [T, B]
-    zeros = jnp.zeros((2, batch, units), inputs.dtype)
-    hs, _ = lstm_sequence(gates_x, recurrent, zeros, zeros, valid)
-    outputs = jnp.where(valid[:, None, :, None], hs, 0.0)  # [T, 2, B, H]
-    fw_out = jnp.moveaxis(outputs[:, 0], 0, 1)
-    bw_out = reverse_valid(jnp.moveaxis(outputs[:, 1], 0, 1), lengths)
-    return jnp.concatenate([fw_out, bw_out], axis=-1), hs[-1, 0], hs[-1, 1]
+    zeros = jnp.zeros((batch, units), inputs.dtype)
+    (h_fw, h_bw), _ = lstm_sequence(gates_x, recurrent, (zeros, zeros), (zeros, zeros), valid)
+    mask = valid[:, :, None]
+    fw_out = jnp.swapaxes(jnp.where(mask, h_fw, 0.0), 0, 1)
+    bw_out = reverse_valid(jnp.swapaxes(jnp.where(mask, h_bw, 0.0), 0, 1), lengths)
+    return jnp.concatenate([fw_out, bw_out], axis=-1), h_fw[-1], h_bw[-1]
 
 
 def reverse_valid(sequences: jax.Array, lengths: jax.Array) -> jax.Array:
@@ -342,11 +363,10 @@ def _layerwise_decode(weights: DecoderWeights, z: jax.Array, prev_ids: jax.Array
         units = cell_units(cell)
         if x is not None:
             gates = sequence_dense(x, cell.kernel[:-units], cell.bias)
-        hs, c_final = lstm_sequence(
-            gates[:, None], cell.kernel[-units:][None], c0[None], h0[None], valid
+        (x,), (c_final,) = lstm_sequence(  # x: [T, B, H]
+            (gates,), (cell.kernel[-units:],), (c0,), (h0,), valid
         )
-        x = hs[:, 0]  # [T, B, H]
-        final.append((c_final[0], hs[-1, 0]))
+        final.append((c_final, x[-1]))
     return jnp.swapaxes(x, 0, 1), tuple(final)
 
 

@@ -364,28 +364,35 @@ def test_shapes_loss_and_sampling_for_each_decoder(config):
 
 
 def test_lstm_sequence_gradient_equals_autodiff():
-    """The hand-written backward pass matches JAX's autodiff of the same loop."""
+    """The hand-written backward pass matches JAX's autodiff of the same loop (two cells)."""
     rng = np.random.default_rng(0)
-    steps, directions, batch, units = 6, 2, 3, 4
-    gates = jnp.asarray(rng.normal(size=(steps, directions, batch, 4 * units)), jnp.float32)
-    recurrent = jnp.asarray(rng.normal(size=(directions, units, 4 * units)) * 0.5, jnp.float32)
-    c0 = jnp.asarray(rng.normal(size=(directions, batch, units)), jnp.float32)
-    h0 = jnp.asarray(rng.normal(size=(directions, batch, units)), jnp.float32)
+    steps, batch, units = 6, 3, 4
+
+    def normal(*shape, scale=1.0):
+        return jnp.asarray(rng.normal(size=shape) * scale, jnp.float32)
+
+    gates = tuple(normal(steps, batch, 4 * units) for _ in range(2))
+    recurrent = tuple(normal(units, 4 * units, scale=0.5) for _ in range(2))
+    c0 = tuple(normal(batch, units) for _ in range(2))
+    h0 = tuple(normal(batch, units) for _ in range(2))
     valid = jnp.asarray(np.arange(steps)[:, None] < np.array([6, 3, 0])[None, :])
-    weights = jnp.asarray(rng.normal(size=(steps, directions, batch, units)), jnp.float32)
+    weights = tuple(normal(steps, batch, units) for _ in range(2))
 
     def reference(*args):
         hs, _, cs = core._lstm_sequence_forward(*args, valid)
-        return jnp.sum(hs * weights) + jnp.sum(cs[-1] ** 2)
+        parts = zip(hs, cs, weights, strict=True)
+        return sum(jnp.sum(h * w) + jnp.sum(c[-1] ** 2) for h, c, w in parts)
 
     def custom(*args):
         hs, c_final = core.lstm_sequence(*args, valid)
-        return jnp.sum(hs * weights) + jnp.sum(c_final**2)
+        parts = zip(hs, c_final, weights, strict=True)
+        return sum(jnp.sum(h * w) + jnp.sum(c**2) for h, c, w in parts)
 
     arguments = (gates, recurrent, c0, h0)
     assert float(custom(*arguments)) == pytest.approx(float(reference(*arguments)), rel=1e-6)
-    expected = jax.grad(reference, argnums=(0, 1, 2, 3))(*arguments)
-    actual = jax.grad(custom, argnums=(0, 1, 2, 3))(*arguments)
+    expected = jax.tree_util.tree_leaves(jax.grad(reference, argnums=(0, 1, 2, 3))(*arguments))
+    actual = jax.tree_util.tree_leaves(jax.grad(custom, argnums=(0, 1, 2, 3))(*arguments))
+    assert len(actual) == len(expected) == 8
     for a, b in zip(actual, expected, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-5)
 

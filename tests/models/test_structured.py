@@ -199,34 +199,32 @@ def _tiny_data():
     return np.stack(rows), np.array([64, 64]), forms
 
 
-def test_a_tiny_seeded_run_lowers_the_loss_and_learns_the_controls():
+def test_a_tiny_seeded_run_lowers_the_loss_and_learns_the_controls(tmp_path):
+    from drumeval.training.loop import TrainingSchedule, train
+
     config = dataclasses.replace(TINY, dropout_keep_prob=1.0, learning_rate=1e-2, batch_size=2)
     model = _model(config, random_controls=False)
     ids, lengths, forms = _tiny_data()
-    batch = structured.eval_batches(ids, lengths, forms, batch_size=2)[0]
-    assert batch["conditions"].shape == (2, 63, CONDITION_SIZE)
-    loss_fn = structured.make_loss_fn(model)
-    optimizer = structured.make_optimizer(config)
-    optimizer.build(model.trainable_variables)
-    trainable = [v.value for v in model.trainable_variables]
-    non_trainable = [v.value for v in model.non_trainable_variables]
-    opt_state = [v.value for v in optimizer.variables]
-
-    @jax.jit
-    def train_step(trainable, opt_state, key):
-        grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-        (loss, _), grads = grad_fn(trainable, non_trainable, batch, key, 0, True)
-        trainable, opt_state = optimizer.stateless_apply(opt_state, grads, trainable)
-        return trainable, opt_state, loss
-
-    losses = []
-    for step in range(40):
-        trainable, opt_state, loss = train_step(trainable, opt_state, jax.random.PRNGKey(step))
-        losses.append(float(loss))
-    assert losses[0] > 5.5  # ≈ ln 512 untrained
-    assert losses[-1] < 0.5 * losses[0], losses
-    control_index = [v.path for v in model.trainable_variables].index(model.control_kernel.path)
-    assert np.abs(np.asarray(trainable[control_index])).max() > 0.01  # the form is used
+    batches = structured.eval_batches(ids, lengths, forms, batch_size=2)
+    assert batches[0]["conditions"].shape == (2, 63, CONDITION_SIZE)
+    result = train(
+        model=model,
+        optimizer=structured.make_optimizer(config),
+        loss_fn=structured.make_loss_fn(model),
+        train_batches=structured.training_batches(
+            ids, lengths, forms, batch_size=2, rng=np.random.default_rng(0)
+        ),
+        eval_batches=lambda: batches,
+        schedule=TrainingSchedule(
+            num_steps=40, batch_size=2, eval_every_steps=20, log_every_steps=10, patience_evals=None
+        ),
+        run_dir=tmp_path / "run",
+        card={"model": "structured"},
+    )
+    losses = [entry["loss"] for entry in result.history["train"]]
+    assert losses[0] > 4.0  # ≈ ln 512 untrained, averaged over the first 10 steps
+    assert result.history["eval"][-1]["loss"] < 0.5 * losses[0], losses
+    assert np.abs(model.control_kernel.numpy()).max() > 0.01  # the form is used
 
 
 def test_batches_are_seeded_and_checked():

@@ -29,6 +29,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     gc.freeze()
 
 
+def _shipped_tables() -> dict[str, tuple[int, int]]:
+    tables = REPO_ROOT / "data" / "tables"
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_size) for p in sorted(tables.glob("*"))}
+
+
+@pytest.fixture(autouse=True)
+def _shipped_tables_untouched():
+    """The committed tables under data/tables are written by their CLI verbs, never by a test
+    (a CLI test without --out once replaced the structure report with its fake models)."""
+    before = _shipped_tables()
+    yield
+    assert _shipped_tables() == before, "a test wrote to data/tables: give it a tmp_path"
+
+
 @pytest.fixture(scope="session")
 def magenta_fixtures() -> Path:
     """Outputs recorded from real Magenta 2.1.4 (see tests/fixtures/magenta/README.md)."""

@@ -157,20 +157,37 @@ def form_presets(genre: str) -> dict[str, str]:
     return {name: form.to_text() for name, form in FORM_PRESETS.get(genre, {}).items()}
 
 
-def form_sections(condition: "Condition") -> tuple[tuple[int, str], ...]:
-    """(start bar, label) of every section the condition's clip plays; () for a model that
-    plays no form. The default form is the one `generate.plan_generation` picks."""
+def played_form(condition: "Condition") -> "SongForm | None":
+    """The form the condition's clip plays (None for a model that plays no form): its own, or
+    the genre's default fitted to its bars, the one `generate.plan_generation` picks."""
     if condition.model != "structured":
-        return ()
+        return None
+    if condition.form:
+        return parse_form_text(condition.model, condition.form)
     from drumeval.models.structured_steps import default_form
 
-    form = (
-        parse_form_text(condition.model, condition.form)
-        if condition.form
-        else default_form(condition.genre, condition.bars)
+    return default_form(condition.genre, condition.bars)
+
+
+def form_sections(condition: "Condition") -> tuple[tuple[int, str], ...]:
+    """(start bar, label) of every section the condition's clip plays; () without a form."""
+    form = played_form(condition)
+    if form is None:
+        return ()
+    return tuple(zip(form.start_bars(), (s.label for s in form.sections), strict=True))
+
+
+def same_clip(first: "Condition", second: "Condition") -> bool:
+    """Whether two conditions make the same clip: equal, or one spells out the default form
+    the other leaves implicit."""
+    if first == second:
+        return True
+    if first.model != "structured":
+        return False
+    bare = {"form": "", "bars": first.bars}
+    return dataclasses.replace(first, **bare) == dataclasses.replace(second, **bare) and (
+        played_form(first) == played_form(second)
     )
-    starts = form.start_bars()
-    return tuple(zip(starts, (section.label for section in form.sections), strict=True))
 
 
 def _parse_corpus_size(value: object) -> int:

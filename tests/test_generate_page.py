@@ -152,6 +152,14 @@ def test_a_link_to_an_unshipped_model_says_so():
     )
 
 
+def test_a_structured_link_without_a_form_shows_the_form_it_plays():
+    link = {**LINK, "model": "structured", "preset": "thesis-form", "bars": "12"}
+    app = _page(link)
+    assert not app.exception and _audio_count(app) == 1
+    assert app.text_input(key="generate_form").value == "intro:8 build:4"
+    assert not any("You changed the settings" in caption.value for caption in app.caption)
+
+
 def test_the_structured_model_plays_an_edited_form_with_its_sections_on_the_grid():
     app = _page()
     app.radio(key="generate_model").set_value("structured").run()

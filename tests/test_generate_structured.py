@@ -107,6 +107,23 @@ def test_a_condition_carries_its_form_through_the_url():
     assert clips.plan(condition).form.to_text() == "intro:4 breakdown:4"
 
 
+def test_a_spelled_out_default_form_makes_the_same_clip():
+    implicit = clips.Condition("structured", "thesis-form", "techno-house", 700, 1.0, 12, 5)
+    spelled = clips.Condition(
+        "structured", "thesis-form", "techno-house", 700, 1.0, 60, 5, form="intro:8 build:4"
+    )
+    assert implicit != spelled and clips.same_clip(implicit, spelled)
+    assert clips.same_clip(spelled, implicit)
+    other = clips.Condition(
+        "structured", "thesis-form", "techno-house", 700, 1.0, 60, 5, form="intro:4 build:8"
+    )
+    assert not clips.same_clip(implicit, other)
+    drums = clips.Condition("drums_rnn", "thesis", "techno-house", 700, 1.0, 12, 5)
+    assert not clips.same_clip(
+        drums, clips.Condition("drums_rnn", "thesis", "techno-house", 700, 1.0, 8, 5)
+    )
+
+
 @pytest.mark.parametrize(
     ("model", "form", "message"),
     [

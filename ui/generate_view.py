@@ -219,11 +219,15 @@ def settings(catalogue: Catalogue) -> None:
 
 
 def form_editor(genre: str) -> None:
-    """The structured model's song form: a genre preset, or the text edited by hand."""
+    """The structured model's song form: a genre preset, or the text edited by hand (at
+    first the form the link plays: the genre's default fitted to its bars)."""
     presets = clips.form_presets(genre)
     form_key, preset_key = _key("form"), _key("form_preset")
     if not st.session_state.get(form_key):
-        st.session_state[form_key] = next(iter(presets.values()), "")
+        bars = st.session_state.get(_key("bars"), clips.BARS_MAX)
+        preset = registry.DEFAULT_PRESETS["structured"]
+        default = clips.Condition("structured", preset, genre, 700, 1.0, bars, 0)
+        st.session_state[form_key] = clips.played_form(default).to_text()
     by_text = {text: name for name, text in presets.items()}
     st.session_state[preset_key] = by_text.get(st.session_state[form_key], CUSTOM_FORM)
     st.selectbox(
@@ -417,7 +421,7 @@ def _note_unsaved_edits(condition: clips.Condition) -> None:
         edited = _condition_from_widgets()
     except clips.ConditionError:
         return
-    if edited != condition:
+    if not clips.same_clip(edited, condition):
         st.caption(
             ":orange[You changed the settings: press **Generate** to make that track. "
             "Below is the track in the address bar.]"

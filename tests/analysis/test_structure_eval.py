@@ -134,8 +134,10 @@ def test_cli_runs_the_report_on_a_preset_and_writes_it(fake_report, tmp_path, ca
 def test_cli_reads_a_form_string_and_defaults_to_both_genres(fake_report, tmp_path) -> None:
     with pytest.raises(SystemExit):
         main(
-            ["structure-report", "--genre", "techno-house", "--form", "intro:4 break:8"]
-            + ["--out", str(tmp_path / "one.md")]
+            [
+                *["structure-report", "--genre", "techno-house", "--form", "intro:4 break:8"],
+                *["--out", str(tmp_path / "one.md")],
+            ]
         )
     with pytest.raises(SystemExit):
         main(["structure-report", "--num", "1", "--out", str(tmp_path / "r.md")])

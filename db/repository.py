@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from db.engine import require_write_lock
 from db.models import (
@@ -27,15 +27,23 @@ from db.models import (
     CRITERIA,
     GENRE_ANSWERS,
     MAX_GRACE_MINUTES,
+    MUSHRA_RANGE,
+    PAIRWISE_OUTCOMES,
     SCORE_RANGE,
+    STIMULUS_ROLES,
     STUDY_STATUSES,
+    TRIAL_TYPES,
     Assignment,
     Clip,
     Event,
+    MushraScore,
+    PairwiseVote,
     Participant,
     Rating,
     Study,
     StudyClip,
+    Trial,
+    TrialStimulus,
     UTCDateTime,
     utc_now,
 )
@@ -63,18 +71,22 @@ __all__ = [
     "lets_participants_continue",
     "list_studies",
     "log_event",
+    "mushra_score_rows",
     "next_assignment",
+    "pairwise_vote_rows",
     "pool_clip_rows",
     "rating_count",
     "record_decline",
     "record_screening",
     "replace_draft",
     "save_questionnaire",
+    "save_trial_draft",
     "set_recruitment",
     "set_study_archived",
     "set_study_status",
     "shortest_trial_seconds",
     "start_assignments",
+    "start_trials",
     "study_clip_ids",
     "study_clip_seconds",
     "study_holding",
@@ -82,7 +94,10 @@ __all__ = [
     "study_progress",
     "study_ratings",
     "study_stimuli",
+    "submit_mushra_scores",
+    "submit_pairwise_vote",
     "submit_rating",
+    "trial_rows",
 ]
 
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
@@ -184,8 +199,12 @@ def create_study(
         raise StudyError("a study needs a title")
     if get_study(session, slug=slug) is not None:
         raise StudyError(f"a study called {slug!r} already exists")
+    trial_type = design.get("trial_type", "rating")
+    if trial_type not in TRIAL_TYPES:
+        raise StudyError(f"trial type must be one of {', '.join(TRIAL_TYPES)}; got {trial_type!r}")
     study = Study(
         slug=slug,
+        trial_type=trial_type,
         title=title,
         public_title=public_title,
         base_url=base_url,
@@ -248,7 +267,16 @@ def set_study_status(
                 f"the grace period must be 0–{MAX_GRACE_MINUTES} minutes; got {grace_minutes!r}"
             )
         study.grace_minutes = grace_minutes
-    if status == "open":
+    if status == "open" and study.trial_type != "rating":
+        pool = session.scalar(
+            select(func.count()).select_from(
+                _study_clips(study_id).where(StudyClip.purpose == "trial").subquery()
+            )
+        )
+        if pool < 2:
+            raise StudyError(f"study {study.slug!r} needs at least two clips for its pages")
+        study.opened_at = study.opened_at or utc_now()
+    elif status == "open":
         wanted = _clips_per_participant(study)
         pool = session.scalar(
             select(func.count()).select_from(
@@ -1001,13 +1029,23 @@ def finish_participant(session: Session, *, participant_id: int) -> str:
     participant = _participant(session, participant_id)
     if participant.status == "finished" and participant.completion_code:
         return participant.completion_code
-    rows = assignment_rows(session, participant_id=participant_id)
-    if not rows:
-        raise StudyError("you have not started the study yet")
-    unrated = sum(rating is None for _, _, rating in rows)
-    if unrated:
-        raise StudyError(f"{unrated} clip(s) still need a rating before you can finish")
     study = _study(session, participant.study_id)
+    if study.trial_type == "rating":
+        done = [
+            rating is not None
+            for _, _, rating in assignment_rows(session, participant_id=participant_id)
+        ]
+    else:
+        done = [answered for _, _, answered in trial_rows(session, participant_id=participant_id)]
+    if not done:
+        raise StudyError("you have not started the study yet")
+    if unanswered := done.count(False):
+        what = (
+            "clip(s) still need a rating"
+            if study.trial_type == "rating"
+            else "page(s) still need an answer"
+        )
+        raise StudyError(f"{unanswered} {what} before you can finish")
     code = study.design.get("completion_code") or "".join(
         secrets.choice(_COMPLETION_CODE_ALPHABET) for _ in range(8)
     )
@@ -1016,6 +1054,342 @@ def finish_participant(session: Session, *, participant_id: int) -> str:
     participant.completion_code = str(code)
     _append_event(session, study.id, participant_id, "finish")
     return participant.completion_code
+
+
+# --- pairwise and multi-stimulus trials -------------------------------------------------
+
+MAX_REASON_CHARS = MAX_COMMENT_CHARS
+
+
+def start_trials(
+    session: Session, *, participant_id: int, plan: Callable[..., list[list[tuple[int, str]]]]
+) -> list[Trial]:
+    """The participant's pages of a pairwise or multi-stimulus study, written once: later
+    calls return the same rows.
+
+    `plan` is the study's design function (`drumeval.study.assignment.plan_pairs` or
+    `plan_mushra`): it gets the pool (rows with `clip_id`, `condition`, `role`), the pages
+    per participant, the clip ids of every earlier page in slot order (`taken`) and a seed,
+    and returns each page's (clip id, role) in slot order. Serialised per study like
+    `start_assignments`, so two participants starting together see each other's pages.
+    """
+    require_write_lock(session)
+    participant = _participant(session, participant_id)
+    study = session.scalar(select(Study).where(Study.id == participant.study_id).with_for_update())
+    assert study is not None  # guaranteed by the foreign key
+    existing = list(
+        session.scalars(
+            select(Trial).where(Trial.participant_id == participant_id).order_by(Trial.position)
+        )
+    )
+    if existing:
+        return existing
+    if study.trial_type == "rating":
+        raise StudyError(f"study {study.slug!r} rates one clip at a time; it has no trials")
+    if participant.status == "screened_out":
+        raise StudyError("this participant did not pass the screening")
+    if not lets_participants_continue(study):
+        raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+    pool = session.execute(
+        select(StudyClip.clip_id, Clip.condition, Clip.role)
+        .join(Clip, Clip.id == StudyClip.clip_id)
+        .where(StudyClip.study_id == study.id, StudyClip.purpose == "trial")
+        .order_by(StudyClip.clip_id)
+    ).all()
+    earlier = session.execute(
+        select(TrialStimulus.trial_id, TrialStimulus.clip_id)
+        .join(Trial, Trial.id == TrialStimulus.trial_id)
+        .join(Participant, Participant.id == Trial.participant_id)
+        .where(Trial.study_id == study.id, Participant.status.not_in(GAVE_UP_THEIR_PLACE))
+        .order_by(TrialStimulus.trial_id, TrialStimulus.slot)
+    ).all()
+    taken: dict[int, list[int]] = defaultdict(list)
+    for trial_id, clip_id in earlier:
+        taken[trial_id].append(clip_id)
+    started_before = session.scalar(
+        select(func.count()).where(
+            Participant.study_id == study.id, Participant.started_at.is_not(None)
+        )
+    )
+    study_seed = study.design.get("seed", 0)
+    if not _is_int(study_seed):
+        raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
+    seed = _participant_seed(study_seed, started_before)
+    pages = study.design.get("trials_per_participant")
+    if not _is_int(pages) or pages < 1:
+        raise StudyError(f"study {study.slug!r} does not say how many pages each participant sees")
+    planned = plan(pool, trials_per_participant=pages, taken=list(taken.values()), seed=seed)
+    trials = []
+    for position, stimuli in enumerate(planned, start=1):
+        if any(role not in STIMULUS_ROLES for _, role in stimuli):
+            raise StudyError(f"a stimulus role is one of {', '.join(STIMULUS_ROLES)}")
+        trial = Trial(
+            participant_id=participant_id,
+            study_id=study.id,
+            position=position,
+            trial_type=study.trial_type,
+        )
+        session.add(trial)
+        session.flush()
+        session.add_all(
+            TrialStimulus(trial_id=trial.id, slot=slot, clip_id=clip_id, role=role)
+            for slot, (clip_id, role) in enumerate(stimuli)
+        )
+        trials.append(trial)
+    participant.status = "in_progress"
+    participant.started_at = utc_now()
+    participant.assignment_seed = seed
+    session.flush()
+    _append_event(session, study.id, participant_id, "start", {"trials": len(trials)})
+    return trials
+
+
+def trial_rows(
+    session: Session, *, participant_id: int
+) -> list[tuple[Trial, list[tuple[TrialStimulus, Clip]], bool]]:
+    """Every page in order: its stimuli (slot order, with their clips) and whether it was
+    answered."""
+    trials = list(
+        session.scalars(
+            select(Trial).where(Trial.participant_id == participant_id).order_by(Trial.position)
+        )
+    )
+    if not trials:
+        return []
+    ids = [trial.id for trial in trials]
+    stimuli: dict[int, list[tuple[TrialStimulus, Clip]]] = defaultdict(list)
+    for stimulus, clip in session.execute(
+        select(TrialStimulus, Clip)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .where(TrialStimulus.trial_id.in_(ids))
+        .order_by(TrialStimulus.trial_id, TrialStimulus.slot)
+    ).all():
+        stimuli[stimulus.trial_id].append((stimulus, clip))
+    answered = set(
+        session.scalars(select(PairwiseVote.trial_id).where(PairwiseVote.trial_id.in_(ids)))
+    )
+    answered |= set(
+        session.scalars(select(MushraScore.trial_id).where(MushraScore.trial_id.in_(ids)))
+    )
+    return [(trial, stimuli[trial.id], trial.id in answered) for trial in trials]
+
+
+def _own_trial(session: Session, participant_id: int, trial_id: int) -> Trial:
+    trial = session.get(Trial, trial_id)
+    if trial is None or trial.participant_id != participant_id:
+        raise RatingError("this page is not part of your study session; reload the page")
+    return trial
+
+
+def save_trial_draft(
+    session: Session,
+    *,
+    participant_id: int,
+    trial_id: int,
+    heard: Mapping[int, float],
+    answers: Mapping[str, Any],
+) -> None:
+    """Keep a page's listening (seconds per slot, which only grow) and its draft answers."""
+    require_write_lock(session)
+    trial = _own_trial(session, participant_id, trial_id)
+    kept = {str(slot): float(seconds) for slot, seconds in (trial.heard or {}).items()}
+    for slot, seconds in heard.items():
+        kept[str(int(slot))] = max(kept.get(str(int(slot)), 0.0), max(0.0, float(seconds)))
+    trial.heard = kept
+    trial.draft_answers = dict(answers)
+
+
+def _insert_ignoring_repeats(
+    session: Session, model: Any, key: str, source: Any, columns: list[str]
+) -> bool:
+    """INSERT … SELECT that skips a row already there (a repeat submit): True when written."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(model)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(model.id)
+    )
+    return bool(session.execute(statement).scalars().all())
+
+
+def _check_seconds(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value < float("inf")
+    ):
+        raise RatingError(f"{name} must be a non-negative number")
+    return float(value)
+
+
+def submit_pairwise_vote(
+    session: Session,
+    *,
+    participant_id: int,
+    trial_id: int,
+    outcome: str,
+    reason: str | None,
+    heard_a_seconds: float,
+    heard_b_seconds: float,
+) -> tuple[PairwiseVote, bool]:
+    """Store one pairwise vote; `(vote, True)` when new, `(stored vote, False)` on a repeat.
+
+    Like `submit_rating`: the insert copies from the participant's own trial (a trial not
+    theirs inserts nothing) and skips a conflict on the trial, so a double submit, a second
+    tab or a retry is never an error and never a second row.
+    """
+    if outcome not in PAIRWISE_OUTCOMES:
+        raise RatingError(f"outcome must be one of {', '.join(PAIRWISE_OUTCOMES)}; got {outcome!r}")
+    if reason is not None:
+        if not isinstance(reason, str):
+            raise RatingError("the reason must be text")
+        reason = reason.strip() or None
+    if reason is not None and len(reason) > MAX_REASON_CHARS:
+        raise RatingError(f"the reason is limited to {MAX_REASON_CHARS} characters")
+    values = {
+        "outcome": outcome,
+        "reason": reason,
+        "heard_a_seconds": _check_seconds("heard A seconds", heard_a_seconds),
+        "heard_b_seconds": _check_seconds("heard B seconds", heard_b_seconds),
+    }
+    source = select(
+        Trial.id,
+        Trial.participant_id,
+        Trial.study_id,
+        literal(utc_now(), UTCDateTime()),
+        *(literal(value, PairwiseVote.__table__.c[name].type) for name, value in values.items()),
+    ).where(
+        Trial.id == trial_id, Trial.participant_id == participant_id, Trial.trial_type == "pairwise"
+    )
+    columns = ["trial_id", "participant_id", "study_id", "created_at", *values]
+    created = _insert_ignoring_repeats(session, PairwiseVote, "trial_id", source, columns)
+    vote = session.scalars(
+        select(PairwiseVote)
+        .where(PairwiseVote.trial_id == trial_id, PairwiseVote.participant_id == participant_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if vote is None:
+        raise RatingError("this pair is not part of your study session; reload the page")
+    if created:
+        session.execute(update(Trial).where(Trial.id == trial_id).values(draft_answers=None))
+        _append_event(session, vote.study_id, participant_id, "vote", {"trial_id": trial_id})
+    return vote, created
+
+
+def submit_mushra_scores(
+    session: Session,
+    *,
+    participant_id: int,
+    trial_id: int,
+    scores: Mapping[int, int],
+    heard_seconds: Mapping[int, float],
+) -> bool:
+    """Store a multi-stimulus page's scores (slot → 0–100, every slot); True when new.
+
+    Each stimulus's score is written once (a repeat inserts nothing); all of a page's
+    scores go in one unit of work, so a page is answered whole or not at all.
+    """
+    trial = _own_trial(session, participant_id, trial_id)
+    if trial.trial_type != "mushra":
+        raise RatingError("this page is not a multi-stimulus page")
+    slots = dict(
+        session.execute(
+            select(TrialStimulus.slot, TrialStimulus.id).where(TrialStimulus.trial_id == trial_id)
+        ).all()
+    )
+    if sorted(int(slot) for slot in scores) != sorted(slots):
+        raise RatingError("please rate every sound on the page")
+    low, high = MUSHRA_RANGE
+    created = False
+    for slot, stimulus_id in sorted(slots.items()):
+        score = scores[slot]
+        if not _is_int(score) or not low <= score <= high:
+            raise RatingError(f"a score is a whole number from {low} to {high}; got {score!r}")
+        heard = _check_seconds("heard seconds", heard_seconds.get(slot, 0.0))
+        source = select(
+            literal(stimulus_id),
+            literal(trial.id),
+            literal(participant_id),
+            literal(trial.study_id),
+            literal(int(score), MushraScore.__table__.c.score.type),
+            literal(heard, MushraScore.__table__.c.heard_seconds.type),
+            literal(utc_now(), UTCDateTime()),
+        )
+        columns = [
+            "stimulus_id",
+            "trial_id",
+            "participant_id",
+            "study_id",
+            "score",
+            "heard_seconds",
+            "created_at",
+        ]
+        created |= _insert_ignoring_repeats(session, MushraScore, "stimulus_id", source, columns)
+    if created:
+        trial.draft_answers = None
+        _append_event(session, trial.study_id, participant_id, "scores", {"trial_id": trial_id})
+    return created
+
+
+def pairwise_vote_rows(session: Session, *, study_id: int) -> list[dict[str, Any]]:
+    """One row per vote: participant, trial, the two clips and conditions (A, B), outcome."""
+    a, b = aliased(TrialStimulus), aliased(TrialStimulus)
+    clip_a, clip_b = aliased(Clip), aliased(Clip)
+    rows = session.execute(
+        select(
+            PairwiseVote.participant_id,
+            PairwiseVote.trial_id,
+            clip_a.condition,
+            clip_b.condition,
+            PairwiseVote.outcome,
+            PairwiseVote.reason,
+            clip_a.id,
+            clip_b.id,
+            PairwiseVote.heard_a_seconds,
+            PairwiseVote.heard_b_seconds,
+        )
+        .join(a, (a.trial_id == PairwiseVote.trial_id) & (a.slot == 0))
+        .join(b, (b.trial_id == PairwiseVote.trial_id) & (b.slot == 1))
+        .join(clip_a, clip_a.id == a.clip_id)
+        .join(clip_b, clip_b.id == b.clip_id)
+        .where(PairwiseVote.study_id == study_id)
+        .order_by(PairwiseVote.id)
+    ).all()
+    keys = (
+        "participant_id",
+        "trial_id",
+        "condition_a",
+        "condition_b",
+        "outcome",
+        "reason",
+        "clip_a",
+        "clip_b",
+        "heard_a_seconds",
+        "heard_b_seconds",
+    )
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def mushra_score_rows(session: Session, *, study_id: int) -> list[dict[str, Any]]:
+    """One row per scored stimulus: participant, trial, condition, role, clip, score."""
+    rows = session.execute(
+        select(
+            MushraScore.participant_id,
+            MushraScore.trial_id,
+            Clip.condition,
+            TrialStimulus.role,
+            Clip.id,
+            MushraScore.score,
+            MushraScore.heard_seconds,
+        )
+        .join(TrialStimulus, TrialStimulus.id == MushraScore.stimulus_id)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .where(MushraScore.study_id == study_id)
+        .order_by(MushraScore.trial_id, TrialStimulus.slot)
+    ).all()
+    keys = ("participant_id", "trial_id", "condition", "role", "clip", "score", "heard_seconds")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 # --- helpers -------------------------------------------------------------------------

@@ -49,7 +49,9 @@ def test_every_pair_is_compared_about_equally_often_with_sides_counterbalanced()
         x, y = sorted(pair)
         assert abs(sides[(x, y)] - sides[(y, x)]) <= 1
     exposure = Counter(i for page in taken for i in page)
-    per_condition = {c: [exposure[clip.clip_id] for clip in pool if clip.condition == c] for c in conditions}
+    per_condition = {
+        c: [exposure[clip.clip_id] for clip in pool if clip.condition == c] for c in conditions
+    }
     assert all(max(counts) - min(counts) <= 1 for counts in per_condition.values())
 
 

@@ -1333,19 +1333,20 @@ def submit_mushra_scores(
 
 
 def pairwise_vote_rows(session: Session, *, study_id: int) -> list[dict[str, Any]]:
-    """One row per vote: participant, trial, the two clips and conditions (A, B), outcome."""
+    """One row per vote: participant and clips by their blinded public ids, the trial, the
+    conditions on sides A and B, the outcome, the reason and the seconds heard per side."""
     a, b = aliased(TrialStimulus), aliased(TrialStimulus)
     clip_a, clip_b = aliased(Clip), aliased(Clip)
     rows = session.execute(
         select(
-            PairwiseVote.participant_id,
+            Participant.public_id,
             PairwiseVote.trial_id,
             clip_a.condition,
             clip_b.condition,
             PairwiseVote.outcome,
             PairwiseVote.reason,
-            clip_a.id,
-            clip_b.id,
+            clip_a.public_id,
+            clip_b.public_id,
             PairwiseVote.heard_a_seconds,
             PairwiseVote.heard_b_seconds,
         )
@@ -1353,6 +1354,7 @@ def pairwise_vote_rows(session: Session, *, study_id: int) -> list[dict[str, Any
         .join(b, (b.trial_id == PairwiseVote.trial_id) & (b.slot == 1))
         .join(clip_a, clip_a.id == a.clip_id)
         .join(clip_b, clip_b.id == b.clip_id)
+        .join(Participant, Participant.id == PairwiseVote.participant_id)
         .where(PairwiseVote.study_id == study_id)
         .order_by(PairwiseVote.id)
     ).all()
@@ -1372,19 +1374,21 @@ def pairwise_vote_rows(session: Session, *, study_id: int) -> list[dict[str, Any
 
 
 def mushra_score_rows(session: Session, *, study_id: int) -> list[dict[str, Any]]:
-    """One row per scored stimulus: participant, trial, condition, role, clip, score."""
+    """One row per scored stimulus: participant and clip by public id, trial, condition,
+    role (test, hidden reference, anchor), score 0–100 and seconds heard."""
     rows = session.execute(
         select(
-            MushraScore.participant_id,
+            Participant.public_id,
             MushraScore.trial_id,
             Clip.condition,
             TrialStimulus.role,
-            Clip.id,
+            Clip.public_id,
             MushraScore.score,
             MushraScore.heard_seconds,
         )
         .join(TrialStimulus, TrialStimulus.id == MushraScore.stimulus_id)
         .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .join(Participant, Participant.id == MushraScore.participant_id)
         .where(MushraScore.study_id == study_id)
         .order_by(MushraScore.trial_id, TrialStimulus.slot)
     ).all()

@@ -89,6 +89,29 @@ STIMULUS_DTYPES: dict[str, str] = {
     "audio_format": "string",
     "duration_s": "Float64",
 }
+# One pairwise vote (`db.repository.pairwise_vote_rows`): the analysis's tidy votes and more.
+VOTE_DTYPES: dict[str, str] = {
+    "participant_id": "string",
+    "trial_id": "Int64",
+    "condition_a": "string",
+    "condition_b": "string",
+    "outcome": "string",
+    "reason": "string",
+    "clip_a": "string",
+    "clip_b": "string",
+    "heard_a_seconds": "Float64",
+    "heard_b_seconds": "Float64",
+}
+# One multi-stimulus score (`db.repository.mushra_score_rows`).
+SCORE_DTYPES: dict[str, str] = {
+    "participant_id": "string",
+    "trial_id": "Int64",
+    "condition": "string",
+    "role": "string",
+    "clip": "string",
+    "score": "Int64",
+    "heard_seconds": "Float64",
+}
 QUESTION_PREFIX = "q_"
 GOLD_ROLE = "gold"  # a clip with a known answer: screens participants, never analysed
 _CONTROL_ROLES = {"reference": REFERENCE, "anchor": ANCHOR, GOLD_ROLE: GOLD_ROLE}
@@ -115,6 +138,9 @@ class StudyData:
     min_listened_seconds: float
     rule_names: tuple[str, ...] = RULES  # the study's post-screening rules
     stimuli: pd.DataFrame = field(default_factory=lambda: stimulus_frame([]))
+    trial_type: str = "rating"  # "pairwise" and "mushra" studies answer in `votes` / `scores`
+    votes: pd.DataFrame | None = None  # pairwise: `schema.PAIRWISE_VOTE_COLUMNS` and more
+    scores: pd.DataFrame | None = None  # mushra: `schema.MUSHRA_SCORE_COLUMNS` and more
 
     @property
     def rules(self) -> ScreeningRules:
@@ -208,6 +234,21 @@ def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> Study
             for clip, purpose in repository.study_stimuli(session, study_id=study.id)
         ]
         title, is_demo, design = study.title, bool(study.is_demo), dict(study.design)
+        trial_type = study.trial_type
+        votes = typed(
+            pd.DataFrame(
+                repository.pairwise_vote_rows(session, study_id=study.id),
+                columns=list(VOTE_DTYPES),
+            ),
+            VOTE_DTYPES,
+        )
+        scores = typed(
+            pd.DataFrame(
+                repository.mushra_score_rows(session, study_id=study.id),
+                columns=list(SCORE_DTYPES),
+            ),
+            SCORE_DTYPES,
+        )
     rows = typed(pd.DataFrame(records, columns=list(ROW_DTYPES)), ROW_DTYPES)
     participants = participant_frame(people, rows)
     return StudyData(
@@ -220,6 +261,9 @@ def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> Study
         min_listened_seconds=listening_threshold(design, shortest),
         rule_names=tuple(design.get("screening_rules") or RULES),
         stimuli=stimulus_frame(stimuli),
+        trial_type=trial_type,
+        votes=votes if trial_type == "pairwise" else None,
+        scores=scores if trial_type == "mushra" else None,
     )
 
 

@@ -98,16 +98,17 @@ def test_pairwise_pages_are_written_once_and_votes_are_idempotent(db_engine):
         kinds = [event.kind for event in session.scalars(select(Event))]
         assert kinds.count("vote") == 3 and "finish" in kinds
         tidy = repository.pairwise_vote_rows(session, study_id=study_id)
+        public_id = session.get(Participant, participant_id).public_id
     stimuli = rows[0][1]
     assert tidy[0] == {
-        "participant_id": participant_id,
+        "participant_id": public_id,
         "trial_id": first,
         "condition_a": stimuli[0][1].condition,
         "condition_b": stimuli[1][1].condition,
         "outcome": "b",
         "reason": "crisper hats",
-        "clip_a": stimuli[0][1].id,
-        "clip_b": stimuli[1][1].id,
+        "clip_a": stimuli[0][1].public_id,
+        "clip_b": stimuli[1][1].public_id,
         "heard_a_seconds": 8.0,
         "heard_b_seconds": 7.5,
     }

@@ -505,14 +505,18 @@ def clip_provenances(session: Session) -> list[dict[str, Any]]:
 
 
 def rating_count(session: Session, *, slug: str) -> int:
-    """Ratings a study holds (practice included); 0 for an unknown study."""
-    return int(
-        session.scalar(
-            select(func.count(Rating.id))
-            .join(Study, Study.id == Rating.study_id)
-            .where(Study.slug == slug)
+    """Answers a study holds — ratings (practice included), pairwise votes, multi-stimulus
+    scores; 0 for an unknown study."""
+    return sum(
+        int(
+            session.scalar(
+                select(func.count(table.id))
+                .join(Study, Study.id == table.study_id)
+                .where(Study.slug == slug)
+            )
+            or 0
         )
-        or 0
+        for table in (Rating, PairwiseVote, MushraScore)
     )
 
 

@@ -214,8 +214,9 @@ def tidy_tables(engine: Engine, slug: str, *, include_demo: bool = True) -> Stud
 
 
 def rating_count(engine: Engine, slug: str) -> int:
-    """Ratings a study holds (practice ratings included): a cheap key for caching analyses
-    that changes whenever a listener submits one. 0 for an unknown study."""
+    """Answers a study holds (ratings with practice ones, pairwise votes, multi-stimulus
+    scores): a cheap key for caching analyses that changes whenever a listener submits one.
+    0 for an unknown study."""
     with transaction(engine) as session:
         return repository.rating_count(session, slug=slug)
 

@@ -5,54 +5,11 @@ import numpy as np
 
 from db import repository
 from db.engine import transaction
-from deploy.synthetic_study import TRIAL_CORPUS, make_trial_study
+from deploy.synthetic_study import make_trial_study
 from drumeval.analysis.export import read_export
 from drumeval.analysis.schema import PAIRWISE_OUTCOMES
-from drumeval.analysis.simulate import draw_pairwise_outcomes
-from drumeval.study.assignment import plan_mushra, plan_pairs
-from drumeval.study.tokens import hash_token, new_token
-
-# The known preference (log-odds strengths): the human reference first, DrumsRNN last.
-STRENGTHS = {
-    f"reference/{TRIAL_CORPUS}/4bars": 1.5,
-    f"music_vae/hier-60bar/{TRIAL_CORPUS}/t1/4bars": 0.5,
-    f"music_vae/thesis-longbar/{TRIAL_CORPUS}/t1/4bars": -0.3,
-    f"drums_rnn/thesis/{TRIAL_CORPUS}/t1/4bars": -1.5,
-}
-
-
-def _participants(engine, study_id: int, count: int, plan) -> list[tuple[int, list]]:
-    joined = []
-    for _ in range(count):
-        with transaction(engine, write_lock=True) as session:
-            participant = repository.create_participant(
-                session, study_id=study_id, token_sha256=hash_token(new_token()), external_ids={}
-            )
-            repository.start_trials(session, participant_id=participant.id, plan=plan)
-            joined.append(
-                (participant.id, repository.trial_rows(session, participant_id=participant.id))
-            )
-    return joined
-
-
-def _simulate_votes(engine, study_id: int, *, participants: int, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    for participant_id, pages in _participants(engine, study_id, participants, plan_pairs):
-        for trial, stimuli, _ in pages:
-            a, b = (clip.condition for _, clip in stimuli)
-            code = draw_pairwise_outcomes(
-                np.array([STRENGTHS[a] - STRENGTHS[b]]), rng, tie_share=0.1, both_bad_share=0.05
-            )[0]
-            with transaction(engine, write_lock=True) as session:
-                repository.submit_pairwise_vote(
-                    session,
-                    participant_id=participant_id,
-                    trial_id=trial.id,
-                    outcome=PAIRWISE_OUTCOMES[int(code)],
-                    reason=None,
-                    heard_a_seconds=3.0,
-                    heard_b_seconds=3.0,
-                )
+from drumeval.study.assignment import plan_mushra
+from tests.study.trial_factory import STRENGTHS, join_trials, simulate_votes
 
 
 def _order_in(text: str, names) -> list[str]:
@@ -61,7 +18,7 @@ def _order_in(text: str, names) -> list[str]:
 
 def test_leaderboard_recovers_a_known_preference_order(db_engine, db_cli):
     study = make_trial_study(db_engine, trial_type="pairwise", trials_per_participant=6)
-    _simulate_votes(db_engine, study["study_id"], participants=40, seed=3)
+    simulate_votes(db_engine, study["study_id"], participants=40, seed=3)
     code, out, err = db_cli(
         "study", "leaderboard", "trials", "--min-votes", "20", "--resamples", "200"
     )
@@ -78,7 +35,7 @@ def test_a_pairwise_study_refuses_table1_and_exports_its_votes(db_engine, db_cli
     study = make_trial_study(db_engine, trial_type="pairwise", trials_per_participant=3)
     code, _, err = db_cli("study", "leaderboard", "trials")
     assert code != 0 and "no votes yet" in err
-    _simulate_votes(db_engine, study["study_id"], participants=2, seed=0)
+    simulate_votes(db_engine, study["study_id"], participants=2, seed=0)
     code, _, err = db_cli("study", "table1", "trials")
     assert code != 0 and "pairwise study" in err and "study leaderboard" in err
     code, _, err = db_cli("study", "mushra", "trials")
@@ -97,7 +54,7 @@ def test_mushra_summary_ranks_the_reference_above_the_anchor(db_engine, db_cli):
     study = make_trial_study(db_engine, trial_type="mushra", trials_per_participant=2)
     means = {"reference": 95, "anchor": 10, "drums_rnn": 40, "thesis-longbar": 60, "hier": 70}
     rng = np.random.default_rng(1)
-    for participant_id, pages in _participants(db_engine, study["study_id"], 6, plan_mushra):
+    for participant_id, pages in join_trials(db_engine, study["study_id"], 6, plan_mushra):
         for trial, stimuli, _ in pages:
             scores = {}
             for stimulus, clip in stimuli:

@@ -320,7 +320,13 @@ export default function (component) {
   picks.forEach((button, side) => button.addEventListener("click", () => pick(side)));
   play.addEventListener("click", () => {
     const audio = audios[player.active];
-    if (audio.paused) { if (audio.ended) audio.currentTime = 0; audio.play(); }
+    if (audio.paused) {
+      // At the end (or parked there by a switch from a side that ended): from the start.
+      if (audio.ended || audio.currentTime >= (audio.duration || Infinity) - 0.25) {
+        audio.currentTime = 0;
+      }
+      audio.play();
+    }
     else audio.pause();
   });
   audios.forEach((audio, side) => {

@@ -80,6 +80,8 @@ KNOWN_KEYS = (
     "excerpt_bars",
 )
 TRIAL_TYPES = ("rating", "pairwise", "mushra")
+# Keys only a rating study takes (a pairwise or MUSHRA study counts pages instead).
+RATING_ONLY_KEYS = ("clips_per_participant", "gold", "practice")
 REASON_MODES = ("optional", "required", "none")  # pairwise: the free-text "why?"
 MAX_TRIALS_PER_PARTICIPANT = 100
 
@@ -237,7 +239,7 @@ def _trial_fields(values: Mapping[str, Any], trial_type: str) -> dict[str, Any]:
             "anchors": _whole(values, "anchors", low=0, high=100, default=1),
             "practice": _flag(values, "practice", True),
         }
-    for key in ("clips_per_participant", "gold"):
+    for key in RATING_ONLY_KEYS[:2]:
         if key in values:
             raise StudyConfigError(
                 key, f"applies to rating studies; a {trial_type} study sets trials_per_participant"
@@ -367,9 +369,10 @@ def parse_config(text: str) -> StudyConfig:
 def config_to_toml(values: Mapping[str, Any]) -> str:
     """TOML text for a flat config (what the admin form writes; `parse_config` reads it back)."""
     lines = []
+    rating = values.get("trial_type", "rating") == "rating"
     for key in KNOWN_KEYS:
         value = values.get(key)
-        if value is None:
+        if value is None or (not rating and key in RATING_ONLY_KEYS):
             continue
         if isinstance(value, bool):
             rendered = "true" if value else "false"

@@ -253,11 +253,13 @@ class Rating(Base):
     clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"))
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
     is_training: Mapped[bool] = mapped_column(Boolean, default=False)
-    short_term_phrasing: Mapped[int] = mapped_column(SmallInteger)
-    long_term_phrasing: Mapped[int] = mapped_column(SmallInteger)
-    originality: Mapped[int] = mapped_column(SmallInteger)
-    realism: Mapped[int] = mapped_column(SmallInteger)
-    genre_answer: Mapped[str] = mapped_column(String(16))
+    # The thesis's form; empty when the study has its own criteria (`answers`).
+    short_term_phrasing: Mapped[int | None] = mapped_column(SmallInteger)
+    long_term_phrasing: Mapped[int | None] = mapped_column(SmallInteger)
+    originality: Mapped[int | None] = mapped_column(SmallInteger)
+    realism: Mapped[int | None] = mapped_column(SmallInteger)
+    genre_answer: Mapped[str | None] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # question key -> answer
     genre_confidence: Mapped[int | None] = mapped_column(SmallInteger)  # none after "can't tell"
     comment: Mapped[str | None] = mapped_column(Text)
     listened_seconds: Mapped[float] = mapped_column(Float)

@@ -958,6 +958,7 @@ def submit_rating(
     comment: str | None,
     listened_seconds: float,
     play_count: int,
+    answers: Mapping[str, int | str] | None = None,
 ) -> tuple[Rating, bool]:
     """Store one rating; `(rating, True)` when new, `(stored rating, False)` on a repeat.
 
@@ -968,7 +969,7 @@ def submit_rating(
     write lock before anything is read (no "database is locked" under contention).
     """
     values = _validated_rating(
-        scores, genre_answer, genre_confidence, comment, listened_seconds, play_count
+        scores, genre_answer, genre_confidence, comment, listened_seconds, play_count, answers
     )
     source = (
         select(
@@ -1477,7 +1478,22 @@ def _validated_rating(
     comment: str | None,
     listened_seconds: float,
     play_count: int,
+    answers: Mapping[str, int | str] | None = None,
 ) -> dict[str, Any]:
+    if answers is not None:  # the study's own questions (checked against them by the flow)
+        if scores or genre_answer is not None or genre_confidence is not None:
+            raise RatingError("a rating has the study's own answers or the thesis's, not both")
+        if not isinstance(answers, Mapping) or not all(
+            isinstance(key, str)
+            and len(key) <= 40
+            and (_is_int(value) or (isinstance(value, str) and len(value) <= 100))
+            for key, value in answers.items()
+        ):
+            raise RatingError("answers map question names to a number or an option")
+        return {
+            "answers": dict(answers),
+            **_validated_listening(comment, listened_seconds, play_count),
+        }
     missing = [criterion for criterion in CRITERIA if criterion not in scores]
     if missing:
         raise RatingError(f"please rate {', '.join(c.replace('_', ' ') for c in missing)}")
@@ -1499,6 +1515,17 @@ def _validated_rating(
     unsure = genre_answer == "cant_tell" and genre_confidence is None  # nothing to be sure of
     if not unsure and (not _is_int(genre_confidence) or not low <= genre_confidence <= high):
         raise RatingError(f"genre confidence must be a whole number from {low} to {high}")
+    values.update(
+        genre_answer=genre_answer,
+        genre_confidence=None if genre_confidence is None else int(genre_confidence),
+    )
+    values.update(_validated_listening(comment, listened_seconds, play_count))
+    return values
+
+
+def _validated_listening(
+    comment: str | None, listened_seconds: float, play_count: int
+) -> dict[str, Any]:
     if comment is not None:
         if not isinstance(comment, str):
             raise RatingError("the comment must be text")
@@ -1513,14 +1540,11 @@ def _validated_rating(
         raise RatingError("listened seconds must be a non-negative number")
     if not _is_int(play_count) or not 0 <= play_count <= MAX_PLAY_COUNT:
         raise RatingError(f"play count must be a whole number from 0 to {MAX_PLAY_COUNT}")
-    values.update(
-        genre_answer=genre_answer,
-        genre_confidence=None if genre_confidence is None else int(genre_confidence),
-        comment=comment,
-        listened_seconds=float(listened_seconds),
-        play_count=int(play_count),
-    )
-    return values
+    return {
+        "comment": comment,
+        "listened_seconds": float(listened_seconds),
+        "play_count": int(play_count),
+    }
 
 
 def _is_int(value: object) -> bool:

@@ -364,10 +364,16 @@ def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
         "after one practice clip. Listen to each track to the end — long-term structure needs "
         "the whole track — then rate it on these criteria:"
     )
-    for criterion in content.CRITERIA:
-        st.markdown(f"- **{criterion.label}** — {criterion.definition}")
-    st.markdown(f"- **Genre** — {content.GENRE_DEFINITION}")
-    st.markdown(f"The scale: {_literal_dashes(content.SCALE_HELP)}.")
+    if study.design.criteria is not None:
+        for question in study.design.criteria:
+            st.markdown(
+                f"- **{question.label}**" + (f" — {question.help}" if question.help else "")
+            )
+    else:
+        for criterion in content.CRITERIA:
+            st.markdown(f"- **{criterion.label}** — {criterion.definition}")
+        st.markdown(f"- **Genre** — {content.GENRE_DEFINITION}")
+        st.markdown(f"The scale: {_literal_dashes(content.SCALE_HELP)}.")
     if st.button("Start with the practice clip", type="primary"):
         try:
             flow.start(engine, study, token)
@@ -386,9 +392,17 @@ def _scale_label(value: int) -> str:
     return _literal_dashes(dict(content.SCALE)[value])
 
 
-def _form_answers(suffix: str) -> dict:
-    """The rating form's answers in this session, by question."""
+def _form_answers(suffix: str, criteria: tuple[content.Question, ...] | None = None) -> dict:
+    """The rating form's answers in this session, by question (`criteria`: the study's own
+    questions; a slider counts only once it was moved)."""
     answers = st.session_state
+    if criteria is not None:
+        given = {
+            q.key: answers.get(f"{q.key}{suffix}")
+            for q in criteria
+            if q.scale != "slider100" or answers.get(f"touched:{q.key}{suffix}")
+        }
+        return {**given, "comment": answers.get(f"comment{suffix}") or ""}
     return {
         **{c.key: answers.get(f"{c.key}{suffix}") for c in content.CRITERIA},
         "genre": answers.get(f"genre{suffix}"),
@@ -397,15 +411,18 @@ def _form_answers(suffix: str) -> dict:
     }
 
 
-def _restore_answers(draft: flow.ClipDraft, suffix: str) -> None:
+def _restore_answers(
+    draft: flow.ClipDraft, suffix: str, criteria: tuple[content.Question, ...] | None
+) -> None:
     """Tick what the database kept of this clip's answers, once per browser session (before
     the widgets exist: afterwards the session's own answers are the newer ones)."""
     restored_key = f"restored{suffix}"
     if st.session_state.get(restored_key):
         return
     st.session_state[restored_key] = True
-    for question, value in flow.draft_answers(draft.answers).items():
+    for question, value in flow.draft_answers(draft.answers, criteria).items():
         st.session_state.setdefault(f"{question}{suffix}", value)
+        st.session_state[f"touched:{question}{suffix}"] = True
 
 
 def _save_draft(
@@ -417,7 +434,9 @@ def _save_draft(
         heard_seconds=listening.heard_seconds,
         heard_spans=listening.heard_spans,
         plays=listening.plays,
-        answers=flow.draft_answers(_form_answers(suffix)),
+        answers=flow.draft_answers(
+            _form_answers(suffix, study.design.criteria), study.design.criteria
+        ),
     )
     kept = clip.draft
     if (
@@ -437,17 +456,30 @@ def _queue_rating(
 ) -> None:
     """The submit button's callback: keep the form's answers as the pending rating, which
     `flush_pending_rating` writes at the top of this very run (one script run per submit)."""
-    answers = _form_answers(suffix)
-    st.session_state[PENDING_KEY] = PendingRating(
-        slug=study.slug,
-        token=token,
-        clip_id=clip.clip_id,
-        form=flow.RatingForm(
+    criteria = study.design.criteria
+    answers = _form_answers(suffix, criteria)
+    form = (
+        flow.RatingForm(
+            scores={},
+            genre_answer=None,
+            genre_confidence=None,
+            comment=answers["comment"],
+            answers=answers,
+            criteria=criteria,
+        )
+        if criteria is not None
+        else flow.RatingForm(
             scores={c.key: answers[c.key] for c in content.CRITERIA},
             genre_answer=answers["genre"],
             genre_confidence=answers["confidence"],
             comment=answers["comment"],
-        ),
+        )
+    )
+    st.session_state[PENDING_KEY] = PendingRating(
+        slug=study.slug,
+        token=token,
+        clip_id=clip.clip_id,
+        form=form,
         heard_seconds=listening.heard_seconds,
         plays=listening.plays,
     )
@@ -480,38 +512,14 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     )
     unlocked = listening.reached(clip.min_listen_seconds)
     suffix = f":{clip.position}"
-    _restore_answers(draft, suffix)
+    _restore_answers(draft, suffix, study.design.criteria)
     # No st.form: each answer reaches the server as it is ticked, so that it is kept (a
     # form would hold the answers in the browser until "Submit rating").
     with st.container(border=True):
-        st.caption(_literal_dashes(content.SCALE_HELP))
-        for criterion in content.CRITERIA:
-            st.radio(
-                criterion.label,
-                [value for value, _ in content.SCALE],
-                format_func=_scale_label,
-                index=None,
-                horizontal=True,
-                help=criterion.definition,
-                key=f"{criterion.key}{suffix}",
-            )
-        genre_labels = dict(content.GENRE_OPTIONS)
-        st.radio(
-            content.GENRE_QUESTION,
-            list(genre_labels),
-            format_func=genre_labels.get,
-            index=None,
-            horizontal=True,
-            key=f"genre{suffix}",
-        )
-        st.radio(
-            "How sure are you about the genre? (1 = guessing, 5 = certain; "
-            "not needed after “Can't tell”)",
-            content.CONFIDENCE_OPTIONS,
-            index=None,
-            horizontal=True,
-            key=f"confidence{suffix}",
-        )
+        if study.design.criteria is not None:
+            _own_questions(study.design.criteria, suffix)
+        else:
+            _thesis_questions(suffix)
         st.text_area(
             "Comment (optional)", max_chars=content.COMMENT_MAX_CHARS, key=f"comment{suffix}"
         )
@@ -526,6 +534,71 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     refused = st.session_state.pop(RATING_ERROR_KEY, None)
     if refused:
         st.error(refused, icon=":material/error:")
+
+
+def _own_questions(criteria: tuple[content.Question, ...], suffix: str) -> None:
+    """A study's own criteria and questions, each on its scale (a slider starts unrated)."""
+    for question in criteria:
+        key = f"{question.key}{suffix}"
+        label = question.label + ("" if question.required else " (optional)")
+        choices = content.SCALES.get(question.scale)
+        if question.scale == "choice":
+            st.radio(label, question.options, index=None, help=question.help or None, key=key)
+        elif choices is None:
+            st.slider(
+                label,
+                *content.SLIDER_RANGE,
+                **({} if key in st.session_state else {"value": 50}),
+                help=question.help or None,
+                key=key,
+                on_change=_touch,
+                args=(key,),
+            )
+            if not st.session_state.get(f"touched:{key}"):
+                st.caption("Not rated yet: move the slider.")
+        else:
+            labels = dict(choices)
+            st.radio(
+                label,
+                list(labels),
+                format_func=lambda value, labels=labels: _literal_dashes(labels[value]),
+                index=None,
+                horizontal=True,
+                help=question.help or None,
+                key=key,
+            )
+
+
+def _thesis_questions(suffix: str) -> None:
+    """The thesis's form: four criteria on −2…+2, the genre and how sure."""
+    st.caption(_literal_dashes(content.SCALE_HELP))
+    for criterion in content.CRITERIA:
+        st.radio(
+            criterion.label,
+            [value for value, _ in content.SCALE],
+            format_func=_scale_label,
+            index=None,
+            horizontal=True,
+            help=criterion.definition,
+            key=f"{criterion.key}{suffix}",
+        )
+    genre_labels = dict(content.GENRE_OPTIONS)
+    st.radio(
+        content.GENRE_QUESTION,
+        list(genre_labels),
+        format_func=genre_labels.get,
+        index=None,
+        horizontal=True,
+        key=f"genre{suffix}",
+    )
+    st.radio(
+        "How sure are you about the genre? (1 = guessing, 5 = certain; "
+        "not needed after “Can't tell”)",
+        content.CONFIDENCE_OPTIONS,
+        index=None,
+        horizontal=True,
+        key=f"confidence{suffix}",
+    )
 
 
 _OUTCOMES = (("a", "A is better"), ("b", "B is better"), ("tie", "Tie"), ("both_bad", "Both bad"))

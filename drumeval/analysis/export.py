@@ -332,6 +332,11 @@ def study_conditions(data: StudyData) -> list[str]:
 
 def _analysed_tables(data: StudyData, screened: bool, by_condition: bool) -> tuple[Any, dict]:
     require_ratings(data)
+    if data.tables.ratings.empty and data.rows["answers"].notna().any():
+        raise AnalysisError(
+            f"study {data.slug!r} asks its own questions; Table 1 and the comparisons need the "
+            "thesis's criteria — export the ratings (their `answers` column) to analyse them"
+        )
     if by_condition:
         tables, thesis = data.by_condition(screened=screened)
     else:

@@ -16,6 +16,7 @@ Two shapes come out of one read:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -63,6 +64,7 @@ ROW_DTYPES: dict[str, str] = {
     "play_count": "Int64",
     "comment": "string",
     "rated_at": "string",
+    "answers": "string",  # a study's own questions: JSON {question name: answer}
 }
 # One exported participant. Questionnaire answers follow as `q_<question>` text columns;
 # external ids (e.g. a Prolific id) are personal data and stay in the database.
@@ -360,6 +362,11 @@ def _rating_records(session, study: Study, include_demo: bool) -> list[dict[str,
                 "play_count": rating.play_count,
                 "comment": rating.comment,
                 "rated_at": _iso(rating.created_at),
+                "answers": (
+                    None
+                    if rating.answers is None
+                    else json.dumps(rating.answers, ensure_ascii=False, sort_keys=True)
+                ),
             }
         )
     return records
@@ -422,7 +429,8 @@ def _objects(values: pd.Series) -> np.ndarray:
 def tables_from_rows(rows: pd.DataFrame, participants: pd.DataFrame) -> StudyTables:
     """The tidy tables of export rows (long ratings, genre answers, screening inputs); gold
     clips' rows are left out (they only screen participants)."""
-    rows = rows[rows["role"] != GOLD_ROLE]
+    # gold clips only screen; a study's own questions are not the thesis's criteria
+    rows = rows[(rows["role"] != GOLD_ROLE) & rows[SCORE_CRITERIA[0]].notna()]
     base = pd.DataFrame(
         {
             "participant_id": _objects(rows["participant_id"]),

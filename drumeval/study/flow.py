@@ -67,12 +67,22 @@ class StudyDesign:
     headphone_screen: str = headphone.DEFAULT_SCREEN  # antiphase, huggins or both
     trial_type: str = "rating"  # "pairwise", "mushra": pages of several clips (`TrialPage`)
     reason: str = "optional"  # pairwise: "optional", "required" or "none"
+    # rating: the study's own criteria and questions (None: the thesis's form)
+    criteria: tuple[content.Question, ...] | None = None
 
     @classmethod
     def from_json(cls, design: Mapping[str, Any]) -> "StudyDesign":
         return cls(
             trial_type=str(design.get("trial_type", "rating")),
             reason=str(design.get("reason", "optional")),
+            criteria=(
+                tuple(
+                    content.Question(**{**question, "options": tuple(question.get("options", ()))})
+                    for question in design["criteria"]
+                )
+                if design.get("criteria")
+                else None
+            ),
             clips_per_participant=int(design.get("clips_per_participant", 12)),
             min_listen_seconds=design.get("min_listen_seconds"),
             headphone_check=bool(design.get("headphone_check", True)),
@@ -146,8 +156,18 @@ class ClipDraft:
     answers: Mapping[str, Any] = field(default_factory=dict)
 
 
-def draft_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers worth keeping: known questions with valid values, the comment cut short."""
+def draft_answers(
+    answers: Mapping[str, Any], criteria: tuple[content.Question, ...] | None = None
+) -> dict[str, Any]:
+    """The answers worth keeping: known questions with valid values, the comment cut short.
+
+    `criteria`: the study's own questions (None: the thesis's form)."""
+    if criteria is not None:
+        kept = {q.key: answers[q.key] for q in criteria if q.accepts(answers.get(q.key))}
+        comment = answers.get("comment")
+        if isinstance(comment, str) and comment:
+            kept["comment"] = comment[: content.COMMENT_MAX_CHARS]
+        return kept
     valid: dict[str, Any] = {
         criterion.key: {value for value, _ in content.SCALE} for criterion in content.CRITERIA
     }
@@ -252,9 +272,27 @@ class RatingForm:
     genre_answer: str | None
     genre_confidence: int | None
     comment: str = ""
+    # the answers to a study's own questions (`criteria`; then scores and genre are unused)
+    answers: Mapping[str, int | str | None] | None = None
+    criteria: tuple[content.Question, ...] | None = None
+
+    def own_answers(self) -> dict[str, int | str]:
+        """The answers to the study's own questions that were given (valid ones only)."""
+        given = self.answers or {}
+        return {q.key: given[q.key] for q in self.criteria or () if q.accepts(given.get(q.key))}
 
     def problems(self) -> list[str]:
         """What is missing or wrong, in words for the evaluator (empty when valid)."""
+        if self.criteria is not None:
+            answered = self.own_answers()
+            problems = [
+                f"Answer “{question.label}”."
+                for question in self.criteria
+                if question.required and question.key not in answered
+            ]
+            if len(self.comment) > content.COMMENT_MAX_CHARS:
+                problems.append(f"Keep the comment under {content.COMMENT_MAX_CHARS} characters.")
+            return problems
         problems = [
             f"Rate “{criterion.label}”."
             for criterion in content.CRITERIA
@@ -599,7 +637,7 @@ def save_clip_draft(
             heard_seconds=max(0.0, float(draft.heard_seconds)),
             heard_spans=[[int(start), int(end)] for start, end in draft.heard_spans],
             play_count=max(0, int(draft.plays)),
-            answers=draft_answers(draft.answers),
+            answers=draft_answers(draft.answers, study.design.criteria),
         )
 
 
@@ -617,6 +655,8 @@ def submit_rating(
 
     The minimum listening time is enforced here too, not only by the locked form.
     """
+    if form.criteria != study.design.criteria:  # the form must ask this study's questions
+        raise RatingError("This form does not match the study's questions; reload the page.")
     problems = form.problems()
     if problems:
         raise RatingError(" ".join(problems))
@@ -635,17 +675,19 @@ def submit_rating(
             raise RatingError(
                 f"Please listen to at least {minimum:.0f} seconds of the clip before rating it."
             )
+    own = form.criteria is not None
     with transaction(engine, write_lock=True) as session:
         _, created = repository.submit_rating(
             session,
             participant_id=participant.id,
             clip_id=clip_id,
-            scores={key: int(value) for key, value in form.scores.items()},
-            genre_answer=form.genre_answer,
-            genre_confidence=form.genre_confidence,
+            scores={} if own else {key: int(value) for key, value in form.scores.items()},
+            genre_answer=None if own else form.genre_answer,
+            genre_confidence=None if own else form.genre_confidence,
             comment=form.comment.strip() or None,
             listened_seconds=float(heard_seconds),
             play_count=int(plays),
+            answers=form.own_answers() if own else None,
         )
         return created
 

@@ -28,7 +28,7 @@ import re
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -44,6 +44,7 @@ from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
 from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from drumeval.errors import StudyError
 from drumeval.study.assignment import POOL_PREFIXES
+from drumeval.study.content import SCALES, Question
 from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
 from drumeval.study.pool import anchor_name, gold_name, practice_name, reference_name
 
@@ -78,10 +79,13 @@ KNOWN_KEYS = (
     "reason",
     "adaptive",
     "excerpt_bars",
+    "criteria",
+    "questions",
 )
 TRIAL_TYPES = ("rating", "pairwise", "mushra")
 # Keys only a rating study takes (a pairwise or MUSHRA study counts pages instead).
 RATING_ONLY_KEYS = ("clips_per_participant", "gold", "practice")
+_TABLE_KEYS = ("criteria", "questions")  # arrays of tables: written after the flat keys
 REASON_MODES = ("optional", "required", "none")  # pairwise: the free-text "why?"
 MAX_TRIALS_PER_PARTICIPANT = 100
 
@@ -124,6 +128,8 @@ class StudyConfig:
     trials_per_participant: int | None = None  # pairwise and mushra: pages per participant
     reason: str = "optional"  # pairwise: REASON_MODES
     excerpt_bars: tuple[int, int] | None = None  # bars [first, last] cut from each clip
+    # rating: the study's own criteria and categorical questions (None: the thesis's form)
+    criteria: tuple[Question, ...] | None = None
 
     def design(self) -> dict[str, Any]:
         """The design JSON the evaluator flow and the assignment read."""
@@ -134,6 +140,8 @@ class StudyConfig:
             by_type["reason"] = self.reason
         if self.excerpt_bars is not None:
             by_type["excerpt_bars"] = list(self.excerpt_bars)
+        if self.criteria is not None:
+            by_type["criteria"] = [asdict(question) for question in self.criteria]
         return {
             "trial_type": self.trial_type,
             **by_type,
@@ -225,6 +233,67 @@ def _excerpt_bars(values: Mapping[str, Any]) -> tuple[int, int] | None:
     return bars[0], bars[1]
 
 
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _questions(values: Mapping[str, Any]) -> tuple[Question, ...] | None:
+    """`[[criteria]]` (name, question, help, scale, required) and `[[questions]]` (name,
+    question, help, options, required) as one tuple, criteria first; None when neither."""
+    if "criteria" not in values and "questions" not in values:
+        return None
+    found: list[Question] = []
+    for key in ("criteria", "questions"):
+        entries = values.get(key, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise StudyConfigError(key, f"is a list of [[{key}]] tables")
+        for number, entry in enumerate(entries, start=1):
+            where = f"{key}[{number}]"
+            unknown = sorted(
+                set(entry) - {"name", "question", "help", "scale", "options", "required"}
+            )
+            if unknown:
+                raise StudyConfigError(where, f"unknown key {unknown[0]!r}")
+            name = entry.get("name")
+            if not isinstance(name, str) or not _KEY.match(name) or name in ("comment", "genre"):
+                raise StudyConfigError(
+                    where,
+                    "`name` is 1–40 lowercase letters, digits or _ (not comment or genre); "
+                    f"got {name!r}",
+                )
+            question = _text(entry, "question", max_chars=300)
+            if not question:
+                raise StudyConfigError(where, "`question` is missing")
+            help_text = _text(entry, "help", max_chars=1000) or ""
+            required = entry.get("required", True)
+            if not isinstance(required, bool):
+                raise StudyConfigError(where, "`required` is true or false")
+            if key == "criteria":
+                scale = entry.get("scale", "symbols5")
+                if scale not in SCALES:
+                    raise StudyConfigError(
+                        where, f"`scale` is one of {', '.join(map(repr, SCALES))}; got {scale!r}"
+                    )
+                found.append(Question(name, question, help_text, scale, (), required))
+            else:
+                options = entry.get("options")
+                if (
+                    not isinstance(options, list)
+                    or len(options) < 2
+                    or not all(isinstance(o, str) and 0 < len(o) <= 100 for o in options)
+                    or len(set(options)) != len(options)
+                ):
+                    raise StudyConfigError(where, "`options` is a list of two or more texts")
+                found.append(
+                    Question(name, question, help_text, "choice", tuple(options), required)
+                )
+    names = [question.key for question in found]
+    if len(set(names)) != len(names):
+        raise StudyConfigError("criteria", "a name is used twice")
+    if not found:
+        raise StudyConfigError("criteria", "lists no criterion or question")
+    return tuple(found)
+
+
 def _trial_fields(values: Mapping[str, Any], trial_type: str) -> dict[str, Any]:
     """What a trial type adds or changes: pages per participant, the reason, anchors."""
     if trial_type == "rating":
@@ -238,8 +307,9 @@ def _trial_fields(values: Mapping[str, Any], trial_type: str) -> dict[str, Any]:
             "references": _whole(values, "references", low=0, high=100, default=1),
             "anchors": _whole(values, "anchors", low=0, high=100, default=1),
             "practice": _flag(values, "practice", True),
+            "criteria": _questions(values),
         }
-    for key in RATING_ONLY_KEYS[:2]:
+    for key in (*RATING_ONLY_KEYS[:2], "criteria", "questions"):
         if key in values:
             raise StudyConfigError(
                 key, f"applies to rating studies; a {trial_type} study sets trials_per_participant"
@@ -372,7 +442,7 @@ def config_to_toml(values: Mapping[str, Any]) -> str:
     rating = values.get("trial_type", "rating") == "rating"
     for key in KNOWN_KEYS:
         value = values.get(key)
-        if value is None or (not rating and key in RATING_ONLY_KEYS):
+        if value is None or (not rating and key in RATING_ONLY_KEYS) or key in _TABLE_KEYS:
             continue
         if isinstance(value, bool):
             rendered = "true" if value else "false"
@@ -392,6 +462,22 @@ def config_to_toml(values: Mapping[str, Any]) -> str:
                 + "]"
             )
         lines.append(f"{key} = {rendered}")
+    for question in values.get("criteria") or ():  # a design's questions, as TOML tables
+        question = question if isinstance(question, Question) else Question(**question)
+        choice = question.scale == "choice"
+        lines += [
+            "",
+            "[[questions]]" if choice else "[[criteria]]",
+            f"name = {json.dumps(question.key)}",
+            f"question = {json.dumps(question.label, ensure_ascii=False)}",
+            f"help = {json.dumps(question.help, ensure_ascii=False)}",
+            (
+                f"options = {json.dumps(list(question.options), ensure_ascii=False)}"
+                if choice
+                else f"scale = {json.dumps(question.scale)}"
+            ),
+            f"required = {'true' if question.required else 'false'}",
+        ]
     return "\n".join(lines) + "\n"
 
 

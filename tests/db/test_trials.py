@@ -212,3 +212,24 @@ def test_a_rating_study_has_no_trials(db_engine):
     study_id = _study(db_engine, "rating")
     with pytest.raises(StudyError, match="no trials"):
         _join(db_engine, study_id, plan_pairs)
+
+
+def test_a_rating_of_a_studys_own_questions_is_stored_once_as_answers(db_engine):
+    from tests.db.factories import join, make_study, rate
+
+    study_id = make_study(db_engine)
+    participant_id, _ = join(db_engine, study_id)
+    with transaction(db_engine) as session:
+        clip_id = repository.next_assignment(session, participant_id=participant_id)[1].id
+    own = {"scores": {}, "genre_answer": None, "genre_confidence": None}
+    rating, created = rate(
+        db_engine, participant_id, clip_id, answers={"groove": 6, "feel": "right"}, **own
+    )
+    assert created and rating.answers == {"groove": 6, "feel": "right"}
+    assert rating.realism is None and rating.genre_answer is None
+    again, created = rate(db_engine, participant_id, clip_id, answers={"groove": 1}, **own)
+    assert not created and again.answers == {"groove": 6, "feel": "right"}
+    with pytest.raises(RatingError, match="not both"):
+        rate(db_engine, participant_id, clip_id, answers={"groove": 1})
+    with pytest.raises(RatingError, match="number or an option"):
+        rate(db_engine, participant_id, clip_id, answers={"groove": [1]}, **own)

@@ -7,6 +7,8 @@
   role (`test`, the hidden `reference`, the low `anchor`).
 - `pairwise_votes`: one per trial (A / B / tie / both bad, a reason, seconds heard per side).
 - `mushra_scores`: one 0–100 score per stimulus.
+- `ratings.answers`: a rating study's own criteria and questions (its TOML's `[[criteria]]`);
+  the thesis's four criteria and the genre answer may then be empty.
 
 Revision ID: 0006
 Revises: 0005
@@ -28,6 +30,7 @@ def _created_at() -> sa.Column:
     return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False)
 
 
+_THESIS_COLUMNS = ("short_term_phrasing", "long_term_phrasing", "originality", "realism")
 _TRIAL_TYPES = "trial_type IN ('rating', 'pairwise', 'mushra')"
 
 
@@ -144,9 +147,20 @@ def upgrade() -> None:
         sa.UniqueConstraint("stimulus_id", name="uq_mushra_scores_stimulus_id"),
     )
     op.create_index("ix_mushra_scores_study", "mushra_scores", ["study_id"])
+    # Nothing references `ratings`, so SQLite's batch copy of it cascades nothing.
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("answers", sa.JSON(), nullable=True))
+        for column in _THESIS_COLUMNS:
+            batch_op.alter_column(column, existing_type=sa.SmallInteger(), nullable=True)
+        batch_op.alter_column("genre_answer", existing_type=sa.String(16), nullable=True)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("ratings", schema=None) as batch_op:
+        batch_op.alter_column("genre_answer", existing_type=sa.String(16), nullable=False)
+        for column in _THESIS_COLUMNS:
+            batch_op.alter_column(column, existing_type=sa.SmallInteger(), nullable=False)
+        batch_op.drop_column("answers")
     op.drop_table("mushra_scores")
     op.drop_table("pairwise_votes")
     op.drop_table("trial_stimuli")

@@ -680,6 +680,7 @@ def downloads_section(source: Source) -> None:
         "ratings": "one row per rating, conditions resolved",
         "participants": "status, headphone check, questionnaire",
         "summary": "Table 1 with and without post-screening",
+        "stimuli": "every clip the study plays: condition, role, content hashes",
         "votes": "one row per pairwise vote: conditions A and B, outcome",
         "scores": "one row per score: condition, role, 0–100",
     }

@@ -586,6 +586,11 @@ def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:
         .join(Clip, Clip.id == Rating.clip_id)
         .where(Rating.study_id == study_id, Rating.is_training.is_(False))
     ).all()
+    answers = len(ratings)
+    if study.trial_type != "rating":  # each clip of an answered page counts once, as heard
+        ratings = _answered_stimuli(session, study_id)
+        answers = len({trial_id for trial_id, *_ in ratings})
+        ratings = [row[1:] for row in ratings]
     per_clip: Counter[int] = Counter()
     per_condition: Counter[str] = Counter()
     seconds: dict[int, list[float]] = defaultdict(list)
@@ -602,13 +607,42 @@ def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:
         "returned": statuses["returned"],
         "abandoned": statuses["abandoned"],
         "declined": study.declined_count,
-        "ratings": len(ratings),
+        "ratings": answers,  # pairwise votes / multi-stimulus pages in those studies
         "ratings_per_clip": dict(per_clip),
         "ratings_per_condition": dict(per_condition),
         "median_seconds_per_clip": {
             clip_id: statistics.median(values) for clip_id, values in seconds.items()
         },
     }
+
+
+def _answered_stimuli(session: Session, study_id: int) -> list[tuple[int, int, str, float]]:
+    """(trial, clip, condition, seconds heard) of every clip on an answered page."""
+    votes = session.execute(
+        select(
+            PairwiseVote.trial_id,
+            TrialStimulus.clip_id,
+            Clip.condition,
+            PairwiseVote.heard_a_seconds,
+            PairwiseVote.heard_b_seconds,
+            TrialStimulus.slot,
+        )
+        .join(TrialStimulus, TrialStimulus.trial_id == PairwiseVote.trial_id)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .where(PairwiseVote.study_id == study_id)
+    ).all()
+    scores = session.execute(
+        select(
+            MushraScore.trial_id, TrialStimulus.clip_id, Clip.condition, MushraScore.heard_seconds
+        )
+        .join(TrialStimulus, TrialStimulus.id == MushraScore.stimulus_id)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .where(MushraScore.study_id == study_id)
+    ).all()
+    return [
+        (trial_id, clip_id, condition, heard_a if slot == 0 else heard_b)
+        for trial_id, clip_id, condition, heard_a, heard_b, slot in votes
+    ] + [tuple(row) for row in scores]
 
 
 # --- the evaluator's flow ----------------------------------------------------------

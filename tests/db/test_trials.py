@@ -233,3 +233,17 @@ def test_a_rating_of_a_studys_own_questions_is_stored_once_as_answers(db_engine)
         rate(db_engine, participant_id, clip_id, answers={"groove": 1})
     with pytest.raises(RatingError, match="number or an option"):
         rate(db_engine, participant_id, clip_id, answers={"groove": [1]}, **own)
+
+
+def test_the_dashboard_counts_votes_and_the_clips_they_compared(db_engine):
+    study_id = _study(db_engine, "pairwise", pages=2)
+    participant_id, rows = _join(db_engine, study_id, plan_pairs)
+    for trial, _, _ in rows:
+        _vote(db_engine, participant_id, trial.id, "a")
+    with transaction(db_engine) as session:
+        progress = repository.study_progress(session, study_id=study_id)
+    compared = [clip for _, stimuli, _ in rows for _, clip in stimuli]
+    assert progress["ratings"] == 2 and sum(progress["ratings_per_clip"].values()) == 4
+    assert sum(progress["ratings_per_condition"].values()) == 4
+    assert set(progress["ratings_per_clip"]) == {clip.id for clip in compared}
+    assert set(progress["median_seconds_per_clip"].values()) <= {8.0, 7.5}

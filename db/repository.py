@@ -60,6 +60,7 @@ __all__ = [
     "assigned_clip",
     "assignment_rows",
     "clip_provenances",
+    "clips_by_id",
     "clips_of_conditions",
     "create_participant",
     "create_study",
@@ -475,6 +476,11 @@ def study_stimuli(session: Session, *, study_id: int) -> list[tuple[Clip, str]]:
         .order_by(StudyClip.purpose.desc(), Clip.condition, Clip.id)
     ).all()
     return [(clip, purpose) for clip, purpose in rows]
+
+
+def clips_by_id(session: Session, *, clip_ids: Iterable[int]) -> list[Clip]:
+    """The clips with these ids (any order)."""
+    return list(session.scalars(select(Clip).where(Clip.id.in_(list(clip_ids)))))
 
 
 def clips_of_conditions(

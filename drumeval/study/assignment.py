@@ -255,6 +255,7 @@ def assign_with_gold(
 
 # Pool names: `demo/`, `kit-<name>/`, both or none before a condition (`drumeval.study.pool`).
 POOL_PREFIXES = re.compile(r"^(demo/)?(kit-[a-z0-9]+/)?")
+EXCERPT_SUFFIX = re.compile(r"bars\d+-\d+")  # `…/60bars/bars17-24`: an excerpt's condition
 _PAGE_ROLES = {"reference": "reference", "anchor": "anchor"}  # every other clip is a test
 
 
@@ -266,6 +267,8 @@ def clip_group(condition: str) -> tuple[str, str, str]:
     """
     prefix = POOL_PREFIXES.match(condition).group(0)  # type: ignore[union-attr]
     parts = condition.removeprefix(prefix).split("/")
+    if parts and EXCERPT_SUFFIX.fullmatch(parts[-1]):  # an excerpt: grouped by its cut
+        return prefix, "/".join(clip_group("/".join(parts[:-1]))[1:]), parts[-1]
     if len(parts) == 3 and parts[0] in ("reference", "anchor", "gold"):
         return prefix, parts[1], parts[2]
     if len(parts) == 5:

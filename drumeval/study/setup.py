@@ -733,6 +733,27 @@ class StudySummary:
     archived: bool = False
 
 
+def excerpt_selection(engine: Engine, selection: Selection, bars: tuple[int, int]) -> Selection:
+    """The selection with each clip replaced by its excerpt (`pool.make_excerpts`); a bar
+    range beyond a clip is a `StudyConfigError` on `excerpt_bars`."""
+    from drumeval.clips import ConditionError
+    from drumeval.study.pool import make_excerpts
+
+    try:
+        trial = {
+            condition: tuple(make_excerpts(engine, ids, bars))
+            for condition, ids in selection.trial.items()
+        }
+        training = (
+            None
+            if selection.training is None
+            else make_excerpts(engine, [selection.training], bars)[0]
+        )
+    except ConditionError as error:
+        raise StudyConfigError("excerpt_bars", str(error)) from None
+    return Selection(trial, training)
+
+
 def create_study(
     engine: Engine, config_text: str, *, is_demo: bool = False, base_url: str | None = None
 ) -> StudySummary:
@@ -742,6 +763,8 @@ def create_study(
     """
     config = parse_config(config_text)
     selection = select_clips(engine, config)
+    if config.excerpt_bars is not None:  # the same segment of every chosen clip, cut once
+        selection = excerpt_selection(engine, selection, config.excerpt_bars)
     with transaction(engine, write_lock=True) as session:
         study = repository.create_study(
             session,

@@ -874,15 +874,7 @@ def start_assignments(
             Participant.status.not_in(GAVE_UP_THEIR_PLACE),  # released places: clips free
         )
     ).all()
-    started_before = session.scalar(
-        select(func.count()).where(
-            Participant.study_id == study.id, Participant.started_at.is_not(None)
-        )
-    )
-    study_seed = study.design.get("seed", 0)
-    if not _is_int(study_seed):
-        raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
-    seed = _participant_seed(study_seed, started_before)
+    seed = _next_participant_seed(session, study)
     clip_ids = assign(
         pool,
         clips_per_participant=_clips_per_participant(study),
@@ -1151,15 +1143,7 @@ def start_trials(
     taken: dict[int, list[int]] = defaultdict(list)
     for trial_id, clip_id in earlier:
         taken[trial_id].append(clip_id)
-    started_before = session.scalar(
-        select(func.count()).where(
-            Participant.study_id == study.id, Participant.started_at.is_not(None)
-        )
-    )
-    study_seed = study.design.get("seed", 0)
-    if not _is_int(study_seed):
-        raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
-    seed = _participant_seed(study_seed, started_before)
+    seed = _next_participant_seed(session, study)
     pages = study.design.get("trials_per_participant")
     if not _is_int(pages) or pages < 1:
         raise StudyError(f"study {study.slug!r} does not say how many pages each participant sees")
@@ -1504,6 +1488,19 @@ def _clips_per_participant(study: Study) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise StudyError(f"study {study.slug!r} does not say how many clips each participant rates")
     return value
+
+
+def _next_participant_seed(session: Session, study: Study) -> int:
+    """The seed of the participant who starts now: the study's seed and how many started."""
+    started_before = session.scalar(
+        select(func.count()).where(
+            Participant.study_id == study.id, Participant.started_at.is_not(None)
+        )
+    )
+    study_seed = study.design.get("seed", 0)
+    if not _is_int(study_seed):
+        raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
+    return _participant_seed(study_seed, started_before)
 
 
 def _participant_seed(study_seed: int, index: int) -> int:

@@ -5,17 +5,14 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from db import repository
-from db.engine import transaction
 from deploy.synthetic_study import make_trial_study
 from drumeval.analysis import export
 from drumeval.analysis.from_db import load_study
 from drumeval.analysis.mushra import analyse_mushra
 from drumeval.analysis.pairwise import leaderboard
 from drumeval.study import admin_auth
-from drumeval.study.assignment import plan_mushra
 from tests.conftest import REPO_ROOT
-from tests.study.trial_factory import join_trials, simulate_votes
+from tests.study.trial_factory import simulate_scores, simulate_votes
 
 PASSWORD = "results are for researchers"
 sqlite_only = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
@@ -59,20 +56,12 @@ def test_a_pairwise_study_shows_its_leaderboard_and_win_rates(page_env):
 @sqlite_only
 def test_a_mushra_study_shows_its_post_screening_and_means(page_env):
     study = make_trial_study(page_env, trial_type="mushra", trials_per_participant=1)
-    for participant_id, pages in join_trials(page_env, study["study_id"], 3, plan_mushra):
-        for trial, stimuli, _ in pages:
-            scores = {
-                s.slot: 95 if s.role == "reference" else 10 if s.role == "anchor" else 50
-                for s, _ in stimuli
-            }
-            with transaction(page_env, write_lock=True) as session:
-                repository.submit_mushra_scores(
-                    session,
-                    participant_id=participant_id,
-                    trial_id=trial.id,
-                    scores=scores,
-                    heard_seconds=dict.fromkeys(scores, 3.0),
-                )
+    simulate_scores(
+        page_env,
+        study["study_id"],
+        participants=3,
+        score_of=lambda s, _: 95 if s.role == "reference" else 10 if s.role == "anchor" else 50,
+    )
     app = _login()
     means = analyse_mushra(load_study(page_env, "trials").scores).means
     shown = next(frame.value for frame in app.dataframe if "role" in frame.value.columns)

@@ -3,13 +3,10 @@ of commands meant for another trial type."""
 
 import numpy as np
 
-from db import repository
-from db.engine import transaction
 from deploy.synthetic_study import make_trial_study
 from drumeval.analysis.export import read_export
 from drumeval.analysis.schema import PAIRWISE_OUTCOMES
-from drumeval.study.assignment import plan_mushra
-from tests.study.trial_factory import STRENGTHS, join_trials, simulate_votes
+from tests.study.trial_factory import STRENGTHS, simulate_scores, simulate_votes
 
 
 def _order_in(text: str, names) -> list[str]:
@@ -54,20 +51,12 @@ def test_mushra_summary_ranks_the_reference_above_the_anchor(db_engine, db_cli):
     study = make_trial_study(db_engine, trial_type="mushra", trials_per_participant=2)
     means = {"reference": 95, "anchor": 10, "drums_rnn": 40, "thesis-longbar": 60, "hier": 70}
     rng = np.random.default_rng(1)
-    for participant_id, pages in join_trials(db_engine, study["study_id"], 6, plan_mushra):
-        for trial, stimuli, _ in pages:
-            scores = {}
-            for stimulus, clip in stimuli:
-                mean = next(value for key, value in means.items() if key in clip.condition)
-                scores[stimulus.slot] = int(np.clip(mean + rng.normal(0, 4), 0, 100))
-            with transaction(db_engine, write_lock=True) as session:
-                repository.submit_mushra_scores(
-                    session,
-                    participant_id=participant_id,
-                    trial_id=trial.id,
-                    scores=scores,
-                    heard_seconds=dict.fromkeys(scores, 3.0),
-                )
+
+    def score_of(_, clip) -> int:
+        mean = next(value for key, value in means.items() if key in clip.condition)
+        return int(np.clip(mean + rng.normal(0, 4), 0, 100))
+
+    simulate_scores(db_engine, study["study_id"], participants=6, score_of=score_of)
     code, out, err = db_cli("study", "mushra", "trials")
     assert code == 0, err
     assert "0 of 6 listener(s) excluded" in out

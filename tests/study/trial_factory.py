@@ -52,3 +52,20 @@ def simulate_votes(engine, study_id: int, *, participants: int, seed: int) -> No
                     heard_a_seconds=3.0,
                     heard_b_seconds=3.0,
                 )
+
+
+def simulate_scores(engine, study_id: int, *, participants: int, score_of) -> None:
+    """Participants who score every MUSHRA page: `score_of(stimulus, clip)` → 0–100."""
+    from drumeval.study.assignment import plan_mushra
+
+    for participant_id, pages in join_trials(engine, study_id, participants, plan_mushra):
+        for trial, stimuli, _ in pages:
+            scores = {stimulus.slot: score_of(stimulus, clip) for stimulus, clip in stimuli}
+            with transaction(engine, write_lock=True) as session:
+                repository.submit_mushra_scores(
+                    session,
+                    participant_id=participant_id,
+                    trial_id=trial.id,
+                    scores=scores,
+                    heard_seconds=dict.fromkeys(scores, 3.0),
+                )

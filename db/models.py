@@ -48,6 +48,12 @@ SCORE_RANGE = (-2, 2)
 DEFAULT_GRACE_MINUTES = 60
 MAX_GRACE_MINUTES = 7 * 24 * 60
 CONFIDENCE_RANGE = (1, 5)
+TRIAL_TYPES = ("rating", "pairwise", "mushra")
+# A pairwise vote: A better, B better, a tie, or both bad (counted, left out of the ranking).
+PAIRWISE_OUTCOMES = ("a", "b", "tie", "both_bad")
+# A multi-stimulus page: the hidden reference, the low anchor and the conditions tested.
+STIMULUS_ROLES = ("test", "reference", "anchor")
+MUSHRA_RANGE = (0, 100)
 
 
 def utc_now() -> datetime:
@@ -135,6 +141,7 @@ class Study(Base):
         ),
         CheckConstraint("participant_target >= 1", name="participant_target"),
         CheckConstraint("abandon_minutes >= 1", name="abandon_minutes"),
+        CheckConstraint(_one_of("trial_type", TRIAL_TYPES), name="trial_type"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -159,6 +166,7 @@ class Study(Base):
     abandon_minutes: Mapped[int | None] = mapped_column(Integer)
     # set: the study is archived (out of dropdowns and `study list`; kept, with its ratings)
     archived_at: Mapped[datetime | None]
+    trial_type: Mapped[str] = mapped_column(String(16), default="rating", server_default="rating")
 
 
 class StudyClip(Base):
@@ -245,15 +253,102 @@ class Rating(Base):
     clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"))
     study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
     is_training: Mapped[bool] = mapped_column(Boolean, default=False)
-    short_term_phrasing: Mapped[int] = mapped_column(SmallInteger)
-    long_term_phrasing: Mapped[int] = mapped_column(SmallInteger)
-    originality: Mapped[int] = mapped_column(SmallInteger)
-    realism: Mapped[int] = mapped_column(SmallInteger)
-    genre_answer: Mapped[str] = mapped_column(String(16))
+    # The thesis's form; empty when the study has its own criteria (`answers`).
+    short_term_phrasing: Mapped[int | None] = mapped_column(SmallInteger)
+    long_term_phrasing: Mapped[int | None] = mapped_column(SmallInteger)
+    originality: Mapped[int | None] = mapped_column(SmallInteger)
+    realism: Mapped[int | None] = mapped_column(SmallInteger)
+    genre_answer: Mapped[str | None] = mapped_column(String(16))
+    answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # question key -> answer
     genre_confidence: Mapped[int | None] = mapped_column(SmallInteger)  # none after "can't tell"
     comment: Mapped[str | None] = mapped_column(Text)
     listened_seconds: Mapped[float] = mapped_column(Float)
     play_count: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class Trial(Base):
+    """One page of a pairwise or multi-stimulus study: several clips heard side by side.
+
+    Written once when the participant starts (like assignments); its stimuli are the clips
+    in the order shown (slot 0 = A, slot 1 = B for a pair). `heard` keeps the seconds heard
+    per slot and `draft_answers` the answers before submitting, so a reload loses nothing.
+    """
+
+    __tablename__ = "trials"
+    __table_args__ = (
+        CheckConstraint("position >= 1", name="position"),
+        CheckConstraint(_one_of("trial_type", TRIAL_TYPES[1:]), name="trial_type"),
+        UniqueConstraint("participant_id", "position", name="uq_trials_participant_position"),
+        Index("ix_trials_study", "study_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    trial_type: Mapped[str] = mapped_column(String(16))
+    heard: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # slot -> seconds heard
+    draft_answers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class TrialStimulus(Base):
+    __tablename__ = "trial_stimuli"
+    __table_args__ = (
+        CheckConstraint("slot >= 0", name="slot"),
+        CheckConstraint(_one_of("role", STIMULUS_ROLES), name="role"),
+        UniqueConstraint("trial_id", "slot", name="uq_trial_stimuli_trial_slot"),
+        UniqueConstraint("trial_id", "clip_id", name="uq_trial_stimuli_trial_clip"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"))
+    slot: Mapped[int] = mapped_column(Integer)
+    clip_id: Mapped[int] = mapped_column(ForeignKey("clips.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16), default="test")
+
+
+class PairwiseVote(Base):
+    """A pairwise answer, written once per trial (a repeat submit inserts nothing)."""
+
+    __tablename__ = "pairwise_votes"
+    __table_args__ = (
+        CheckConstraint(_one_of("outcome", PAIRWISE_OUTCOMES), name="outcome"),
+        CheckConstraint("heard_a_seconds >= 0", name="heard_a_seconds"),
+        CheckConstraint("heard_b_seconds >= 0", name="heard_b_seconds"),
+        UniqueConstraint("trial_id", name="uq_pairwise_votes_trial_id"),
+        Index("ix_pairwise_votes_study", "study_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(Text)
+    heard_a_seconds: Mapped[float] = mapped_column(Float)
+    heard_b_seconds: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
+class MushraScore(Base):
+    """One stimulus's 0–100 score on a multi-stimulus page (written once per stimulus)."""
+
+    __tablename__ = "mushra_scores"
+    __table_args__ = (
+        CheckConstraint(f"score BETWEEN {MUSHRA_RANGE[0]} AND {MUSHRA_RANGE[1]}", name="score"),
+        CheckConstraint("heard_seconds >= 0", name="heard_seconds"),
+        UniqueConstraint("stimulus_id", name="uq_mushra_scores_stimulus_id"),
+        Index("ix_mushra_scores_study", "study_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    stimulus_id: Mapped[int] = mapped_column(ForeignKey("trial_stimuli.id", ondelete="CASCADE"))
+    trial_id: Mapped[int] = mapped_column(ForeignKey("trials.id", ondelete="CASCADE"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id", ondelete="CASCADE"))
+    study_id: Mapped[int] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"))
+    score: Mapped[int] = mapped_column(SmallInteger)
+    heard_seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 

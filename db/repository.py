@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from db.engine import require_write_lock
 from db.models import (
@@ -27,15 +27,23 @@ from db.models import (
     CRITERIA,
     GENRE_ANSWERS,
     MAX_GRACE_MINUTES,
+    MUSHRA_RANGE,
+    PAIRWISE_OUTCOMES,
     SCORE_RANGE,
+    STIMULUS_ROLES,
     STUDY_STATUSES,
+    TRIAL_TYPES,
     Assignment,
     Clip,
     Event,
+    MushraScore,
+    PairwiseVote,
     Participant,
     Rating,
     Study,
     StudyClip,
+    Trial,
+    TrialStimulus,
     UTCDateTime,
     utc_now,
 )
@@ -52,6 +60,7 @@ __all__ = [
     "assigned_clip",
     "assignment_rows",
     "clip_provenances",
+    "clips_by_id",
     "clips_of_conditions",
     "create_participant",
     "create_study",
@@ -63,18 +72,22 @@ __all__ = [
     "lets_participants_continue",
     "list_studies",
     "log_event",
+    "mushra_score_rows",
     "next_assignment",
+    "pairwise_vote_rows",
     "pool_clip_rows",
     "rating_count",
     "record_decline",
     "record_screening",
     "replace_draft",
     "save_questionnaire",
+    "save_trial_draft",
     "set_recruitment",
     "set_study_archived",
     "set_study_status",
     "shortest_trial_seconds",
     "start_assignments",
+    "start_trials",
     "study_clip_ids",
     "study_clip_seconds",
     "study_holding",
@@ -82,7 +95,10 @@ __all__ = [
     "study_progress",
     "study_ratings",
     "study_stimuli",
+    "submit_mushra_scores",
+    "submit_pairwise_vote",
     "submit_rating",
+    "trial_rows",
 ]
 
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{1,62}")
@@ -184,8 +200,12 @@ def create_study(
         raise StudyError("a study needs a title")
     if get_study(session, slug=slug) is not None:
         raise StudyError(f"a study called {slug!r} already exists")
+    trial_type = design.get("trial_type", "rating")
+    if trial_type not in TRIAL_TYPES:
+        raise StudyError(f"trial type must be one of {', '.join(TRIAL_TYPES)}; got {trial_type!r}")
     study = Study(
         slug=slug,
+        trial_type=trial_type,
         title=title,
         public_title=public_title,
         base_url=base_url,
@@ -248,7 +268,16 @@ def set_study_status(
                 f"the grace period must be 0–{MAX_GRACE_MINUTES} minutes; got {grace_minutes!r}"
             )
         study.grace_minutes = grace_minutes
-    if status == "open":
+    if status == "open" and study.trial_type != "rating":
+        pool = session.scalar(
+            select(func.count()).select_from(
+                _study_clips(study_id).where(StudyClip.purpose == "trial").subquery()
+            )
+        )
+        if pool < 2:
+            raise StudyError(f"study {study.slug!r} needs at least two clips for its pages")
+        study.opened_at = study.opened_at or utc_now()
+    elif status == "open":
         wanted = _clips_per_participant(study)
         pool = session.scalar(
             select(func.count()).select_from(
@@ -449,6 +478,11 @@ def study_stimuli(session: Session, *, study_id: int) -> list[tuple[Clip, str]]:
     return [(clip, purpose) for clip, purpose in rows]
 
 
+def clips_by_id(session: Session, *, clip_ids: Iterable[int]) -> list[Clip]:
+    """The clips with these ids (any order)."""
+    return list(session.scalars(select(Clip).where(Clip.id.in_(list(clip_ids)))))
+
+
 def clips_of_conditions(
     session: Session, *, conditions: Iterable[str]
 ) -> list[tuple[int, str, str]]:
@@ -477,14 +511,18 @@ def clip_provenances(session: Session) -> list[dict[str, Any]]:
 
 
 def rating_count(session: Session, *, slug: str) -> int:
-    """Ratings a study holds (practice included); 0 for an unknown study."""
-    return int(
-        session.scalar(
-            select(func.count(Rating.id))
-            .join(Study, Study.id == Rating.study_id)
-            .where(Study.slug == slug)
+    """Answers a study holds — ratings (practice included), pairwise votes, multi-stimulus
+    scores; 0 for an unknown study."""
+    return sum(
+        int(
+            session.scalar(
+                select(func.count(table.id))
+                .join(Study, Study.id == table.study_id)
+                .where(Study.slug == slug)
+            )
+            or 0
         )
-        or 0
+        for table in (Rating, PairwiseVote, MushraScore)
     )
 
 
@@ -554,6 +592,11 @@ def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:
         .join(Clip, Clip.id == Rating.clip_id)
         .where(Rating.study_id == study_id, Rating.is_training.is_(False))
     ).all()
+    answers = len(ratings)
+    if study.trial_type != "rating":  # each clip of an answered page counts once, as heard
+        ratings = _answered_stimuli(session, study_id)
+        answers = len({trial_id for trial_id, *_ in ratings})
+        ratings = [row[1:] for row in ratings]
     per_clip: Counter[int] = Counter()
     per_condition: Counter[str] = Counter()
     seconds: dict[int, list[float]] = defaultdict(list)
@@ -570,13 +613,42 @@ def study_progress(session: Session, *, study_id: int) -> dict[str, Any]:
         "returned": statuses["returned"],
         "abandoned": statuses["abandoned"],
         "declined": study.declined_count,
-        "ratings": len(ratings),
+        "ratings": answers,  # pairwise votes / multi-stimulus pages in those studies
         "ratings_per_clip": dict(per_clip),
         "ratings_per_condition": dict(per_condition),
         "median_seconds_per_clip": {
             clip_id: statistics.median(values) for clip_id, values in seconds.items()
         },
     }
+
+
+def _answered_stimuli(session: Session, study_id: int) -> list[tuple[int, int, str, float]]:
+    """(trial, clip, condition, seconds heard) of every clip on an answered page."""
+    votes = session.execute(
+        select(
+            PairwiseVote.trial_id,
+            TrialStimulus.clip_id,
+            Clip.condition,
+            PairwiseVote.heard_a_seconds,
+            PairwiseVote.heard_b_seconds,
+            TrialStimulus.slot,
+        )
+        .join(TrialStimulus, TrialStimulus.trial_id == PairwiseVote.trial_id)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .where(PairwiseVote.study_id == study_id)
+    ).all()
+    scores = session.execute(
+        select(
+            MushraScore.trial_id, TrialStimulus.clip_id, Clip.condition, MushraScore.heard_seconds
+        )
+        .join(TrialStimulus, TrialStimulus.id == MushraScore.stimulus_id)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .where(MushraScore.study_id == study_id)
+    ).all()
+    return [
+        (trial_id, clip_id, condition, heard_a if slot == 0 else heard_b)
+        for trial_id, clip_id, condition, heard_a, heard_b, slot in votes
+    ] + [tuple(row) for row in scores]
 
 
 # --- the evaluator's flow ----------------------------------------------------------
@@ -802,15 +874,7 @@ def start_assignments(
             Participant.status.not_in(GAVE_UP_THEIR_PLACE),  # released places: clips free
         )
     ).all()
-    started_before = session.scalar(
-        select(func.count()).where(
-            Participant.study_id == study.id, Participant.started_at.is_not(None)
-        )
-    )
-    study_seed = study.design.get("seed", 0)
-    if not _is_int(study_seed):
-        raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
-    seed = _participant_seed(study_seed, started_before)
+    seed = _next_participant_seed(session, study)
     clip_ids = assign(
         pool,
         clips_per_participant=_clips_per_participant(study),
@@ -926,6 +990,7 @@ def submit_rating(
     comment: str | None,
     listened_seconds: float,
     play_count: int,
+    answers: Mapping[str, int | str] | None = None,
 ) -> tuple[Rating, bool]:
     """Store one rating; `(rating, True)` when new, `(stored rating, False)` on a repeat.
 
@@ -936,7 +1001,7 @@ def submit_rating(
     write lock before anything is read (no "database is locked" under contention).
     """
     values = _validated_rating(
-        scores, genre_answer, genre_confidence, comment, listened_seconds, play_count
+        scores, genre_answer, genre_confidence, comment, listened_seconds, play_count, answers
     )
     source = (
         select(
@@ -1001,13 +1066,23 @@ def finish_participant(session: Session, *, participant_id: int) -> str:
     participant = _participant(session, participant_id)
     if participant.status == "finished" and participant.completion_code:
         return participant.completion_code
-    rows = assignment_rows(session, participant_id=participant_id)
-    if not rows:
-        raise StudyError("you have not started the study yet")
-    unrated = sum(rating is None for _, _, rating in rows)
-    if unrated:
-        raise StudyError(f"{unrated} clip(s) still need a rating before you can finish")
     study = _study(session, participant.study_id)
+    if study.trial_type == "rating":
+        done = [
+            rating is not None
+            for _, _, rating in assignment_rows(session, participant_id=participant_id)
+        ]
+    else:
+        done = [answered for _, _, answered in trial_rows(session, participant_id=participant_id)]
+    if not done:
+        raise StudyError("you have not started the study yet")
+    if unanswered := done.count(False):
+        what = (
+            "clip(s) still need a rating"
+            if study.trial_type == "rating"
+            else "page(s) still need an answer"
+        )
+        raise StudyError(f"{unanswered} {what} before you can finish")
     code = study.design.get("completion_code") or "".join(
         secrets.choice(_COMPLETION_CODE_ALPHABET) for _ in range(8)
     )
@@ -1016,6 +1091,338 @@ def finish_participant(session: Session, *, participant_id: int) -> str:
     participant.completion_code = str(code)
     _append_event(session, study.id, participant_id, "finish")
     return participant.completion_code
+
+
+# --- pairwise and multi-stimulus trials -------------------------------------------------
+
+MAX_REASON_CHARS = MAX_COMMENT_CHARS
+
+
+def start_trials(
+    session: Session, *, participant_id: int, plan: Callable[..., list[list[tuple[int, str]]]]
+) -> list[Trial]:
+    """The participant's pages of a pairwise or multi-stimulus study, written once: later
+    calls return the same rows.
+
+    `plan` is the study's design function (`drumeval.study.assignment.plan_pairs` or
+    `plan_mushra`): it gets the pool (rows with `clip_id`, `condition`, `role`), the pages
+    per participant, the clip ids of every earlier page in slot order (`taken`) and a seed,
+    and returns each page's (clip id, role) in slot order. Serialised per study like
+    `start_assignments`, so two participants starting together see each other's pages.
+    """
+    require_write_lock(session)
+    participant = _participant(session, participant_id)
+    study = session.scalar(select(Study).where(Study.id == participant.study_id).with_for_update())
+    assert study is not None  # guaranteed by the foreign key
+    existing = list(
+        session.scalars(
+            select(Trial).where(Trial.participant_id == participant_id).order_by(Trial.position)
+        )
+    )
+    if existing:
+        return existing
+    if study.trial_type == "rating":
+        raise StudyError(f"study {study.slug!r} rates one clip at a time; it has no trials")
+    if participant.status == "screened_out":
+        raise StudyError("this participant did not pass the screening")
+    if not lets_participants_continue(study):
+        raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+    pool = session.execute(
+        select(StudyClip.clip_id, Clip.condition, Clip.role)
+        .join(Clip, Clip.id == StudyClip.clip_id)
+        .where(StudyClip.study_id == study.id, StudyClip.purpose == "trial")
+        .order_by(StudyClip.clip_id)
+    ).all()
+    earlier = session.execute(
+        select(TrialStimulus.trial_id, TrialStimulus.clip_id)
+        .join(Trial, Trial.id == TrialStimulus.trial_id)
+        .join(Participant, Participant.id == Trial.participant_id)
+        .where(Trial.study_id == study.id, Participant.status.not_in(GAVE_UP_THEIR_PLACE))
+        .order_by(TrialStimulus.trial_id, TrialStimulus.slot)
+    ).all()
+    taken: dict[int, list[int]] = defaultdict(list)
+    for trial_id, clip_id in earlier:
+        taken[trial_id].append(clip_id)
+    seed = _next_participant_seed(session, study)
+    pages = study.design.get("trials_per_participant")
+    if not _is_int(pages) or pages < 1:
+        raise StudyError(f"study {study.slug!r} does not say how many pages each participant sees")
+    planned = plan(pool, trials_per_participant=pages, taken=list(taken.values()), seed=seed)
+    trials = []
+    for position, stimuli in enumerate(planned, start=1):
+        if any(role not in STIMULUS_ROLES for _, role in stimuli):
+            raise StudyError(f"a stimulus role is one of {', '.join(STIMULUS_ROLES)}")
+        trial = Trial(
+            participant_id=participant_id,
+            study_id=study.id,
+            position=position,
+            trial_type=study.trial_type,
+        )
+        session.add(trial)
+        session.flush()
+        session.add_all(
+            TrialStimulus(trial_id=trial.id, slot=slot, clip_id=clip_id, role=role)
+            for slot, (clip_id, role) in enumerate(stimuli)
+        )
+        trials.append(trial)
+    participant.status = "in_progress"
+    participant.started_at = utc_now()
+    participant.assignment_seed = seed
+    session.flush()
+    _append_event(session, study.id, participant_id, "start", {"trials": len(trials)})
+    return trials
+
+
+def trial_rows(
+    session: Session, *, participant_id: int
+) -> list[tuple[Trial, list[tuple[TrialStimulus, Clip]], bool]]:
+    """Every page in order: its stimuli (slot order, with their clips) and whether it was
+    answered."""
+    trials = list(
+        session.scalars(
+            select(Trial).where(Trial.participant_id == participant_id).order_by(Trial.position)
+        )
+    )
+    if not trials:
+        return []
+    ids = [trial.id for trial in trials]
+    stimuli: dict[int, list[tuple[TrialStimulus, Clip]]] = defaultdict(list)
+    for stimulus, clip in session.execute(
+        select(TrialStimulus, Clip)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .where(TrialStimulus.trial_id.in_(ids))
+        .order_by(TrialStimulus.trial_id, TrialStimulus.slot)
+    ).all():
+        stimuli[stimulus.trial_id].append((stimulus, clip))
+    answered = set(
+        session.scalars(select(PairwiseVote.trial_id).where(PairwiseVote.trial_id.in_(ids)))
+    )
+    answered |= set(
+        session.scalars(select(MushraScore.trial_id).where(MushraScore.trial_id.in_(ids)))
+    )
+    return [(trial, stimuli[trial.id], trial.id in answered) for trial in trials]
+
+
+def _own_trial(session: Session, participant_id: int, trial_id: int) -> Trial:
+    trial = session.get(Trial, trial_id)
+    if trial is None or trial.participant_id != participant_id:
+        raise RatingError("this page is not part of your study session; reload the page")
+    return trial
+
+
+def save_trial_draft(
+    session: Session,
+    *,
+    participant_id: int,
+    trial_id: int,
+    heard: Mapping[int, float],
+    answers: Mapping[str, Any],
+) -> None:
+    """Keep a page's listening (seconds per slot, which only grow) and its draft answers."""
+    require_write_lock(session)
+    trial = _own_trial(session, participant_id, trial_id)
+    kept = {str(slot): float(seconds) for slot, seconds in (trial.heard or {}).items()}
+    for slot, seconds in heard.items():
+        kept[str(int(slot))] = max(kept.get(str(int(slot)), 0.0), max(0.0, float(seconds)))
+    trial.heard = kept
+    trial.draft_answers = dict(answers)
+
+
+def _insert_ignoring_repeats(
+    session: Session, model: Any, key: str, source: Any, columns: list[str]
+) -> bool:
+    """INSERT … SELECT that skips a row already there (a repeat submit): True when written."""
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(model)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(model.id)
+    )
+    return bool(session.execute(statement).scalars().all())
+
+
+def _check_seconds(name: str, value: object) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value < float("inf")
+    ):
+        raise RatingError(f"{name} must be a non-negative number")
+    return float(value)
+
+
+def submit_pairwise_vote(
+    session: Session,
+    *,
+    participant_id: int,
+    trial_id: int,
+    outcome: str,
+    reason: str | None,
+    heard_a_seconds: float,
+    heard_b_seconds: float,
+) -> tuple[PairwiseVote, bool]:
+    """Store one pairwise vote; `(vote, True)` when new, `(stored vote, False)` on a repeat.
+
+    Like `submit_rating`: the insert copies from the participant's own trial (a trial not
+    theirs inserts nothing) and skips a conflict on the trial, so a double submit, a second
+    tab or a retry is never an error and never a second row.
+    """
+    if outcome not in PAIRWISE_OUTCOMES:
+        raise RatingError(f"outcome must be one of {', '.join(PAIRWISE_OUTCOMES)}; got {outcome!r}")
+    if reason is not None:
+        if not isinstance(reason, str):
+            raise RatingError("the reason must be text")
+        reason = reason.strip() or None
+    if reason is not None and len(reason) > MAX_REASON_CHARS:
+        raise RatingError(f"the reason is limited to {MAX_REASON_CHARS} characters")
+    values = {
+        "outcome": outcome,
+        "reason": reason,
+        "heard_a_seconds": _check_seconds("heard A seconds", heard_a_seconds),
+        "heard_b_seconds": _check_seconds("heard B seconds", heard_b_seconds),
+    }
+    source = select(
+        Trial.id,
+        Trial.participant_id,
+        Trial.study_id,
+        literal(utc_now(), UTCDateTime()),
+        *(literal(value, PairwiseVote.__table__.c[name].type) for name, value in values.items()),
+    ).where(
+        Trial.id == trial_id, Trial.participant_id == participant_id, Trial.trial_type == "pairwise"
+    )
+    columns = ["trial_id", "participant_id", "study_id", "created_at", *values]
+    created = _insert_ignoring_repeats(session, PairwiseVote, "trial_id", source, columns)
+    vote = session.scalars(
+        select(PairwiseVote)
+        .where(PairwiseVote.trial_id == trial_id, PairwiseVote.participant_id == participant_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if vote is None:
+        raise RatingError("this pair is not part of your study session; reload the page")
+    if created:
+        session.execute(update(Trial).where(Trial.id == trial_id).values(draft_answers=None))
+        _append_event(session, vote.study_id, participant_id, "vote", {"trial_id": trial_id})
+    return vote, created
+
+
+def submit_mushra_scores(
+    session: Session,
+    *,
+    participant_id: int,
+    trial_id: int,
+    scores: Mapping[int, int],
+    heard_seconds: Mapping[int, float],
+) -> bool:
+    """Store a multi-stimulus page's scores (slot → 0–100, every slot); True when new.
+
+    Each stimulus's score is written once (a repeat inserts nothing); all of a page's
+    scores go in one unit of work, so a page is answered whole or not at all.
+    """
+    trial = _own_trial(session, participant_id, trial_id)
+    if trial.trial_type != "mushra":
+        raise RatingError("this page is not a multi-stimulus page")
+    slots = dict(
+        session.execute(
+            select(TrialStimulus.slot, TrialStimulus.id).where(TrialStimulus.trial_id == trial_id)
+        ).all()
+    )
+    if sorted(int(slot) for slot in scores) != sorted(slots):
+        raise RatingError("please rate every sound on the page")
+    low, high = MUSHRA_RANGE
+    created = False
+    for slot, stimulus_id in sorted(slots.items()):
+        score = scores[slot]
+        if not _is_int(score) or not low <= score <= high:
+            raise RatingError(f"a score is a whole number from {low} to {high}; got {score!r}")
+        heard = _check_seconds("heard seconds", heard_seconds.get(slot, 0.0))
+        source = select(
+            literal(stimulus_id),
+            literal(trial.id),
+            literal(participant_id),
+            literal(trial.study_id),
+            literal(int(score), MushraScore.__table__.c.score.type),
+            literal(heard, MushraScore.__table__.c.heard_seconds.type),
+            literal(utc_now(), UTCDateTime()),
+        )
+        columns = [
+            "stimulus_id",
+            "trial_id",
+            "participant_id",
+            "study_id",
+            "score",
+            "heard_seconds",
+            "created_at",
+        ]
+        created |= _insert_ignoring_repeats(session, MushraScore, "stimulus_id", source, columns)
+    if created:
+        trial.draft_answers = None
+        _append_event(session, trial.study_id, participant_id, "scores", {"trial_id": trial_id})
+    return created
+
+
+def pairwise_vote_rows(session: Session, *, study_id: int) -> list[dict[str, Any]]:
+    """One row per vote: participant and clips by their blinded public ids, the trial, the
+    conditions on sides A and B, the outcome, the reason and the seconds heard per side."""
+    a, b = aliased(TrialStimulus), aliased(TrialStimulus)
+    clip_a, clip_b = aliased(Clip), aliased(Clip)
+    rows = session.execute(
+        select(
+            Participant.public_id,
+            PairwiseVote.trial_id,
+            clip_a.condition,
+            clip_b.condition,
+            PairwiseVote.outcome,
+            PairwiseVote.reason,
+            clip_a.public_id,
+            clip_b.public_id,
+            PairwiseVote.heard_a_seconds,
+            PairwiseVote.heard_b_seconds,
+        )
+        .join(a, (a.trial_id == PairwiseVote.trial_id) & (a.slot == 0))
+        .join(b, (b.trial_id == PairwiseVote.trial_id) & (b.slot == 1))
+        .join(clip_a, clip_a.id == a.clip_id)
+        .join(clip_b, clip_b.id == b.clip_id)
+        .join(Participant, Participant.id == PairwiseVote.participant_id)
+        .where(PairwiseVote.study_id == study_id)
+        .order_by(PairwiseVote.id)
+    ).all()
+    keys = (
+        "participant_id",
+        "trial_id",
+        "condition_a",
+        "condition_b",
+        "outcome",
+        "reason",
+        "clip_a",
+        "clip_b",
+        "heard_a_seconds",
+        "heard_b_seconds",
+    )
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def mushra_score_rows(session: Session, *, study_id: int) -> list[dict[str, Any]]:
+    """One row per scored stimulus: participant and clip by public id, trial, condition,
+    role (test, hidden reference, anchor), score 0–100 and seconds heard."""
+    rows = session.execute(
+        select(
+            Participant.public_id,
+            MushraScore.trial_id,
+            Clip.condition,
+            TrialStimulus.role,
+            Clip.public_id,
+            MushraScore.score,
+            MushraScore.heard_seconds,
+        )
+        .join(TrialStimulus, TrialStimulus.id == MushraScore.stimulus_id)
+        .join(Clip, Clip.id == TrialStimulus.clip_id)
+        .join(Participant, Participant.id == MushraScore.participant_id)
+        .where(MushraScore.study_id == study_id)
+        .order_by(MushraScore.trial_id, TrialStimulus.slot)
+    ).all()
+    keys = ("participant_id", "trial_id", "condition", "role", "clip", "score", "heard_seconds")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
 
 
 # --- helpers -------------------------------------------------------------------------
@@ -1083,6 +1490,19 @@ def _clips_per_participant(study: Study) -> int:
     return value
 
 
+def _next_participant_seed(session: Session, study: Study) -> int:
+    """The seed of the participant who starts now: the study's seed and how many started."""
+    started_before = session.scalar(
+        select(func.count()).where(
+            Participant.study_id == study.id, Participant.started_at.is_not(None)
+        )
+    )
+    study_seed = study.design.get("seed", 0)
+    if not _is_int(study_seed):
+        raise StudyError(f"study {study.slug!r} has a seed that is not a whole number")
+    return _participant_seed(study_seed, started_before)
+
+
 def _participant_seed(study_seed: int, index: int) -> int:
     """A per-participant seed: reproducible from the study's seed and arrival order."""
     return (study_seed * 1_000_003 + index) % 2**31
@@ -1095,7 +1515,22 @@ def _validated_rating(
     comment: str | None,
     listened_seconds: float,
     play_count: int,
+    answers: Mapping[str, int | str] | None = None,
 ) -> dict[str, Any]:
+    if answers is not None:  # the study's own questions (checked against them by the flow)
+        if scores or genre_answer is not None or genre_confidence is not None:
+            raise RatingError("a rating has the study's own answers or the thesis's, not both")
+        if not isinstance(answers, Mapping) or not all(
+            isinstance(key, str)
+            and len(key) <= 40
+            and (_is_int(value) or (isinstance(value, str) and len(value) <= 100))
+            for key, value in answers.items()
+        ):
+            raise RatingError("answers map question names to a number or an option")
+        return {
+            "answers": dict(answers),
+            **_validated_listening(comment, listened_seconds, play_count),
+        }
     missing = [criterion for criterion in CRITERIA if criterion not in scores]
     if missing:
         raise RatingError(f"please rate {', '.join(c.replace('_', ' ') for c in missing)}")
@@ -1117,6 +1552,17 @@ def _validated_rating(
     unsure = genre_answer == "cant_tell" and genre_confidence is None  # nothing to be sure of
     if not unsure and (not _is_int(genre_confidence) or not low <= genre_confidence <= high):
         raise RatingError(f"genre confidence must be a whole number from {low} to {high}")
+    values.update(
+        genre_answer=genre_answer,
+        genre_confidence=None if genre_confidence is None else int(genre_confidence),
+    )
+    values.update(_validated_listening(comment, listened_seconds, play_count))
+    return values
+
+
+def _validated_listening(
+    comment: str | None, listened_seconds: float, play_count: int
+) -> dict[str, Any]:
     if comment is not None:
         if not isinstance(comment, str):
             raise RatingError("the comment must be text")
@@ -1131,14 +1577,11 @@ def _validated_rating(
         raise RatingError("listened seconds must be a non-negative number")
     if not _is_int(play_count) or not 0 <= play_count <= MAX_PLAY_COUNT:
         raise RatingError(f"play count must be a whole number from 0 to {MAX_PLAY_COUNT}")
-    values.update(
-        genre_answer=genre_answer,
-        genre_confidence=None if genre_confidence is None else int(genre_confidence),
-        comment=comment,
-        listened_seconds=float(listened_seconds),
-        play_count=int(play_count),
-    )
-    return values
+    return {
+        "comment": comment,
+        "listened_seconds": float(listened_seconds),
+        "play_count": int(play_count),
+    }
 
 
 def _is_int(value: object) -> bool:

@@ -154,3 +154,69 @@ def fill_rating(page, score: str, genre: str, confidence: str) -> None:
         choose(page, criterion.label, score)
     choose(page, content.GENRE_QUESTION, genre)
     choose(page, "How sure are you about the genre?", confidence)
+
+
+# --- pairwise and multi-stimulus pages ---------------------------------------------------
+
+
+def pair_player(page, number: int):
+    """The A/B player of pair `number` (the previous pair's lingers during a rerun)."""
+    audio = page.locator(f"audio.side[data-side='0'][data-token='{number}']")
+    audio.wait_for(state="attached", timeout=WAIT_MS)
+    return page.locator(".ab-player").filter(has=audio)
+
+
+def play_side_to_the_end(player, side: str) -> None:
+    """Pick side A or B and play it from the start to its end (returns once it ended)."""
+    player.get_by_role("button", name=side, exact=True).click()
+    player.evaluate(
+        "(player, side) => { const audio = player.querySelectorAll('audio.side')[side];"
+        " if (!audio.paused) audio.pause();"
+        " return new Promise(done => { audio.addEventListener('ended', done, { once: true });"
+        " audio.currentTime = 0; audio.play(); }); }",
+        "AB".index(side),
+    )
+
+
+def vote_current_pair(page, number: int, total: int, outcome: str, *, double: bool = False):
+    """Hear both sides of pair `number` to the end, then vote (`double`: a double click)."""
+    heading = f"Pair {number} of {total}"
+    page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+    settle(page)  # the previous pair's buttons linger until the rerun has finished
+    vote = page.get_by_role("button", name=outcome, exact=True)
+    if not vote.is_disabled():
+        raise RuntimeError(f"{heading}: the vote is open before A and B were heard")
+    player = pair_player(page, number)
+    play_side_to_the_end(player, "A")
+    play_side_to_the_end(player, "B")
+    player.locator(".status.done").wait_for(timeout=WAIT_MS)
+    settle(page)
+    page.wait_for_function(
+        "label => [...document.querySelectorAll('button')].some("
+        "b => b.innerText.trim() === label && !b.disabled)",
+        arg=outcome,
+        timeout=WAIT_MS,
+    )
+    if double:
+        vote.dblclick()
+    else:
+        vote.click()
+    page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)
+
+
+def score_current_page(page, number: int, total: int, tracks: int) -> None:
+    """Play every track of multi-stimulus page `number` to the end and move every slider."""
+    heading = f"Page {number} of {total}"
+    page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+    audios = page.locator("audio[data-token^='" + f"{number}-" + "']")
+    for index in range(tracks):
+        audios.nth(index).wait_for(state="attached", timeout=WAIT_MS)
+    play_to_the_end(audios)
+    settle(page)
+    for index in range(tracks):
+        thumb = page.get_by_role("slider").nth(index)
+        thumb.focus()
+        thumb.press("ArrowRight" if index % 2 else "ArrowLeft")
+        settle(page)
+    page.get_by_role("button", name="Submit", exact=True).click()
+    page.get_by_text(heading, exact=True).wait_for(state="detached", timeout=WAIT_MS)

@@ -734,3 +734,39 @@ def clip_from_midi(
         source_midi=midi_bytes,
         kit=kit,
     )
+
+
+def excerpt_event_ids(event_ids: np.ndarray, *, first_bar: int, last_bar: int) -> np.ndarray:
+    """Bars `first_bar`…`last_bar` (1-based, inclusive) of a track's event ids, cut at bar
+    boundaries (STEPS_PER_BAR steps a bar)."""
+    bars = len(event_ids) // STEPS_PER_BAR
+    if not 1 <= first_bar <= last_bar <= bars:
+        raise ConditionError(
+            "excerpt_bars", f"bars {first_bar}–{last_bar} do not lie in a {bars}-bar clip"
+        )
+    return np.asarray(event_ids)[(first_bar - 1) * STEPS_PER_BAR : last_bar * STEPS_PER_BAR]
+
+
+def excerpt_clip(
+    event_ids: np.ndarray,
+    *,
+    midi_sha256: str,
+    first_bar: int,
+    last_bar: int,
+    genre: str,
+    kit: str,
+    target_lufs: float | None = None,
+    corpus: str | None = None,
+) -> Clip:
+    """A segment of a clip for short trials: the whole clip's `event_ids` cut at bar
+    boundaries and re-rendered through the pipeline's tail (its kit, the loudness target of
+    whole clips); the cut is recorded in the provenance (`excerpt_of`: the whole clip's MIDI
+    sha256, and `bars`)."""
+    return finish_clip(
+        excerpt_event_ids(event_ids, first_bar=first_bar, last_bar=last_bar),
+        genre=genre,
+        corpus=corpus,
+        provenance={"excerpt_of": midi_sha256, "bars": [first_bar, last_bar], "genre": genre},
+        target_lufs=target_lufs,
+        kit=kit,
+    )

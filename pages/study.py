@@ -50,9 +50,19 @@ match progress.step:
         screens.instructions_screen(engine, study, token)
     case flow.Step.RATING:
         screens.rating_screen(engine, study, token, progress)
+    case flow.Step.PAIR:
+        screens.pair_screen(engine, study, token, progress)
+    case flow.Step.MUSHRA:
+        screens.mushra_screen(engine, study, token, progress)
     case flow.Step.FINISHED:
         screens.finished_screen(engine, study, token, progress)
     case flow.Step.RETURNED:
         screens.returned_screen(study)
-if progress.step in (flow.Step.QUESTIONNAIRE, flow.Step.INSTRUCTIONS, flow.Step.RATING):
+if progress.step in (
+    flow.Step.QUESTIONNAIRE,
+    flow.Step.INSTRUCTIONS,
+    flow.Step.RATING,
+    flow.Step.PAIR,
+    flow.Step.MUSHRA,
+):
     screens.leave_button(engine, study, token)

@@ -234,3 +234,177 @@ def blind_player(
     )
     st.session_state[floor_key] = reported
     return reported
+
+
+# --- two clips in one player: A and B at the same position -------------------------------
+
+_AB_HTML = """
+<div class="ab-player">
+  <audio class="side" data-side="0" preload="auto"></audio>
+  <audio class="side" data-side="1" preload="auto"></audio>
+  <div class="controls" role="group" aria-label="Player">
+    <button type="button" class="play">Play</button>
+    <button type="button" class="pick" data-side="0" aria-pressed="true">A</button>
+    <button type="button" class="pick" data-side="1" aria-pressed="false">B</button>
+    <span class="time">0:00</span>
+  </div>
+  <div class="status" aria-live="polite"></div>
+</div>
+"""
+
+_AB_CSS = """
+.ab-player { display: flex; flex-direction: column; gap: 0.4rem; font-family: var(--st-font); }
+.controls { display: flex; gap: 0.5rem; align-items: center; }
+button { font: inherit; padding: 0.35rem 1rem; border-radius: 0.5rem; cursor: pointer;
+         border: 1px solid var(--st-border-color, #ccc); background: transparent;
+         color: var(--st-text-color); }
+button[aria-pressed="true"] { background: var(--st-primary-color); color: white; }
+.status, .time { color: var(--st-text-color); opacity: 0.75; font-size: 0.9rem; }
+.status.done { color: var(--st-primary-color); opacity: 1; }
+"""
+
+_AB_JS = """
+const players = new WeakMap();
+
+function format(seconds) {
+  const s = Math.max(0, Math.ceil(seconds));
+  return Math.floor(s / 60) + ":" + String(s % 60).padStart(2, "0");
+}
+
+export default function (component) {
+  const { data, parentElement, setStateValue } = component;
+  let player = players.get(parentElement);
+  if (player && player.token === data.token) return;
+  const audios = [...parentElement.querySelectorAll("audio.side")];
+  const picks = [...parentElement.querySelectorAll("button.pick")];
+  const play = parentElement.querySelector("button.play");
+  const time = parentElement.querySelector(".time");
+  const status = parentElement.querySelector(".status");
+  // Seconds heard per side start from what the server kept (a reload asks for nothing twice).
+  const heard = [new Set(), new Set()];
+  const floor = data.heard_floor || [0, 0];
+  player = { token: data.token, active: 0, plays: 0, last: null, unlocked: false };
+  players.set(parentElement, player);
+  audios.forEach((audio, side) => {
+    audio.src = data.sources[side];
+    audio.dataset.token = data.token;
+  });
+  const heardSeconds = (side) => Math.max(floor[side] || 0, heard[side].size);
+  const minimum = data.min_seconds;
+  const show = () => {
+    const left = [0, 1].map((side) => minimum - heardSeconds(side));
+    if (left.every((value) => value <= 0)) {
+      status.textContent = data.unlocked_text;
+      status.classList.add("done");
+    } else {
+      status.textContent = data.locked_text + ": A " + format(left[0]) + " left, B "
+        + format(left[1]) + " left.";
+      status.classList.remove("done");
+    }
+    time.textContent = format(audios[player.active].currentTime);
+  };
+  const report = () => setStateValue("progress", {
+    token: player.token, heard_seconds: [heardSeconds(0), heardSeconds(1)], plays: player.plays,
+  });
+  const pick = (side) => {
+    if (side === player.active) return;
+    const from = audios[player.active], to = audios[side];
+    const playing = !from.paused;
+    from.pause();
+    to.currentTime = Math.min(from.currentTime, (to.duration || from.currentTime));
+    player.active = side; player.last = null;
+    picks.forEach((button, index) => button.setAttribute("aria-pressed", String(index === side)));
+    if (playing) to.play();
+    show();
+  };
+  picks.forEach((button, side) => button.addEventListener("click", () => pick(side)));
+  play.addEventListener("click", () => {
+    const audio = audios[player.active];
+    if (audio.paused) {
+      // At the end (or parked there by a switch from a side that ended): from the start.
+      if (audio.ended || audio.currentTime >= (audio.duration || Infinity) - 0.25) {
+        audio.currentTime = 0;
+      }
+      audio.play();
+    }
+    else audio.pause();
+  });
+  audios.forEach((audio, side) => {
+    audio.addEventListener("play", () => {
+      play.textContent = "Pause"; player.plays += 1; player.last = audio.currentTime; report();
+    });
+    audio.addEventListener("pause", () => {
+      play.textContent = "Play"; player.last = null; report();
+    });
+    audio.addEventListener("timeupdate", () => {
+      if (side !== player.active || audio.paused) return;
+      const now = audio.currentTime;
+      if (player.last !== null && !audio.seeking) {
+        const step = now - player.last;
+        if (step > 0 && step < 1.0) {
+          for (let s = Math.floor(player.last); s < Math.floor(now); s++) heard[side].add(s);
+        }
+      }
+      player.last = now;
+      show();
+      const unlocked = [0, 1].every((s) => heardSeconds(s) >= minimum);
+      if (unlocked && !player.unlocked) { player.unlocked = true; report(); }
+    });
+    audio.addEventListener("ended", () => {
+      const end = Math.floor(audio.duration || 0);
+      if (side === player.active && player.last !== null && end - player.last < 1.0) {
+        for (let s = Math.floor(player.last); s < end; s++) heard[side].add(s);
+      }
+      player.last = null; play.textContent = "Play"; show(); report();
+    });
+    audio.addEventListener("ratechange", () => {
+      if (audio.playbackRate !== 1) audio.playbackRate = 1;
+    });
+  });
+  show();
+}
+"""
+
+_ab_player = st.components.v2.component("drumeval_ab_player", html=_AB_HTML, css=_AB_CSS, js=_AB_JS)
+
+
+def ab_player(
+    *,
+    sources: tuple[str, str],
+    token: str,
+    min_seconds: float,
+    key: str,
+    restored: tuple[float, float] = (0.0, 0.0),
+    locked_text: str = "Listen to both to unlock the vote",
+    unlocked_text: str = "You can vote now (keep listening and switching if you like).",
+) -> tuple[tuple[float, float], int]:
+    """Mount one player for clips A and B (URLs `sources`) that switches between them at
+    the same position; returns the seconds heard per side and the plays, so far.
+
+    Each side counts its own distinct seconds heard while it was the one playing; the vote
+    unlocks when both reached `min_seconds`. `restored`: what the server kept of each side.
+    """
+    floor_key = f"{key}:heard"
+    known: tuple[float, float] = st.session_state.get(floor_key) or (0.0, 0.0)
+    known = (max(known[0], restored[0]), max(known[1], restored[1]))
+    result = _ab_player(
+        key=key,
+        data={
+            "sources": list(sources),
+            "token": token,
+            "min_seconds": min_seconds,
+            "heard_floor": list(known),
+            "locked_text": locked_text,
+            "unlocked_text": unlocked_text,
+        },
+        default={"progress": None},
+        on_progress_change=lambda: None,
+    )
+    progress = getattr(result, "progress", None) or {}
+    plays = 0
+    if progress.get("token") == token:
+        reported = progress.get("heard_seconds") or (0.0, 0.0)
+        known = (max(known[0], float(reported[0])), max(known[1], float(reported[1])))
+        plays = int(progress.get("plays", 0))
+    st.session_state[floor_key] = known
+    return known, plays

@@ -220,6 +220,21 @@ def results_view(engine_factory) -> None:
     data = source.data
     if source.is_simulated:
         st.warning(DEMO_NOTICE, icon=":material/science:")
+    if data.trial_type in TRIAL_SECTIONS:
+        try:
+            exporter.answers_of(data)
+        except DrumevalError as error:
+            st.info(str(error))
+            return
+        tabs = st.tabs([TRIAL_SECTIONS[data.trial_type], "Downloads"])
+        with tabs[0]:
+            try:
+                (pairwise_section if data.trial_type == "pairwise" else mushra_section)(source)
+            except DrumevalError as error:
+                st.info(str(error))
+        with tabs[1]:
+            downloads_section(source)
+        return
     try:
         exporter.require_ratings(data)
     except DrumevalError as error:
@@ -267,6 +282,70 @@ def results_view(engine_factory) -> None:
                 section()
             except DrumevalError as error:  # e.g. too few ratings for a test: say so, go on
                 st.info(str(error))
+
+
+TRIAL_SECTIONS = {"pairwise": "Leaderboard", "mushra": "MUSHRA summary"}
+MIN_VOTES_DEFAULT = 50
+
+
+@st.cache_data(show_spinner="Bootstrapping the Bradley–Terry scores…", max_entries=16)
+def _leaderboard(key: str, min_votes: int, _data: StudyData) -> pd.DataFrame:
+    from drumeval.analysis.pairwise import leaderboard
+
+    return leaderboard(exporter.answers_of(_data), min_votes=min_votes, seed=SEED)
+
+
+def pairwise_section(source: Source) -> None:
+    """Bradley–Terry leaderboard with 95 % CIs, and the win-rate matrix."""
+    from drumeval.analysis.pairwise import win_rate_matrix
+
+    votes = exporter.answers_of(source.data)
+    st.caption(
+        f"{votes['participant_id'].nunique()} listeners gave {len(votes)} votes "
+        f"({int((votes['outcome'] == 'both_bad').sum())} “both bad”, not ranked)."
+    )
+    min_votes = st.number_input(
+        "Votes before a condition is ranked",
+        min_value=0,
+        value=MIN_VOTES_DEFAULT,
+        step=10,
+        key="results:min-votes",
+    )
+    board = _leaderboard(source.key, int(min_votes), source.data)
+    st.dataframe(
+        board,
+        hide_index=True,
+        column_config={
+            "score": st.column_config.NumberColumn("score", format="%.0f"),
+            "ci_low": st.column_config.NumberColumn("95 % CI low", format="%.0f"),
+            "ci_high": st.column_config.NumberColumn("95 % CI high", format="%.0f"),
+            "win_probability": st.column_config.NumberColumn("P(win vs avg)", format="%.2f"),
+        },
+    )
+    st.caption(
+        "Bradley–Terry scores on the Elo scale (mean 1000; 400 points = 10:1 odds), ties as "
+        "half a win, 95 % CIs from a bootstrap over listeners, sorted by the lower bound. "
+        f"Terminal: `drumeval study leaderboard {source.data.slug}`."
+    )
+    st.markdown("**Win rate** (row beat column; ties as ½)")
+    st.dataframe(win_rate_matrix(votes).style.format("{:.2f}", na_rep="—"))
+
+
+def mushra_section(source: Source) -> None:
+    """Post-screening and the per-condition means of a multi-stimulus study."""
+    from drumeval.analysis.mushra import analyse_mushra
+
+    analysis = analyse_mushra(exporter.answers_of(source.data))
+    excluded = int(analysis.screening["excluded"].sum())
+    st.caption(
+        f"ITU-R BS.1534 post-screening excludes {excluded} of {len(analysis.screening)} "
+        "listeners (hidden reference below 90 on more than 15 % of pages). Terminal: "
+        f"`drumeval study mushra {source.data.slug}`."
+    )
+    st.dataframe(analysis.means, hide_index=True)
+    if not analysis.comparisons.empty:
+        st.markdown("**Pairwise comparisons** (Wilcoxon, Holm-corrected)")
+        st.dataframe(analysis.comparisons, hide_index=True)
 
 
 def _label(model: str) -> str:
@@ -597,16 +676,21 @@ def downloads_section(source: Source) -> None:
     st.subheader("Downloads (whole study)")
     if source.is_simulated:
         st.caption("Simulated demo results.")
+    captions = {
+        "ratings": "one row per rating, conditions resolved",
+        "participants": "status, headphone check, questionnaire",
+        "summary": "Table 1 with and without post-screening",
+        "stimuli": "every clip the study plays: condition, role, content hashes",
+        "votes": "one row per pairwise vote: conditions A and B, outcome",
+        "scores": "one row per score: condition, role, 0–100",
+    }
+    tables = exporter.TABLES_OF_TRIAL_TYPE[source.data.trial_type]
     table = st.radio(
         "Table",
-        exporter.EXPORT_TABLES,
+        tables,
         horizontal=True,
         key="results:export:table",
-        captions=[
-            "one row per rating, conditions resolved",
-            "status, headphone check, questionnaire",
-            "Table 1 with and without post-screening",
-        ],
+        captions=[captions[name] for name in tables],
     )
     columns = st.columns(len(exporter.EXPORT_FORMATS))
     for column, fmt in zip(columns, exporter.EXPORT_FORMATS, strict=True):

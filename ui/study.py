@@ -8,7 +8,7 @@ import streamlit as st
 
 from drumeval.errors import DatabaseError, DrumevalError
 from drumeval.study import content, flow, headphone
-from ui.player import Listening, blind_player
+from ui.player import Listening, ab_player, blind_player
 
 _log = logging.getLogger(__name__)
 
@@ -64,17 +64,55 @@ class PendingRating:
     heard_seconds: float
     plays: int
 
+    def write(self, engine, study: flow.StudyInfo) -> None:
+        flow.submit_rating(
+            engine,
+            study,
+            self.token,
+            clip_id=self.clip_id,
+            form=self.form,
+            heard_seconds=self.heard_seconds,
+            plays=self.plays,
+        )
 
-def _write(engine, study: flow.StudyInfo, pending: PendingRating) -> None:
-    flow.submit_rating(
-        engine,
-        study,
-        pending.token,
-        clip_id=pending.clip_id,
-        form=pending.form,
-        heard_seconds=pending.heard_seconds,
-        plays=pending.plays,
-    )
+
+@dataclass(frozen=True)
+class PendingVote:
+    """A submitted pairwise vote, kept like a `PendingRating` until it is written."""
+
+    slug: str
+    token: str
+    trial_id: int
+    outcome: str
+    reason: str
+    heard: tuple[float, float]
+
+    def write(self, engine, study: flow.StudyInfo) -> None:
+        flow.submit_vote(
+            engine,
+            study,
+            self.token,
+            trial_id=self.trial_id,
+            outcome=self.outcome,
+            reason=self.reason,
+            heard=dict(enumerate(self.heard)),
+        )
+
+
+@dataclass(frozen=True)
+class PendingScores:
+    """A submitted multi-stimulus page, kept like a `PendingRating` until it is written."""
+
+    slug: str
+    token: str
+    trial_id: int
+    scores: dict[int, int | None]
+    heard: dict[int, float]
+
+    def write(self, engine, study: flow.StudyInfo) -> None:
+        flow.submit_scores(
+            engine, study, self.token, trial_id=self.trial_id, scores=self.scores, heard=self.heard
+        )
 
 
 def flush_pending_rating(engine) -> None:
@@ -86,11 +124,11 @@ def flush_pending_rating(engine) -> None:
     rating the flow refuses (e.g. a question left out) is dropped and its reason shown
     under the form, whose answers are kept.
     """
-    pending: PendingRating | None = st.session_state.get(PENDING_KEY)
+    pending: PendingRating | PendingVote | PendingScores | None = st.session_state.get(PENDING_KEY)
     if pending is None:
         return
     try:
-        _write(engine, flow.load_study(engine, pending.slug, returning=True), pending)
+        pending.write(engine, flow.load_study(engine, pending.slug, returning=True))
     except DatabaseError:
         _waiting_for_database()
         st.stop()
@@ -133,6 +171,8 @@ def _waiting_for_database() -> None:
 def start_at_top(progress: flow.Progress) -> None:
     """Scroll to the top when the screen shows a new step or a new clip."""
     position = progress.clip.position if progress.clip is not None else ""
+    if progress.page is not None:
+        position = progress.page.number
     _start_at_top(data={"view": f"{progress.step.value}:{position}"}, key="start-at-top")
 
 
@@ -286,7 +326,37 @@ def screened_out_screen(study: flow.StudyInfo) -> None:
     _send_back(study, study.design.screened_out_code)
 
 
+_TRIAL_INSTRUCTIONS = {
+    "pairwise": (
+        "You will hear **{n} pairs** of drum tracks. For each pair, listen to **A** and "
+        "**B** — switch between them at any moment, they play from the same position — and "
+        "say which one you prefer: A, B, a tie, or both bad. The vote unlocks once you have "
+        "heard enough of both.",
+        "Start",
+    ),
+    "mushra": (
+        "You will see **{n} pages** of drum tracks. On each page, play every track and rate "
+        "it from 0 (bad) to 100 (excellent) with its slider; move every slider (each starts "
+        "unrated). Compare the tracks with each other as you go.",
+        "Start",
+    ),
+}
+
+
 def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
+    if study.design.trial_type in _TRIAL_INSTRUCTIONS:
+        text, button = _TRIAL_INSTRUCTIONS[study.design.trial_type]
+        st.title("How it works")
+        st.caption("Step 3 of 3")
+        st.markdown(text.format(n=study.design.clips_per_participant))
+        if st.button(button, type="primary"):
+            try:
+                flow.start(engine, study, token)
+            except DrumevalError as error:
+                show_error(error)
+                return
+            st.rerun()
+        return
     st.title("How to rate")
     st.caption("Step 3 of 3 · then the clips")
     st.markdown(
@@ -294,10 +364,16 @@ def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
         "after one practice clip. Listen to each track to the end — long-term structure needs "
         "the whole track — then rate it on these criteria:"
     )
-    for criterion in content.CRITERIA:
-        st.markdown(f"- **{criterion.label}** — {criterion.definition}")
-    st.markdown(f"- **Genre** — {content.GENRE_DEFINITION}")
-    st.markdown(f"The scale: {_literal_dashes(content.SCALE_HELP)}.")
+    if study.design.criteria is not None:
+        for question in study.design.criteria:
+            st.markdown(
+                f"- **{question.label}**" + (f" — {question.help}" if question.help else "")
+            )
+    else:
+        for criterion in content.CRITERIA:
+            st.markdown(f"- **{criterion.label}** — {criterion.definition}")
+        st.markdown(f"- **Genre** — {content.GENRE_DEFINITION}")
+        st.markdown(f"The scale: {_literal_dashes(content.SCALE_HELP)}.")
     if st.button("Start with the practice clip", type="primary"):
         try:
             flow.start(engine, study, token)
@@ -316,9 +392,17 @@ def _scale_label(value: int) -> str:
     return _literal_dashes(dict(content.SCALE)[value])
 
 
-def _form_answers(suffix: str) -> dict:
-    """The rating form's answers in this session, by question."""
+def _form_answers(suffix: str, criteria: tuple[content.Question, ...] | None = None) -> dict:
+    """The rating form's answers in this session, by question (`criteria`: the study's own
+    questions; a slider counts only once it was moved)."""
     answers = st.session_state
+    if criteria is not None:
+        given = {
+            q.key: answers.get(f"{q.key}{suffix}")
+            for q in criteria
+            if q.scale != "slider100" or answers.get(f"touched:{q.key}{suffix}")
+        }
+        return {**given, "comment": answers.get(f"comment{suffix}") or ""}
     return {
         **{c.key: answers.get(f"{c.key}{suffix}") for c in content.CRITERIA},
         "genre": answers.get(f"genre{suffix}"),
@@ -327,15 +411,18 @@ def _form_answers(suffix: str) -> dict:
     }
 
 
-def _restore_answers(draft: flow.ClipDraft, suffix: str) -> None:
+def _restore_answers(
+    draft: flow.ClipDraft, suffix: str, criteria: tuple[content.Question, ...] | None
+) -> None:
     """Tick what the database kept of this clip's answers, once per browser session (before
     the widgets exist: afterwards the session's own answers are the newer ones)."""
     restored_key = f"restored{suffix}"
     if st.session_state.get(restored_key):
         return
     st.session_state[restored_key] = True
-    for question, value in flow.draft_answers(draft.answers).items():
+    for question, value in flow.draft_answers(draft.answers, criteria).items():
         st.session_state.setdefault(f"{question}{suffix}", value)
+        st.session_state[f"touched:{question}{suffix}"] = True
 
 
 def _save_draft(
@@ -347,7 +434,9 @@ def _save_draft(
         heard_seconds=listening.heard_seconds,
         heard_spans=listening.heard_spans,
         plays=listening.plays,
-        answers=flow.draft_answers(_form_answers(suffix)),
+        answers=flow.draft_answers(
+            _form_answers(suffix, study.design.criteria), study.design.criteria
+        ),
     )
     kept = clip.draft
     if (
@@ -367,17 +456,30 @@ def _queue_rating(
 ) -> None:
     """The submit button's callback: keep the form's answers as the pending rating, which
     `flush_pending_rating` writes at the top of this very run (one script run per submit)."""
-    answers = _form_answers(suffix)
-    st.session_state[PENDING_KEY] = PendingRating(
-        slug=study.slug,
-        token=token,
-        clip_id=clip.clip_id,
-        form=flow.RatingForm(
+    criteria = study.design.criteria
+    answers = _form_answers(suffix, criteria)
+    form = (
+        flow.RatingForm(
+            scores={},
+            genre_answer=None,
+            genre_confidence=None,
+            comment=answers["comment"],
+            answers=answers,
+            criteria=criteria,
+        )
+        if criteria is not None
+        else flow.RatingForm(
             scores={c.key: answers[c.key] for c in content.CRITERIA},
             genre_answer=answers["genre"],
             genre_confidence=answers["confidence"],
             comment=answers["comment"],
-        ),
+        )
+    )
+    st.session_state[PENDING_KEY] = PendingRating(
+        slug=study.slug,
+        token=token,
+        clip_id=clip.clip_id,
+        form=form,
         heard_seconds=listening.heard_seconds,
         plays=listening.plays,
     )
@@ -410,38 +512,14 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     )
     unlocked = listening.reached(clip.min_listen_seconds)
     suffix = f":{clip.position}"
-    _restore_answers(draft, suffix)
+    _restore_answers(draft, suffix, study.design.criteria)
     # No st.form: each answer reaches the server as it is ticked, so that it is kept (a
     # form would hold the answers in the browser until "Submit rating").
     with st.container(border=True):
-        st.caption(_literal_dashes(content.SCALE_HELP))
-        for criterion in content.CRITERIA:
-            st.radio(
-                criterion.label,
-                [value for value, _ in content.SCALE],
-                format_func=_scale_label,
-                index=None,
-                horizontal=True,
-                help=criterion.definition,
-                key=f"{criterion.key}{suffix}",
-            )
-        genre_labels = dict(content.GENRE_OPTIONS)
-        st.radio(
-            content.GENRE_QUESTION,
-            list(genre_labels),
-            format_func=genre_labels.get,
-            index=None,
-            horizontal=True,
-            key=f"genre{suffix}",
-        )
-        st.radio(
-            "How sure are you about the genre? (1 = guessing, 5 = certain; "
-            "not needed after “Can't tell”)",
-            content.CONFIDENCE_OPTIONS,
-            index=None,
-            horizontal=True,
-            key=f"confidence{suffix}",
-        )
+        if study.design.criteria is not None:
+            _own_questions(study.design.criteria, suffix)
+        else:
+            _thesis_questions(suffix)
         st.text_area(
             "Comment (optional)", max_chars=content.COMMENT_MAX_CHARS, key=f"comment{suffix}"
         )
@@ -456,6 +534,209 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     refused = st.session_state.pop(RATING_ERROR_KEY, None)
     if refused:
         st.error(refused, icon=":material/error:")
+
+
+def _own_questions(criteria: tuple[content.Question, ...], suffix: str) -> None:
+    """A study's own criteria and questions, each on its scale (a slider starts unrated)."""
+    for question in criteria:
+        key = f"{question.key}{suffix}"
+        label = question.label + ("" if question.required else " (optional)")
+        choices = content.SCALES.get(question.scale)
+        if question.scale == "choice":
+            st.radio(label, question.options, index=None, help=question.help or None, key=key)
+        elif choices is None:
+            st.slider(
+                label,
+                *content.SLIDER_RANGE,
+                **({} if key in st.session_state else {"value": 50}),
+                help=question.help or None,
+                key=key,
+                on_change=_touch,
+                args=(key,),
+            )
+            if not st.session_state.get(f"touched:{key}"):
+                st.caption("Not rated yet: move the slider.")
+        else:
+            labels = dict(choices)
+            st.radio(
+                label,
+                list(labels),
+                format_func=lambda value, labels=labels: _literal_dashes(labels[value]),
+                index=None,
+                horizontal=True,
+                help=question.help or None,
+                key=key,
+            )
+
+
+def _thesis_questions(suffix: str) -> None:
+    """The thesis's form: four criteria on −2…+2, the genre and how sure."""
+    st.caption(_literal_dashes(content.SCALE_HELP))
+    for criterion in content.CRITERIA:
+        st.radio(
+            criterion.label,
+            [value for value, _ in content.SCALE],
+            format_func=_scale_label,
+            index=None,
+            horizontal=True,
+            help=criterion.definition,
+            key=f"{criterion.key}{suffix}",
+        )
+    genre_labels = dict(content.GENRE_OPTIONS)
+    st.radio(
+        content.GENRE_QUESTION,
+        list(genre_labels),
+        format_func=genre_labels.get,
+        index=None,
+        horizontal=True,
+        key=f"genre{suffix}",
+    )
+    st.radio(
+        "How sure are you about the genre? (1 = guessing, 5 = certain; "
+        "not needed after “Can't tell”)",
+        content.CONFIDENCE_OPTIONS,
+        index=None,
+        horizontal=True,
+        key=f"confidence{suffix}",
+    )
+
+
+_OUTCOMES = (("a", "A is better"), ("b", "B is better"), ("tie", "Tie"), ("both_bad", "Both bad"))
+
+
+def _queue(pending: PendingVote | PendingScores) -> None:
+    st.session_state[PENDING_KEY] = pending
+
+
+def _show_refusal() -> None:
+    refused = st.session_state.pop(RATING_ERROR_KEY, None)
+    if refused:
+        st.error(refused, icon=":material/error:")
+
+
+def _keep_page(
+    engine,
+    study: flow.StudyInfo,
+    token: str,
+    page: flow.TrialPage,
+    heard: dict[int, float],
+    answers: dict,
+) -> None:
+    """Keep the page's listening and answers in the database when they changed."""
+    grew = any(seconds > page.heard.get(slot, 0.0) for slot, seconds in heard.items())
+    if not grew and answers == dict(page.answers):
+        return
+    try:
+        flow.save_page_draft(
+            engine, study, token, trial_id=page.trial_id, heard=heard, answers=answers
+        )
+    except DatabaseError as error:  # the next report or answer tries again
+        _log.warning("could not keep the draft of page %s: %s", page.number, error)
+
+
+def pair_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
+    page = progress.page
+    assert page is not None
+    st.title(f"Pair {page.number} of {page.total}")
+    st.progress(progress.rated / page.total)
+    try:
+        sources = tuple(stimulus.audio_url() for stimulus in page.stimuli)
+    except DrumevalError as error:
+        show_error(error)
+        return
+    heard_ab, _ = ab_player(
+        sources=(sources[0], sources[1]),
+        token=str(page.number),
+        min_seconds=page.stimuli[0].min_listen_seconds,
+        key=f"pair:{page.number}",
+        restored=(page.heard.get(0, 0.0), page.heard.get(1, 0.0)),
+    )
+    heard = dict(enumerate(heard_ab))
+    unlocked = not page.unheard(heard)
+    reason_key = f"reason:{page.number}"
+    if study.design.reason != "none":
+        st.session_state.setdefault(reason_key, page.answers.get("reason") or "")
+        st.text_area(
+            "Why? (required)" if study.design.reason == "required" else "Why? (optional)",
+            max_chars=content.COMMENT_MAX_CHARS,
+            key=reason_key,
+        )
+    reason = st.session_state.get(reason_key) or ""
+    for column, (outcome, label) in zip(st.columns(len(_OUTCOMES)), _OUTCOMES, strict=True):
+        column.button(
+            label,
+            key=f"vote:{page.number}:{outcome}",
+            type="primary" if outcome in ("a", "b") else "secondary",
+            width="stretch",
+            disabled=not unlocked,
+            on_click=_queue,
+            args=(PendingVote(study.slug, token, page.trial_id, outcome, reason, heard_ab),),
+        )
+    if not unlocked:
+        st.caption("Listen to both A and B to unlock the vote.")
+    _keep_page(engine, study, token, page, heard, {"reason": reason} if reason else {})
+    _show_refusal()
+
+
+def _touch(key: str) -> None:
+    st.session_state[f"touched:{key}"] = True
+
+
+def mushra_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
+    page = progress.page
+    assert page is not None
+    st.title(f"Page {page.number} of {page.total}")
+    st.progress(progress.rated / page.total)
+    st.markdown("Rate each track from **0** (bad) to **100** (excellent). Move every slider.")
+    kept = {int(slot): score for slot, score in (page.answers.get("scores") or {}).items()}
+    heard: dict[int, float] = {}
+    scores: dict[int, int | None] = {}
+    for number, stimulus in enumerate(page.stimuli, start=1):
+        key = f"score:{page.number}:{stimulus.slot}"
+        if stimulus.slot in kept and f"touched:{key}" not in st.session_state:
+            st.session_state[key] = kept[stimulus.slot]  # restored from the database
+            _touch(key)
+        with st.container(border=True):
+            st.markdown(f"**Track {number}**")
+            try:
+                src = stimulus.audio_url()
+            except DrumevalError as error:
+                show_error(error)
+                return
+            listening = blind_player(
+                src=src,
+                token=f"{page.number}-{number}",
+                min_seconds=stimulus.min_listen_seconds,
+                key=f"stimulus:{page.number}:{stimulus.slot}",
+                restored=Listening(heard_seconds=page.heard.get(stimulus.slot, 0.0)),
+                locked_text="Listen to rate this track",
+                unlocked_text="Rate it with the slider.",
+            )
+            heard[stimulus.slot] = listening.heard_seconds
+            st.slider(
+                f"Score of track {number}",
+                min_value=0,
+                max_value=100,
+                **({} if key in st.session_state else {"value": 50}),
+                key=key,
+                on_change=_touch,
+                args=(key,),
+            )
+            touched = bool(st.session_state.get(f"touched:{key}"))
+            scores[stimulus.slot] = int(st.session_state[key]) if touched else None
+            if not touched:
+                st.caption("Not rated yet: move the slider.")
+    ready = all(score is not None for score in scores.values()) and not page.unheard(heard)
+    st.button(
+        "Submit" if ready else "Listen to and rate every track to submit",
+        type="primary",
+        disabled=not ready,
+        on_click=_queue,
+        args=(PendingScores(study.slug, token, page.trial_id, scores, heard),),
+    )
+    answered = {str(slot): score for slot, score in scores.items() if score is not None}
+    _keep_page(engine, study, token, page, heard, {"scores": answered} if answered else {})
+    _show_refusal()
 
 
 def finished_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:

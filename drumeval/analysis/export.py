@@ -1,7 +1,9 @@
 """A study's data as files: ratings, participants and the Table 1 summary, as CSV, JSON or
 Parquet — the same bytes from `drumeval study export` and the Results page's downloads.
 
-Four tables (`EXPORT_TABLES`):
+Six tables (`EXPORT_TABLES`); a rating study has ratings, participants, stimuli and summary,
+a pairwise study `votes`, participants and stimuli, a multi-stimulus (MUSHRA) study `scores`,
+participants and stimuli:
 * `ratings` — one row per rating, blinded ids resolved to conditions
   (`drumeval.analysis.from_db.ROW_DTYPES`);
 * `participants` — one row per participant: status, headphone check, ratings given, median
@@ -11,7 +13,11 @@ Four tables (`EXPORT_TABLES`):
   the export is self-contained for a paper's supplement;
 * `summary` — Table 1 in long form for everyone and for the participants who pass
   post-screening (`drumeval.analysis.screening.table1_with_and_without_flagged`), with the
-  seed and number of bootstrap resamples that made its intervals.
+  seed and number of bootstrap resamples that made its intervals;
+* `votes` — one row per pairwise vote: conditions on sides A and B, outcome (a, b, tie,
+  both_bad), reason, clips, seconds heard per side (`from_db.VOTE_DTYPES`);
+* `scores` — one row per multi-stimulus score: condition, role (test, reference, anchor),
+  score 0–100, seconds heard (`from_db.SCORE_DTYPES`).
 
 JSON is a list of records written with Python's `json` (floats in shortest round-trip form,
 so a value read back is the value written); missing values are `null` / empty CSV cells.
@@ -37,7 +43,9 @@ from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
 from drumeval.analysis.from_db import (
     PARTICIPANT_DTYPES,
     ROW_DTYPES,
+    SCORE_DTYPES,
     STIMULUS_DTYPES,
+    VOTE_DTYPES,
     StudyData,
     load_study,
     typed,
@@ -47,7 +55,18 @@ from drumeval.analysis.screening import table1_with_and_without_flagged
 from drumeval.errors import AnalysisError
 
 EXPORT_FORMATS = ("csv", "json", "parquet")
-EXPORT_TABLES = ("ratings", "participants", "stimuli", "summary")
+EXPORT_TABLES = ("ratings", "participants", "stimuli", "summary", "votes", "scores")
+# What each trial type answers in, and where its ranking is (`require_trial_type`).
+TABLES_OF_TRIAL_TYPE = {
+    "rating": ("ratings", "participants", "stimuli", "summary"),
+    "pairwise": ("votes", "participants", "stimuli"),
+    "mushra": ("scores", "participants", "stimuli"),
+}
+RANKING_OF_TRIAL_TYPE = {
+    "rating": "`drumeval study table1`",
+    "pairwise": "`drumeval study leaderboard`",
+    "mushra": "`drumeval study mushra`",
+}
 MIME_TYPES = {
     "csv": "text/csv",
     "json": "application/json",
@@ -87,11 +106,37 @@ TABLE_DTYPES = {
     "participants": {**PARTICIPANT_DTYPES, **SCREENING_EXPORT_DTYPES},
     "stimuli": STIMULUS_DTYPES,
     "summary": SUMMARY_DTYPES,
+    "votes": VOTE_DTYPES,
+    "scores": SCORE_DTYPES,
 }
+
+
+def require_trial_type(data: StudyData, trial_type: str, what: str) -> None:
+    """Refuse `what` (a Table 1, a leaderboard…) of a study of another trial type, naming
+    the command that analyses this one."""
+    if data.trial_type != trial_type:
+        raise AnalysisError(
+            f"study {data.slug!r} is a {data.trial_type} study; {what} is for {trial_type} "
+            f"studies — use {RANKING_OF_TRIAL_TYPE.get(data.trial_type, 'its own analysis')}"
+        )
+
+
+def answers_of(data: StudyData) -> pd.DataFrame:
+    """The study's answers: votes (pairwise), scores (mushra) or ratings; AnalysisError when
+    there are none yet (practice ratings do not count)."""
+    answers = {"pairwise": data.votes, "mushra": data.scores}.get(data.trial_type, data.rows)
+    if answers is None or answers.empty:
+        kind = {"pairwise": "votes", "mushra": "scores"}.get(data.trial_type, "ratings")
+        raise AnalysisError(
+            f"study {data.slug!r} has no {kind} yet"
+            + (" (practice ratings do not count)" if kind == "ratings" else "")
+        )
+    return answers
 
 
 def require_ratings(data: StudyData) -> None:
     """Refuse to analyse or export a study nobody has rated yet, with a message that says so."""
+    require_trial_type(data, "rating", "this analysis")
     if data.rows.empty:
         raise AnalysisError(
             f"study {data.slug!r} has no ratings yet (practice ratings do not count)"
@@ -133,9 +178,18 @@ def export_table(
     """One of `EXPORT_TABLES` of a study, typed as `read_export` gives it back."""
     if table not in EXPORT_TABLES:
         raise AnalysisError(f"unknown table {table!r}; choose one of {', '.join(EXPORT_TABLES)}")
+    tables = TABLES_OF_TRIAL_TYPE.get(data.trial_type, EXPORT_TABLES)
+    if table not in tables:
+        raise AnalysisError(
+            f"study {data.slug!r} is a {data.trial_type} study: its tables are {', '.join(tables)}"
+        )
     if table == "stimuli":  # what the study plays, rated or not
         return data.stimuli
-    require_ratings(data)
+    answers = answers_of(data)
+    if table in ("votes", "scores"):
+        return answers
+    if table == "participants" and data.trial_type != "rating":
+        return data.participants
     if table == "ratings":
         return data.rows
     if table == "participants":
@@ -278,6 +332,11 @@ def study_conditions(data: StudyData) -> list[str]:
 
 def _analysed_tables(data: StudyData, screened: bool, by_condition: bool) -> tuple[Any, dict]:
     require_ratings(data)
+    if data.tables.ratings.empty and data.rows["answers"].notna().any():
+        raise AnalysisError(
+            f"study {data.slug!r} asks its own questions; Table 1 and the comparisons need the "
+            "thesis's criteria — export the ratings (their `answers` column) to analyse them"
+        )
     if by_condition:
         tables, thesis = data.by_condition(screened=screened)
     else:

@@ -16,6 +16,7 @@ Two shapes come out of one read:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -63,6 +64,7 @@ ROW_DTYPES: dict[str, str] = {
     "play_count": "Int64",
     "comment": "string",
     "rated_at": "string",
+    "answers": "string",  # a study's own questions: JSON {question name: answer}
 }
 # One exported participant. Questionnaire answers follow as `q_<question>` text columns;
 # external ids (e.g. a Prolific id) are personal data and stay in the database.
@@ -88,6 +90,29 @@ STIMULUS_DTYPES: dict[str, str] = {
     "audio_sha256": "string",
     "audio_format": "string",
     "duration_s": "Float64",
+}
+# One pairwise vote (`db.repository.pairwise_vote_rows`): the analysis's tidy votes and more.
+VOTE_DTYPES: dict[str, str] = {
+    "participant_id": "string",
+    "trial_id": "Int64",
+    "condition_a": "string",
+    "condition_b": "string",
+    "outcome": "string",
+    "reason": "string",
+    "clip_a": "string",
+    "clip_b": "string",
+    "heard_a_seconds": "Float64",
+    "heard_b_seconds": "Float64",
+}
+# One multi-stimulus score (`db.repository.mushra_score_rows`).
+SCORE_DTYPES: dict[str, str] = {
+    "participant_id": "string",
+    "trial_id": "Int64",
+    "condition": "string",
+    "role": "string",
+    "clip": "string",
+    "score": "Int64",
+    "heard_seconds": "Float64",
 }
 QUESTION_PREFIX = "q_"
 GOLD_ROLE = "gold"  # a clip with a known answer: screens participants, never analysed
@@ -115,6 +140,9 @@ class StudyData:
     min_listened_seconds: float
     rule_names: tuple[str, ...] = RULES  # the study's post-screening rules
     stimuli: pd.DataFrame = field(default_factory=lambda: stimulus_frame([]))
+    trial_type: str = "rating"  # "pairwise" and "mushra" studies answer in `votes` / `scores`
+    votes: pd.DataFrame | None = None  # pairwise: `schema.PAIRWISE_VOTE_COLUMNS` and more
+    scores: pd.DataFrame | None = None  # mushra: `schema.MUSHRA_SCORE_COLUMNS` and more
 
     @property
     def rules(self) -> ScreeningRules:
@@ -188,8 +216,9 @@ def tidy_tables(engine: Engine, slug: str, *, include_demo: bool = True) -> Stud
 
 
 def rating_count(engine: Engine, slug: str) -> int:
-    """Ratings a study holds (practice ratings included): a cheap key for caching analyses
-    that changes whenever a listener submits one. 0 for an unknown study."""
+    """Answers a study holds (ratings with practice ones, pairwise votes, multi-stimulus
+    scores): a cheap key for caching analyses that changes whenever a listener submits one.
+    0 for an unknown study."""
     with transaction(engine) as session:
         return repository.rating_count(session, slug=slug)
 
@@ -208,6 +237,21 @@ def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> Study
             for clip, purpose in repository.study_stimuli(session, study_id=study.id)
         ]
         title, is_demo, design = study.title, bool(study.is_demo), dict(study.design)
+        trial_type = study.trial_type
+        votes = typed(
+            pd.DataFrame(
+                repository.pairwise_vote_rows(session, study_id=study.id),
+                columns=list(VOTE_DTYPES),
+            ),
+            VOTE_DTYPES,
+        )
+        scores = typed(
+            pd.DataFrame(
+                repository.mushra_score_rows(session, study_id=study.id),
+                columns=list(SCORE_DTYPES),
+            ),
+            SCORE_DTYPES,
+        )
     rows = typed(pd.DataFrame(records, columns=list(ROW_DTYPES)), ROW_DTYPES)
     participants = participant_frame(people, rows)
     return StudyData(
@@ -220,6 +264,9 @@ def load_study(engine: Engine, slug: str, *, include_demo: bool = True) -> Study
         min_listened_seconds=listening_threshold(design, shortest),
         rule_names=tuple(design.get("screening_rules") or RULES),
         stimuli=stimulus_frame(stimuli),
+        trial_type=trial_type,
+        votes=votes if trial_type == "pairwise" else None,
+        scores=scores if trial_type == "mushra" else None,
     )
 
 
@@ -315,6 +362,11 @@ def _rating_records(session, study: Study, include_demo: bool) -> list[dict[str,
                 "play_count": rating.play_count,
                 "comment": rating.comment,
                 "rated_at": _iso(rating.created_at),
+                "answers": (
+                    None
+                    if rating.answers is None
+                    else json.dumps(rating.answers, ensure_ascii=False, sort_keys=True)
+                ),
             }
         )
     return records
@@ -377,7 +429,8 @@ def _objects(values: pd.Series) -> np.ndarray:
 def tables_from_rows(rows: pd.DataFrame, participants: pd.DataFrame) -> StudyTables:
     """The tidy tables of export rows (long ratings, genre answers, screening inputs); gold
     clips' rows are left out (they only screen participants)."""
-    rows = rows[rows["role"] != GOLD_ROLE]
+    # gold clips only screen; a study's own questions are not the thesis's criteria
+    rows = rows[(rows["role"] != GOLD_ROLE) & rows[SCORE_CRITERIA[0]].notna()]
     base = pd.DataFrame(
         {
             "participant_id": _objects(rows["participant_id"]),

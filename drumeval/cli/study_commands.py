@@ -20,9 +20,11 @@ def register(app: typer.Typer) -> None:
         study_admin_commands,
         study_analysis_commands,
         study_results_commands,
+        study_trial_commands,
     )
 
     study_analysis_commands.register(study_app)
     study_admin_commands.register(study_app)
     study_results_commands.register(study_app)
+    study_trial_commands.register(study_app)
     app.add_typer(study_app, name="study")

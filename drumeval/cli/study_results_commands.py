@@ -117,6 +117,7 @@ def table1(
         raise AnalysisError("choose one of --markdown and --latex")
     _check_resamples(resamples)
     data = _study(slug)
+    exporter.require_trial_type(data, "rating", "Table 1")
     table = exporter.study_table1(
         data,
         screened=screened,

@@ -22,6 +22,7 @@ import functools
 import itertools
 import math
 import random
+import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -248,3 +249,137 @@ def assign_with_gold(
         chosen = rng.choice([clip for clip in gold if exposure.get(clip.clip_id, 0) == fewest])
         ids.insert(rng.randint(0, len(ids)), chosen.clip_id)
     return ids
+
+
+# --- pairwise and multi-stimulus pages ----------------------------------------------------
+
+# Pool names: `demo/`, `kit-<name>/`, both or none before a condition (`drumeval.study.pool`).
+POOL_PREFIXES = re.compile(r"^(demo/)?(kit-[a-z0-9]+/)?")
+EXCERPT_SUFFIX = re.compile(r"bars\d+-\d+")  # `…/60bars/bars17-24`: an excerpt's condition
+_PAGE_ROLES = {"reference": "reference", "anchor": "anchor"}  # every other clip is a test
+
+
+def clip_group(condition: str) -> tuple[str, str, str]:
+    """(pool prefix, corpus, length) of a pool condition: the clips that may share a page.
+
+    Generated `model/preset/corpus/t/Nbars` and `reference|anchor|gold/corpus/Nbars` name
+    their corpus (the genre) and length; an imported condition is in the one group ("").
+    """
+    prefix = POOL_PREFIXES.match(condition).group(0)  # type: ignore[union-attr]
+    parts = condition.removeprefix(prefix).split("/")
+    if parts and EXCERPT_SUFFIX.fullmatch(parts[-1]):  # an excerpt: grouped by its cut
+        return prefix, "/".join(clip_group("/".join(parts[:-1]))[1:]), parts[-1]
+    if len(parts) == 3 and parts[0] in ("reference", "anchor", "gold"):
+        return prefix, parts[1], parts[2]
+    if len(parts) == 5:
+        return prefix, parts[2], parts[4]
+    return "", "", ""
+
+
+def _least(candidates: Sequence[PoolClip], exposure: Counter, rng: random.Random) -> PoolClip:
+    fewest = min(exposure[clip.clip_id] for clip in candidates)
+    return rng.choice([clip for clip in candidates if exposure[clip.clip_id] == fewest])
+
+
+def plan_pairs(
+    pool: Sequence[PoolClip],
+    *,
+    trials_per_participant: int,
+    taken: Sequence[Sequence[int]],
+    seed: int,
+) -> list[list[tuple[int, str]]]:
+    """Pairs of clips for one participant: (clip id, role) for side A then side B.
+
+    Balanced as participants arrive: each page takes the pair of conditions compared least
+    often so far (this participant's earlier pages included; one of the same genre and
+    length, never two clips of one condition), puts on side A the condition that was there
+    less often for this pair (sides counterbalanced), and the least heard clip of each.
+    `taken`: the clip ids of every earlier page, side A first.
+    """
+    if trials_per_participant < 1:
+        raise StudyError("pages per participant must be at least 1")
+    by_condition: dict[str, list[PoolClip]] = defaultdict(list)
+    for clip in sorted(pool, key=lambda clip: clip.clip_id):
+        by_condition[clip.condition].append(clip)
+    pairs = [
+        (x, y)
+        for x, y in itertools.combinations(sorted(by_condition), 2)
+        if clip_group(x) == clip_group(y)
+    ]
+    if not pairs:
+        raise StudyError("a pairwise study needs two conditions of the same genre and length")
+    condition_of = {clip.clip_id: clip.condition for clip in pool}
+    exposure: Counter = Counter()
+    compared: Counter = Counter()
+    sides: Counter = Counter()
+    for page in taken:
+        exposure.update(page)
+        if len(page) == 2 and all(clip_id in condition_of for clip_id in page):
+            a, b = (condition_of[clip_id] for clip_id in page)
+            compared[frozenset((a, b))] += 1
+            sides[(a, b)] += 1
+    rng = random.Random(seed)
+    mine: Counter = Counter()
+    planned: list[list[tuple[int, str]]] = []
+    for _ in range(trials_per_participant):
+        x, y = min(
+            pairs,
+            key=lambda pair: (compared[frozenset(pair)], mine[frozenset(pair)], rng.random()),
+        )
+        first, second = (x, y) if (sides[(x, y)], rng.random()) < (sides[(y, x)], 0.5) else (y, x)
+        page = [
+            _least(by_condition[first], exposure, rng),
+            _least(by_condition[second], exposure, rng),
+        ]
+        compared[frozenset((x, y))] += 1
+        mine[frozenset((x, y))] += 1
+        sides[(first, second)] += 1
+        exposure.update(clip.clip_id for clip in page)
+        planned.append([(clip.clip_id, _PAGE_ROLES.get(clip.role, "test")) for clip in page])
+    return planned
+
+
+def plan_mushra(
+    pool: Sequence[PoolClip],
+    *,
+    trials_per_participant: int,
+    taken: Sequence[Sequence[int]],
+    seed: int,
+) -> list[list[tuple[int, str]]]:
+    """Multi-stimulus pages for one participant: (clip id, role) in the order shown.
+
+    Each page holds one clip of every condition of one genre and length — the hidden
+    reference, the low anchor and each test condition — the least heard clip of each, in a
+    seeded random order; pages go to the least used genre first.
+    """
+    if trials_per_participant < 1:
+        raise StudyError("pages per participant must be at least 1")
+    groups: dict[tuple[str, str, str], dict[str, list[PoolClip]]] = defaultdict(
+        lambda: defaultdict(list)
+    )
+    for clip in sorted(pool, key=lambda clip: clip.clip_id):
+        groups[clip_group(clip.condition)][clip.condition].append(clip)
+    for group, conditions in groups.items():
+        roles = {clip.role for clips in conditions.values() for clip in clips}
+        if not {"reference", "anchor"} <= roles or len(conditions) < 3:
+            name = "/".join(part.strip("/") for part in group if part) or "imported clips"
+            raise StudyError(
+                f"a multi-stimulus page of {name} needs a reference, an anchor and a test condition"
+            )
+    group_of = {clip.clip_id: clip_group(clip.condition) for clip in pool}
+    exposure: Counter = Counter()
+    used: Counter = Counter()
+    for page in taken:
+        exposure.update(page)
+        if page and page[0] in group_of:
+            used[group_of[page[0]]] += 1
+    rng = random.Random(seed)
+    planned: list[list[tuple[int, str]]] = []
+    for _ in range(trials_per_participant):
+        group = min(sorted(groups), key=lambda g: (used[g], rng.random()))
+        page = [_least(clips, exposure, rng) for _, clips in sorted(groups[group].items())]
+        rng.shuffle(page)
+        used[group] += 1
+        exposure.update(clip.clip_id for clip in page)
+        planned.append([(clip.clip_id, _PAGE_ROLES.get(clip.role, "test")) for clip in page])
+    return planned

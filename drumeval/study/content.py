@@ -50,6 +50,40 @@ CRITERION_KEYS = tuple(criterion.key for criterion in CRITERIA)
 SCALE: tuple[tuple[int, str], ...] = ((-2, "--"), (-1, "-"), (0, "0"), (1, "+"), (2, "++"))
 SCALE_HELP = "-- very poor · - poor · 0 neutral · + good · ++ very good"
 
+# A study's own criteria (`[[criteria]]` in its TOML) choose one of these scales.
+LIKERT7: tuple[tuple[int, str], ...] = tuple((value, str(value)) for value in range(1, 8))
+SLIDER_RANGE = (0, 100)
+SCALES: dict[str, tuple[tuple[int, str], ...] | None] = {
+    "symbols5": SCALE,  # −2…+2 shown as -- - 0 + ++
+    "likert7": LIKERT7,  # 1…7
+    "slider100": None,  # 0…100, starts unset: it counts only once it was moved
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    """A study's own question: a criterion on a `scale`, or (`scale` = "choice") one of
+    `options`. `key` names the answer in the database and the exports."""
+
+    key: str
+    label: str
+    help: str = ""
+    scale: str = "symbols5"
+    options: tuple[str, ...] = ()
+    required: bool = True
+
+    def accepts(self, value: object) -> bool:
+        """Whether `value` is an answer of this question (None: not answered)."""
+        if self.scale == "choice":
+            return value in self.options
+        if isinstance(value, bool) or not isinstance(value, int):
+            return False
+        choices = SCALES[self.scale]
+        if choices is None:
+            return SLIDER_RANGE[0] <= value <= SLIDER_RANGE[1]
+        return value in {choice for choice, _ in choices}
+
+
 GENRE_QUESTION = "Which genre is this?"
 GENRE_DEFINITION = "Which genre it sounds like: techno-house or jazz-soul."
 CANT_TELL = "cant_tell"  # no confidence is asked after this answer

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from db import repository
 from db.engine import transaction
+from db.models import PAIRWISE_OUTCOMES
 from drumeval import clipserve, clipstore
 from drumeval.errors import (
     InvalidTokenError,
@@ -30,7 +31,7 @@ from drumeval.errors import (
     StudyNotFoundError,
 )
 from drumeval.study import content, headphone
-from drumeval.study.assignment import assign_with_gold
+from drumeval.study.assignment import assign_with_gold, plan_mushra, plan_pairs
 from drumeval.study.tokens import hash_token, looks_like_token, new_token
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
@@ -44,6 +45,8 @@ class Step(Enum):
     HEADPHONES = "headphones"
     INSTRUCTIONS = "instructions"
     RATING = "rating"
+    PAIR = "pair"  # pairwise: two clips, A / B / tie / both bad
+    MUSHRA = "mushra"  # several clips, one 0–100 score each
     FINISHED = "finished"
     SCREENED_OUT = "screened_out"
     RETURNED = "returned"  # left, or their place was released after a long pause
@@ -62,10 +65,24 @@ class StudyDesign:
     screened_out_code: str | None = None
     returned_code: str | None = None
     headphone_screen: str = headphone.DEFAULT_SCREEN  # antiphase, huggins or both
+    trial_type: str = "rating"  # "pairwise", "mushra": pages of several clips (`TrialPage`)
+    reason: str = "optional"  # pairwise: "optional", "required" or "none"
+    # rating: the study's own criteria and questions (None: the thesis's form)
+    criteria: tuple[content.Question, ...] | None = None
 
     @classmethod
     def from_json(cls, design: Mapping[str, Any]) -> "StudyDesign":
         return cls(
+            trial_type=str(design.get("trial_type", "rating")),
+            reason=str(design.get("reason", "optional")),
+            criteria=(
+                tuple(
+                    content.Question(**{**question, "options": tuple(question.get("options", ()))})
+                    for question in design["criteria"]
+                )
+                if design.get("criteria")
+                else None
+            ),
             clips_per_participant=int(design.get("clips_per_participant", 12)),
             min_listen_seconds=design.get("min_listen_seconds"),
             headphone_check=bool(design.get("headphone_check", True)),
@@ -139,8 +156,18 @@ class ClipDraft:
     answers: Mapping[str, Any] = field(default_factory=dict)
 
 
-def draft_answers(answers: Mapping[str, Any]) -> dict[str, Any]:
-    """The answers worth keeping: known questions with valid values, the comment cut short."""
+def draft_answers(
+    answers: Mapping[str, Any], criteria: tuple[content.Question, ...] | None = None
+) -> dict[str, Any]:
+    """The answers worth keeping: known questions with valid values, the comment cut short.
+
+    `criteria`: the study's own questions (None: the thesis's form)."""
+    if criteria is not None:
+        kept = {q.key: answers[q.key] for q in criteria if q.accepts(answers.get(q.key))}
+        comment = answers.get("comment")
+        if isinstance(comment, str) and comment:
+            kept["comment"] = comment[: content.COMMENT_MAX_CHARS]
+        return kept
     valid: dict[str, Any] = {
         criterion.key: {value for value, _ in content.SCALE} for criterion in content.CRITERIA
     }
@@ -186,12 +213,50 @@ class ClipToRate:
 
 
 @dataclass(frozen=True)
+class Stimulus:
+    """One clip of a page, as the evaluator may know it: a slot (A, B, 1, 2…) and audio."""
+
+    slot: int
+    audio_sha256: str
+    audio_format: str
+    duration_s: float
+    min_listen_seconds: float
+
+    def audio_url(self) -> str:
+        """Where the browser fetches the audio; checks the file is there."""
+        return clipserve.check_servable(self.audio_sha256, self.audio_format)
+
+
+@dataclass(frozen=True)
+class TrialPage:
+    """A pairwise or multi-stimulus page: its clips in slot order and what was kept of it."""
+
+    trial_id: int
+    number: int  # 1..total
+    total: int
+    trial_type: str
+    stimuli: tuple[Stimulus, ...]
+    heard: Mapping[int, float] = field(default_factory=dict)  # slot -> seconds heard
+    answers: Mapping[str, Any] = field(default_factory=dict)
+
+    def unheard(self, heard: Mapping[int, float]) -> list[int]:
+        """Slots not heard for their minimum yet (half a second of slack)."""
+        return [
+            stimulus.slot
+            for stimulus in self.stimuli
+            if max(heard.get(stimulus.slot, 0.0), self.heard.get(stimulus.slot, 0.0)) + 0.5
+            < stimulus.min_listen_seconds
+        ]
+
+
+@dataclass(frozen=True)
 class Progress:
     """Where one participant stands."""
 
     participant_id: int
     step: Step
     clip: ClipToRate | None = None
+    page: TrialPage | None = None
     rated: int = 0
     completion_code: str | None = None
     completion_url: str | None = None
@@ -207,9 +272,27 @@ class RatingForm:
     genre_answer: str | None
     genre_confidence: int | None
     comment: str = ""
+    # the answers to a study's own questions (`criteria`; then scores and genre are unused)
+    answers: Mapping[str, int | str | None] | None = None
+    criteria: tuple[content.Question, ...] | None = None
+
+    def own_answers(self) -> dict[str, int | str]:
+        """The answers to the study's own questions that were given (valid ones only)."""
+        given = self.answers or {}
+        return {q.key: given[q.key] for q in self.criteria or () if q.accepts(given.get(q.key))}
 
     def problems(self) -> list[str]:
         """What is missing or wrong, in words for the evaluator (empty when valid)."""
+        if self.criteria is not None:
+            answered = self.own_answers()
+            problems = [
+                f"Answer “{question.label}”."
+                for question in self.criteria
+                if question.required and question.key not in answered
+            ]
+            if len(self.comment) > content.COMMENT_MAX_CHARS:
+                problems.append(f"Keep the comment under {content.COMMENT_MAX_CHARS} characters.")
+            return problems
         problems = [
             f"Rate “{criterion.label}”."
             for criterion in content.CRITERIA
@@ -376,6 +459,8 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
             return Progress(step=Step.HEADPHONES, **base)
         if participant.status != "in_progress":
             return Progress(step=Step.INSTRUCTIONS, **base)
+        if study.design.trial_type != "rating":
+            return _trial_progress(session, study, participant, base)
         rows = repository.assignment_rows(session, participant_id=participant.id)
         rated = sum(1 for _, _, rating in rows if rating is not None and not rating.is_training)
         pending = [(assignment, clip) for assignment, clip, rating in rows if rating is None]
@@ -410,6 +495,43 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
             ),
             **base,
         )
+
+
+def _trial_progress(session, study: StudyInfo, participant, base: dict[str, Any]) -> Progress:
+    rows = repository.trial_rows(session, participant_id=participant.id)
+    done = sum(answered for _, _, answered in rows)
+    pending = [(trial, stimuli) for trial, stimuli, answered in rows if not answered]
+    if not pending:
+        return Progress(step=Step.FINISHED, rated=done, **base)
+    trial, stimuli = pending[0]
+    pairwise = study.design.trial_type == "pairwise"
+    return Progress(
+        step=Step.PAIR if pairwise else Step.MUSHRA,
+        rated=done,
+        page=TrialPage(
+            trial_id=trial.id,
+            number=done + 1,
+            total=len(rows),
+            trial_type=trial.trial_type,
+            stimuli=tuple(
+                Stimulus(
+                    slot=stimulus.slot,
+                    audio_sha256=clip.audio_sha256,
+                    audio_format=clip.audio_format,
+                    duration_s=float(clip.duration_s),
+                    min_listen_seconds=(
+                        study.design.minimum_listening(float(clip.duration_s))
+                        if pairwise or study.design.min_listen_seconds is not None
+                        else 0.0  # multi-stimulus: the listener's choice unless set
+                    ),
+                )
+                for stimulus, clip in stimuli
+            ),
+            heard={int(slot): float(seconds) for slot, seconds in (trial.heard or {}).items()},
+            answers=dict(trial.draft_answers or {}),
+        ),
+        **base,
+    )
 
 
 def log_resume(engine, study: StudyInfo, token: object) -> None:
@@ -492,9 +614,13 @@ def start(engine, study: StudyInfo, token: object) -> None:
         if participant.status == "screened_out":
             raise StudyError("This study has ended for you. Thank you for your time.")
         _check_time_left(study, participant)
-        repository.start_assignments(
-            session, participant_id=participant.id, assign=assign_with_gold
-        )
+        if study.design.trial_type == "rating":
+            repository.start_assignments(
+                session, participant_id=participant.id, assign=assign_with_gold
+            )
+        else:
+            plan = plan_pairs if study.design.trial_type == "pairwise" else plan_mushra
+            repository.start_trials(session, participant_id=participant.id, plan=plan)
 
 
 def save_clip_draft(
@@ -511,7 +637,7 @@ def save_clip_draft(
             heard_seconds=max(0.0, float(draft.heard_seconds)),
             heard_spans=[[int(start), int(end)] for start, end in draft.heard_spans],
             play_count=max(0, int(draft.plays)),
-            answers=draft_answers(draft.answers),
+            answers=draft_answers(draft.answers, study.design.criteria),
         )
 
 
@@ -529,6 +655,8 @@ def submit_rating(
 
     The minimum listening time is enforced here too, not only by the locked form.
     """
+    if form.criteria != study.design.criteria:  # the form must ask this study's questions
+        raise RatingError("This form does not match the study's questions; reload the page.")
     problems = form.problems()
     if problems:
         raise RatingError(" ".join(problems))
@@ -547,19 +675,120 @@ def submit_rating(
             raise RatingError(
                 f"Please listen to at least {minimum:.0f} seconds of the clip before rating it."
             )
+    own = form.criteria is not None
     with transaction(engine, write_lock=True) as session:
         _, created = repository.submit_rating(
             session,
             participant_id=participant.id,
             clip_id=clip_id,
-            scores={key: int(value) for key, value in form.scores.items()},
-            genre_answer=form.genre_answer,
-            genre_confidence=form.genre_confidence,
+            scores={} if own else {key: int(value) for key, value in form.scores.items()},
+            genre_answer=None if own else form.genre_answer,
+            genre_confidence=None if own else form.genre_confidence,
             comment=form.comment.strip() or None,
             listened_seconds=float(heard_seconds),
             play_count=int(plays),
+            answers=form.own_answers() if own else None,
         )
         return created
+
+
+def save_page_draft(
+    engine,
+    study: StudyInfo,
+    token: object,
+    *,
+    trial_id: int,
+    heard: Mapping[int, float],
+    answers: Mapping[str, Any],
+) -> None:
+    """Keep a pairwise or multi-stimulus page's listening and answers as they accrue."""
+    kept = {key: value for key, value in answers.items() if key in ("outcome", "reason", "scores")}
+    if isinstance(kept.get("reason"), str):
+        kept["reason"] = kept["reason"][: content.COMMENT_MAX_CHARS]
+    with transaction(engine, write_lock=True) as session:
+        participant = _participant(session, study, token)
+        repository.save_trial_draft(
+            session, participant_id=participant.id, trial_id=trial_id, heard=heard, answers=kept
+        )
+
+
+def _open_page(
+    engine, study: StudyInfo, token: object, trial_id: int
+) -> tuple[int, TrialPage | None]:
+    """The participant and, while it is still unanswered, the page with this id."""
+    with transaction(engine) as session:
+        participant = _participant(session, study, token)
+        _check_time_left(study, participant)
+        page = _trial_progress(session, study, participant, {"participant_id": participant.id}).page
+    if any(trial.trial_id == trial_id for trial in ([page] if page else [])):
+        return participant.id, page
+    return participant.id, None
+
+
+def submit_vote(
+    engine,
+    study: StudyInfo,
+    token: object,
+    *,
+    trial_id: int,
+    outcome: str | None,
+    reason: str = "",
+    heard: Mapping[int, float],
+) -> bool:
+    """Store a pairwise vote (A, B, tie, both bad); True when new, False on a repeat.
+
+    Each side must have been heard for the study's minimum — checked here too, not only by
+    the locked buttons — and a study that requires a reason gets one.
+    """
+    if outcome not in PAIRWISE_OUTCOMES:
+        raise RatingError("Choose A, B, Tie or Both bad.")
+    reason = (reason or "").strip()
+    if study.design.reason == "required" and not reason:
+        raise RatingError("Please say in a few words why.")
+    if len(reason) > content.COMMENT_MAX_CHARS:
+        raise RatingError(f"Keep the reason under {content.COMMENT_MAX_CHARS} characters.")
+    participant_id, page = _open_page(engine, study, token, trial_id)
+    if page is not None:
+        heard = {slot: max(heard.get(slot, 0.0), page.heard.get(slot, 0.0)) for slot in (0, 1)}
+        if page.unheard(heard):
+            raise RatingError("Please listen to both A and B before you vote.")
+    with transaction(engine, write_lock=True) as session:
+        _, created = repository.submit_pairwise_vote(
+            session,
+            participant_id=participant_id,
+            trial_id=trial_id,
+            outcome=outcome,
+            reason=reason if study.design.reason != "none" else None,
+            heard_a_seconds=max(0.0, float(heard.get(0, 0.0))),
+            heard_b_seconds=max(0.0, float(heard.get(1, 0.0))),
+        )
+        return created
+
+
+def submit_scores(
+    engine,
+    study: StudyInfo,
+    token: object,
+    *,
+    trial_id: int,
+    scores: Mapping[int, int | None],
+    heard: Mapping[int, float],
+) -> bool:
+    """Store a multi-stimulus page's 0–100 scores (every sound, each moved at least once:
+    an untouched slider is `None`); True when new, False on a repeat."""
+    if any(score is None for score in scores.values()):
+        raise RatingError("Please move every slider (each sound needs a score).")
+    participant_id, page = _open_page(engine, study, token, trial_id)
+    if page is not None and page.unheard(heard):
+        raise RatingError("Please listen to every sound before you submit.")
+    with transaction(engine, write_lock=True) as session:
+        return repository.submit_mushra_scores(
+            session,
+            participant_id=participant_id,
+            trial_id=trial_id,
+            scores={int(slot): score for slot, score in scores.items()},
+            heard_seconds={int(slot): max(0.0, float(s)) for slot, s in heard.items()},
+        )
 
 
 def withdraw(engine, study: StudyInfo, token: object) -> None:

@@ -583,3 +583,73 @@ def import_clips(
         progress=progress,
     )
     return ImportReport(result.imported, tuple(too_big) + result.skipped, result.duplicates)
+
+
+# --- excerpts ----------------------------------------------------------------------------
+
+
+def excerpt_name(condition: str, first_bar: int, last_bar: int) -> str:
+    """The condition of a clip's bars first…last: `<condition>/bars<first>-<last>`."""
+    return f"{condition}/bars{first_bar}-{last_bar}"
+
+
+def make_excerpts(engine: Engine, clip_ids: Sequence[int], bars: tuple[int, int]) -> list[int]:
+    """The excerpt clip of bars `bars` of each clip (made once, then reused), in order.
+
+    Each is cut from the clip's MIDI at bar boundaries, re-rendered in the clip's kit at the
+    pool's loudness target and stored content-addressed under `excerpt_name`, with the
+    clip's role, genre and model, so that it is a pool clip like any other.
+    """
+    from drumeval.clips import event_ids_to_midi_bytes, excerpt_clip, excerpt_event_ids
+    from drumeval.data.midi import midi_bytes_to_sequence, sequence_to_drum_track
+    from drumeval.registry import GENRES
+
+    first, last = bars
+    target = pool_target_lufs(engine)
+    with transaction(engine) as session:
+        rows = {clip.id: clip for clip in repository.clips_by_id(session, clip_ids=clip_ids)}
+    excerpts = []
+    for clip_id in clip_ids:
+        clip = rows[clip_id]
+        genre = clip.genre if clip.genre in GENRES else next(iter(GENRES))
+        kit = (clip.provenance or {}).get("kit") or GENRES[genre].kit
+        name = excerpt_name(clip.condition, first, last)
+        source = f"the MIDI of clip {clip.public_id}"
+        midi = clipstore.get(clip.midi_sha256, "mid")
+        track = sequence_to_drum_track(midi_bytes_to_sequence(midi, source=source), source=source)
+        cut = excerpt_event_ids(track.event_ids, first_bar=first, last_bar=last)
+        cut_sha = clipstore.sha256_hex(event_ids_to_midi_bytes(cut, kit=kit))
+        with transaction(engine) as session:
+            made_before = repository.clips_of_conditions(session, conditions=[name])
+        known = {sha: id_ for id_, sha, _ in made_before}
+        if cut_sha in known:
+            excerpts.append(known[cut_sha])
+            continue
+        made = excerpt_clip(
+            track.event_ids,
+            midi_sha256=clip.midi_sha256,
+            first_bar=first,
+            last_bar=last,
+            genre=genre,
+            kit=kit,
+            target_lufs=target,
+        )
+        stored = store_clip(
+            engine,
+            made,
+            role=clip.role,
+            condition=name,
+            genre=clip.genre,
+            seed=clip.seed,
+            is_demo=clip.is_demo,
+            target_lufs=target,
+            fields={
+                "model": clip.model,
+                "preset": clip.preset,
+                "corpus_size": clip.corpus_size,
+                "temperature": clip.temperature,
+            },
+            provenance={**made.provenance, "excerpt_of_clip": clip.public_id},
+        )
+        excerpts.append(stored.id)
+    return excerpts

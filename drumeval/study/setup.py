@@ -28,7 +28,7 @@ import re
 import secrets
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlparse
@@ -43,6 +43,8 @@ from db.engine import transaction
 from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
 from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from drumeval.errors import StudyError
+from drumeval.study.assignment import POOL_PREFIXES
+from drumeval.study.content import SCALES, Question
 from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
 from drumeval.study.pool import anchor_name, gold_name, practice_name, reference_name
 
@@ -72,7 +74,20 @@ KNOWN_KEYS = (
     "participant_target",
     "abandon_minutes",
     "screening_rules",
+    "trial_type",
+    "trials_per_participant",
+    "reason",
+    "adaptive",
+    "excerpt_bars",
+    "criteria",
+    "questions",
 )
+TRIAL_TYPES = ("rating", "pairwise", "mushra")
+# Keys only a rating study takes (a pairwise or MUSHRA study counts pages instead).
+RATING_ONLY_KEYS = ("clips_per_participant", "gold", "practice")
+_TABLE_KEYS = ("criteria", "questions")  # arrays of tables: written after the flat keys
+REASON_MODES = ("optional", "required", "none")  # pairwise: the free-text "why?"
+MAX_TRIALS_PER_PARTICIPANT = 100
 
 
 class StudyConfigError(StudyError):
@@ -109,10 +124,27 @@ class StudyConfig:
     returned_code: str | None = None  # Prolific: left, or their place was released
     participant_target: int | None = None  # new starts stop when reached
     abandon_minutes: int | None = None  # inactive this long: the place is released
+    trial_type: str = "rating"  # TRIAL_TYPES
+    trials_per_participant: int | None = None  # pairwise and mushra: pages per participant
+    reason: str = "optional"  # pairwise: REASON_MODES
+    excerpt_bars: tuple[int, int] | None = None  # bars [first, last] cut from each clip
+    # rating: the study's own criteria and categorical questions (None: the thesis's form)
+    criteria: tuple[Question, ...] | None = None
 
     def design(self) -> dict[str, Any]:
         """The design JSON the evaluator flow and the assignment read."""
+        by_type: dict[str, Any] = {}
+        if self.trial_type != "rating":
+            by_type = {"trials_per_participant": self.trials_per_participant}
+        if self.trial_type == "pairwise":
+            by_type["reason"] = self.reason
+        if self.excerpt_bars is not None:
+            by_type["excerpt_bars"] = list(self.excerpt_bars)
+        if self.criteria is not None:
+            by_type["criteria"] = [asdict(question) for question in self.criteria]
         return {
+            "trial_type": self.trial_type,
+            **by_type,
             "clips_per_participant": self.clips_per_participant,
             "min_listen_seconds": self.min_listen_seconds,
             "headphone_check": self.headphone_check,
@@ -175,6 +207,144 @@ def _flag(values: Mapping[str, Any], key: str, default: bool) -> bool:
     return value
 
 
+def _choice(values: Mapping[str, Any], key: str, options: tuple[str, ...]) -> str:
+    value = values.get(key, options[0])
+    if value not in options:
+        raise StudyConfigError(
+            key, f"must be one of {', '.join(map(repr, options))}; got {value!r}"
+        )
+    return value
+
+
+def _excerpt_bars(values: Mapping[str, Any]) -> tuple[int, int] | None:
+    """`[first, last]` bars (1-based, inclusive) of a 60-bar clip, or None for whole clips."""
+    bars = values.get("excerpt_bars")
+    if bars is None:
+        return None
+    if (
+        not isinstance(bars, list)
+        or len(bars) != 2
+        or not all(isinstance(bar, int) and not isinstance(bar, bool) for bar in bars)
+        or not 1 <= bars[0] <= bars[1]
+    ):
+        raise StudyConfigError(
+            "excerpt_bars", f"must be [first, last] bars, 1 ≤ first ≤ last; got {bars!r}"
+        )
+    return bars[0], bars[1]
+
+
+_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def _questions(values: Mapping[str, Any]) -> tuple[Question, ...] | None:
+    """`[[criteria]]` (name, question, help, scale, required) and `[[questions]]` (name,
+    question, help, options, required) as one tuple, criteria first; None when neither."""
+    if "criteria" not in values and "questions" not in values:
+        return None
+    found: list[Question] = []
+    for key in ("criteria", "questions"):
+        entries = values.get(key, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            raise StudyConfigError(key, f"is a list of [[{key}]] tables")
+        for number, entry in enumerate(entries, start=1):
+            where = f"{key}[{number}]"
+            unknown = sorted(
+                set(entry) - {"name", "question", "help", "scale", "options", "required"}
+            )
+            if unknown:
+                raise StudyConfigError(where, f"unknown key {unknown[0]!r}")
+            name = entry.get("name")
+            if not isinstance(name, str) or not _KEY.match(name) or name in ("comment", "genre"):
+                raise StudyConfigError(
+                    where,
+                    "`name` is 1–40 lowercase letters, digits or _ (not comment or genre); "
+                    f"got {name!r}",
+                )
+            question = _text(entry, "question", max_chars=300)
+            if not question:
+                raise StudyConfigError(where, "`question` is missing")
+            help_text = _text(entry, "help", max_chars=1000) or ""
+            required = entry.get("required", True)
+            if not isinstance(required, bool):
+                raise StudyConfigError(where, "`required` is true or false")
+            if key == "criteria":
+                scale = entry.get("scale", "symbols5")
+                if scale not in SCALES:
+                    raise StudyConfigError(
+                        where, f"`scale` is one of {', '.join(map(repr, SCALES))}; got {scale!r}"
+                    )
+                found.append(Question(name, question, help_text, scale, (), required))
+            else:
+                options = entry.get("options")
+                if (
+                    not isinstance(options, list)
+                    or len(options) < 2
+                    or not all(isinstance(o, str) and 0 < len(o) <= 100 for o in options)
+                    or len(set(options)) != len(options)
+                ):
+                    raise StudyConfigError(where, "`options` is a list of two or more texts")
+                found.append(
+                    Question(name, question, help_text, "choice", tuple(options), required)
+                )
+    names = [question.key for question in found]
+    if len(set(names)) != len(names):
+        raise StudyConfigError("criteria", "a name is used twice")
+    if not found:
+        raise StudyConfigError("criteria", "lists no criterion or question")
+    return tuple(found)
+
+
+def _trial_fields(values: Mapping[str, Any], trial_type: str) -> dict[str, Any]:
+    """What a trial type adds or changes: pages per participant, the reason, anchors."""
+    if trial_type == "rating":
+        for key in ("trials_per_participant", "reason", "adaptive"):
+            if key in values:
+                raise StudyConfigError(key, 'applies to trial_type = "pairwise" or "mushra"')
+        return {
+            "clips_per_participant": _whole(
+                values, "clips_per_participant", low=1, high=MAX_CLIPS_PER_PARTICIPANT
+            ),
+            "references": _whole(values, "references", low=0, high=100, default=1),
+            "anchors": _whole(values, "anchors", low=0, high=100, default=1),
+            "practice": _flag(values, "practice", True),
+            "criteria": _questions(values),
+        }
+    for key in (*RATING_ONLY_KEYS[:2], "criteria", "questions"):
+        if key in values:
+            raise StudyConfigError(
+                key, f"applies to rating studies; a {trial_type} study sets trials_per_participant"
+            )
+    if _flag(values, "practice", False):
+        raise StudyConfigError("practice", "a practice clip applies to rating studies")
+    trials = _whole(values, "trials_per_participant", low=1, high=MAX_TRIALS_PER_PARTICIPANT)
+    fields: dict[str, Any] = {
+        "trials_per_participant": trials,
+        "clips_per_participant": trials,
+        "practice": False,
+    }
+    if trial_type == "pairwise":
+        if "reason" in values:
+            fields["reason"] = _choice(values, "reason", REASON_MODES)
+        if _flag(values, "adaptive", False):
+            raise StudyConfigError(
+                "adaptive", "adaptive pair scheduling is not available yet; set it to false"
+            )
+        fields["references"] = _whole(values, "references", low=0, high=100, default=0)
+        fields["anchors"] = _whole(values, "anchors", low=0, high=100, default=0)
+        if len(values.get("conditions") or ()) + bool(fields["references"]) < 2:
+            raise StudyConfigError(
+                "conditions", "a pairwise study compares at least two conditions"
+            )
+        return fields
+    for key in ("reason", "adaptive"):
+        if key in values:
+            raise StudyConfigError(key, 'applies to trial_type = "pairwise"')
+    # MUSHRA: every page holds the hidden reference and the low anchor of the excerpt
+    fields["references"] = _whole(values, "references", low=1, high=100, default=1)
+    fields["anchors"] = _whole(values, "anchors", low=1, high=100, default=1)
+    return fields
+
+
 def validate_config(values: Mapping[str, Any]) -> StudyConfig:
     """Check every field of a parsed config; the first problem is raised, naming its key."""
     from drumeval.study.flow import check_slug
@@ -229,21 +399,19 @@ def validate_config(values: Mapping[str, Any]) -> StudyConfig:
                 "screening_rules", f"must be a list of rules among {', '.join(SCREENING_RULES)}"
             )
         rules = tuple(rules)
+    trial_type = _choice(values, "trial_type", TRIAL_TYPES)
     return StudyConfig(
         title=title,
         public_title=public_title,
         slug=slug,
         conditions=tuple(conditions),
         clips_per_condition=_whole(values, "clips_per_condition", low=1, high=1000),
-        clips_per_participant=_whole(
-            values, "clips_per_participant", low=1, high=MAX_CLIPS_PER_PARTICIPANT
-        ),
         seed=_whole(values, "seed", low=0, high=2**31 - 1, default=0),
-        references=_whole(values, "references", low=0, high=100, default=1),
-        anchors=_whole(values, "anchors", low=0, high=100, default=1),
         gold=_whole(values, "gold", low=0, high=100, default=0),
         screening_rules=rules,
-        practice=_flag(values, "practice", True),
+        trial_type=trial_type,
+        excerpt_bars=_excerpt_bars(values),
+        **_trial_fields(values, trial_type),
         min_listen_seconds=None if minimum is None else float(minimum),
         headphone_check=_flag(values, "headphone_check", True),
         headphone_screen=screen,
@@ -271,9 +439,10 @@ def parse_config(text: str) -> StudyConfig:
 def config_to_toml(values: Mapping[str, Any]) -> str:
     """TOML text for a flat config (what the admin form writes; `parse_config` reads it back)."""
     lines = []
+    rating = values.get("trial_type", "rating") == "rating"
     for key in KNOWN_KEYS:
         value = values.get(key)
-        if value is None:
+        if value is None or (not rating and key in RATING_ONLY_KEYS) or key in _TABLE_KEYS:
             continue
         if isinstance(value, bool):
             rendered = "true" if value else "false"
@@ -283,9 +452,32 @@ def config_to_toml(values: Mapping[str, Any]) -> str:
             rendered = json.dumps(value, ensure_ascii=False)  # a valid TOML basic string
         else:
             rendered = (
-                "[" + ", ".join(json.dumps(str(item), ensure_ascii=False) for item in value) + "]"
+                "["
+                + ", ".join(
+                    repr(item)
+                    if isinstance(item, int)
+                    else json.dumps(str(item), ensure_ascii=False)
+                    for item in value
+                )
+                + "]"
             )
         lines.append(f"{key} = {rendered}")
+    for question in values.get("criteria") or ():  # a design's questions, as TOML tables
+        question = question if isinstance(question, Question) else Question(**question)
+        choice = question.scale == "choice"
+        lines += [
+            "",
+            "[[questions]]" if choice else "[[criteria]]",
+            f"name = {json.dumps(question.key)}",
+            f"question = {json.dumps(question.label, ensure_ascii=False)}",
+            f"help = {json.dumps(question.help, ensure_ascii=False)}",
+            (
+                f"options = {json.dumps(list(question.options), ensure_ascii=False)}"
+                if choice
+                else f"scale = {json.dumps(question.scale)}"
+            ),
+            f"required = {'true' if question.required else 'false'}",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -342,16 +534,13 @@ def _seeded_pick(rows: list[tuple[int, str]], count: int, seed: int) -> tuple[in
     return tuple(ordered[index][0] for index in sorted(int(i) for i in chosen))
 
 
-_POOL_PREFIXES = re.compile(r"^(demo/)?(kit-[a-z0-9]+/)?")
-
-
 def _parts(condition: str) -> tuple[str, str, int] | None:
     """(prefix, corpus, bars) of a generated condition name; None for an imported one.
 
     The prefix (`demo/`, `kit-<name>/`, both or none) names the pool the clip belongs to;
     its references, anchors and practice clip carry the same prefix.
     """
-    prefix = _POOL_PREFIXES.match(condition).group(0)  # type: ignore[union-attr]
+    prefix = POOL_PREFIXES.match(condition).group(0)  # type: ignore[union-attr]
     parts = condition.removeprefix(prefix).split("/")
     if len(parts) == 5 and parts[4].endswith("bars") and parts[4][:-4].isdigit():
         return prefix, parts[2], int(parts[4][:-4])
@@ -410,7 +599,7 @@ def select_clips(engine: Engine, config: StudyConfig) -> Selection:
             raise StudyConfigError("practice", f"the pool has no practice clip ({practice!r})")
         training = _seeded_pick(by_condition[practice], 1, config.seed)[0]
     total = sum(len(ids) for ids in trial.values())
-    if config.clips_per_participant > total:
+    if config.trial_type == "rating" and config.clips_per_participant > total:
         raise StudyConfigError(
             "clips_per_participant",
             f"asks for {config.clips_per_participant} clips but the study has {total}",
@@ -544,6 +733,27 @@ class StudySummary:
     archived: bool = False
 
 
+def excerpt_selection(engine: Engine, selection: Selection, bars: tuple[int, int]) -> Selection:
+    """The selection with each clip replaced by its excerpt (`pool.make_excerpts`); a bar
+    range beyond a clip is a `StudyConfigError` on `excerpt_bars`."""
+    from drumeval.clips import ConditionError
+    from drumeval.study.pool import make_excerpts
+
+    try:
+        trial = {
+            condition: tuple(make_excerpts(engine, ids, bars))
+            for condition, ids in selection.trial.items()
+        }
+        training = (
+            None
+            if selection.training is None
+            else make_excerpts(engine, [selection.training], bars)[0]
+        )
+    except ConditionError as error:
+        raise StudyConfigError("excerpt_bars", str(error)) from None
+    return Selection(trial, training)
+
+
 def create_study(
     engine: Engine, config_text: str, *, is_demo: bool = False, base_url: str | None = None
 ) -> StudySummary:
@@ -553,6 +763,8 @@ def create_study(
     """
     config = parse_config(config_text)
     selection = select_clips(engine, config)
+    if config.excerpt_bars is not None:  # the same segment of every chosen clip, cut once
+        selection = excerpt_selection(engine, selection, config.excerpt_bars)
     with transaction(engine, write_lock=True) as session:
         study = repository.create_study(
             session,

@@ -29,7 +29,7 @@ def flow_study(db_engine, tmp_path, monkeypatch) -> StudyData:
 
 
 @pytest.mark.parametrize("fmt", export.EXPORT_FORMATS)
-@pytest.mark.parametrize("table", export.EXPORT_TABLES)
+@pytest.mark.parametrize("table", export.TABLES_OF_TRIAL_TYPE["rating"])
 def test_every_table_round_trips_in_every_format(simulated, table, fmt):
     frame = export.export_table(simulated, table, n_resamples=RESAMPLES)
     payload = export.to_bytes(frame, fmt)

@@ -26,6 +26,10 @@ TABLES = {
     "participants",
     "assignments",
     "ratings",
+    "trials",
+    "trial_stimuli",
+    "pairwise_votes",
+    "mushra_scores",
     "events",
     "alembic_version",
 }
@@ -296,6 +300,26 @@ def test_0003_allows_gold_clips_released_places_targets_and_no_confidence(empty_
         engine.dispose()
 
 
+def _add_a_started_participant(connection, sha: str) -> None:
+    """An open study, a clip and a participant with one assignment, in plain SQL (for a
+    schema before the newest)."""
+    for statement in (
+        "INSERT INTO studies (slug, title, status, design, is_demo, declined_count,"
+        " created_at, grace_minutes) VALUES ('old', 'Old', 'open', '{}', false, 0,"
+        " CURRENT_TIMESTAMP, 30)",
+        "INSERT INTO clips (public_id, role, condition, midi_sha256, audio_sha256,"
+        " audio_format, duration_s, metrics, provenance, is_demo, created_at) VALUES"
+        f" ('c1', 'generated', 'a/b', '{sha}', '{sha}', 'opus', 10, '{{}}', '{{}}',"
+        " false, CURRENT_TIMESTAMP)",
+        "INSERT INTO participants (study_id, public_id, token_sha256, external_ids,"
+        f" consented_at, status) VALUES (1, 'p1', '{sha}', '{{}}', CURRENT_TIMESTAMP,"
+        " 'in_progress')",
+        "INSERT INTO assignments (participant_id, clip_id, position, is_training)"
+        " VALUES (1, 1, 0, false)",
+    ):
+        connection.execute(text(statement))
+
+
 def test_0004_keeps_listening_and_draft_answers_on_assignments(empty_db_url):
     """Assignments made before 0004 start with nothing heard and no draft; the new columns
     refuse negative counts, and the downgrade takes them away again."""
@@ -309,21 +333,7 @@ def test_0004_keeps_listening_and_draft_answers_on_assignments(empty_db_url):
     try:
         command.upgrade(_alembic_config(engine), "0003")
         with engine.begin() as connection:
-            for statement in (
-                "INSERT INTO studies (slug, title, status, design, is_demo, declined_count,"
-                " created_at, grace_minutes) VALUES ('old', 'Old', 'open', '{}', false, 0,"
-                " CURRENT_TIMESTAMP, 30)",
-                "INSERT INTO clips (public_id, role, condition, midi_sha256, audio_sha256,"
-                " audio_format, duration_s, metrics, provenance, is_demo, created_at) VALUES"
-                f" ('c1', 'generated', 'a/b', '{sha}', '{sha}', 'opus', 10, '{{}}', '{{}}',"
-                " false, CURRENT_TIMESTAMP)",
-                "INSERT INTO participants (study_id, public_id, token_sha256, external_ids,"
-                f" consented_at, status) VALUES (1, 'p1', '{sha}', '{{}}', CURRENT_TIMESTAMP,"
-                " 'in_progress')",
-                "INSERT INTO assignments (participant_id, clip_id, position, is_training)"
-                " VALUES (1, 1, 0, false)",
-            ):
-                connection.execute(text(statement))
+            _add_a_started_participant(connection, sha)
         upgrade_database(engine)
         listening = text(
             "SELECT heard_seconds, heard_spans, play_count, draft_answers FROM assignments"
@@ -337,5 +347,37 @@ def test_0004_keeps_listening_and_draft_answers_on_assignments(empty_db_url):
         columns = {column["name"] for column in inspect(engine).get_columns("assignments")}
         assert columns == {"id", "participant_id", "clip_id", "position", "is_training"}
         assert current_revisions(engine) == ("0003",)
+    finally:
+        engine.dispose()
+
+
+def test_0006_adds_trial_types_and_keeps_every_participant(empty_db_url):
+    """Studies made before 0006 are rating studies with their participants and assignments
+    intact (the column is added in place: copying `studies` would cascade-delete them);
+    an unknown trial type is refused, and the downgrade takes the new tables away."""
+    from alembic import command
+    from sqlalchemy.exc import IntegrityError
+
+    from db.engine import _alembic_config
+
+    sha = "cd" * 32
+    engine = make_engine(empty_db_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0005")
+        with engine.begin() as connection:
+            _add_a_started_participant(connection, sha)
+        upgrade_database(engine)
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT trial_type FROM studies")).one() == ("rating",)
+            assert connection.execute(text("SELECT count(*) FROM participants")).scalar() == 1
+            assert connection.execute(text("SELECT count(*) FROM assignments")).scalar() == 1
+        with pytest.raises(IntegrityError), engine.begin() as connection:
+            connection.execute(text("UPDATE studies SET trial_type = 'vibes'"))
+        command.downgrade(_alembic_config(engine), "0005")
+        assert "trial_type" not in {c["name"] for c in inspect(engine).get_columns("studies")}
+        assert "trials" not in inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            assert connection.execute(text("SELECT count(*) FROM participants")).scalar() == 1
+        assert current_revisions(engine) == ("0005",)
     finally:
         engine.dispose()

@@ -1,0 +1,131 @@
+"""Study TOML for pairwise and MUSHRA studies: the fields each type takes, errors that name
+the key, and a study created from the pool whose participants get pages."""
+
+import pytest
+
+from db.engine import transaction
+from db.models import Study
+from drumeval.study import flow, setup
+from tests.study.pool_factory import GENERATED, add_pool
+
+PAIRWISE = """
+title = "Pairs"
+slug = "pairs"
+trial_type = "pairwise"
+seed = 2
+conditions = [
+  "drums_rnn/thesis/techno-house-700/t1/4bars",
+  "music_vae/thesis-longbar/techno-house-700/t1/4bars",
+]
+clips_per_condition = 2
+trials_per_participant = 4
+references = 1
+min_listen_seconds = 2
+reason = "required"
+adaptive = false
+headphone_check = false
+"""
+MUSHRA = """
+title = "Pages"
+slug = "pages"
+trial_type = "mushra"
+conditions = [
+  "drums_rnn/thesis/techno-house-700/t1/4bars",
+  "music_vae/thesis-longbar/techno-house-700/t1/4bars",
+]
+clips_per_condition = 2
+trials_per_participant = 2
+headphone_check = false
+"""
+
+
+def test_pairwise_and_mushra_configs_parse_with_their_defaults():
+    pairs = setup.parse_config(PAIRWISE)
+    assert (pairs.trial_type, pairs.trials_per_participant, pairs.reason) == (
+        "pairwise",
+        4,
+        "required",
+    )
+    assert (pairs.references, pairs.anchors, pairs.practice) == (1, 0, False)
+    design = pairs.design()
+    assert design["trial_type"] == "pairwise" and design["trials_per_participant"] == 4
+    pages = setup.parse_config(MUSHRA + "excerpt_bars = [1, 2]\n")
+    assert (pages.references, pages.anchors, pages.excerpt_bars) == (1, 1, (1, 2))
+    for config in (pairs, pages):  # what the admin form writes reads back the same
+        text = setup.config_to_toml({**config.design(), "title": config.title, "slug": config.slug})
+        assert setup.parse_config(text) == config
+    assert (
+        setup.parse_config(
+            setup.config_to_toml(
+                {
+                    "title": "t",
+                    "slug": "rated",
+                    "conditions": ["a"],
+                    "clips_per_condition": 1,
+                    "clips_per_participant": 1,
+                }
+            )
+        ).trial_type
+        == "rating"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "field", "words"),
+    [
+        (PAIRWISE.replace('"pairwise"', '"duel"'), "trial_type", "must be one of"),
+        (PAIRWISE.replace("trials_per_participant = 4\n", ""), "trials_per_participant", "missing"),
+        (PAIRWISE + "clips_per_participant = 4\n", "clips_per_participant", "rating studies"),
+        (PAIRWISE + "practice = true\n", "practice", "rating studies"),
+        (PAIRWISE.replace('reason = "required"', 'reason = "maybe"'), "reason", "must be one of"),
+        (PAIRWISE.replace("adaptive = false", "adaptive = true"), "adaptive", "not available"),
+        (
+            PAIRWISE.replace(
+                '  "music_vae/thesis-longbar/techno-house-700/t1/4bars",\n', ""
+            ).replace("references = 1", "references = 0"),
+            "conditions",
+            "at least two",
+        ),
+        (MUSHRA + "anchors = 0\n", "anchors", "between 1 and"),
+        (MUSHRA + 'reason = "optional"\n', "reason", "pairwise"),
+        (MUSHRA + "excerpt_bars = [5, 2]\n", "excerpt_bars", "first ≤ last"),
+        (MUSHRA + 'excerpt_bars = ["a", 2]\n', "excerpt_bars", "[first, last]"),
+    ],
+)
+def test_bad_trial_configs_name_the_field(text, field, words):
+    with pytest.raises(setup.StudyConfigError) as raised:
+        setup.parse_config(text)
+    assert raised.value.field == field and words in str(raised.value)
+
+
+def test_a_pairwise_study_from_the_pool_gives_pages_of_one_pair(db_engine):
+    add_pool(db_engine)
+    summary = setup.create_study(db_engine, PAIRWISE)
+    assert summary.clips == 5  # 2 + 2 generated, 1 reference; no practice clip, no anchor
+    setup.open_study(db_engine, "pairs")
+    with transaction(db_engine) as session:
+        assert session.query(Study).one().trial_type == "pairwise"
+    study = flow.load_study(db_engine, "pairs")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(
+        db_engine, study, token, {key: options[0] for key, _, options in flow.content.QUESTIONNAIRE}
+    )
+    flow.start(db_engine, study, token)
+    progress = flow.progress(db_engine, study, token)
+    assert progress.step is flow.Step.PAIR and progress.page.total == 4
+    assert len(progress.page.stimuli) == 2
+
+
+def test_a_mushra_study_from_the_pool_has_every_condition_on_a_page(db_engine):
+    add_pool(db_engine)
+    setup.create_study(db_engine, MUSHRA)
+    setup.open_study(db_engine, "pages")
+    study = flow.load_study(db_engine, "pages")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(
+        db_engine, study, token, {key: options[0] for key, _, options in flow.content.QUESTIONNAIRE}
+    )
+    flow.start(db_engine, study, token)
+    page = flow.progress(db_engine, study, token).page
+    assert len(page.stimuli) == len(GENERATED) + 2  # with the hidden reference and the anchor
+    assert all(stimulus.min_listen_seconds == 0.0 for stimulus in page.stimuli)

@@ -19,6 +19,7 @@ PUBLIC_PAGES = [
         icon=":material/library_music:",
         url_path="training-data",
     ),
+    st.Page("pages/arena.py", title="Arena", icon=":material/compare_arrows:", url_path="arena"),
 ]
 # Evaluators arrive by invite link and see no navigation: nothing on their screen may hint
 # at which model made a clip.

@@ -54,6 +54,8 @@ PAIRWISE_OUTCOMES = ("a", "b", "tie", "both_bad")
 # A multi-stimulus page: the hidden reference, the low anchor and the conditions tested.
 STIMULUS_ROLES = ("test", "reference", "anchor")
 MUSHRA_RANGE = (0, 100)
+# Why a pairwise vote is stored but not counted (`drumeval.study.arena`): NULL = counted.
+VOTE_FLAGS = ("burst",)
 
 
 def utc_now() -> datetime:
@@ -318,6 +320,7 @@ class PairwiseVote(Base):
         CheckConstraint("heard_b_seconds >= 0", name="heard_b_seconds"),
         UniqueConstraint("trial_id", name="uq_pairwise_votes_trial_id"),
         Index("ix_pairwise_votes_study", "study_id"),
+        CheckConstraint(_one_of("flag", VOTE_FLAGS), name="flag"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -329,6 +332,7 @@ class PairwiseVote(Base):
     heard_a_seconds: Mapped[float] = mapped_column(Float)
     heard_b_seconds: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
+    flag: Mapped[str | None] = mapped_column(String(16))  # VOTE_FLAGS; None: counted
 
 
 class MushraScore(Base):

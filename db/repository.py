@@ -1378,6 +1378,7 @@ def pairwise_vote_rows(session: Session, *, study_id: int) -> list[dict[str, Any
             clip_b.public_id,
             PairwiseVote.heard_a_seconds,
             PairwiseVote.heard_b_seconds,
+            PairwiseVote.flag,
         )
         .join(a, (a.trial_id == PairwiseVote.trial_id) & (a.slot == 0))
         .join(b, (b.trial_id == PairwiseVote.trial_id) & (b.slot == 1))
@@ -1398,6 +1399,7 @@ def pairwise_vote_rows(session: Session, *, study_id: int) -> list[dict[str, Any
         "clip_b",
         "heard_a_seconds",
         "heard_b_seconds",
+        "flag",  # None: counted; else why it is left out of rankings (`VOTE_FLAGS`)
     )
     return [dict(zip(keys, row, strict=True)) for row in rows]
 
@@ -1586,3 +1588,79 @@ def _validated_listening(
 
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+# --- the public arena (`drumeval.study.arena`) -----------------------------------------------
+
+
+def join_arena(session: Session, *, study_id: int, token_sha256: str) -> Participant:
+    """An arena visitor: a participant of the standing pairwise study, taking part at once
+    (no questionnaire, no screening, nothing about them but the hash of a session token)."""
+    participant = create_participant(
+        session, study_id=study_id, token_sha256=token_sha256, external_ids={}
+    )
+    participant.status = "in_progress"
+    participant.started_at = utc_now()
+    session.flush()
+    return participant
+
+
+def study_trial_clips(session: Session, *, study_id: int) -> list[Clip]:
+    """A study's trial clips (not its practice clip), by id."""
+    return list(
+        session.scalars(
+            select(Clip)
+            .join(StudyClip, StudyClip.clip_id == Clip.id)
+            .where(StudyClip.study_id == study_id, StudyClip.purpose == "trial")
+            .order_by(Clip.id)
+        )
+    )
+
+
+def add_arena_trial(session: Session, *, participant_id: int, clip_ids: Iterable[int]) -> Trial:
+    """One more pair for an arena visitor, after their last one (clip_ids in slot order)."""
+    require_write_lock(session)
+    participant = _participant(session, participant_id)
+    last = session.scalar(
+        select(func.max(Trial.position)).where(Trial.participant_id == participant_id)
+    )
+    trial = Trial(
+        participant_id=participant_id,
+        study_id=participant.study_id,
+        position=(last or 0) + 1,
+        trial_type="pairwise",
+    )
+    session.add(trial)
+    session.flush()
+    session.add_all(
+        TrialStimulus(trial_id=trial.id, slot=slot, clip_id=clip_id, role="test")
+        for slot, clip_id in enumerate(clip_ids)
+    )
+    session.flush()
+    return trial
+
+
+def participant_votes(session: Session, *, participant_id: int) -> list[PairwiseVote]:
+    """A participant's pairwise votes, oldest first (the arena's rate limit and burst check)."""
+    return list(
+        session.scalars(
+            select(PairwiseVote)
+            .where(PairwiseVote.participant_id == participant_id)
+            .order_by(PairwiseVote.created_at, PairwiseVote.id)
+        )
+    )
+
+
+def flag_votes(session: Session, *, vote_ids: list[int], flag: str) -> None:
+    """Mark votes as stored but not counted (`db.models.VOTE_FLAGS`, checked by the schema);
+    an audit event says how many."""
+    require_write_lock(session)
+    if not vote_ids:
+        return
+    votes = list(session.scalars(select(PairwiseVote).where(PairwiseVote.id.in_(vote_ids))))
+    for vote in votes:
+        vote.flag = flag
+    first = votes[0]
+    _append_event(
+        session, first.study_id, first.participant_id, "flag", {"votes": len(votes), "flag": flag}
+    )

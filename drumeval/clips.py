@@ -49,6 +49,7 @@ INTERPOLATION_STEPS = 11  # mix 0.0, 0.1, …, 1.0 along the latent path
 NEW_BARS = "new bars"
 
 PERCENT = 100  # a clip's stages are reported in percent (`drumeval.progress`)
+BAR_SECONDS = 4 * 60.0 / QPM  # 4/4 at `QPM`: 2 s a bar
 
 
 class ConditionError(DrumevalError):
@@ -554,13 +555,14 @@ def make_clip(
     progress: ProgressCallback | None = None,
     cache_dir: Path | None = None,
     kit: str | None = None,
+    excerpt_bars: tuple[int, int] | None = None,
 ) -> Clip:
     """Generate, render and measure one clip; stages go to `progress(stage, percent, 100)`.
 
     The same condition always gives the same event ids, MIDI and audio bytes. An all-silent
     generation is still a clip (no audio, `near_empty`), so callers can say so in their words.
     `kit`: render with this kit instead of the genre's (a study where timbre must not tell
-    the genre apart).
+    the genre apart). `excerpt_bars`: play only these bars (see `finish_clip`).
     """
     report = progress or no_progress
     generation = plan(condition)
@@ -578,6 +580,7 @@ def make_clip(
         progress=report,
         cache_dir=cache_dir,
         kit=kit,
+        excerpt_bars=excerpt_bars,
     )
 
 
@@ -639,10 +642,27 @@ def event_ids_to_midi_bytes(event_ids: np.ndarray, *, kit: str) -> bytes:
     return midi.event_ids_to_midi_bytes(event_ids, qpm=QPM, kit_program=kit_program(kit))
 
 
-def _render_settings(target_lufs: float | None):
+def check_excerpt_bars(excerpt_bars: tuple[int, int], bars: int) -> tuple[int, int]:
+    """Bars [first, last] (1-based, inclusive) of a `bars`-bar track, checked."""
+    first, last = excerpt_bars
+    if not 1 <= first <= last <= bars:
+        raise ConditionError(
+            "excerpt_bars", f"must be bars [first, last] within 1…{bars}; got {[first, last]}"
+        )
+    return first, last
+
+
+def _render_settings(target_lufs: float | None, excerpt_bars: tuple[int, int] | None = None):
     from drumeval.audio import RenderSettings
 
-    return RenderSettings() if target_lufs is None else RenderSettings(target_lufs=target_lufs)
+    fields: dict[str, Any] = {} if target_lufs is None else {"target_lufs": target_lufs}
+    if excerpt_bars is not None:
+        first, last = excerpt_bars
+        fields |= {
+            "start_s": (first - 1) * BAR_SECONDS,
+            "length_s": (last - first + 1) * BAR_SECONDS,
+        }
+    return RenderSettings(**fields)
 
 
 def finish_clip(
@@ -657,12 +677,16 @@ def finish_clip(
     cache_dir: Path | None = None,
     source_midi: bytes | None = None,
     kit: str | None = None,
+    excerpt_bars: tuple[int, int] | None = None,
 ) -> Clip:
     """Render (the genre's kit unless `kit` names another; level-matched) and measure event
     ids: the pipeline's common tail.
 
     With `source_midi` the file itself is rendered (a human performance keeps its velocities
-    and timing) while the metrics use its quantized event ids.
+    and timing) while the metrics use its quantized event ids. `excerpt_bars` (first, last,
+    1-based): the audio is those bars cut from the whole rendering — hits ringing into the
+    first bar sound as in the track — and level-matched on its own; the metrics measure those
+    bars, the MIDI stays whole and the provenance records the cut.
     """
     from drumeval.audio import kit_program, render, render_track
 
@@ -671,12 +695,17 @@ def finish_clip(
         kit = GENRES[genre].kit
     kit_program(kit)  # an unknown kit name: AudioError listing the known ones
     event_ids = np.asarray(event_ids, dtype=np.int32)
+    heard_ids = event_ids
+    if excerpt_bars is not None:
+        first, last = check_excerpt_bars(excerpt_bars, len(event_ids) // STEPS_PER_BAR)
+        heard_ids = event_ids[(first - 1) * STEPS_PER_BAR : last * STEPS_PER_BAR]
+        provenance = {**provenance, "excerpt_bars": [first, last]}
     midi_bytes = source_midi or event_ids_to_midi_bytes(event_ids, kit=kit)
     report("Rendering audio", 50, PERCENT)
-    settings = _render_settings(target_lufs)
+    settings = _render_settings(target_lufs, excerpt_bars)
     cache = Path(cache_dir or audio_cache_dir())
     audio_bytes, audio_format, duration_s, loudness = None, settings.format, 0.0, None
-    if np.any(event_ids):
+    if np.any(heard_ids):
         if source_midi is not None:
             rendered = render(source_midi, kit=kit, settings=settings, cache_dir=cache)
         else:
@@ -684,8 +713,8 @@ def finish_clip(
         audio_bytes, audio_format = rendered.path.read_bytes(), rendered.format
         duration_s, loudness = rendered.duration_s, rendered.loudness_lufs
     report("Measuring", 85, PERCENT)
-    values = measure(event_ids, corpus)
-    near_empty = track_metrics.near_empty(event_ids)
+    values = measure(heard_ids, corpus)
+    near_empty = track_metrics.near_empty(heard_ids)
     report("Done", 100, PERCENT)
     return Clip(
         condition=condition,

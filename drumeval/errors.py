@@ -92,5 +92,13 @@ class RatingError(StudyError):
     """A rating is out of range, incomplete, or for a clip not assigned to this participant."""
 
 
+class RateLimitError(RatingError):
+    """Too many votes from one browser session in too short a time (the public arena)."""
+
+    def __init__(self, message: str, retry_after_seconds: float) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class AnalysisError(DrumevalError):
     """Ratings, answers or a study plan cannot be analysed: missing columns, bad values, no data."""

@@ -258,6 +258,14 @@ def win_rate_matrix(votes: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rates, index=names, columns=names.rename("opponent"))
 
 
+def counted_votes(votes: pd.DataFrame) -> pd.DataFrame:
+    """The votes a ranking counts: those without a `flag` (a flagged vote — e.g. one of a
+    burst of identical arena votes — stays in the data and its exports, not in rankings)."""
+    if isinstance(votes, pd.DataFrame) and "flag" in votes.columns:
+        return votes[votes["flag"].isna()]
+    return votes
+
+
 def leaderboard(
     votes: pd.DataFrame,
     *,
@@ -272,11 +280,12 @@ def leaderboard(
     `preliminary` below that, and `not compared` for a condition outside the largest group of
     conditions compared with each other (its score is NaN: it cannot be placed on the same
     scale). Ranked rows come first, each group sorted by the lower CI bound (highest first),
-    so a condition ranks high only when it is both good and well measured.
+    so a condition ranks high only when it is both good and well measured. Flagged votes
+    are left out (`counted_votes`).
     """
     if min_votes < 0:
         raise AnalysisError(f"min_votes must be 0 or more, got {min_votes}")
-    votes = validate_pairwise_votes(votes)
+    votes = validate_pairwise_votes(counted_votes(votes))
     counts = vote_counts(votes)
     coded = _encode(votes)
     labels = _components(_win_matrices(coded).sum(axis=0))

@@ -413,7 +413,8 @@ def demo(
     ] = False,
     bars: Annotated[int, typer.Option(help="Clip length of the demo's clips.")] = 60,
 ) -> None:
-    """Make sure the app has its open demo study (and an admin password): what `make run` does."""
+    """Make sure the app has its open demo study, the arena's standing pairwise study (and an
+    admin password): what `make run` does."""
     from drumeval.study import admin_auth
     from drumeval.study.demo import demo_exists, ensure_demo
 
@@ -427,6 +428,14 @@ def demo(
             result = ensure_demo(engine, bars=bars, progress=report)
     state = "built" if result.built else "ready"
     console.print(f"Demo study {result.study.slug!r} {state} ({result.study.clips} clips).")
+    from drumeval.study import arena
+
+    if arena.arena_exists(engine):
+        board = arena.ensure_arena(engine)
+    else:
+        with progress_bar("Rendering the arena's excerpts (first start only)", console) as report:
+            board = arena.ensure_arena(engine, progress=report)
+    console.print(f"Arena study {board.slug!r} open ({board.clips} excerpts) at /arena.")
     password = admin_auth.ensure_admin_password()
     if password:
         console.print(

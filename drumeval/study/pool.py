@@ -44,7 +44,7 @@ MAX_IMPORT_FILES = 500
 MAX_UPLOAD_MB = 5
 IMPORT_SUFFIXES = (".mid", ".midi")
 _CONDITION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:/+-]{0,99}")
-_RESERVED_PREFIXES = ("reference/", "anchor/", "gold/", "practice/", "demo/", "kit-")
+_RESERVED_PREFIXES = ("reference/", "anchor/", "gold/", "practice/", "demo/", "arena/", "kit-")
 # A gold clip's drums: every class hit on half the steps at random, a wall of noise that an
 # attentive listener rates at the bottom of realism (its known answer, ITU-T P.808 style).
 GOLD_HIT_RATE = 0.5
@@ -289,7 +289,7 @@ class _Job:
     build: Callable[[], PoolClip | None]
 
 
-def _build_and_store(
+def build_and_store(
     engine: Engine,
     *,
     role: str,
@@ -302,18 +302,25 @@ def _build_and_store(
     genre: str | None = None,
     bars: int = 0,
     kit: str | None = None,
+    excerpt_bars: tuple[int, int] | None = None,
 ) -> PoolClip | None:
     """Make one pool clip (None when a model generated silence) and store it.
 
     Generated and practice clips come from `template` at `seed`; a human reference is eval
     example number `seed` of `corpus`; a low anchor is random drums seeded with `seed`.
+    `excerpt_bars`: the clip plays only these bars of the track (`clips.finish_clip`).
     """
     from drumeval.clips import corpus_example, finish_clip, make_clip
     from drumeval.registry import split_corpus_name
 
     fields: dict[str, Any] = {}
     if template is not None:
-        clip = make_clip(dataclasses.replace(template, seed=seed), target_lufs=target_lufs, kit=kit)
+        clip = make_clip(
+            dataclasses.replace(template, seed=seed),
+            target_lufs=target_lufs,
+            kit=kit,
+            excerpt_bars=excerpt_bars,
+        )
         genre = template.genre
         if role == "generated":
             fields = {
@@ -343,6 +350,7 @@ def _build_and_store(
             provenance={**source, "corpus": corpus},
             target_lufs=target_lufs,
             kit=kit,
+            excerpt_bars=excerpt_bars,
         )
         fields = {"corpus_size": split_corpus_name(corpus)[1]}
     return store_clip(
@@ -392,7 +400,7 @@ def build_pool(
     jobs: list[_Job] = []
     existing: list[PoolClip] = []
     stored = functools.partial(
-        _build_and_store, engine, target_lufs=target_lufs, is_demo=is_demo, kit=kit
+        build_and_store, engine, target_lufs=target_lufs, is_demo=is_demo, kit=kit
     )
 
     def plan(condition: str, seeds: Iterable[int], label: str, **how: Any) -> None:

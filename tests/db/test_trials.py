@@ -111,6 +111,7 @@ def test_pairwise_pages_are_written_once_and_votes_are_idempotent(db_engine):
         "clip_b": stimuli[1][1].public_id,
         "heard_a_seconds": 8.0,
         "heard_b_seconds": 7.5,
+        "flag": None,
     }
     assert [row["outcome"] for row in tidy] == ["b", "tie", "tie"]
 

@@ -389,7 +389,7 @@ def vote(
         earlier = repository.participant_votes(session, participant_id=participant.id)
     if any(v.trial_id == trial_id for v in earlier):
         return reveal(engine, arena, token, trial_id)
-    wait = seconds_until_allowed([v.created_at for v in earlier], now)
+    wait = seconds_until_allowed([v.created_at for v in earlier], now, per_minute=VOTES_PER_MINUTE)
     if wait > 0:
         raise RateLimitError(
             f"You can vote at most {VOTES_PER_MINUTE} times a minute; please wait "

@@ -103,6 +103,7 @@ VOTE_DTYPES: dict[str, str] = {
     "clip_b": "string",
     "heard_a_seconds": "Float64",
     "heard_b_seconds": "Float64",
+    "flag": "string",  # empty: counted; `burst`: kept, left out of rankings (the arena)
 }
 # One multi-stimulus score (`db.repository.mushra_score_rows`).
 SCORE_DTYPES: dict[str, str] = {

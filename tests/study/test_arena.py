@@ -1,6 +1,7 @@
 """The arena's library: pairing within a genre, rate limit, burst flags, reveal after the
 vote only, and the leaderboard that leaves flagged votes out (both database backends)."""
 
+import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -172,3 +173,27 @@ def test_the_leaderboard_is_empty_before_two_contestants_meet(arena_engine):
     engine, _, _ = arena_engine
     board = arena.arena_leaderboard(engine, resamples=10)
     assert board.table.empty and board.counted_votes == 0
+
+
+def test_the_arena_exports_flagged_votes_and_ranks_without_them(arena_engine, db_cli, tmp_path):
+    from drumeval.analysis.export import read_export
+
+    engine, study, _ = arena_engine
+    clicker, listener = arena.join(engine, study), arena.join(engine, study)
+    start = datetime.now(UTC)
+    for i in range(arena.BURST_SIZE):
+        _vote(engine, study, clicker, "both_bad", now=start + timedelta(minutes=2 * i))
+    for outcome in ("a", "b", "a"):
+        _vote(engine, study, listener, outcome)
+    out_file = tmp_path / "votes.csv"
+    code, _, err = db_cli("study", "export", "arena", "--table", "votes", "--out", str(out_file))
+    assert code == 0, err
+    votes = read_export(out_file, "csv", "votes")
+    assert list(votes["flag"].fillna("")) == ["burst"] * arena.BURST_SIZE + [""] * 3
+    code, out, err = db_cli(
+        "study", "leaderboard", "arena", "--min-votes", "1", "--resamples", "20"
+    )
+    assert code == 0, err
+    records = [tuple(map(int, m)) for m in re.findall(r"(\d+) / (\d+) / (\d+) / (\d+)", out)]
+    assert records and all(both_bad == 0 for *_, both_bad in records)  # the burst is left out
+    assert sum(sum(record[:3]) for record in records) == 2 * 3

@@ -21,8 +21,8 @@ _SAID = {"a": "A is better", "b": "B is better", "tie": "a tie", "both_bad": "bo
 INTRO = (
     "Two 30-second drum tracks of the same genre, from two different sources — one of the "
     "models, or a human drummer. Listen to both (switch between **A** and **B** at any "
-    f"moment: they play from the same position; each needs {arena.MIN_LISTEN_SECONDS} s), "
-    "then vote. After your vote you see who made which, and the leaderboard. No account: "
+    "moment: they play from the same position), then vote. After your vote you see who made "
+    "which, and the leaderboard. No account: "
     f"only your votes are stored. At most {arena.VOTES_PER_MINUTE} votes a minute; runs of "
     "identical votes in quick succession are kept but not counted."
 )
@@ -64,7 +64,8 @@ def match_view(engine, study: flow.StudyInfo, token: str) -> None:
         )
     ]
     if not unlocked:
-        st.caption("Listen to both A and B to unlock the vote.")
+        seconds = page.stimuli[0].min_listen_seconds
+        st.caption(f"Listen to at least {seconds:g} s of both A and B to unlock the vote.")
     if not chosen:
         return
     try:

@@ -197,3 +197,21 @@ def test_the_arena_exports_flagged_votes_and_ranks_without_them(arena_engine, db
     records = [tuple(map(int, m)) for m in re.findall(r"(\d+) / (\d+) / (\d+) / (\d+)", out)]
     assert records and all(both_bad == 0 for *_, both_bad in records)  # the burst is left out
     assert sum(sum(record[:3]) for record in records) == 2 * 3
+
+
+def test_an_excerpt_is_its_bars_of_the_rendering_level_matched(tmp_path):
+    import numpy as np
+
+    from drumeval.clips import ConditionError, finish_clip
+
+    event_ids = np.zeros(8 * 16, dtype=np.int32)
+    event_ids[::4] = 1  # a kick on every beat
+    event_ids[64:] = 0  # bars 5-8 silent
+    how = {"genre": "techno-house", "corpus": None, "provenance": {}, "cache_dir": tmp_path}
+    clip = finish_clip(event_ids, excerpt_bars=(3, 4), target_lufs=-23.0, **how)
+    assert clip.duration_s == pytest.approx(4.0)  # 2 bars at 120 qpm
+    assert clip.loudness_lufs == pytest.approx(-23.0, abs=0.5)
+    assert clip.provenance["excerpt_bars"] == [3, 4]
+    assert finish_clip(event_ids, excerpt_bars=(6, 8), **how).audio_bytes is None  # silent bars
+    with pytest.raises(ConditionError, match=r"within 1…8; got \[7, 9\]"):
+        finish_clip(event_ids, excerpt_bars=(7, 9), **how)

@@ -30,7 +30,7 @@ def fake_models(monkeypatch):
     """`make_clip` without a model: the pool's own logic is what these tests check."""
     calls: list[Condition] = []
 
-    def make_clip(condition, *, target_lufs=None, progress=None, kit=None):
+    def make_clip(condition, *, target_lufs=None, progress=None, kit=None, excerpt_bars=None):
         calls.append(condition)
         return finish_clip(
             _groove(condition.seed, condition.bars),
@@ -40,6 +40,7 @@ def fake_models(monkeypatch):
             provenance={"seed": condition.seed},
             target_lufs=target_lufs,
             kit=kit,
+            excerpt_bars=excerpt_bars,
         )
 
     monkeypatch.setattr("drumeval.clips.make_clip", make_clip)

@@ -102,6 +102,12 @@ def sampling_probability(config: MusicVaeConfig, step, training: bool = True):
     return 1.0 - jnp.power(jnp.float32(rate), step)
 
 
+def reads_samples(config: MusicVaeConfig, training: bool) -> bool:
+    """Whether a decoder input can be a sample; if not, the step-by-step pre-pass that
+    finds the sampled inputs is skipped (probability 0 would only repeat the forward)."""
+    return training and not (config.sampling_schedule == "constant" and config.sampling_rate == 0)
+
+
 def learning_rate_at(config: MusicVaeConfig, step):
     """`(learning_rate − min_learning_rate)·decay_rate^step + min_learning_rate`."""
     step = jnp.asarray(step, jnp.float32)
@@ -504,7 +510,7 @@ def compute_loss(
         config,
         z,
         decoder_inputs(event_ids),
-        probability=probability,
+        probability=probability if reads_samples(config, training) else None,
         key=key_decoder,
         keep_prob=keep_prob,
     )

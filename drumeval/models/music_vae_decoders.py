@@ -117,18 +117,33 @@ def stack_step(
     `keep_masks` (optional, one per layer above 0) are input-dropout masks already scaled
     by 1/keep_prob, as TF's `DropoutWrapper(input_keep_prob)`.
     """
+    h, new_state, _ = stack_step_recorded(cells, layer0_gates, state, keep_masks)
+    return h, new_state
+
+
+def stack_step_recorded(
+    cells: tuple[Lstm, ...], layer0_gates: jax.Array, state: State, keep_masks=None
+) -> tuple[jax.Array, State, tuple[jax.Array, ...]]:
+    """`stack_step` that also returns each layer's `gate_activations`.
+
+    With the new states they are what `lstm_sequence`'s backward pass keeps, so a
+    step-by-step pass can stand in for the layer-by-layer forward (`replayed_lstm_sequence`).
+    """
     c, h = state[0]
     units = cell_units(cells[0])
-    c, h = lstm_update(layer0_gates + h @ cells[0].kernel[-units:], c)
+    activations = [gate_activations(layer0_gates + h @ cells[0].kernel[-units:])]
+    c, h = update_from_activations(activations[0], c)
     new_state = [(c, h)]
     x = h
     for index, (cell, (c_l, h_l)) in enumerate(zip(cells[1:], state[1:], strict=True)):
         if keep_masks is not None:
             x = x * keep_masks[index]
-        c_l, h_l = lstm_update(jnp.concatenate([x, h_l], -1) @ cell.kernel + cell.bias, c_l)
+        acts = gate_activations(jnp.concatenate([x, h_l], -1) @ cell.kernel + cell.bias)
+        c_l, h_l = update_from_activations(acts, c_l)
         new_state.append((c_l, h_l))
+        activations.append(acts)
         x = h_l
-    return x, tuple(new_state)
+    return x, tuple(new_state), tuple(activations)
 
 
 # --------------------------------------------------------------------------- sequence LSTM
@@ -253,6 +268,31 @@ def _lstm_sequence_bwd(residuals, cotangents):
 lstm_sequence.defvjp(_lstm_sequence_fwd, _lstm_sequence_bwd)
 
 
+@jax.custom_vjp
+def replayed_lstm_sequence(gates_x, recurrent, c0, h0, valid, recorded):
+    """`lstm_sequence` whose forward pass already ran: `recorded` is its (hs, activations, cs).
+
+    Scheduled sampling runs the decoder step by step to find which inputs were sampled;
+    that pass computes every layer's states on exactly those inputs, so the layer-by-layer
+    pass only needs `lstm_sequence`'s backward, not its forward again (a decoder forward,
+    ≈ 7 % of a 2-bar step at batch 512). `recorded` must come without gradient.
+    """
+    hs, _, cs = recorded
+    return hs, tuple(c[-1] for c in cs)
+
+
+def _replayed_fwd(gates_x, recurrent, c0, h0, valid, recorded):
+    hs, acts, cs = recorded
+    return (hs, tuple(c[-1] for c in cs)), (hs, acts, cs, recurrent, c0, h0, valid)
+
+
+def _replayed_bwd(residuals, cotangents):
+    return (*_lstm_sequence_bwd(residuals, cotangents), None)
+
+
+replayed_lstm_sequence.defvjp(_replayed_fwd, _replayed_bwd)
+
+
 # --------------------------------------------------------------------------- encoder
 
 
@@ -337,35 +377,42 @@ def decode_teacher_forced(
     are recomputed outside the loop from the returned h.
     """
     if keep_prob < 1.0:
-        hs, final, _ = _interleaved_decode(
+        hs, final, _, _ = _interleaved_decode(
             weights, z, prev_ids, sampling_probability, key, keep_prob
         )
         return hs, final
-    if sampling_probability is not None:
-        prev_ids = jax.lax.stop_gradient(
-            _interleaved_decode(weights, z, prev_ids, sampling_probability, key, 1.0)[2]
-        )
-    return _layerwise_decode(weights, z, prev_ids)
+    if sampling_probability is None:
+        return _layerwise_decode(weights, z, prev_ids)
+    _, _, inputs_read, recorded = jax.lax.stop_gradient(
+        _interleaved_decode(weights, z, prev_ids, sampling_probability, key, 1.0)
+    )
+    return _layerwise_decode(weights, z, inputs_read, recorded)
 
 
-def _layerwise_decode(weights: DecoderWeights, z: jax.Array, prev_ids: jax.Array):
+def _layerwise_decode(
+    weights: DecoderWeights, z: jax.Array, prev_ids: jax.Array, recorded=None
+) -> tuple[jax.Array, State]:
     """Teacher forcing on known inputs, one `lstm_sequence` per layer (as cuDNN does).
 
     With the inputs fixed, layer l+1 only needs layer l's outputs, so every input
     projection is one matmul over all steps and each layer has a cheap backward pass.
+    `recorded` (from `_interleaved_decode` on the same inputs) replays each layer's
+    forward instead of running it again.
     """
     embedding, z_gates = _layer0_parts(weights, z)
     state0 = initial_state(weights.initial_state, z, weights.cells)
     gates = embedding[_row(prev_ids.T)] + z_gates[None]  # [T, B, 4H]
     valid = jnp.ones(prev_ids.shape[::-1], bool)
     final, x = [], None
-    for cell, (c0, h0) in zip(weights.cells, state0, strict=True):
+    for layer, (cell, (c0, h0)) in enumerate(zip(weights.cells, state0, strict=True)):
         units = cell_units(cell)
         if x is not None:
             gates = sequence_dense(x, cell.kernel[:-units], cell.bias)
-        (x,), (c_final,) = lstm_sequence(  # x: [T, B, H]
-            (gates,), (cell.kernel[-units:],), (c0,), (h0,), valid
-        )
+        args = ((gates,), (cell.kernel[-units:],), (c0,), (h0,), valid)
+        if recorded is None:
+            (x,), (c_final,) = lstm_sequence(*args)  # x: [T, B, H]
+        else:
+            (x,), (c_final,) = replayed_lstm_sequence(*args, recorded[layer])
         final.append((c_final, x[-1]))
     return jnp.swapaxes(x, 0, 1), tuple(final)
 
@@ -373,12 +420,13 @@ def _layerwise_decode(weights: DecoderWeights, z: jax.Array, prev_ids: jax.Array
 def _interleaved_decode(weights, z, prev_ids, sampling_probability, key, keep_prob):
     """All layers step by step, sampling inputs as Magenta's ScheduledOutputTrainingHelper.
 
-    Returns (top h [B, T, H], final state, the inputs actually read [B, T]). Used as a
-    gradient-free pre-pass that fixes the scheduled-sampling inputs, and (differentiated
-    directly) when input dropout is on.
+    Returns (top h [B, T, H], final state, the inputs actually read [B, T], and per layer
+    the forward `replayed_lstm_sequence` takes: ((hs,), (activations,), (cs,)), each
+    [T, B, ·]). Used as a gradient-free pre-pass that fixes the scheduled-sampling inputs,
+    and (differentiated directly) when input dropout is on.
     """
     embedding, z_gates = _layer0_parts(weights, z)
-    forced_gates = embedding[_row(prev_ids)]  # [B, T, 4H]
+    forced_gates = embedding[_row(prev_ids.T)]  # [T, B, 4H]
     state0 = initial_state(weights.initial_state, z, weights.cells)
     batch, steps = prev_ids.shape
     dropout = keep_prob < 1.0
@@ -404,7 +452,7 @@ def _interleaved_decode(weights, z, prev_ids, sampling_probability, key, keep_pr
             layer0 = one_hot_gates + gates_z
         else:
             layer0, masks = one_hot_gates + z_gates, None
-        h, state = stack_step(weights.cells, layer0, state, masks)
+        h, state, activations = stack_step_recorded(weights.cells, layer0, state, masks)
         sampled = jax.lax.cond(
             sample_next_t,
             lambda: sample_inverse_cdf(
@@ -412,10 +460,11 @@ def _interleaved_decode(weights, z, prev_ids, sampling_probability, key, keep_pr
             ),
             lambda: jnp.zeros_like(sampled_prev),
         )
-        return (state, sampled), (h, jnp.where(use_t, sampled_prev, prev_t))
+        inputs_read = jnp.where(use_t, sampled_prev, prev_t)
+        return (state, sampled), (inputs_read, state, activations)
 
     xs = (
-        jnp.swapaxes(forced_gates, 0, 1),
+        forced_gates,
         jnp.swapaxes(prev_ids, 0, 1),
         use_sample,
         sample_next,
@@ -423,8 +472,12 @@ def _interleaved_decode(weights, z, prev_ids, sampling_probability, key, keep_pr
         drop_keys,
     )
     start = jnp.zeros((batch,), jnp.int32)
-    (final, _), (hs, inputs_read) = jax.lax.scan(body, (state0, start), xs)
-    return jnp.swapaxes(hs, 0, 1), final, jnp.swapaxes(inputs_read, 0, 1)
+    (final, _), (inputs_read, states, activations) = jax.lax.scan(body, (state0, start), xs)
+    recorded = tuple(
+        ((h_l,), (acts,), (c_l,)) for (c_l, h_l), acts in zip(states, activations, strict=True)
+    )
+    top_hs = jnp.swapaxes(states[-1][1], 0, 1)
+    return top_hs, final, jnp.swapaxes(inputs_read, 0, 1), recorded
 
 
 def sample_inverse_cdf(logits: jax.Array, uniforms: jax.Array) -> jax.Array:

@@ -427,6 +427,35 @@ def test_scheduled_sampling_changes_inputs_only_when_sampling():
     assert np.abs(np.asarray(always[:, 1:] - forced[:, 1:])).max() > 1e-4
 
 
+def test_scheduled_sampling_gradient_equals_step_by_step_autodiff():
+    """Replaying the sampling pre-pass gives the gradient of differentiating that pass itself."""
+    weights = mv.build_model(TINY).weight_tree().decoder
+    rng = np.random.default_rng(1)
+    z = jnp.asarray(rng.normal(size=(2, 8)), jnp.float32)
+    prev = mv.decoder_inputs(_tracks(2))
+    key = jax.random.PRNGKey(3)
+    target = jnp.asarray(rng.normal(size=(2, 32, 16)), jnp.float32)
+
+    def score(hs, final):
+        return jnp.sum(hs * target) + jnp.sum(core.flatten_state(final) ** 2)
+
+    def replayed(w, z):
+        return score(*core.decode_teacher_forced(w, z, prev, sampling_probability=0.5, key=key))
+
+    def step_by_step(w, z):
+        hs, final, _, _ = core._interleaved_decode(w, z, prev, 0.5, key, 1.0)
+        return score(hs, final)
+
+    inputs_read = core._interleaved_decode(weights, z, prev, 0.5, key, 1.0)[2]
+    assert np.mean(np.asarray(inputs_read) != np.asarray(prev)) > 0.2  # many inputs sampled
+    assert float(replayed(weights, z)) == pytest.approx(float(step_by_step(weights, z)), rel=1e-5)
+    expected = jax.tree_util.tree_leaves(jax.grad(step_by_step, argnums=(0, 1))(weights, z))
+    actual = jax.tree_util.tree_leaves(jax.grad(replayed, argnums=(0, 1))(weights, z))
+    assert len(actual) == len(expected) > 5
+    for a, b in zip(actual, expected, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 def test_hierarchical_bar_starts_from_previous_bar_last_target():
     model = mv.build_model(TINY_HIER)
     weights = model.weight_tree()

@@ -15,6 +15,7 @@ steps of 4 (whole 4-bar phrases, at most the 2 minutes the models were trained o
 
 import dataclasses
 import functools
+import hashlib
 import math
 import re
 from collections.abc import Callable, Mapping
@@ -47,6 +48,7 @@ BARS_MIN, BARS_MAX, BARS_STEP = 4, 60, 4
 QPM = 120.0
 INTERPOLATION_STEPS = 11  # mix 0.0, 0.1, …, 1.0 along the latent path
 NEW_BARS = "new bars"
+FORM_ID_PREFIX, FORM_ID_HEX_DIGITS = "form-", 8  # `form_identity`: 32 bits, no clash in a pool
 
 PERCENT = 100  # a clip's stages are reported in percent (`drumeval.progress`)
 BAR_SECONDS = 4 * 60.0 / QPM  # 4/4 at `QPM`: 2 s a bar
@@ -176,6 +178,23 @@ def form_sections(condition: "Condition") -> tuple[tuple[int, str], ...]:
     if form is None:
         return ()
     return tuple(zip(form.start_bars(), (s.label for s in form.sections), strict=True))
+
+
+def form_identity(condition: "Condition") -> str:
+    """A short, stable name for the form a clip plays when it is not the default one: "" for
+    a model without forms or the genre's default form fitted to the bars (spelled out or not,
+    as `same_clip` sees it), else `form-` and 8 hex digits of the form text's SHA-256. Pool
+    condition names carry it, so two custom forms of one length make two conditions; a hash
+    names no section, preset or model (blind-safe) and changes only with the form itself."""
+    form = played_form(condition)
+    if form is None:
+        return ""
+    from drumeval.models.structured_steps import default_form
+
+    if form == default_form(condition.genre, condition.bars):
+        return ""
+    digest = hashlib.sha256(form.to_text().encode()).hexdigest()
+    return f"{FORM_ID_PREFIX}{digest[:FORM_ID_HEX_DIGITS]}"
 
 
 def same_clip(first: "Condition", second: "Condition") -> bool:

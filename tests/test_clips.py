@@ -176,3 +176,20 @@ def test_corpus_overview_and_examples():
     assert example.ndim == 1 and len(example) % 16 == 0 and example.any()
     with pytest.raises(DatasetError, match="examples 0…699"):
         clips.corpus_example("jazz-soul-700", 700)
+
+
+def test_a_form_identity_names_only_forms_other_than_the_default_and_is_stable():
+    from drumeval.models.structured_steps import default_form
+
+    structured = {"model": "structured", "preset": "thesis-form", "bars": 16}
+    assert clips.form_identity(_condition()) == ""  # DrumsRNN plays no form
+    assert clips.form_identity(_condition(**structured)) == ""
+    spelled_out = default_form("techno-house", 16).to_text()
+    assert clips.form_identity(_condition(**structured, form=spelled_out)) == ""
+    custom = clips.form_identity(_condition(**structured, form="intro:4 drop:8 outro:4"))
+    # Pinned: pool names of custom forms must not change from one version to the next.
+    assert custom == "form-6c35f816"
+    # Spelling (case, commas) does not matter; the form does.
+    assert clips.form_identity(_condition(**structured, form="Intro:4, drop:8, outro:4")) == custom
+    other = clips.form_identity(_condition(**structured, form="intro:4 breakdown:8 outro:4"))
+    assert other.startswith("form-") and len(other) == 13 and other != custom

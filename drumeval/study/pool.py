@@ -7,7 +7,9 @@ hash (`drumeval.clipstore`) and registered in the `clips` table; a pool rerun lo
 already there by (condition, seed) and builds only what is missing.
 
 Condition names are the pool's vocabulary (studies select clips by them):
-`<model>/<preset>/<corpus>/t<temperature>/<bars>bars` for generated clips,
+`<model>/<preset>/<corpus>/t<temperature>/<bars>bars` for generated clips (a structured
+clip with a form other than its genre's default: `<preset>+form-<8 hex digits>`, see
+`clips.form_identity`; `parse_condition_name` reads a name back),
 `reference/<corpus>/<bars>bars`, `anchor/<corpus>/<bars>bars`, `practice/<bars>bars`, and any
 name a researcher gives to imported files.
 
@@ -100,11 +102,63 @@ def kit_prefix(kit: str | None) -> str:
     return f"kit-{kit}/"
 
 
+@dataclass(frozen=True)
+class GeneratedName:
+    """The parts of a generated condition's pool name; `form` is `clips.form_identity` ("" for
+    the default form), written after the preset as `<preset>+<form>` so that the name keeps
+    its five segments (corpus third, bars last) that references and anchors are matched by."""
+
+    prefix: str
+    model: str
+    preset: str
+    form: str
+    corpus: str
+    temperature: float
+    bars: int
+
+    @property
+    def name(self) -> str:
+        preset = f"{self.preset}+{self.form}" if self.form else self.preset
+        return (
+            f"{self.prefix}{self.model}/{preset}/{self.corpus}/"
+            f"t{self.temperature:g}/{self.bars}bars"
+        )
+
+
+_GENERATED_NAME = re.compile(
+    r"(?P<prefix>(?:demo/)?(?:kit-[a-z0-9]+/)?)(?P<model>[^/+]+)/(?P<preset>[^/+]+)"
+    r"(?:\+(?P<form>form-[0-9a-f]+))?/(?P<corpus>[^/]+)/t(?P<temperature>[0-9.]+)/(?P<bars>\d+)bars"
+)
+
+
 def condition_name(condition: Any, *, prefix: str = "") -> str:
     """The pool's name of a generated condition (its seed excluded: seeds vary within it)."""
-    return (
-        f"{prefix}{condition.model}/{condition.preset}/{condition.corpus}/"
-        f"t{condition.temperature:g}/{condition.bars}bars"
+    from drumeval.clips import form_identity
+
+    return GeneratedName(
+        prefix=prefix,
+        model=condition.model,
+        preset=condition.preset,
+        form=form_identity(condition),
+        corpus=condition.corpus,
+        temperature=condition.temperature,
+        bars=condition.bars,
+    ).name
+
+
+def parse_condition_name(name: str) -> GeneratedName | None:
+    """The parts of a generated condition's name (`condition_name`); None for any other name."""
+    match = _GENERATED_NAME.fullmatch(name)
+    if match is None:
+        return None
+    return GeneratedName(
+        prefix=match["prefix"],
+        model=match["model"],
+        preset=match["preset"],
+        form=match["form"] or "",
+        corpus=match["corpus"],
+        temperature=float(match["temperature"]),
+        bars=int(match["bars"]),
     )
 
 

@@ -7,10 +7,11 @@ from db.engine import transaction
 from db.models import Clip
 from drumeval import clipstore
 from drumeval.audio import KITS
-from drumeval.clips import Condition, event_ids_to_midi_bytes, finish_clip
+from drumeval.clips import Condition, event_ids_to_midi_bytes, finish_clip, form_identity
 from drumeval.data.corpus import load_corpus
 from drumeval.data.drum_classes import STEPS_PER_BAR
 from drumeval.errors import StudyError
+from drumeval.models.structured_steps import default_form
 from drumeval.study import pool
 
 CONDITION = Condition("drums_rnn", "thesis", "techno-house", 700, 1.0, 4, 0)
@@ -302,3 +303,78 @@ def test_gold_clips_are_dense_random_noise_with_their_known_answer(db_engine, fa
     noise = pool.random_drums(np.full(9, pool.GOLD_HIT_RATE), bars=4, seed=0)
     hits = (noise[:, None] >> np.arange(9)) & 1
     assert 0.4 < hits.mean() < 0.6  # every class on about half the steps: a wall of noise
+
+
+FORM_A = "intro:4 drop:8 outro:4"
+FORM_B = "intro:4 breakdown:8 outro:4"
+
+
+def _structured(form: str = "", bars: int = 16) -> Condition:
+    return Condition("structured", "thesis-form", "techno-house", 700, 1.0, bars, 0, form=form)
+
+
+def test_two_custom_forms_of_one_length_are_two_conditions_whose_names_parse_back():
+    first, second = _structured(FORM_A), _structured(FORM_B)
+    names = {pool.condition_name(first), pool.condition_name(second)}
+    assert len(names) == 2
+    for name in names:
+        assert name.startswith("structured/thesis-form+form-") and name.endswith("/t1/16bars")
+    # The default form, left implicit or spelled out, keeps the plain name (the same clip).
+    spelled_out = _structured(default_form("techno-house", 16).to_text())
+    assert pool.condition_name(spelled_out) == pool.condition_name(_structured())
+    assert pool.condition_name(_structured()) == "structured/thesis-form/techno-house-700/t1/16bars"
+
+    for condition, prefix in [(first, ""), (first, "demo/kit-standard/"), (CONDITION, "demo/")]:
+        name = pool.condition_name(condition, prefix=prefix)
+        parsed = pool.parse_condition_name(name)
+        assert parsed == pool.GeneratedName(
+            prefix=prefix,
+            model=condition.model,
+            preset=condition.preset,
+            form=form_identity(condition),
+            corpus=condition.corpus,
+            temperature=condition.temperature,
+            bars=condition.bars,
+        )
+        assert parsed.name == name
+    assert pool.parse_condition_name(pool.condition_name(_structured())).form == ""
+    for other in ["reference/techno-house-700/16bars", "practice/4bars", "my-clips/take-1"]:
+        assert pool.parse_condition_name(other) is None
+
+
+def test_a_pool_of_two_forms_keeps_their_clips_apart_and_a_study_selects_one(
+    db_engine, fake_models
+):
+    from drumeval.study import setup
+
+    first, second = _structured(FORM_A), _structured(FORM_B)
+    pool.build_pool(
+        db_engine,
+        conditions=[first, second],
+        per_condition=2,
+        references_per_genre=1,
+        anchors_per_genre=0,
+        practice=False,
+    )
+    assert [c.form for c in fake_models] == [FORM_A, FORM_A, FORM_B, FORM_B]
+    found = _conditions(db_engine)
+    assert found[pool.condition_name(first)] == [0, 1]
+    assert found[pool.condition_name(second)] == [0, 1]
+    config = setup.parse_config(
+        f"""
+title = "Two forms"
+slug = "two-forms"
+conditions = ["{pool.condition_name(second)}"]
+clips_per_condition = 2
+clips_per_participant = 2
+references = 1
+anchors = 0
+practice = false
+"""
+    )
+    selection = setup.select_clips(db_engine, config)
+    with transaction(db_engine) as session:
+        chosen = [session.get(Clip, clip_id) for clip_id in selection.trial_ids]
+    assert sorted(clip.condition for clip in chosen) == sorted(
+        [pool.condition_name(second)] * 2 + ["reference/techno-house-700/16bars"]
+    )

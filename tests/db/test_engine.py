@@ -381,3 +381,27 @@ def test_0006_adds_trial_types_and_keeps_every_participant(empty_db_url):
         assert current_revisions(engine) == ("0005",)
     finally:
         engine.dispose()
+
+
+def test_a_database_with_participants_upgrades_from_0002_and_keeps_them(empty_db_url):
+    """0003 copies `clips`, `participants` and `studies` (SQLite batch mode): with foreign
+    keys enforced the copy's DROP TABLE failed, so a 0002 database with data could not be
+    upgraded at all. The migrations run with enforcement off, check the references before
+    committing, and leave enforcement on for the connections that follow."""
+    from alembic import command
+
+    from db.engine import _alembic_config
+
+    engine = make_engine(empty_db_url)
+    try:
+        command.upgrade(_alembic_config(engine), "0002")
+        with engine.begin() as connection:
+            _add_a_started_participant(connection, "ef" * 32)
+        upgrade_database(engine)
+        with engine.connect() as connection:
+            for table in ("studies", "clips", "participants", "assignments"):
+                assert connection.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1
+            if engine.dialect.name == "sqlite":
+                assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()

@@ -1,10 +1,12 @@
 """The demo study a newcomer finds after `make run`: built once on first start, then reused.
 
-Both models × both genres × 2 clips (700-example corpora, default presets, temperature 1),
-a human reference and a low anchor per genre, and a practice clip: 12 rated clips, of which
-each participant hears 4, at least 20 s each, so the whole flow takes a few minutes. Its
-conditions live under `demo/` in the pool and the study and its clips are marked `is_demo`,
-so the analysis can leave demo ratings out while they stay real rows.
+Every model — DrumsRNN, MusicVAE and the structure model, playing its genre's default form, so
+that a study can hear long-term phrasing (issue 33) — × both genres × 2 clips (700-example
+corpora, default presets, temperature 1), a human reference and a low anchor per genre, and a
+practice clip: 16 rated clips, of which each participant hears 4, at least 20 s each, so the
+whole flow takes a few minutes. Its conditions live under `demo/` in the pool and the study and
+its clips are marked `is_demo`, so the analysis can leave demo ratings out while they stay real
+rows.
 """
 
 from dataclasses import dataclass
@@ -26,7 +28,8 @@ DEMO_MIN_LISTEN_SECONDS = 20
 
 
 def demo_conditions(bars: int = DEMO_BARS) -> list:
-    """Every model × genre at its default preset on the 700-example corpus."""
+    """Every model × genre at its default preset on the 700-example corpus (the structured
+    model with its genre's default form: plain condition names, nothing to give away)."""
     from drumeval.clips import Condition
     from drumeval.registry import DEFAULT_PRESETS, GENRE_NAMES, MODEL_NAMES
 

@@ -7,7 +7,7 @@ import pytest
 
 from db.engine import transaction
 from db.models import Clip, Rating, Study, StudyClip
-from drumeval.study import content, demo, flow
+from drumeval.study import content, demo, flow, setup
 
 BARS = 4
 
@@ -17,16 +17,27 @@ def test_the_demo_study_is_built_once_and_can_be_completed(db_engine):
     labels: list[str] = []
     first = demo.ensure_demo(db_engine, bars=BARS, progress=lambda label, *_: labels.append(label))
     assert first.built and first.study.status == "open" and first.study.is_demo
-    assert first.study.clips == 12  # 2 models × 2 genres × 2, + a reference and an anchor per genre
+    # 3 models × 2 genres × 2, + a reference and an anchor per genre
+    assert first.study.clips == 16
     assert any("human reference" in label for label in labels) and labels[-1] == "done"
     with transaction(db_engine) as session:
         clips = session.query(Clip).all()
         study = session.query(Study).one()
         purposes = {row.clip_id: row.purpose for row in session.query(StudyClip)}
-    assert len(clips) == 13 and all(clip.is_demo for clip in clips)
+    assert len(clips) == 17 and all(clip.is_demo for clip in clips)
     roles = sorted(clip.role for clip in clips)
-    assert roles == ["anchor"] * 2 + ["generated"] * 8 + ["reference"] * 2 + ["training"]
-    assert {clip.model for clip in clips if clip.role == "generated"} == {"drums_rnn", "music_vae"}
+    assert roles == ["anchor"] * 2 + ["generated"] * 12 + ["reference"] * 2 + ["training"]
+    generated = [clip for clip in clips if clip.role == "generated"]
+    assert {clip.model for clip in generated} == {"drums_rnn", "music_vae", "structured"}
+    # The structure model plays its genre's default form under the plain, blind-safe name.
+    structured = sorted({clip.condition for clip in generated if clip.model == "structured"})
+    assert structured == [
+        f"demo/structured/thesis-form/{genre}-700/t1/{BARS}bars"
+        for genre in ("jazz-soul", "techno-house")
+    ]
+    # What evaluators read names no model, preset or form (only the pool's own word 'demo').
+    warnings = setup.study_blinding_warnings(db_engine, demo.DEMO_SLUG)
+    assert all("names 'demo':" in warning for warning in warnings)
     assert {clip.genre for clip in clips} == {"techno-house", "jazz-soul"}
     assert list(purposes.values()).count("training") == 1
     assert study.config_text == demo.demo_config_text(BARS)
@@ -34,7 +45,7 @@ def test_the_demo_study_is_built_once_and_can_be_completed(db_engine):
     again = demo.ensure_demo(db_engine, bars=BARS)
     assert not again.built and again.study == first.study
     with transaction(db_engine) as session:
-        assert session.query(Clip).count() == 13 and session.query(Study).count() == 1
+        assert session.query(Clip).count() == 17 and session.query(Study).count() == 1
 
     _take_the_study(db_engine)
     with transaction(db_engine) as session:

@@ -15,11 +15,11 @@ model it is compared with).
 import argparse
 import os
 import time
-from collections.abc import Callable
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 from _report import report
+from _timing import cold_and_warm
 
 from drumeval.generate import generate
 from drumeval.models.arranger import arrange_tracks, pool_from_corpus
@@ -32,20 +32,6 @@ ONE_TRACK_TARGET_S = 0.5  # DrumsRNN's own target for one 960-step sample (bench
 POOL_TARGET_S = 1.0  # building the arranger's pool: no wait worth a progress bar
 
 
-def timed(call: Callable[[int], object], repeats: int) -> tuple[float, float]:
-    """(first call incl. load and compile, best of `repeats` warm calls) in seconds; call
-    `seed` differs each time so no result is reused."""
-    started = time.perf_counter()
-    call(0)
-    cold = time.perf_counter() - started
-    warm = []
-    for seed in range(1, repeats + 1):
-        started = time.perf_counter()
-        call(seed)
-        warm.append(time.perf_counter() - started)
-    return cold, min(warm)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 warm calls instead of 20")
@@ -56,16 +42,16 @@ def main() -> None:
     print(f"load average at start: {load} (other work on the machine slows every figure)")
     print(f"One {BARS}-bar track, {CORPUS}, shipped checkpoints; form: {form.to_text()}")
 
-    drums_rnn = timed(
+    drums_rnn = cold_and_warm(
         lambda seed: generate("drums_rnn", corpus=CORPUS, bars=BARS, seed=seed), repeats
     )
-    structured = timed(
+    structured = cold_and_warm(
         lambda seed: generate("structured", corpus=CORPUS, form=form, seed=seed), repeats
     )
     started = time.perf_counter()
     pool = pool_from_corpus(CORPUS)
     pool_s = time.perf_counter() - started
-    arranger = timed(lambda seed: arrange_tracks(form, pool, seed=seed), repeats)
+    arranger = cold_and_warm(lambda seed: arrange_tracks(form, pool, seed=seed), repeats)
 
     print(f"\n{'':<20}{'warm ms':>9}{'cold s':>8}  target")
     structured_target = STRUCTURED_VS_DRUMS_RNN * drums_rnn[1]

@@ -666,7 +666,9 @@ def check_excerpt_bars(excerpt_bars: tuple[int, int], bars: int) -> tuple[int, i
     first, last = excerpt_bars
     if not 1 <= first <= last <= bars:
         raise ConditionError(
-            "excerpt_bars", f"must be bars [first, last] within 1…{bars}; got {[first, last]}"
+            "excerpt_bars",
+            f"bars {first}–{last} do not lie in a {bars}-bar clip: "
+            f"must be bars [first, last] within 1…{bars}",
         )
     return first, last
 
@@ -716,8 +718,8 @@ def finish_clip(
     event_ids = np.asarray(event_ids, dtype=np.int32)
     heard_ids = event_ids
     if excerpt_bars is not None:
-        first, last = check_excerpt_bars(excerpt_bars, len(event_ids) // STEPS_PER_BAR)
-        heard_ids = event_ids[(first - 1) * STEPS_PER_BAR : last * STEPS_PER_BAR]
+        first, last = excerpt_bars
+        heard_ids = excerpt_event_ids(event_ids, first_bar=first, last_bar=last)
         provenance = {**provenance, "excerpt_bars": [first, last]}
     midi_bytes = source_midi or event_ids_to_midi_bytes(event_ids, kit=kit)
     report("Rendering audio", 50, PERCENT)
@@ -787,12 +789,8 @@ def clip_from_midi(
 def excerpt_event_ids(event_ids: np.ndarray, *, first_bar: int, last_bar: int) -> np.ndarray:
     """Bars `first_bar`…`last_bar` (1-based, inclusive) of a track's event ids, cut at bar
     boundaries (STEPS_PER_BAR steps a bar)."""
-    bars = len(event_ids) // STEPS_PER_BAR
-    if not 1 <= first_bar <= last_bar <= bars:
-        raise ConditionError(
-            "excerpt_bars", f"bars {first_bar}–{last_bar} do not lie in a {bars}-bar clip"
-        )
-    return np.asarray(event_ids)[(first_bar - 1) * STEPS_PER_BAR : last_bar * STEPS_PER_BAR]
+    first, last = check_excerpt_bars((first_bar, last_bar), len(event_ids) // STEPS_PER_BAR)
+    return np.asarray(event_ids)[(first - 1) * STEPS_PER_BAR : last * STEPS_PER_BAR]
 
 
 def excerpt_clip(

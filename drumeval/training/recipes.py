@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from drumeval.errors import CheckpointNotFoundError, ModelError
+from drumeval.errors import ModelError, ParameterError
 from drumeval.metrics.fidelity import corpus_profile
 from drumeval.models.checkpoints import (
     CARD_FILE,
@@ -16,6 +16,7 @@ from drumeval.models.checkpoints import (
     update_card,
 )
 from drumeval.paths import REPO_ROOT
+from drumeval.progress import ProgressCallback
 from drumeval.registry import DEFAULT_PRESETS
 from drumeval.training.families import build_config, build_model, model_module
 from drumeval.training.fidelity import fidelity_during_training, fidelity_report
@@ -49,7 +50,7 @@ def train_model(
     seed: int = 0,
     run_dir: str | Path | None = None,
     resume: bool = False,
-    progress: bool = True,
+    progress: ProgressCallback | None = None,
     eval_smoothing: int = 1,
     fidelity_every: int | None = None,
     fidelity_samples: int = 8,
@@ -148,7 +149,10 @@ def _warm_start(network, run_dir: Path, init_from: str | Path | None) -> dict[st
             return None
         source = Path(init_from)
         if not (source / MODEL_FILE).is_file() or not (source / CARD_FILE).is_file():
-            raise CheckpointNotFoundError(f"--init-from {source}: no {MODEL_FILE} + {CARD_FILE}")
+            raise ParameterError(
+                "init_from",
+                f"must be a checkpoint folder with {MODEL_FILE} and {CARD_FILE}; got {source}",
+            )
         kept.mkdir(parents=True, exist_ok=True)
         for name in (MODEL_FILE, CARD_FILE):
             shutil.copy2(source / name, kept / name)

@@ -98,6 +98,10 @@ def test_train_tiny_model_and_resume(tmp_path, capsys):
         ),
         (["train", "drums_rnn", "--hparams", "attn=3"], "unknown hparam"),
         (["train", "drums_rnn", "--corpus", "nope"], "drumeval data build"),
+        (
+            ["train", "drums_rnn", "--init-from", "empty", "--run-dir", "run"],
+            "--init-from must be a checkpoint folder",
+        ),
         (["import-magenta", "missing.mag", "--out", "x"], "no Magenta checkpoint or .mag bundle"),
         (["generate", "--primer", "[(999,)]", "--checkpoint", "."], "General MIDI drum pitch"),
     ],

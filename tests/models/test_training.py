@@ -247,3 +247,32 @@ def test_keep_freed_memory_applies_on_glibc():
     code = "from drumeval.training.loop import keep_freed_memory; print(keep_freed_memory())"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(platform.libc_ver()[0] == "glibc")
+
+
+_TINY_RECIPE = {
+    "corpus": "techno-house-700",
+    "hparams": "rnn_layer_sizes=[8],attn_length=4",
+    "steps": 2,
+    "eval_every": 2,
+    "checkpoint_every": 2,
+}
+
+
+def test_a_recipe_trains_without_a_progress_display(tmp_path):
+    from drumeval.training.recipes import train_model
+
+    result = train_model("drums_rnn", **_TINY_RECIPE, run_dir=tmp_path / "run")
+    assert read_card(result.checkpoint_dir)["training"]["steps"] == 2
+
+
+def test_a_missing_warm_start_names_the_init_from_parameter(tmp_path):
+    from drumeval.errors import ParameterError
+    from drumeval.training.recipes import train_model
+
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ParameterError, match=r"^init_from must be a checkpoint folder") as error:
+        train_model(
+            "drums_rnn", **_TINY_RECIPE, run_dir=tmp_path / "run", init_from=tmp_path / "empty"
+        )
+    assert error.value.parameter == "init_from"
+    assert not (tmp_path / "run" / "final").exists()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from drumeval.cli.terminal import make_console
+from drumeval.cli.terminal import make_console, parameters_as_flags
 
 console = make_console()
 
@@ -41,7 +41,7 @@ def structure_report(
         write_structure_report,
     )
     from drumeval.data.forms import FORM_PRESETS, parse_form
-    from drumeval.errors import ModelError, ParameterError
+    from drumeval.errors import ModelError
     from drumeval.registry import corpus_name
 
     genres = genre or list(DEFAULT_FORMS)
@@ -52,12 +52,10 @@ def structure_report(
     if form is not None and len(genres) != 1:
         raise ModelError("--form needs exactly one --genre (forms are written per genre)")
     forms = {}
-    for name in genres:
-        text = form or DEFAULT_FORMS[name]
-        try:
+    with parameters_as_flags():
+        for name in genres:
+            text = form or DEFAULT_FORMS[name]
             forms[name] = FORM_PRESETS[name].get(text) or parse_form(text)
-        except ParameterError as error:  # the library names parameters, a terminal user flags
-            raise ModelError(f"--{error.parameter} {error.requirement}") from None
     report = run_structure_report(
         forms,
         tuple(range(seed, seed + num)),

@@ -6,14 +6,18 @@ The same verbs as the researcher pages (`/admin`), over the same functions in
 import that skipped files exits 1 after its summary.
 """
 
+import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from drumeval.cli.terminal import make_console, progress_bar
 from drumeval.errors import StudyError
+
+if TYPE_CHECKING:
+    from drumeval.clips import ConditionError
 
 console = make_console()
 DEFAULT_BASE_URL = "http://localhost:8501"
@@ -68,7 +72,7 @@ def pool(
     kit: SharedKit = None,
 ) -> None:
     """Build the clip pool from the shipped checkpoints (reruns add only what is missing)."""
-    from drumeval.clips import Condition
+    from drumeval.clips import Condition, ConditionError
     from drumeval.registry import DEFAULT_PRESETS, GENRE_NAMES, MODEL_NAMES
     from drumeval.study import pool as clip_pool
 
@@ -80,12 +84,15 @@ def pool(
                 f"--preset takes MODEL:PRESET, e.g. music_vae:hier-60bar; got {item!r}"
             )
         presets[name] = value
-    conditions = [
-        Condition(m, presets.get(m, ""), g, size, temperature, bars, seed)
-        for m in model or MODEL_NAMES
-        for g in genre or GENRE_NAMES
-        for size in corpus_size or [700]
-    ]
+    try:
+        conditions = [
+            Condition(m, presets.get(m, ""), g, size, temperature, bars, seed)
+            for m in model or MODEL_NAMES
+            for g in genre or GENRE_NAMES
+            for size in corpus_size or [700]
+        ]
+    except ConditionError as error:
+        raise StudyError(_as_flag(error)) from None
     engine = _engine()
     with progress_bar("Building the pool", console) as report:
         result = clip_pool.build_pool(
@@ -111,6 +118,17 @@ def pool(
         )
     console.print(f"{len(result.added)} clip(s) added, {len(result.existing)} already in the pool.")
     _print_conditions(clip_pool.pool_clips(engine))
+
+
+_POOL_FLAGS = {"size": "--corpus-size"}  # a condition's field → `pool`'s flag, where they differ
+
+
+def _as_flag(error: "ConditionError") -> str:
+    """A `ConditionError` in the words of `pool`'s flags: the library's sentence ("the
+    temperature must be …") is written for a form field, a terminal user typed a flag."""
+    flag = _POOL_FLAGS.get(error.field, f"--{error.field}")
+    requirement = re.fullmatch(r"the [\w ]+? (must .*)", str(error), re.DOTALL)
+    return f"{flag} {requirement[1]}" if requirement else f"{flag}: {error}"
 
 
 def _print_conditions(clips) -> None:

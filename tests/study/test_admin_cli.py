@@ -44,6 +44,12 @@ def test_create_open_status_close_and_recreate(db_cli, db_engine, tmp_path):
             "is not a directory",
         ),
         (("study", "demo"), "--ensure"),
+        (
+            ("study", "pool", "--temperature", "5"),
+            "--temperature must be between 0.1 and 2.0; got 5",
+        ),
+        (("study", "pool", "--corpus-size", "900"), "--corpus-size must be "),
+        (("study", "pool", "--model", "rnn"), "--model: unknown model 'rnn'"),
     ],
 )
 def test_errors_are_one_line_with_exit_code_2(db_cli, argv, message):

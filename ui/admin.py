@@ -349,8 +349,9 @@ def preview_panel(engine, slug: str) -> bool:
 
 
 def _preview_step(walk, step: str) -> None:
-    from drumeval.study import content, headphone
+    from drumeval.study import headphone
     from ui.player import blind_player
+    from ui.study import rating_questions
 
     if step == "consent":
         st.subheader(walk.study.title)
@@ -395,27 +396,55 @@ def _preview_step(walk, step: str) -> None:
             min_seconds=clip.min_listen_seconds,
             key=f"preview:player:{step}",
         )
-        for criterion in content.CRITERIA:
-            st.radio(
-                criterion.label,
-                [value for value, _ in content.SCALE],
-                index=None,
-                horizontal=True,
-                help=criterion.definition,
-                key=f"preview:{step}:{criterion.key}",
-            )
-        genres = dict(content.GENRE_OPTIONS)
-        st.radio(
-            content.GENRE_QUESTION,
-            list(genres),
-            format_func=genres.get,
-            index=None,
-            horizontal=True,
-            key=f"preview:{step}:genre",
-        )
+        rating_questions(walk.study.design.criteria, f":preview:{step}")
+    elif step.startswith("page:"):
+        _preview_page(walk.pages[int(step.removeprefix("page:"))], step)
     else:
         st.subheader("Thank you!")
         st.markdown(walk.describe("finished"))
+
+
+def _preview_page(page, step: str) -> None:
+    """A pairwise page (the A/B player, the vote buttons) or a MUSHRA page (a player and a
+    slider per track) as the evaluator sees it, read-only: no vote or score can be sent."""
+    from ui.player import ab_player, blind_player
+    from ui.study import _OUTCOMES
+
+    pairwise = page.trial_type == "pairwise"
+    st.subheader(f"{'Pair' if pairwise else 'Page'} {page.number} of {page.total}")
+    slots = "AB" if pairwise else [f"Track {n}" for n in range(1, len(page.clips) + 1)]
+    st.caption(
+        "For you only: "
+        + "; ".join(
+            f"{slot} = {clip.condition} ({clip.role})"
+            for slot, clip in zip(slots, page.clips, strict=True)
+        )
+    )
+    if pairwise:
+        ab_player(
+            sources=(page.clips[0].audio_url, page.clips[1].audio_url),
+            token=f"preview-{step}",
+            min_seconds=page.clips[0].min_listen_seconds,
+            key=f"preview:pair:{step}",
+        )
+        for column, (_, label) in zip(st.columns(len(_OUTCOMES)), _OUTCOMES, strict=True):
+            column.button(label, key=f"preview:{step}:{label}", disabled=True, width="stretch")
+        st.caption("The preview takes no vote.")
+        return
+    st.markdown("Rate each track from **0** (bad) to **100** (excellent). Move every slider.")
+    for slot, clip in zip(slots, page.clips, strict=True):
+        with st.container(border=True):
+            st.markdown(f"**{slot}**")
+            blind_player(
+                src=clip.audio_url,
+                token=f"preview-{step}-{slot}",
+                min_seconds=clip.min_listen_seconds,
+                key=f"preview:player:{step}:{slot}",
+            )
+            st.slider(
+                f"Score of {slot.lower()}", 0, 100, 50, disabled=True, key=f"preview:{step}:{slot}"
+            )
+    st.caption("The preview takes no scores.")
 
 
 # --- creating a study --------------------------------------------------------------------

@@ -516,10 +516,7 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     # No st.form: each answer reaches the server as it is ticked, so that it is kept (a
     # form would hold the answers in the browser until "Submit rating").
     with st.container(border=True):
-        if study.design.criteria is not None:
-            _own_questions(study.design.criteria, suffix)
-        else:
-            _thesis_questions(suffix)
+        rating_questions(study.design.criteria, suffix)
         st.text_area(
             "Comment (optional)", max_chars=content.COMMENT_MAX_CHARS, key=f"comment{suffix}"
         )
@@ -534,6 +531,16 @@ def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
     refused = st.session_state.pop(RATING_ERROR_KEY, None)
     if refused:
         st.error(refused, icon=":material/error:")
+
+
+def rating_questions(criteria: tuple[content.Question, ...] | None, suffix: str) -> None:
+    """The questions under a clip — the study's own `criteria`, or the thesis's form — keyed
+    by question + `suffix`; shared by the rating page and /admin's preview so the researcher
+    sees exactly the evaluator's form."""
+    if criteria is not None:
+        _own_questions(criteria, suffix)
+    else:
+        _thesis_questions(suffix)
 
 
 def _own_questions(criteria: tuple[content.Question, ...], suffix: str) -> None:

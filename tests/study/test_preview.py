@@ -5,7 +5,18 @@ import pytest
 from sqlalchemy import func, select
 
 from db.engine import transaction
-from db.models import Assignment, Event, Participant, Rating, Study
+from db.models import (
+    Assignment,
+    Event,
+    MushraScore,
+    PairwiseVote,
+    Participant,
+    Rating,
+    Study,
+    Trial,
+    TrialStimulus,
+)
+from deploy.synthetic_study import make_trial_study, trial_conditions
 from drumeval.errors import StudyNotFoundError
 from drumeval.study import headphone, setup
 from drumeval.study.preview import preview_study
@@ -20,7 +31,16 @@ def _counts(engine) -> dict[str, int]:
     with transaction(engine) as session:
         counts = {
             model.__tablename__: session.scalar(select(func.count()).select_from(model))
-            for model in (Participant, Assignment, Rating, Event)
+            for model in (
+                Participant,
+                Assignment,
+                Rating,
+                Event,
+                Trial,
+                TrialStimulus,
+                PairwiseVote,
+                MushraScore,
+            )
         }
         counts["declined"] = sum(session.scalars(select(Study.declined_count)))
     return counts
@@ -93,4 +113,85 @@ def test_admin_preview_steps_through_without_a_participant(admin_env):
     assert "step 10 of 10" in _texts(app)
     _button(app, "End the preview").click().run()
     assert "Preview as an evaluator" in [button.label for button in app.button]
+    assert _counts(admin_env) == before
+
+
+def test_a_pairwise_preview_shows_its_pairs_and_stores_nothing(db_engine):
+    study = make_trial_study(db_engine, trial_type="pairwise", trials_per_participant=3)
+    before = _counts(db_engine)
+    walk = preview_study(db_engine, "trials", seed=2)
+    assert walk.steps == (
+        "consent",
+        "questionnaire",
+        "instructions",
+        "page:0",
+        "page:1",
+        "page:2",
+        "finished",
+    )
+    assert walk.clips == () and [page.number for page in walk.pages] == [1, 2, 3]
+    for page in walk.pages:
+        assert page.trial_type == "pairwise" and len(page.clips) == 2
+        first, second = page.clips
+        assert first.condition != second.condition  # never two clips of one condition
+        assert {first.condition, second.condition} <= set(study["clips"].values())
+        assert first.min_listen_seconds == 2.0  # the study's minimum per side
+    text = walk.describe("page:0")
+    assert text.startswith("pair 1 of 3:") and "- A: " in text and "- B: " in text
+    assert "A / B / Tie / Both bad" in walk.describe("instructions")
+    assert "rate" not in walk.describe("instructions").lower()
+    assert _counts(db_engine) == before
+
+
+def test_a_mushra_preview_shows_every_condition_on_each_page(db_engine):
+    make_trial_study(
+        db_engine, trial_type="mushra", trials_per_participant=2, min_listen_seconds=None
+    )
+    before = _counts(db_engine)
+    walk = preview_study(db_engine, "trials")
+    assert [step for step in walk.steps if step.startswith(("clip:", "page:"))] == [
+        "page:0",
+        "page:1",
+    ]
+    for page in walk.pages:
+        assert sorted(clip.condition for clip in page.clips) == sorted(trial_conditions())
+        assert {clip.role for clip in page.clips} >= {"reference", "anchor"}
+        assert all(clip.min_listen_seconds == 0.0 for clip in page.clips)  # listener's choice
+    text = walk.describe("page:1")
+    assert "track 5:" in text and "0–100 slider" in text
+    assert _counts(db_engine) == before
+
+
+def test_cli_preview_of_a_pairwise_study_prints_its_pairs(db_cli, db_engine):
+    make_trial_study(db_engine, trial_type="pairwise", trials_per_participant=2)
+    before = _counts(db_engine)
+    code, out, _ = db_cli("study", "preview", "trials")
+    assert code == 0, out
+    assert "4. page" in out and "pair 2 of 2:" in out and "6. finished" in out
+    assert "clip 1 of" not in out and "Short-term phrasing" not in out
+    assert _counts(db_engine) == before
+
+
+@pytest.mark.parametrize("trial_type", ["pairwise", "mushra"])
+def test_admin_preview_of_a_comparison_study_shows_its_pages_read_only(admin_env, trial_type):
+    make_trial_study(admin_env, trial_type=trial_type, trials_per_participant=2)
+    before = _counts(admin_env)
+    app = _login(_page().run())
+    _button(app, "Preview as an evaluator").click().run()
+    for _ in range(3):  # consent, questionnaire, instructions
+        _button(app, "Next").click().run()
+    assert not app.exception
+    title = "Pair 1 of 2" if trial_type == "pairwise" else "Page 1 of 2"
+    assert app.subheader[0].value == title and "For you only: " in _texts(app)
+    assert not [radio for radio in app.radio if radio.key.startswith("preview:page")]
+    if trial_type == "pairwise":
+        votes = [button for button in app.button if button.label in ("A is better", "Tie")]
+        assert len(votes) == 2 and all(button.disabled for button in votes)
+    else:
+        sliders = [slider for slider in app.slider if slider.key.startswith("preview:page:0")]
+        assert len(sliders) == len(trial_conditions()) and all(s.disabled for s in sliders)
+    _button(app, "Next").click().run()
+    assert app.subheader[0].value.endswith("2 of 2")
+    _button(app, "Next").click().run()
+    assert app.subheader[0].value == "Thank you!"
     assert _counts(admin_env) == before

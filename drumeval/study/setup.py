@@ -43,10 +43,15 @@ from db.engine import transaction
 from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
 from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from drumeval.errors import StudyError
-from drumeval.study.assignment import POOL_PREFIXES
 from drumeval.study.content import SCALES, Question
 from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
-from drumeval.study.pool import anchor_name, gold_name, practice_name, reference_name
+from drumeval.study.pool import (
+    anchor_name,
+    gold_name,
+    parse_condition_name,
+    practice_name,
+    reference_name,
+)
 
 MAX_CONFIG_CHARS = 20_000
 MAX_CONSENT_CHARS = 5_000
@@ -540,11 +545,8 @@ def _parts(condition: str) -> tuple[str, str, int] | None:
     The prefix (`demo/`, `kit-<name>/`, both or none) names the pool the clip belongs to;
     its references, anchors and practice clip carry the same prefix.
     """
-    prefix = POOL_PREFIXES.match(condition).group(0)  # type: ignore[union-attr]
-    parts = condition.removeprefix(prefix).split("/")
-    if len(parts) == 5 and parts[4].endswith("bars") and parts[4][:-4].isdigit():
-        return prefix, parts[2], int(parts[4][:-4])
-    return None
+    name = parse_condition_name(condition)
+    return None if name is None else (name.prefix, name.corpus, name.bars)
 
 
 def select_clips(engine: Engine, config: StudyConfig) -> Selection:

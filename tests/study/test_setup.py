@@ -172,3 +172,20 @@ def test_names_that_reveal_a_condition_are_warned_about():
     assert setup.blinding_warnings(setup.parse_config(CONFIG)) == []
     slug = setup.random_slug()
     assert setup.SLUG_PATTERN.fullmatch(slug) and slug != setup.random_slug()
+
+
+@pytest.mark.parametrize(
+    ("condition", "parts"),
+    [
+        ("drums_rnn/thesis/techno-house-700/t1/60bars", ("", "techno-house-700", 60)),
+        (
+            "demo/kit-tr808/structured/thesis+form-0a1b2c3d/jazz-soul-1500/t0.9/32bars",
+            ("demo/kit-tr808/", "jazz-soul-1500", 32),
+        ),
+        ("human/takes/jazz-soul-700/studio/60bars", None),  # no t<temperature>: not generated
+        ("magenta-original", None),
+    ],
+)
+def test_references_follow_the_pools_own_reading_of_a_condition_name(condition, parts):
+    """The prefix, corpus and bars that pick a condition's references are the pool's parse."""
+    assert setup._parts(condition) == parts

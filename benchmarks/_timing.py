@@ -1,8 +1,8 @@
 """Cold and warm wall time of one call, the way the sampling benchmarks report it.
 
 The first call pays for loading weights and the XLA compile; the warm figure is the best of
-the calls after it, each with its own seed so that no result is reused. `bench_music_vae._timed`
-and `bench_drums_rnn.bench_sampling` time the same way and can call this.
+the calls after it, each with its own seed so that no result is reused. Every sampling benchmark
+(`bench_drums_rnn`, `bench_music_vae`, `bench_structured`) times its calls with it.
 """
 
 import time

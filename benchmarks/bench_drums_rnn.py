@@ -18,6 +18,7 @@ import jax
 import keras
 import numpy as np
 from _report import report
+from _timing import cold_and_warm
 
 from drumeval.models import drums_rnn as dr
 from drumeval.models import drums_rnn_sampling as ds
@@ -71,15 +72,9 @@ def bench_sampling(num_samples: int, repeats: int) -> tuple[float, float]:
     """(first call incl. compile, best warm call) seconds for 960-step thesis samples."""
     keras.utils.set_random_seed(0)
     model = dr.DrumsRNN(dr.PRESETS["thesis"])
-    started = time.perf_counter()
-    ds.sample(model, num_samples=num_samples, num_steps=960, seed=0)
-    cold = time.perf_counter() - started
-    warm = []
-    for seed in range(1, repeats + 1):
-        started = time.perf_counter()
-        ds.sample(model, num_samples=num_samples, num_steps=960, seed=seed)
-        warm.append(time.perf_counter() - started)
-    return cold, min(warm)
+    return cold_and_warm(
+        lambda seed: ds.sample(model, num_samples=num_samples, num_steps=960, seed=seed), repeats
+    )
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import jax
 import numpy as np
 from _report import report
+from _timing import cold_and_warm
 
 from drumeval.models import music_vae as mv
 from drumeval.training.loop import keep_freed_memory
@@ -106,19 +107,6 @@ def bench_training(config: mv.MusicVaeConfig, steps: int):
     return steps / (time.perf_counter() - started), cpu_per_step, compile_s
 
 
-def _timed(function, repeats: int) -> tuple[float, float]:
-    """(first call incl. compile, best of `repeats` warm calls) in seconds."""
-    started = time.perf_counter()
-    function(0)
-    cold = time.perf_counter() - started
-    warm = []
-    for seed in range(1, repeats + 1):
-        started = time.perf_counter()
-        function(seed)
-        warm.append(time.perf_counter() - started)
-    return cold, min(warm)
-
-
 def bench_generation(repeats: int) -> list[tuple[str, float, float, str]]:
     """(what, cold s, warm s, target) rows for 60-bar sampling and interpolation."""
     models = {name: mv.build_model(name) for name in mv.PRESETS}
@@ -128,25 +116,25 @@ def bench_generation(repeats: int) -> list[tuple[str, float, float, str]]:
         target = "< 0.5 s" if count == 1 else "—"
         for name in ("thesis-longbar", "hier-60bar"):
             model = models[name]
-            cold, warm = _timed(
+            cold, warm = cold_and_warm(
                 lambda seed, m=model, n=count: mv.sample(
                     m, num_samples=n, num_steps=960, seed=seed
                 ),
                 repeats,
             )
             rows.append((f"sample {count} × 60 bars, {name}", cold, warm, target))
-        cold, warm = _timed(
+        cold, warm = cold_and_warm(
             lambda seed, n=count: [mv.latent_walk(short, bars=60, seed=seed + i) for i in range(n)],
             repeats,
         )
         rows.append((f"latent_walk {count} × 60 bars, 2-bar model", cold, warm, target))
     a, b = _drum_tracks(2, 32)
-    cold, warm = _timed(
+    cold, warm = cold_and_warm(
         lambda seed: mv.interpolate(short, a, b, num_interpolations=8, seed=seed), repeats
     )
     rows.append(("interpolate 8 × 2 bars, cat-drums_2bar_small", cold, warm, "—"))
     long_a, long_b = _drum_tracks(2, 960)
-    cold, warm = _timed(
+    cold, warm = cold_and_warm(
         lambda seed: mv.interpolate(
             models["thesis-longbar"], long_a, long_b, num_interpolations=8, seed=seed
         ),

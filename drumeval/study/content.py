@@ -126,15 +126,16 @@ INSTRUCTIONS_SECONDS = 60
 
 
 def expected_minutes(
-    *, clip_seconds: list[float], headphone_check: bool, practice_seconds: float | None = None
+    *, clip_seconds: list[float], headphone_tests: int, practice_seconds: float | None = None
 ) -> int:
     """The time a study takes an evaluator, rounded up: every clip heard to the end and rated,
-    plus the questionnaire, the headphone check and the instructions (whole minutes; to
-    the next 5 from 15 minutes on, where the estimate is rough anyway)."""
+    plus the questionnaire, each headphone test (0, 1, or 2 for `headphone_screen = "both"`)
+    and the instructions (whole minutes; to the next 5 from 15 minutes on, where the estimate
+    is rough anyway)."""
     heard = [*clip_seconds, *([] if practice_seconds is None else [practice_seconds])]
     seconds = sum(duration + RATING_SECONDS_PER_CLIP for duration in heard)
     seconds += QUESTIONNAIRE_SECONDS + INSTRUCTIONS_SECONDS
-    seconds += HEADPHONE_CHECK_SECONDS if headphone_check else 0
+    seconds += HEADPHONE_CHECK_SECONDS * headphone_tests
     minutes = -(-int(seconds) // 60)
     return minutes if minutes < 15 else -(-minutes // 5) * 5
 

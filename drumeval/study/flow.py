@@ -389,7 +389,9 @@ def consent_text(engine, study: StudyInfo) -> str:
     typical = sorted(trial_seconds)[len(trial_seconds) // 2] if trial_seconds else 0.0
     minutes = content.expected_minutes(
         clip_seconds=[typical] * clips,
-        headphone_check=study.design.headphone_check,
+        headphone_tests=headphone.test_count(study.design.headphone_screen)
+        if study.design.headphone_check
+        else 0,
         practice_seconds=practice_seconds,
     )
     return content.default_consent_text(

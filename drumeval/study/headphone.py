@@ -125,6 +125,11 @@ def check_screen(screen: object) -> str:
     return str(screen)
 
 
+def test_count(screen: str) -> int:
+    """How many tests a screen runs one after the other (`both`: anti-phase, then Huggins)."""
+    return 2 if check_screen(screen) == "both" else 1
+
+
 def screen_trials(screen: str, seed: int) -> tuple[ScreenTrial, ...]:
     """The trials of a study's screen, anti-phase ones first when it has both."""
     check_screen(screen)

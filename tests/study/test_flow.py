@@ -234,12 +234,18 @@ def test_expected_minutes_adds_listening_rating_and_the_fixed_steps():
     # 4 × (120 s + 60 s) + practice (120 + 60) + questionnaire 60 + instructions 60 = 1020 s
     assert (
         content.expected_minutes(
-            clip_seconds=[120.0] * 4, headphone_check=False, practice_seconds=120.0
+            clip_seconds=[120.0] * 4, headphone_tests=0, practice_seconds=120.0
         )
         == 20
     )  # 17 min, to the next 5
     # 1 × (30 + 60) + 60 + 60 + headphone check 120 = 330 s = 5.5 → 6 minutes
-    assert content.expected_minutes(clip_seconds=[30.0], headphone_check=True) == 6
+    assert content.expected_minutes(clip_seconds=[30.0], headphone_tests=1) == 6
+    # headphone_screen = "both" runs two tests: 330 + 120 s = 7.5 → 8 minutes
+    assert content.expected_minutes(clip_seconds=[30.0], headphone_tests=2) == 8
+
+
+def test_a_screen_counts_its_tests():
+    assert [headphone.test_count(s) for s in ("antiphase", "huggins", "both")] == [1, 1, 2]
 
 
 def test_closing_lets_those_who_started_finish_within_the_grace_period(db_engine):

@@ -93,7 +93,7 @@ def run_evaluators(
             flow.save_questionnaire(engine, study, token, ANSWERS)
             if study.design.headphone_check:
                 trials = flow.headphone_trials(flow.progress(engine, study, token))
-                flow.submit_headphone_check(engine, study, token, [t.quiet_index for t in trials])
+                flow.submit_headphone_check(engine, study, token, [t.answer for t in trials])
             flow.start(engine, study, token)
         except Exception as error:  # reported, and the barrier released for the others
             ready.abort()

@@ -20,6 +20,7 @@ from deploy.browser_evaluator import (
 )
 from deploy.synthetic_study import make_trial_study
 from drumeval.study.setup import revealing_names
+from tests.study.test_blinding import CLIP_URL
 from tests.study.test_study_browser import browser  # noqa: F401  (the module's Chromium)
 
 pytestmark = pytest.mark.browser
@@ -74,10 +75,32 @@ def _assert_blind(page, conditions) -> None:
         assert name.lower() not in seen, f"the page names {name!r}"
 
 
+def _recorded(context) -> list[str]:
+    """Every URL the browser context requests, from here on."""
+    requested: list[str] = []
+    context.on("request", lambda request: requested.append(request.url))
+    return requested
+
+
+def _assert_requests_blind(context, requested: list[str], origin: str, conditions) -> None:
+    """Every request went to the app's own origin, and neither a URL nor the bytes of any
+    audio file fetched (`/clips/<sha256>.<ext>`) names a model, corpus or role."""
+    assert {url.split("/")[2] for url in requested} == {origin.split("/")[2]}, requested
+    names = [*revealing_names(tuple(conditions)), "reference", "anchor"]
+    clips = sorted({url for url in requested if CLIP_URL.search(url)})
+    assert clips, "no audio was fetched"
+    audio = b" ".join(context.request.get(url).body() for url in clips).lower()
+    for name in names:
+        assert all(name.lower() not in url.lower() for url in requested), name
+        assert name.lower().encode() not in audio, f"the audio bytes name {name!r}"
+
+
 def test_a_person_takes_a_pairwise_study_in_chromium(backend_env, browser):  # noqa: F811
     server, engine, study = _serve(backend_env, "pairwise")
     try:
-        page = browser.new_context().new_page()
+        context = browser.new_context()
+        requested = _recorded(context)
+        page = context.new_page()
         page.goto(f"{server.url}/study?s=trials", timeout=WAIT_MS)
         consent_and_questionnaire(page)
         page.get_by_role("button", name="Start", exact=True).click()
@@ -103,6 +126,7 @@ def test_a_person_takes_a_pairwise_study_in_chromium(backend_env, browser):  # n
         page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
         code = page.locator("[data-testid='stCode']").inner_text().strip()
         page.wait_for_url("**/?completed=1", timeout=WAIT_MS)
+        _assert_requests_blind(context, requested, server.url, set(study["clips"].values()))
     finally:
         server.stop()
     with transaction(engine) as session:
@@ -118,7 +142,9 @@ def test_a_person_takes_a_pairwise_study_in_chromium(backend_env, browser):  # n
 def test_a_person_takes_a_mushra_study_in_chromium(backend_env, browser):  # noqa: F811
     server, engine, study = _serve(backend_env, "mushra")
     try:
-        page = browser.new_context().new_page()
+        context = browser.new_context()
+        requested = _recorded(context)
+        page = context.new_page()
         page.goto(f"{server.url}/study?s=trials", timeout=WAIT_MS)
         consent_and_questionnaire(page)
         page.get_by_role("button", name="Start", exact=True).click()
@@ -132,6 +158,7 @@ def test_a_person_takes_a_mushra_study_in_chromium(backend_env, browser):  # noq
         score_current_page(page, 3, PAGES, tracks=5)
         page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
         page.wait_for_url("**/?completed=1", timeout=WAIT_MS)
+        _assert_requests_blind(context, requested, server.url, set(study["clips"].values()))
     finally:
         server.stop()
     with transaction(engine) as session:

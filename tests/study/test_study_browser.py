@@ -7,6 +7,7 @@ test kills the server with SIGKILL mid-study and resumes on a restarted one.
 
 import os
 import shutil
+import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -314,6 +315,20 @@ def test_a_reload_mid_clip_keeps_what_was_heard_and_ticked(browser, tmp_path, mo
         server.stop()
 
 
+def _wait_for_the_draft(engine, timeout_s: float = 20.0) -> None:
+    """Until the ticked answers are in the database (what the reload is about), not longer."""
+    from sqlalchemy import text
+
+    deadline = time.monotonic() + timeout_s
+    query = text("SELECT count(*) FROM assignments WHERE draft_answers IS NOT NULL")
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:
+            if connection.execute(query).scalar():
+                return
+        time.sleep(0.2)
+    raise AssertionError(f"no draft answers stored within {timeout_s:g} s")
+
+
 def _reload_mid_clip(server, engine, browser) -> None:
     page = browser.new_context().new_page()
     page.goto(f"{server.url}/study?s=long", timeout=WAIT_MS)
@@ -332,6 +347,7 @@ def _reload_mid_clip(server, engine, browser) -> None:
         settle(page)
     audio_player(page, heading).evaluate("audio => audio.play()")
     page.wait_for_timeout(7000)  # about 7 s heard; the reload comes without a pause
+    _wait_for_the_draft(engine)  # saved on the player's 3-s tick, later on a loaded machine
     page.reload()
     page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
     settle(page)

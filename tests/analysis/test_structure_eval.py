@@ -11,6 +11,7 @@ from drumeval.analysis.structure_eval import (
     CORPUS_ROW,
     STRUCTURE_COLUMNS,
     measure_structure,
+    repeat_distance,
     report_markdown,
     run_structure_report,
     train_reference,
@@ -51,6 +52,24 @@ def test_tracks_that_follow_the_form_and_copy_the_train_split() -> None:
     assert values["copied_windows"] == 1.0 and values["novel_bars"] == 0.0
     assert values["groove_distance"] == pytest.approx(0.0)
     assert values["bar_sim_8"] == 1.0
+
+
+def test_repeat_distance_compares_each_repeated_bar_with_its_earlier_instance() -> None:
+    # drop 2 (bars 8–11) against drop 1 (bars 0–3), bar by bar at the same offset
+    assert repeat_distance(ON_FORM, FORM) == 0.0
+    varied = ON_FORM.copy()
+    varied[9 * STEPS_PER_BAR : 10 * STEPS_PER_BAR] = DENSE  # one of four bars changed
+    assert repeat_distance(varied, FORM) == pytest.approx((1 - 6 / 22) / 4)
+    # a shorter repeat is compared over its own bars (10–11 against 0–1, bar 9 is the
+    # build's now); a form without repeats has none
+    short = parse_form("drop:4 build:6 drop:2")
+    assert repeat_distance(varied, short) == 0.0
+    varied[10 * STEPS_PER_BAR : 11 * STEPS_PER_BAR] = DENSE
+    assert repeat_distance(varied, short) == pytest.approx((1 - 6 / 22) / 2)
+    assert repeat_distance(varied, FORM) == pytest.approx(2 * (1 - 6 / 22) / 4)
+    assert np.isnan(repeat_distance(ON_FORM, parse_form("intro:4 build:4 drop:4")))
+    values = measure_structure([varied], [FORM], _reference(ON_FORM))
+    assert values["repeat_distance"] == pytest.approx(2 * (1 - 6 / 22) / 4)
 
 
 def test_a_loop_off_the_bar_line_misses_every_boundary_and_copies_nothing() -> None:

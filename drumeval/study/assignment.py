@@ -283,11 +283,11 @@ def _least(candidates: Sequence[PoolClip], exposure: Counter, rng: random.Random
 
 
 DEFAULT_ADAPTIVE_BURN_IN = 5  # votes every pair needs before adaptive scheduling starts
-ADAPTIVE_SUMMARY = (
-    "adaptive = true: once every pair of conditions has adaptive_burn_in counted votes "
+ADAPTIVE_SUMMARY = (  # what `study plan --pairwise` and the study guide say adaptive does
+    "With adaptive = true, once every pair of conditions has adaptive_burn_in counted votes "
     f"(default {DEFAULT_ADAPTIVE_BURN_IN}), each new participant's pages go to the pairs whose "
-    "outcome is least certain — Bradley–Terry's p(1 − p) over (1 + pages on the pair) — so "
-    "close pairs get more votes and narrower CIs, clear pairs fewer"
+    "outcome is least certain (Bradley–Terry's p(1 − p) over 1 + the pages on the pair): close "
+    "pairs get more votes and narrower CIs, clear pairs fewer and wider."
 )
 
 

@@ -14,6 +14,7 @@ from deploy.synthetic_study import make_trial_study
 from drumeval.analysis.pairwise import bootstrap_bradley_terry
 from drumeval.analysis.schema import PAIRWISE_OUTCOMES
 from drumeval.analysis.simulate import draw_pairwise_outcomes
+from drumeval.cli import main
 from drumeval.errors import StudyError
 from drumeval.study.assignment import PoolClip, adaptive_burn_in, plan_pairs
 from drumeval.study.preview import preview_study
@@ -201,3 +202,14 @@ def test_an_adaptive_study_previews_its_first_participants_pages(db_engine):
     assert [page.number for page in walk.pages] == [1, 2, 3]
     assert all(page.clips[0].condition != page.clips[1].condition for page in walk.pages)
     assert len({frozenset(clip.condition for clip in page.clips) for page in walk.pages}) == 3
+
+
+def test_study_plan_pairwise_says_what_adaptive_scheduling_does(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(
+            ["study", "plan", "--pairwise", "--conditions", "3", "--half-width", "150", "--coarse"]
+        )
+    out = " ".join(capsys.readouterr().out.split())
+    assert (exit_info.value.code or 0) == 0
+    assert "Sized for balanced pair scheduling. With adaptive = true" in out
+    assert "adaptive_burn_in counted votes (default 5)" in out and "p(1 − p)" in out

@@ -43,9 +43,11 @@ from drumeval.data.forms import (
     FORM_PRESETS,
     SongForm,
     example_forms,
+    labelled_form,
     read_sections,
     repeat_source_steps,
 )
+from drumeval.errors import DatasetError, ParameterError
 from drumeval.metrics import bar_self_similarity, corpus_bar_set, novel_bar_fraction, tracks_of
 from drumeval.metrics.fidelity import (
     GrooveProfile,
@@ -60,6 +62,7 @@ from drumeval.metrics.structure import (
     f1_score,
     planned_boundary_counts,
     same_vs_different_label_similarity,
+    section_boundaries,
 )
 
 SEEDS: tuple[int, ...] = (0, 1, 2, 3)
@@ -92,6 +95,28 @@ STRUCTURE_COLUMNS = (
 
 Note = Callable[[str], None]
 Sampler = Callable[[str, str, SongForm, Sequence[int], Note], dict[str, list[np.ndarray]]]
+
+
+def detected_form(event_ids: np.ndarray) -> SongForm:
+    """A track's form as the section detector hears it: cut at `section_boundaries`, segments
+    labelled by clustering (`forms.labelled_form`: head, solo, trade) — how a jazz-soul
+    performance, which has no section labels, gets a form with repeats."""
+    return labelled_form(section_boundaries(event_ids), bar_self_similarity(event_ids))
+
+
+def draw_corpus_form(corpus: str, *, seed: int, bars: int = 60) -> SongForm:
+    """The detected form (`detected_form`) of one train-split track of `bars` whole bars of the
+    corpus `corpus`, drawn with `seed`, for a model to play a form the corpus really has."""
+    loaded = load_corpus(corpus)
+    event_ids, lengths = loaded.split("train")
+    candidates = np.flatnonzero(np.asarray(lengths) // STEPS_PER_BAR == bars)
+    if not len(candidates):
+        raise ParameterError("bars", f"matches no train track of {corpus}; got {bars}")
+    row = int(np.random.default_rng(seed).choice(candidates))
+    track = np.asarray(event_ids[row][: bars * STEPS_PER_BAR])
+    if len(track) < bars * STEPS_PER_BAR:
+        raise DatasetError(f"{corpus}: train track {row} is shorter than its length says")
+    return detected_form(track)
 
 
 @dataclass(frozen=True)

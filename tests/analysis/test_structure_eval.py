@@ -10,6 +10,8 @@ from drumeval.analysis.structure_eval import (
     ARRANGER,
     CORPUS_ROW,
     STRUCTURE_COLUMNS,
+    detected_form,
+    draw_corpus_form,
     measure_structure,
     repeat_distance,
     report_markdown,
@@ -19,7 +21,8 @@ from drumeval.analysis.structure_eval import (
 )
 from drumeval.cli import main
 from drumeval.data.drum_classes import CLOSED_HIHAT, KICK, SNARE, STEPS_PER_BAR
-from drumeval.data.forms import FORM_PRESETS, parse_form
+from drumeval.data.forms import FORM_PRESETS, parse_form, repeat_source_steps
+from drumeval.errors import ParameterError
 
 FORM = parse_form("drop:4 build:4 drop:4")
 
@@ -70,6 +73,24 @@ def test_repeat_distance_compares_each_repeated_bar_with_its_earlier_instance() 
     assert np.isnan(repeat_distance(ON_FORM, parse_form("intro:4 build:4 drop:4")))
     values = measure_structure([varied], [FORM], _reference(ON_FORM))
     assert values["repeat_distance"] == pytest.approx(2 * (1 - 6 / 22) / 4)
+
+
+def test_the_detector_labels_a_track_with_repeats() -> None:
+    track = np.concatenate([np.tile(SPARSE, 8), np.tile(DENSE, 8), np.tile(SPARSE, 8)])
+    assert detected_form(track).to_text() == "head:8 solo:8 head:8"
+
+
+def test_a_jazz_form_is_drawn_from_the_corpus_with_labels() -> None:
+    form = draw_corpus_form("jazz-soul-700", seed=0)
+    assert form == draw_corpus_form("jazz-soul-700", seed=0)  # seeded
+    assert form != draw_corpus_form("jazz-soul-700", seed=1)
+    assert form.total_bars == 60
+    labels = {section.label for section in form.sections}
+    assert labels <= {"intro", "head", "solo", "trade", "outro"} and {"head", "solo"} <= labels
+    assert (repeat_source_steps(form) >= 0).any()  # a label recurs: repeats to recall
+    assert draw_corpus_form("jazz-soul-700", seed=0, bars=20).total_bars == 20
+    with pytest.raises(ParameterError, match="bars matches no train track of jazz-soul-700"):
+        draw_corpus_form("jazz-soul-700", seed=0, bars=7)
 
 
 def test_a_loop_off_the_bar_line_misses_every_boundary_and_copies_nothing() -> None:

@@ -186,10 +186,22 @@ def test_cli_reads_a_form_string_and_defaults_to_both_genres(fake_report, tmp_pa
     assert fake_report[1][1] == (0,)
 
 
+def test_cli_draws_a_labelled_form_from_the_corpus(fake_report, tmp_path) -> None:
+    with pytest.raises(SystemExit):
+        main(
+            [
+                *["structure-report", "--genre", "jazz-soul", "--form", "corpus:3"],
+                *["--out", str(tmp_path / "one.md")],
+            ]
+        )
+    assert fake_report[0][0]["jazz-soul"] == draw_corpus_form("jazz-soul-700", seed=3)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--genre", "techno-house", "--form", "chorus:8"], "--form has unknown section label"),
+        (["--genre", "jazz-soul", "--form", "corpus:x"], "--form corpus:N needs a whole number"),
         (["--form", "peak-time"], "--form needs exactly one --genre"),
         (["--genre", "polka"], "unknown genre 'polka'"),
         (["--num", "0"], "--num must be at least 1"),

@@ -25,8 +25,9 @@ BASELINES = (("drums_rnn", "thesis"), ("music_vae", "thesis-longbar"))
 # checks that they still do not, so the list stays true); docs/models.md says the same.
 BOUNDARY_MISSES: dict[str, str] = {
     "structured/thesis-form/jazz-soul-1500": "F1 0.22 (copy-or-vary; 0.15 plain) against "
-    "DrumsRNN's 0.29 and MusicVAE's 0.30 on seeds 0-3: trained on 8-bar `phrase` forms only, it has never seen the preset's "
-    "head/solo/trade labels, and its phrase changes do not fall on the form's 4-bar offsets",
+    "DrumsRNN's 0.29 and MusicVAE's 0.30 on seeds 0-3: trained on 8-bar `phrase` forms only, "
+    "it has never seen the preset's head/solo/trade labels, and its phrase changes do not "
+    "fall on the form's 4-bar offsets",
 }
 
 

@@ -438,7 +438,9 @@ def _save_draft(
             _form_answers(suffix, study.design.criteria), study.design.criteria
         ),
     )
-    kept = clip.draft
+    # A fragment's rerun keeps the clip of the page's last run: what it saved since is newer.
+    saved_key = f"saved-draft:{token}:{clip.position}"
+    kept = st.session_state.get(saved_key) or clip.draft
     if (
         draft.heard_seconds <= kept.heard_seconds
         and draft.plays <= kept.plays
@@ -447,6 +449,7 @@ def _save_draft(
         return
     try:
         flow.save_clip_draft(engine, study, token, clip_id=clip.clip_id, draft=draft)
+        st.session_state[saved_key] = draft
     except DatabaseError as error:  # the next report or answer tries again
         _log.warning("could not keep the draft of clip %s: %s", clip.position, error)
 
@@ -486,6 +489,18 @@ def _queue_rating(
 
 
 def rating_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
+    """One clip: title, player and form, in a fragment (`_rating_area`)."""
+    _rating_area(engine, study, token, progress)
+
+
+@st.fragment
+def _rating_area(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
+    """A fragment: the player's reports and each answer rerun only this area, not the page
+    (no study, progress or navigation work, fewer elements sent), so that they cost the
+    server little and a submit right after them waits less. "Submit rating" reruns the
+    whole page, which writes the rating and shows the next clip in one run."""
+    if st.session_state.get(PENDING_KEY) is not None:
+        st.rerun(scope="app")
     clip = progress.clip
     assert clip is not None
     if clip.is_training:

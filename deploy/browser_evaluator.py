@@ -59,68 +59,111 @@ def consent_and_questionnaire(page) -> None:
     page.get_by_role("button", name="Continue").click()
 
 
-def headphone_sounds(page):
-    """The headphone check's six sounds, once the page shows them all."""
+def headphone_sounds(page, count: int = headphone.TRIALS):
+    """The headphone check's `count` sounds (six per test), once the page shows them all."""
     page.get_by_text("Headphone check").first.wait_for(timeout=WAIT_MS)
     sounds = page.locator("audio[src^='/clips/']")
-    sounds.nth(headphone.TRIALS - 1).wait_for(state="attached", timeout=WAIT_MS)
-    if sounds.count() != headphone.TRIALS:
-        raise RuntimeError(f"{sounds.count()} headphone sounds, expected {headphone.TRIALS}")
+    sounds.nth(count - 1).wait_for(state="attached", timeout=WAIT_MS)
+    if sounds.count() != count:
+        raise RuntimeError(f"{sounds.count()} headphone sounds, expected {count}")
     return sounds
 
 
-def headphone_answers(page, number: int):
-    """The radio buttons that answer sound `number`."""
-    return radio_group(page, f"Which tone was quietest in sound {number}?").locator("input")
+def headphone_question(number: int, trial: headphone.ScreenTrial | None = None) -> str:
+    """What the page asks about sound `number`: of an anti-phase trial (the default) the
+    quietest tone, of a Huggins trial the noise with the faint tone."""
+    kind = headphone.Trial if trial is None else type(trial)
+    return headphone.WORDING[kind].question.format(number=number)
 
 
-def play_to_the_end(sounds) -> None:
-    """Play the headphone sounds `sounds` (a locator: one or several, all at once) from the
-    start to their end at normal speed; returns when every one has ended."""
+def headphone_answers(page, number: int, trial: headphone.ScreenTrial | None = None):
+    """The radio buttons that answer sound `number` (an anti-phase one unless `trial` says)."""
+    return radio_group(page, headphone_question(number, trial)).locator("input")
+
+
+def play_to_the_end(sounds, only: list[int] | None = None) -> None:
+    """Play the headphone sounds `sounds` (a locator: one or several, all at once; `only`:
+    those at these indexes) from the start to their end at normal speed; returns when every
+    one has ended."""
     durations = sounds.evaluate_all(
-        "sounds => Promise.all(sounds.map(audio => audio.readyState > 0 ? audio.duration :"
+        "(sounds, only) => Promise.all(sounds.filter((_, i) => !only || only.includes(i))"
+        ".map(audio => audio.readyState > 0 ? audio.duration :"
         " new Promise(resolve => audio.addEventListener("
-        "'loadedmetadata', () => resolve(audio.duration), { once: true }))))"
+        "'loadedmetadata', () => resolve(audio.duration), { once: true }))))",
+        only,
     )
     if min(durations) <= 3:
         raise RuntimeError("a headphone sound does not load as a full trial")
     sounds.evaluate_all(
-        "sounds => Promise.all(sounds.map(audio => new Promise(resolve => {"
+        "(sounds, only) => Promise.all(sounds.filter((_, i) => !only || only.includes(i))"
+        ".map(audio => new Promise(resolve => {"
         " audio.addEventListener('ended', resolve, { once: true });"
-        " audio.currentTime = 0; audio.play(); })))"
+        " audio.currentTime = 0; audio.play(); })))",
+        only,
     )
 
 
-def wait_until_answerable(page, number: int) -> None:
-    """Wait until the answers to sound `number` are unlocked."""
-    page.wait_for_function(
-        "label => [...document.querySelectorAll(\"[data-testid='stRadio']\")]"
-        ".filter(group => group.textContent.includes(label))"
-        ".some(group => [...group.querySelectorAll('input')].every(i => !i.disabled))",
-        arg=f"Which tone was quietest in sound {number}?",
-        timeout=WAIT_MS,
-    )
+_ANSWERABLE_JS = (
+    "label => [...document.querySelectorAll(\"[data-testid='stRadio']\")]"
+    ".filter(group => group.textContent.includes(label))"
+    ".some(group => [...group.querySelectorAll('input')].every(i => !i.disabled))"
+)
 
 
-def pass_headphone_check(page, engine, token: str) -> None:
-    """Play every sound to the end (the answers unlock one by one), then answer correctly."""
-    play_to_the_end(headphone_sounds(page))  # all six at once: 4 s, not 24
-    for number in range(1, headphone.TRIALS + 1):
-        wait_until_answerable(page, number)
-    settle(page)
-    study = flow.load_study(engine, "tiny")
-    trials = flow.headphone_trials(flow.progress(engine, study, token))
+def wait_until_answerable(page, number: int, trial: headphone.ScreenTrial | None = None) -> None:
+    """Wait until the answers to sound `number` (an anti-phase one unless `trial` says) are
+    unlocked."""
+    page.wait_for_function(_ANSWERABLE_JS, arg=headphone_question(number, trial), timeout=WAIT_MS)
+
+
+def play_every_sound(page, trials: tuple[headphone.ScreenTrial, ...]) -> None:
+    """Play the screen's sounds to the end, six at a time once the page is idle, then again
+    each one whose answers are still locked, as a listener told to play a sound "once or
+    twice" would: a player counts a second only from progress reports under a second apart,
+    so a sound that ends while the page reruns (the previous sounds' reports) can miss its
+    last second and stay locked."""
+    sounds = headphone_sounds(page, len(trials))
+    groups = [
+        list(range(start, min(start + headphone.TRIALS, len(trials))))
+        for start in range(0, len(trials), headphone.TRIALS)
+    ]
+    for _ in range(3):
+        for group in groups:
+            settle(page)
+            play_to_the_end(sounds, group)
+        settle(page)
+        locked = [
+            index
+            for index, trial in enumerate(trials)
+            if not page.evaluate(_ANSWERABLE_JS, headphone_question(index + 1, trial))
+        ]
+        groups = [locked] if locked else []
     for number, trial in enumerate(trials, start=1):
-        choose(page, f"Which tone was quietest in sound {number}?", f"Tone {trial.quiet_index + 1}")
+        wait_until_answerable(page, number, trial)
+
+
+def pass_headphone_check(page, engine, token: str, slug: str = "tiny") -> None:
+    """Play every sound to the end (the answers unlock one by one), then answer each rightly
+    by the trial's own answer, whichever test it belongs to (anti-phase, Huggins or both)."""
+    study = flow.load_study(engine, slug)
+    trials = flow.headphone_trials(
+        flow.progress(engine, study, token), study.design.headphone_screen
+    )
+    play_every_sound(page, trials)
+    settle(page)
+    for number, trial in enumerate(trials, start=1):
+        option = headphone.WORDING[type(trial)].option
+        choose(page, headphone_question(number, trial), f"{option} {trial.answer + 1}")
     page.get_by_role("button", name="Continue").click()
     page.get_by_text("How to rate").wait_for(timeout=WAIT_MS)
 
 
-def consent_and_screen(page, engine) -> str:
+def consent_and_screen(page, engine, slug: str = "tiny") -> str:
     consent_and_questionnaire(page)
-    headphone_sounds(page)
+    page.get_by_text("Headphone check").first.wait_for(timeout=WAIT_MS)
+    page.locator("audio[src^='/clips/']").first.wait_for(state="attached", timeout=WAIT_MS)
     token = token_of(page)
-    pass_headphone_check(page, engine, token)
+    pass_headphone_check(page, engine, token, slug)
     return token
 
 

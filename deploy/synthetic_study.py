@@ -37,6 +37,7 @@ def make_study(
     clip_seconds: float = 3.0,
     min_listen_seconds: float | None = 2.0,
     headphone_check: bool = True,
+    headphone_screen: str = "antiphase",
     status: str = "open",
     completion_url: str | None = None,
 ) -> dict:
@@ -84,6 +85,7 @@ def make_study(
                 "clips_per_participant": clips_per_participant,
                 "min_listen_seconds": min_listen_seconds,
                 "headphone_check": headphone_check,
+                "headphone_screen": headphone_screen,
                 "seed": 7,
                 "completion_url": completion_url,
             },

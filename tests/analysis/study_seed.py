@@ -199,10 +199,7 @@ def screen_listeners(engine, misses: list[dict[str, int]], *, slug: str = "hp") 
     from deploy.synthetic_study import make_study
     from drumeval.study import flow, headphone
 
-    make_study(engine, slug=slug)
-    with transaction(engine, write_lock=True) as session:
-        study = repository.get_study(session, slug=slug)
-        study.design = {**study.design, "headphone_screen": "both"}
+    make_study(engine, slug=slug, headphone_screen="both")
     study = flow.load_study(engine, slug)
     for missed in misses:
         token = flow.consent(engine, study, {})

@@ -75,7 +75,10 @@ ROWS=(
   # 2,400: 0.43 and 0.32), and 1,200 steps from the shipped jazz-soul-700 flat model at learning
   # rate 1e-4 (0.41 and 0.32); and 300 steps at batch 8, learning rate 1e-4, from these weights
   # (stopped: its fidelity check fell from bar similarity 0.32 to 0.26, distance 0.43 to 0.57).
-  # Eval accuracy stays at 0.32–0.34 while train accuracy climbs past 0.6.
+  # Eval accuracy stays at 0.32–0.34 while train accuracy climbs past 0.6. Also tried (2026-12-06,
+  # 2nd session), not shipped: 2,400 steps from the same start with dropout_keep_prob=0.75 (best
+  # fidelity at its last step; report seed 7: bar similarity 0.37), which lost on the held-out seed
+  # 99 × 32: distance 0.49 / 0.33, bar similarity 0.34 / 0.35, backbeat 0.22 / 0.35.
   "music_vae thesis-longbar jazz-soul-1500 2000 from@10c2bb8:music_vae/thesis-longbar/techno-house-700 --patience 0 --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 400 --fidelity-samples 16"
   # The 2-bar latent-walk models from scratch with a small free-bits budget: 12 bits of KL
   # are free, beyond them the standard ELBO (β = 1). With no free bits the KL fell to ≈ 1 bit

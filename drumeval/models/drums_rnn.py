@@ -16,7 +16,6 @@ Speed comes from restructuring, not from changing the maths:
 Sampling and beam search live in `drumeval.models.drums_rnn_sampling`.
 """
 
-import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -45,6 +44,7 @@ from drumeval.models.drums_rnn_steps import (  # noqa: F401  (re-exported: the s
     step_prepared,
     zero_state,
 )
+from drumeval.models.hparams import config_from_dict, config_to_dict
 
 NO_EVENT = 0  # Magenta's `default_event_label` for drum_kit: the empty drum set
 
@@ -83,18 +83,12 @@ class DrumsRnnConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly dict (lists instead of tuples) for Keras configs and model cards."""
-        values = dataclasses.asdict(self)
-        values["rnn_layer_sizes"] = list(self.rnn_layer_sizes)
-        return values
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "DrumsRnnConfig":
         """The inverse of `to_dict`; an unknown hparam is an error, not silently dropped."""
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ModelError(f"unknown DrumsRNN hparam(s): {', '.join(unknown)}")
-        return cls(**values)
+        return config_from_dict(cls, values, "DrumsRNN")
 
 
 def _check(condition: bool, message: str) -> None:

@@ -14,6 +14,26 @@ from drumeval.errors import ModelError
 ConfigT = TypeVar("ConfigT")
 
 
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A frozen config dataclass as JSON-friendly data (lists for tuples), for Keras configs
+    and model cards; `config_from_dict` reads it back."""
+    return {
+        field.name: list(value) if isinstance(value, tuple) else value
+        for field in dataclasses.fields(config)
+        for value in [getattr(config, field.name)]
+    }
+
+
+def config_from_dict(cls: type[ConfigT], values: dict[str, Any], family: str) -> ConfigT:
+    """`cls(**values)`, refusing an unknown hparam (named with `family`, e.g. "DrumsRNN")
+    rather than dropping it: a card from a newer version must not load as something else."""
+    known = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ModelError(f"unknown {family} hparam(s): {', '.join(unknown)}")
+    return cls(**values)
+
+
 def _split_top_level(text: str) -> list[str]:
     """Split on commas that are not inside brackets or quotes."""
     parts, depth, quote, current = [], 0, "", []

@@ -24,6 +24,7 @@ import numpy as np
 from drumeval.data.drum_classes import NUM_DRUM_CLASSES, STEPS_PER_BAR
 from drumeval.errors import ModelError
 from drumeval.models import music_vae_decoders as core
+from drumeval.models.hparams import config_from_dict, config_to_dict
 from drumeval.models.music_vae_decoders import (
     START_ID,
     ConductorWeights,
@@ -81,19 +82,11 @@ class MusicVaeConfig:
         return self.level_lengths[-1] if self.decoder == "hierarchical" else self.max_seq_len
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in _fields(self).items()}
+        return config_to_dict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "MusicVaeConfig":
-        known = {field.name for field in dataclasses.fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ModelError(f"unknown MusicVAE hparam(s): {', '.join(unknown)}")
-        return cls(**values)
-
-
-def _fields(config: MusicVaeConfig) -> dict[str, Any]:
-    return {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
+        return config_from_dict(cls, values, "MusicVAE")
 
 
 def _config_problems(config: MusicVaeConfig) -> list[str]:

@@ -847,15 +847,11 @@ def start_assignments(
     """
     require_write_lock(session)
     participant = _participant(session, participant_id)
-    study = session.scalar(select(Study).where(Study.id == participant.study_id).with_for_update())
-    assert study is not None  # guaranteed by the foreign key
+    study = _locked_study(session, participant)
     existing = _assignments(session, participant_id)
     if existing:
         return existing
-    if participant.status == "screened_out":
-        raise StudyError("this participant did not pass the screening")
-    if not lets_participants_continue(study):
-        raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+    _check_may_start(participant, study)
     pool_rows = session.execute(
         select(StudyClip.clip_id, StudyClip.purpose, Clip.condition, Clip.role)
         .join(Clip, Clip.id == StudyClip.clip_id)
@@ -893,9 +889,7 @@ def start_assignments(
         for position, clip_id in enumerate(clip_ids, start=1)
     ]
     session.add_all(rows)
-    participant.status = "in_progress"
-    participant.started_at = utc_now()
-    participant.assignment_seed = seed
+    _mark_started(participant, seed)
     session.flush()
     _append_event(
         session,
@@ -1115,21 +1109,13 @@ def start_trials(
     """
     require_write_lock(session)
     participant = _participant(session, participant_id)
-    study = session.scalar(select(Study).where(Study.id == participant.study_id).with_for_update())
-    assert study is not None  # guaranteed by the foreign key
-    existing = list(
-        session.scalars(
-            select(Trial).where(Trial.participant_id == participant_id).order_by(Trial.position)
-        )
-    )
+    study = _locked_study(session, participant)
+    existing = _trials(session, participant_id)
     if existing:
         return existing
     if study.trial_type == "rating":
         raise StudyError(f"study {study.slug!r} rates one clip at a time; it has no trials")
-    if participant.status == "screened_out":
-        raise StudyError("this participant did not pass the screening")
-    if not lets_participants_continue(study):
-        raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+    _check_may_start(participant, study)
     pool = session.execute(
         select(StudyClip.clip_id, Clip.condition, Clip.role)
         .join(Clip, Clip.id == StudyClip.clip_id)
@@ -1170,22 +1156,17 @@ def start_trials(
     for position, stimuli in enumerate(planned, start=1):
         if any(role not in STIMULUS_ROLES for _, role in stimuli):
             raise StudyError(f"a stimulus role is one of {', '.join(STIMULUS_ROLES)}")
-        trial = Trial(
-            participant_id=participant_id,
-            study_id=study.id,
-            position=position,
-            trial_type=study.trial_type,
+        trials.append(
+            _add_trial(
+                session,
+                participant_id=participant_id,
+                study_id=study.id,
+                position=position,
+                trial_type=study.trial_type,
+                stimuli=stimuli,
+            )
         )
-        session.add(trial)
-        session.flush()
-        session.add_all(
-            TrialStimulus(trial_id=trial.id, slot=slot, clip_id=clip_id, role=role)
-            for slot, (clip_id, role) in enumerate(stimuli)
-        )
-        trials.append(trial)
-    participant.status = "in_progress"
-    participant.started_at = utc_now()
-    participant.assignment_seed = seed
+    _mark_started(participant, seed)
     session.flush()
     _append_event(session, study.id, participant_id, "start", {"trials": len(trials)})
     return trials
@@ -1196,11 +1177,7 @@ def trial_rows(
 ) -> list[tuple[Trial, list[tuple[TrialStimulus, Clip]], bool]]:
     """Every page in order: its stimuli (slot order, with their clips) and whether it was
     answered."""
-    trials = list(
-        session.scalars(
-            select(Trial).where(Trial.participant_id == participant_id).order_by(Trial.position)
-        )
-    )
+    trials = _trials(session, participant_id)
     if not trials:
         return []
     ids = [trial.id for trial in trials]
@@ -1489,6 +1466,50 @@ def _participant(session: Session, participant_id: int) -> Participant:
     return participant
 
 
+def _locked_study(session: Session, participant: Participant) -> Study:
+    """The participant's study, row-locked on PostgreSQL (SQLite: the caller's write lock),
+    so that two participants starting at the same instant see each other's clips."""
+    study = session.scalar(select(Study).where(Study.id == participant.study_id).with_for_update())
+    assert study is not None  # guaranteed by the foreign key
+    return study
+
+
+def _check_may_start(participant: Participant, study: Study) -> None:
+    if participant.status == "screened_out":
+        raise StudyError("this participant did not pass the screening")
+    if not lets_participants_continue(study):
+        raise StudyClosedError(f"the study {study.title!r} is not accepting participants")
+
+
+def _mark_started(participant: Participant, seed: int) -> None:
+    """The participant's clips or pages are written: they are in progress, from this seed."""
+    participant.status = "in_progress"
+    participant.started_at = utc_now()
+    participant.assignment_seed = seed
+
+
+def _add_trial(
+    session: Session,
+    *,
+    participant_id: int,
+    study_id: int,
+    position: int,
+    trial_type: str,
+    stimuli: Iterable[tuple[int, str]],
+) -> Trial:
+    """One page and its stimuli ((clip id, role) in slot order)."""
+    trial = Trial(
+        participant_id=participant_id, study_id=study_id, position=position, trial_type=trial_type
+    )
+    session.add(trial)
+    session.flush()
+    session.add_all(
+        TrialStimulus(trial_id=trial.id, slot=slot, clip_id=clip_id, role=role)
+        for slot, (clip_id, role) in enumerate(stimuli)
+    )
+    return trial
+
+
 def _study_clips(study_id: int) -> Any:
     return select(StudyClip).where(StudyClip.study_id == study_id)
 
@@ -1499,6 +1520,14 @@ def _assignments(session: Session, participant_id: int) -> list[Assignment]:
             select(Assignment)
             .where(Assignment.participant_id == participant_id)
             .order_by(Assignment.position)
+        )
+    )
+
+
+def _trials(session: Session, participant_id: int) -> list[Trial]:
+    return list(
+        session.scalars(
+            select(Trial).where(Trial.participant_id == participant_id).order_by(Trial.position)
         )
     )
 
@@ -1642,17 +1671,13 @@ def add_arena_trial(session: Session, *, participant_id: int, clip_ids: Iterable
     last = session.scalar(
         select(func.max(Trial.position)).where(Trial.participant_id == participant_id)
     )
-    trial = Trial(
+    trial = _add_trial(
+        session,
         participant_id=participant_id,
         study_id=participant.study_id,
         position=(last or 0) + 1,
         trial_type="pairwise",
-    )
-    session.add(trial)
-    session.flush()
-    session.add_all(
-        TrialStimulus(trial_id=trial.id, slot=slot, clip_id=clip_id, role="test")
-        for slot, clip_id in enumerate(clip_ids)
+        stimuli=[(clip_id, "test") for clip_id in clip_ids],
     )
     session.flush()
     return trial

@@ -28,6 +28,10 @@ SharedKit = Annotated[
         "brush) instead of each genre's own, so the sound cannot tell the genre."
     ),
 ]
+TargetLufs = Annotated[  # one loudness for the whole pool: listeners compare drums, not levels
+    float | None,
+    typer.Option(help="Loudness of every clip, LUFS (default: the pool's, or -23)."),
+]
 
 
 def _engine():
@@ -59,10 +63,7 @@ def pool(
     bars: Annotated[int, typer.Option(help="Clip length in bars (4…60, steps of 4).")] = 60,
     per_condition: Annotated[int, typer.Option(help="Clips per condition.")] = 4,
     seed: Annotated[int, typer.Option(help="First seed; clips use seed, seed+1, …")] = 0,
-    target_lufs: Annotated[
-        float | None,
-        typer.Option(help="Loudness of every clip, LUFS (default: the pool's, or -23)."),
-    ] = None,
+    target_lufs: TargetLufs = None,
     references: Annotated[int, typer.Option(help="Human references per corpus.")] = 1,
     anchors: Annotated[int, typer.Option(help="Low anchors per corpus.")] = 1,
     gold: Annotated[
@@ -145,10 +146,7 @@ def import_clips(
     directory: Annotated[Path, typer.Argument(help="Folder of .mid/.midi files.")],
     condition: Annotated[str, typer.Option(help="Name of the condition these clips form.")],
     genre: Annotated[str, typer.Option(help="Genre whose kit renders them.")],
-    target_lufs: Annotated[
-        float | None,
-        typer.Option(help="Loudness of every clip, LUFS (default: the pool's, or -23)."),
-    ] = None,
+    target_lufs: TargetLufs = None,
     kit: SharedKit = None,
 ) -> None:
     """Import external MIDI files (any generator's) as one condition of the pool."""

@@ -282,6 +282,18 @@ def _least(candidates: Sequence[PoolClip], exposure: Counter, rng: random.Random
     return rng.choice([clip for clip in candidates if exposure[clip.clip_id] == fewest])
 
 
+def _check_pages_per_participant(trials_per_participant: int) -> None:
+    if trials_per_participant < 1:
+        raise StudyError("pages per participant must be at least 1")
+
+
+def _page_entries(page: Sequence[PoolClip], exposure: Counter) -> list[tuple[int, str]]:
+    """A planned page as (clip id, role) in slot order; its clips count as heard once more,
+    so the participant's next page (and the next participant) prefers others."""
+    exposure.update(clip.clip_id for clip in page)
+    return [(clip.clip_id, _PAGE_ROLES.get(clip.role, "test")) for clip in page]
+
+
 DEFAULT_ADAPTIVE_BURN_IN = 5  # votes every pair needs before adaptive scheduling starts
 ADAPTIVE_SUMMARY = (  # what `study plan --pairwise` and the study guide say adaptive does
     "With adaptive = true, once every pair of conditions has adaptive_burn_in counted votes "
@@ -361,8 +373,7 @@ def plan_pairs(
     participant's own (one listener's votes are correlated, so a repeat is worth less).
     Sides and clips are chosen as in balanced mode.
     """
-    if trials_per_participant < 1:
-        raise StudyError("pages per participant must be at least 1")
+    _check_pages_per_participant(trials_per_participant)
     by_condition: dict[str, list[PoolClip]] = defaultdict(list)
     for clip in sorted(pool, key=lambda clip: clip.clip_id):
         by_condition[clip.condition].append(clip)
@@ -407,8 +418,7 @@ def plan_pairs(
         compared[frozenset((x, y))] += 1
         mine[frozenset((x, y))] += 1
         sides[(first, second)] += 1
-        exposure.update(clip.clip_id for clip in page)
-        planned.append([(clip.clip_id, _PAGE_ROLES.get(clip.role, "test")) for clip in page])
+        planned.append(_page_entries(page, exposure))
     return planned
 
 
@@ -428,8 +438,7 @@ def plan_mushra(
     seeded random order; pages go to the least used genre first. `votes` and `design`, which
     every page plan is handed (`plan_pairs`), change nothing here.
     """
-    if trials_per_participant < 1:
-        raise StudyError("pages per participant must be at least 1")
+    _check_pages_per_participant(trials_per_participant)
     groups: dict[tuple[str, str, str], dict[str, list[PoolClip]]] = defaultdict(
         lambda: defaultdict(list)
     )
@@ -456,6 +465,5 @@ def plan_mushra(
         page = [_least(clips, exposure, rng) for _, clips in sorted(groups[group].items())]
         rng.shuffle(page)
         used[group] += 1
-        exposure.update(clip.clip_id for clip in page)
-        planned.append([(clip.clip_id, _PAGE_ROLES.get(clip.role, "test")) for clip in page])
+        planned.append(_page_entries(page, exposure))
     return planned

@@ -57,6 +57,15 @@ from drumeval.study.pool import (
 MAX_CONFIG_CHARS = 20_000
 MAX_CONSENT_CHARS = 5_000
 MAX_CLIPS_PER_PARTICIPANT = 100
+# Prolific settings: also editable while a study runs (`update_recruitment`)
+RECRUITMENT_KEYS = (
+    "completion_url",
+    "completion_code",
+    "screened_out_code",
+    "returned_code",
+    "participant_target",
+    "abandon_minutes",
+)
 KNOWN_KEYS = (
     "title",
     "public_title",
@@ -73,12 +82,7 @@ KNOWN_KEYS = (
     "headphone_check",
     "headphone_screen",
     "consent_text",
-    "completion_url",
-    "completion_code",
-    "screened_out_code",
-    "returned_code",
-    "participant_target",
-    "abandon_minutes",
+    *RECRUITMENT_KEYS,
     "screening_rules",
     "trial_type",
     "trials_per_participant",
@@ -1105,15 +1109,6 @@ def delete_study(engine: Engine, slug: str, *, confirm: str | None) -> None:
 
 
 # --- recruiting (Prolific): codes, target and released places, editable while it runs -------
-
-RECRUITMENT_KEYS = (
-    "completion_url",
-    "completion_code",
-    "screened_out_code",
-    "returned_code",
-    "participant_target",
-    "abandon_minutes",
-)
 
 
 def update_recruitment(engine: Engine, slug: str, values: Mapping[str, Any]) -> None:

@@ -96,3 +96,15 @@ def test_servers_started_inside_the_log_context_get_the_hook(tmp_path, monkeypat
 )
 def test_the_curve_serves_the_most_evaluators_held_at_every_lighter_load(p95_by_evaluators, served):
     assert load.evaluators_served(p95_by_evaluators, 0.3) == served
+
+
+def test_the_served_app_runs_no_full_garbage_collection_after_each_script_run():
+    """Streamlit's default `gc.collect()` after every run costs ≈ 75 ms of CPU with the app's
+    modules loaded: most of a rerun, and of a submit's wait under load (docs/benchmarks.md)."""
+    import tomllib
+
+    from drumeval.paths import REPO_ROOT
+
+    config = tomllib.loads((REPO_ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["maxUploadSize"] == 5  # the server section kept its settings

@@ -9,13 +9,13 @@ command that analyses it.
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
 from drumeval.cli.study_results_commands import Resamples, Seed, _check_resamples, _study
+from drumeval.cli.terminal import make_console
 
-console = Console()
+console = make_console()  # piped: wide, so condition names are not cut
 
 
 def _cell(value: object, digits: int = 0) -> str:

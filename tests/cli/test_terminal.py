@@ -41,3 +41,18 @@ def test_parameter_errors_name_flags():
 def test_other_errors_pass_unchanged():
     with pytest.raises(DatasetError, match=r"^corpus missing$"), parameters_as_flags():
         raise DatasetError("corpus missing")
+
+
+def test_every_command_prints_through_make_console():
+    """A bare `Console()` is 80 columns wide when piped: `study leaderboard | less` cut every
+    condition name to `drums_rnn…`."""
+    import re
+
+    from tests.conftest import REPO_ROOT
+
+    bare = [
+        str(path.relative_to(REPO_ROOT))
+        for path in sorted((REPO_ROOT / "drumeval" / "cli").glob("*.py"))
+        if path.name != "terminal.py" and re.search(r"\bConsole\(", path.read_text())
+    ]
+    assert bare == []

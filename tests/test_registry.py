@@ -28,14 +28,14 @@ def test_registry_imports_no_ml_framework_or_corpus_code():
     assert "HEAVY=\n" in result.stdout, result.stdout + result.stderr
 
 
-def test_registry_agrees_with_the_audio_kits_and_the_corpus_builder():
-    from drumeval.audio import kit_for_genre
-    from drumeval.data.corpus import CORPUS_NAMES, GENRES
+def test_every_registry_genre_renders_with_a_known_kit():
+    """The audio kits and the corpus builders take their genres from the registry; each
+    genre's kit must be one the renderer knows (FluidSynth would fall back to Standard)."""
+    from drumeval.audio import KITS, kit_for_genre
 
-    assert {name: genre.kit for name, genre in registry.GENRES.items()} == {
-        genre: kit_for_genre(genre) for genre in GENRES
-    }
-    assert set(registry.CORPUS_NAMES) == set(CORPUS_NAMES)
+    for name, genre in registry.GENRES.items():
+        assert genre.kit in KITS
+        assert kit_for_genre(name) == genre.kit
 
 
 def test_registry_presets_exist_in_the_model_modules():

@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from drumeval.audio.sf2 import pdta_chunks
 from drumeval.errors import AudioError
+from drumeval.registry import GENRES
 
 DRUM_BANK = 128  # the GM/GS percussion bank in SoundFont 2 files
 
@@ -20,10 +21,10 @@ KITS: MappingProxyType[str, int] = MappingProxyType(
     {"standard": 0, "electronic": 24, "tr808": 25, "jazz": 32, "brush": 40}
 )
 
-# One kit per genre, used for every clip of the genre (both models), so a listener
-# cannot tell the models apart by their sound.
+# One kit per genre (`registry.GENRES`), used for every clip of the genre (every model), so
+# a listener cannot tell the models apart by their sound.
 GENRE_KITS: MappingProxyType[str, str] = MappingProxyType(
-    {"techno-house": "tr808", "jazz-soul": "jazz"}
+    {name: genre.kit for name, genre in GENRES.items()}
 )
 
 _PHDR_RECORD = struct.Struct("<20sHHHIII")  # SoundFont 2.04 §7.2 preset header, 38 bytes

@@ -25,6 +25,7 @@ from drumeval.audio.encode import partial_path
 from drumeval.audio.kits import kit_program
 from drumeval.audio.mixer import ShotKey
 from drumeval.audio.synth import SYNTH_GAIN, synthesize
+from drumeval.data.corpus import file_sha256
 
 ONESHOT_VERSION = 2  # bump when what a one-shot file holds changes
 # Slot lengths are whole numbers of FluidSynth's 64-frame blocks at every supported rate,
@@ -52,15 +53,12 @@ def _sha256_cached(path: str, size: int, mtime_ns: int, memo: Path) -> str:
         known = {}
     if isinstance(known, dict) and isinstance(known.get(identity), str):
         return known[identity]
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    digest = file_sha256(path)
     memo.parent.mkdir(parents=True, exist_ok=True)
     partial = partial_path(memo)
-    partial.write_text(json.dumps({identity: digest.hexdigest()}))
+    partial.write_text(json.dumps({identity: digest}))
     os.replace(partial, memo)
-    return digest.hexdigest()
+    return digest
 
 
 def soundfont_sha256(path: Path, cache_dir: Path) -> str:

@@ -22,10 +22,10 @@ import numpy as np
 from drumeval.data.drum_classes import DEFAULT_BARS, DEFAULT_STEPS, STEPS_PER_BAR
 from drumeval.errors import DatasetError
 from drumeval.paths import corpora_dir as default_corpora_dir
+from drumeval.registry import CORPUS_NAMES, GENRE_NAMES
 
 FORMAT_VERSION = 1
-CORPUS_NAMES = ("techno-house-700", "techno-house-1500", "jazz-soul-700", "jazz-soul-1500")
-GENRES = ("techno-house", "jazz-soul")
+GENRES = GENRE_NAMES  # the registry's genres and corpora, the builders' vocabulary
 EXAMPLES_FILE = "examples.npz"
 MANIFEST_FILE = "manifest.json"
 SECTIONS_FILE = "sections.json"
@@ -86,6 +86,15 @@ class Corpus:
             raise DatasetError(f"split must be 'train' or 'eval', not {which!r}")
         mask = self.is_eval if which == "eval" else ~self.is_eval
         return self.event_ids[mask], self.lengths[mask]
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes, read in 1 MiB blocks (a sound font is 148 MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def arrays_sha256(arrays: dict[str, np.ndarray]) -> str:

@@ -5,11 +5,11 @@ Keras user can open it; `card.json` says what the weights are: model, preset, hp
 training data, steps, wall time, losses and date.
 """
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
+from drumeval.data.corpus import file_sha256
 from drumeval.errors import CheckpointNotFoundError, ModelError
 
 MODEL_FILE = "model.keras"
@@ -85,11 +85,3 @@ def load_checkpoint(directory: str | Path):
     except Exception as error:  # Keras raises many types for corrupt/incompatible files
         raise ModelError(f"cannot load {model_path}: {error}") from error
     return model, card
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

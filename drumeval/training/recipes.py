@@ -6,15 +6,10 @@ from typing import Any
 
 import numpy as np
 
+from drumeval.data.corpus import file_sha256
 from drumeval.errors import ModelError, ParameterError
 from drumeval.metrics.fidelity import corpus_profile
-from drumeval.models.checkpoints import (
-    CARD_FILE,
-    MODEL_FILE,
-    file_sha256,
-    load_checkpoint,
-    update_card,
-)
+from drumeval.models.checkpoints import CARD_FILE, MODEL_FILE, load_checkpoint, update_card
 from drumeval.paths import REPO_ROOT
 from drumeval.progress import ProgressCallback
 from drumeval.registry import DEFAULT_PRESETS

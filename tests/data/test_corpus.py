@@ -1,5 +1,6 @@
 """Corpus format, windows, by-source splits and builds."""
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from drumeval.data.corpus import (
     arrays_sha256,
     bar_windows,
     choose_eval_sources,
+    file_sha256,
     load_corpus,
     subset_keeping_split,
     window_pool,
@@ -130,6 +132,16 @@ def test_hash_covers_contents_dtype_and_shape():
     assert arrays_sha256(a) == arrays_sha256({"x": np.arange(4, dtype=np.int32)})
     assert arrays_sha256(a) != arrays_sha256({"x": np.arange(4, dtype=np.int64)})
     assert arrays_sha256(a) != arrays_sha256({"x": np.arange(4, dtype=np.int32).reshape(2, 2)})
+
+
+def test_file_hash_reads_every_block(tmp_path):
+    """Checkpoint cards and the sound font's one-shot folder both name files by this hash."""
+    data = bytes(range(256)) * 8193  # two 1 MiB blocks and a partial third
+    path = tmp_path / "blob.bin"
+    path.write_bytes(data)
+    assert file_sha256(path) == hashlib.sha256(data).hexdigest()
+    path.write_bytes(data[:-1])
+    assert file_sha256(str(path)) == hashlib.sha256(data[:-1]).hexdigest()
 
 
 def test_write_then_load_round_trip_and_split(tmp_path):

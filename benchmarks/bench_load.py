@@ -1,7 +1,9 @@
 """Load: ≥ 50 simulated evaluators and ≥ 5 real Chromium evaluators at once, per backend.
 
 Run: `.venv/bin/python benchmarks/bench_load.py [--evaluators 50] [--browsers 5]
-[--backend sqlite|postgresql|both]` (what `make stress` runs).
+[--backend sqlite|postgresql|both] [--curve]` (`make stress`: 100 evaluators; `make bench`
+adds `--curve`: the same Chromium p95 beside 10, 25, 50 and 100 simulated evaluators, and the
+most evaluators served within the target, per backend — when a study needs replicas).
 
 - SQLite: one app process (`python -m drumeval.serve`) and the simulated evaluators share
   one SQLite file, as a one-machine study does.
@@ -27,6 +29,11 @@ default they run at `nice 19` (`--browser-nice`), so that on a small machine the
 simulated evaluators get the cores first, as they would with real clients elsewhere.
 `--browser-nice 0` lets them compete for the cores on equal terms (figures of a machine that
 serves and plays five clients at once).
+
+Where the server's part goes: first the study page's own cost per script run, in-process
+(`load.study_page_costs`); then, per load run, every script run of the app server(s), logged by
+a hook (`load.script_run_log`: CPU, run time, wait behind the session's previous run), and the
+WebSocket messages and bytes per Chromium submit (docs/benchmarks.md, issue 31).
 
 Then it asserts that the database holds 0 lost, 0 duplicated, 0 crossed ratings and
 balanced exposure (per-clip counts differ by ≤ 1). Exit code 1 when an invariant fails;

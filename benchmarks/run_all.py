@@ -32,6 +32,8 @@ RESULTS = BENCH_DIR / "RESULTS.md"
 RUNS = BENCH_DIR / "results.json"  # every script's last run, what RESULTS.md is written from
 TIMEOUT_S = 3600
 OUTPUT_TAIL_LINES = 20  # of a failed script's output, kept for the report
+# Options a script gets under `make bench` (run alone it measures its default case).
+SCRIPT_OPTIONS = {"bench_load": ["--curve"]}  # + the capacity curve (issue 31)
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,8 @@ def run_script(path: Path) -> Run:
     load = tuple(round(x, 2) for x in os.getloadavg())
     started = time.perf_counter()
     try:
-        result = subprocess.run([sys.executable, str(path)], cwd=BENCH_DIR.parent,
+        result = subprocess.run([sys.executable, str(path), *SCRIPT_OPTIONS.get(path.stem, [])],
+                                cwd=BENCH_DIR.parent,
                                 capture_output=True, text=True, timeout=TIMEOUT_S)  # fmt: skip
         output, returncode = result.stdout + result.stderr, result.returncode
     except subprocess.TimeoutExpired as expired:

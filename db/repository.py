@@ -1099,13 +1099,13 @@ def start_trials(
     calls return the same rows.
 
     `plan` is the study's design function (`drumeval.study.assignment.plan_pairs` or
-    `plan_mushra`): it gets the pool (rows with `clip_id`, `condition`, `role`), the pages
-    per participant, the clip ids of every earlier page in slot order (`taken`), a seed, the
-    counted pairwise votes so far (`votes`: clip on side A, clip on side B, outcome; flagged
-    votes left out, as rankings leave them out) and the study's design JSON (`design`, e.g.
-    adaptive scheduling), and returns each page's (clip id, role) in slot order. Serialised
-    per study like `start_assignments`, so two participants starting together see each
-    other's pages.
+    `plan_mushra`): it gets the pool (rows with `clip_id`, `condition`, `role`, `genre`,
+    `bars`), the pages per participant, the clip ids of every earlier page in slot order
+    (`taken`), a seed, the counted pairwise votes so far (`votes`: clip on side A, clip on
+    side B, outcome; flagged votes left out, as rankings leave them out) and the study's
+    design JSON (`design`, e.g. adaptive scheduling), and returns each page's (clip id, role)
+    in slot order. Serialised per study like `start_assignments`, so two participants
+    starting together see each other's pages.
     """
     require_write_lock(session)
     participant = _participant(session, participant_id)
@@ -1117,7 +1117,13 @@ def start_trials(
         raise StudyError(f"study {study.slug!r} rates one clip at a time; it has no trials")
     _check_may_start(participant, study)
     pool = session.execute(
-        select(StudyClip.clip_id, Clip.condition, Clip.role)
+        select(
+            StudyClip.clip_id,
+            Clip.condition,
+            Clip.role,
+            Clip.genre,
+            Clip.provenance["bars"].label("bars"),  # an imported clip's length
+        )
         .join(Clip, Clip.id == StudyClip.clip_id)
         .where(StudyClip.study_id == study.id, StudyClip.purpose == "trial")
         .order_by(StudyClip.clip_id)

@@ -32,6 +32,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from drumeval.errors import StudyError
+from drumeval.registry import genre_of_corpus
 
 # Largest (remaining counts × last condition) state space ordered exactly.
 _MAX_EXACT_STATES = 5_000
@@ -46,6 +47,8 @@ class PoolClip:
     clip_id: int
     condition: str
     role: str
+    genre: str | None = None  # the pool's record: what groups an imported clip (`clip_group`)
+    bars: Any = None  # the pool's record of an imported clip's length (provenance `bars`)
 
 
 def assign_clips(
@@ -260,21 +263,91 @@ EXCERPT_SUFFIX = re.compile(r"bars\d+-\d+")  # `…/60bars/bars17-24`: an excerp
 _PAGE_ROLES = {"reference": "reference", "anchor": "anchor"}  # every other clip is a test
 
 
-def clip_group(condition: str) -> tuple[str, str, str]:
-    """(pool prefix, corpus, length) of a pool condition: the clips that may share a page.
+def clip_group(
+    condition: str, *, genre: str | None = None, bars: Any = None
+) -> tuple[str, str, str]:
+    """(pool prefix, genre, length) of a pool condition: the clips that may share a page.
 
     Generated `model/preset/corpus/t/Nbars` and `reference|anchor|gold/corpus/Nbars` name
-    their corpus (the genre) and length; an imported condition is in the one group ("").
+    their corpus (whose genre counts, so corpus sizes are compared) and length. An imported
+    condition's name says neither, so the pool's record of its clips does (`genre`, whole
+    `bars`): imported clips share pages with generated ones of the same genre and length.
+    Without that record an imported condition is in the one group ("").
     """
     prefix = POOL_PREFIXES.match(condition).group(0)  # type: ignore[union-attr]
     parts = condition.removeprefix(prefix).split("/")
     if parts and EXCERPT_SUFFIX.fullmatch(parts[-1]):  # an excerpt: grouped by its cut
-        return prefix, "/".join(clip_group("/".join(parts[:-1]))[1:]), parts[-1]
+        whole = clip_group("/".join(parts[:-1]), genre=genre, bars=bars)
+        return whole[0], whole[1] or genre or "", parts[-1]  # an imported excerpt: its genre
     if len(parts) == 3 and parts[0] in ("reference", "anchor", "gold"):
-        return prefix, parts[1], parts[2]
+        return prefix, genre_of_corpus(parts[1]) or parts[1], parts[2]
     if len(parts) == 5:
-        return prefix, parts[2], parts[4]
+        return prefix, genre_of_corpus(parts[2]) or parts[2], parts[4]
+    if genre and isinstance(bars, int) and not isinstance(bars, bool):
+        return "", genre, f"{bars}bars"
     return "", "", ""
+
+
+def pool_clip_of(clip: Any) -> PoolClip:
+    """The design's view of a pool clip row (`db.models.Clip`)."""
+    bars = (clip.provenance or {}).get("bars")
+    return PoolClip(clip.id, clip.condition, clip.role, genre=clip.genre, bars=bars)
+
+
+def check_page_design(pool: Sequence[Any], trial_type: str) -> None:
+    """Refuse a pairwise or MUSHRA pool that `page_design_problems` finds fault with."""
+    if problems := page_design_problems(pool, trial_type):
+        raise StudyError("; ".join(problems))
+
+
+def page_group(clip: Any) -> tuple[str, str, str]:
+    """`clip_group` of a pool clip (a `PoolClip` or a row with the same fields)."""
+    return clip_group(clip.condition, genre=clip.genre, bars=clip.bars)
+
+
+def group_name(group: tuple[str, str, str]) -> str:
+    """A group as a researcher reads it: `techno-house/8bars`, `demo/jazz-soul/60bars`."""
+    return "/".join(part.strip("/") for part in group if part) or "imported clips"
+
+
+def page_design_problems(pool: Sequence[Any], trial_type: str) -> list[str]:
+    """Why pages of `trial_type` cannot be built from `pool` (empty: they can), each naming
+    the condition or group, so that `study create` refuses the study rather than an
+    evaluator meeting the error at Start.
+
+    Pairwise: every condition needs a partner of its group (otherwise it is never compared).
+    MUSHRA: every group needs a reference, an anchor and a test condition.
+    """
+    groups: dict[tuple[str, str, str], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    spans: dict[str, set[tuple[str, str, str]]] = defaultdict(set)
+    for clip in pool:
+        groups[page_group(clip)][clip.condition].add(clip.role)
+        spans[clip.condition].add(page_group(clip))
+    problems = [
+        f"condition {condition!r} mixes clips of {', '.join(sorted(map(group_name, found)))}; "
+        "a page compares clips of one genre and length (import one length per condition, "
+        "or set excerpt_bars)"
+        for condition, found in sorted(spans.items())
+        if len(found) > 1
+    ]
+    for group, conditions in sorted(groups.items()):
+        name = group_name(group)
+        if trial_type == "pairwise" and len(conditions) < 2:
+            [condition] = conditions
+            problems.append(
+                f"condition {condition!r} ({name}) has no other condition of the same genre "
+                "and length to be compared with"
+            )
+        if trial_type == "mushra":
+            roles = set().union(*conditions.values())
+            tests = [c for c, r in conditions.items() if not r & {"reference", "anchor"}]
+            if not {"reference", "anchor"} <= roles or not tests:
+                listed = ", ".join(repr(c) for c in sorted(conditions))
+                problems.append(
+                    f"a multi-stimulus page of {name} ({listed}) needs a reference, an anchor "
+                    "and a test condition of the same genre and length"
+                )
+    return problems
 
 
 def _least(candidates: Sequence[PoolClip], exposure: Counter, rng: random.Random) -> PoolClip:
@@ -377,10 +450,11 @@ def plan_pairs(
     by_condition: dict[str, list[PoolClip]] = defaultdict(list)
     for clip in sorted(pool, key=lambda clip: clip.clip_id):
         by_condition[clip.condition].append(clip)
+    group_of = {condition: page_group(clips[0]) for condition, clips in by_condition.items()}
     pairs = [
         (x, y)
         for x, y in itertools.combinations(sorted(by_condition), 2)
-        if clip_group(x) == clip_group(y)
+        if group_of[x] == group_of[y]
     ]
     if not pairs:
         raise StudyError("a pairwise study needs two conditions of the same genre and length")
@@ -433,25 +507,21 @@ def plan_mushra(
 ) -> list[list[tuple[int, str]]]:
     """Multi-stimulus pages for one participant: (clip id, role) in the order shown.
 
-    Each page holds one clip of every condition of one genre and length — the hidden
-    reference, the low anchor and each test condition — the least heard clip of each, in a
+    Each page holds one clip of every test condition of one genre and length (`page_group`),
+    one hidden reference and one low anchor — the least heard clip of each, in a
     seeded random order; pages go to the least used genre first. `votes` and `design`, which
     every page plan is handed (`plan_pairs`), change nothing here.
     """
     _check_pages_per_participant(trials_per_participant)
-    groups: dict[tuple[str, str, str], dict[str, list[PoolClip]]] = defaultdict(
+    check_page_design(pool, "mushra")
+    groups: dict[tuple[str, str, str], dict[str, list[Any]]] = defaultdict(
         lambda: defaultdict(list)
     )
     for clip in sorted(pool, key=lambda clip: clip.clip_id):
-        groups[clip_group(clip.condition)][clip.condition].append(clip)
-    for group, conditions in groups.items():
-        roles = {clip.role for clips in conditions.values() for clip in clips}
-        if not {"reference", "anchor"} <= roles or len(conditions) < 3:
-            name = "/".join(part.strip("/") for part in group if part) or "imported clips"
-            raise StudyError(
-                f"a multi-stimulus page of {name} needs a reference, an anchor and a test condition"
-            )
-    group_of = {clip.clip_id: clip_group(clip.condition) for clip in pool}
+        # one hidden reference and one anchor a page, whichever corpus of the genre they are of
+        slot = clip.role if clip.role in _PAGE_ROLES else clip.condition
+        groups[page_group(clip)][slot].append(clip)
+    group_of = {clip.clip_id: page_group(clip) for clip in pool}
     exposure: Counter = Counter()
     used: Counter = Counter()
     for page in taken:

@@ -18,7 +18,13 @@ from db.engine import transaction
 from drumeval import clipserve
 from drumeval.errors import StudyNotFoundError
 from drumeval.study import content, flow, headphone
-from drumeval.study.assignment import PoolClip, assign_with_gold, plan_mushra, plan_pairs
+from drumeval.study.assignment import (
+    assign_with_gold,
+    check_page_design,
+    plan_mushra,
+    plan_pairs,
+    pool_clip_of,
+)
 
 _PAGE_PLAN = {"pairwise": plan_pairs, "mushra": plan_mushra}
 
@@ -164,11 +170,7 @@ def preview_study(engine: Engine, slug: str, *, seed: int = 0) -> StudyPreview:
         stimuli = repository.study_stimuli(session, study_id=study.id)
         design: dict[str, Any] = dict(study.design or {})
     clips = {clip.id: clip for clip, _ in stimuli}
-    pool = [
-        PoolClip(clip.id, clip.condition, clip.role)
-        for clip, purpose in stimuli
-        if purpose == "trial"
-    ]
+    pool = [pool_clip_of(clip) for clip, purpose in stimuli if purpose == "trial"]
     plan_pages = _PAGE_PLAN.get(info.design.trial_type)
     if plan_pages is None:
         rated = sum(clip.role != "gold" for clip in pool)
@@ -184,6 +186,7 @@ def preview_study(engine: Engine, slug: str, *, seed: int = 0) -> StudyPreview:
     else:  # the pages the study's plan would give its first participant (an adaptive
         # study's first participants are scheduled as a balanced one's: no votes yet)
         chosen, practice = [], []
+        check_page_design(pool, info.design.trial_type)  # every problem, not only the first
         planned = plan_pages(
             pool,
             trials_per_participant=int(design.get("trials_per_participant") or 1),

@@ -43,7 +43,11 @@ from db.engine import transaction
 from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
 from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from drumeval.errors import StudyError
-from drumeval.study.assignment import DEFAULT_ADAPTIVE_BURN_IN
+from drumeval.study.assignment import (
+    DEFAULT_ADAPTIVE_BURN_IN,
+    page_design_problems,
+    pool_clip_of,
+)
 from drumeval.study.content import SCALES, Question
 from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
 from drumeval.study.pool import (
@@ -785,6 +789,19 @@ def excerpt_selection(engine: Engine, selection: Selection, bars: tuple[int, int
     return Selection(trial, training)
 
 
+def check_pages(engine: Engine, config: StudyConfig, selection: Selection) -> None:
+    """Refuse a pairwise or MUSHRA selection whose pages cannot be built (a condition with no
+    partner of its genre and length, a MUSHRA group without reference or anchor): the
+    researcher hears of it now, not an evaluator at Start."""
+    if config.trial_type == "rating":
+        return
+    with transaction(engine) as session:
+        rows = repository.clips_by_id(session, clip_ids=selection.trial_ids)
+        pool = [pool_clip_of(row) for row in rows]
+    if problems := page_design_problems(pool, config.trial_type):
+        raise StudyConfigError("conditions", "; ".join(problems))
+
+
 def create_study(
     engine: Engine, config_text: str, *, is_demo: bool = False, base_url: str | None = None
 ) -> StudySummary:
@@ -796,6 +813,7 @@ def create_study(
     selection = select_clips(engine, config)
     if config.excerpt_bars is not None:  # the same segment of every chosen clip, cut once
         selection = excerpt_selection(engine, selection, config.excerpt_bars)
+    check_pages(engine, config, selection)
     with transaction(engine, write_lock=True) as session:
         study = repository.create_study(
             session,

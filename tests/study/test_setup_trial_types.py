@@ -161,3 +161,62 @@ def test_a_mushra_study_from_the_pool_has_every_condition_on_a_page(db_engine):
     page = flow.progress(db_engine, study, token).page
     assert len(page.stimuli) == len(GENERATED) + 2  # with the hidden reference and the anchor
     assert all(stimulus.min_listen_seconds == 0.0 for stimulus in page.stimuli)
+
+
+def _add_imported(engine, name: str, *, bars: int, genre: str = "techno-house") -> None:
+    """Three imported clips as `pool.import_midi` records them: genre and bars, no corpus."""
+    from db import repository
+    from deploy.synthetic_study import click_track_wav
+    from drumeval import clipstore
+
+    with transaction(engine, write_lock=True) as session:
+        for index in range(3):
+            repository.add_clip(
+                session,
+                role="imported",
+                condition=name,
+                midi_sha256=clipstore.sha256_hex(f"{name}#{index}".encode()),
+                audio_sha256=clipstore.put(click_track_wav(900 + index, 2.0), "wav"),
+                audio_format="wav",
+                duration_s=2.0,
+                genre=genre,
+                provenance={"source": "imported MIDI", "bars": bars, "file_name": f"{index}.mid"},
+            )
+
+
+def _with_imported(text: str) -> str:
+    return text.replace("conditions = [\n", 'conditions = [\n  "magenta-original",\n')
+
+
+def test_an_imported_condition_is_compared_with_generated_ones_of_its_length(db_engine):
+    add_pool(db_engine)
+    _add_imported(db_engine, "magenta-original", bars=4)
+    setup.create_study(db_engine, _with_imported(PAIRWISE).replace("= 4\n", "= 12\n"))
+    setup.open_study(db_engine, "pairs")
+    study = flow.load_study(db_engine, "pairs")
+    token = flow.consent(db_engine, study, {})
+    flow.save_questionnaire(
+        db_engine, study, token, {key: options[0] for key, _, options in flow.content.QUESTIONNAIRE}
+    )
+    flow.start(db_engine, study, token)
+    with transaction(db_engine) as session:
+        from db.models import Clip, TrialStimulus
+
+        conditions = [
+            condition
+            for (condition,) in session.query(Clip.condition).join(
+                TrialStimulus, TrialStimulus.clip_id == Clip.id
+            )
+        ]
+    # 4 conditions (the reference too) make 6 pairs, 3 with the import: 12 pages, 2 a pair
+    assert conditions.count("magenta-original") == 6
+
+
+@pytest.mark.parametrize("text", [PAIRWISE, MUSHRA.replace("headphone", "anchors = 1\nheadphone")])
+def test_study_create_refuses_a_condition_that_no_page_can_hold(db_engine, text):
+    add_pool(db_engine)
+    _add_imported(db_engine, "magenta-original", bars=8)  # the generated clips have 4 bars
+    with pytest.raises(setup.StudyConfigError, match="magenta-original") as raised:
+        setup.create_study(db_engine, _with_imported(text))
+    assert raised.value.field == "conditions" and "8bars" in str(raised.value)
+    assert setup.list_summaries(db_engine) == []

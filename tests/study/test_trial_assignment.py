@@ -5,7 +5,13 @@ from collections import Counter
 import pytest
 
 from drumeval.errors import StudyError
-from drumeval.study.assignment import PoolClip, clip_group, plan_mushra, plan_pairs
+from drumeval.study.assignment import (
+    PoolClip,
+    clip_group,
+    page_design_problems,
+    plan_mushra,
+    plan_pairs,
+)
 
 TECHNO = ("a/p/techno-house-700/t1/60bars", "b/p/techno-house-700/t1/60bars")
 JAZZ = ("a/p/jazz-soul-700/t1/60bars", "b/p/jazz-soul-700/t1/60bars")
@@ -31,10 +37,79 @@ def _run(plan, pool, participants, pages, seed=0):
 
 
 def test_clip_groups_name_the_genre_and_length():
-    assert clip_group(TECHNO[0]) == clip_group(REF) == ("", "techno-house-700", "60bars")
-    assert clip_group("demo/" + ANCHOR) == ("demo/", "techno-house-700", "60bars")
+    assert clip_group(TECHNO[0]) == clip_group(REF) == ("", "techno-house", "60bars")
+    assert clip_group("demo/" + ANCHOR) == ("demo/", "techno-house", "60bars")
+    assert clip_group("a/p/techno-house-1500/t1/60bars") == clip_group(TECHNO[0])
     assert clip_group(JAZZ[0]) != clip_group(TECHNO[0])
     assert clip_group("imported-set") == ("", "", "")
+
+
+def test_an_imported_condition_is_grouped_by_the_genre_and_bars_the_pool_records():
+    assert clip_group("magenta-original", genre="techno-house", bars=60) == clip_group(TECHNO[0])
+    assert clip_group("magenta-original", genre="techno-house", bars=8) != clip_group(TECHNO[0])
+    assert clip_group("magenta-original", genre="jazz-soul", bars=60) == clip_group(JAZZ[0])
+    excerpt = clip_group("magenta-original/bars17-24", genre="techno-house", bars=[17, 24])
+    assert excerpt == clip_group(TECHNO[0] + "/bars17-24") == ("", "techno-house", "bars17-24")
+
+
+def _imported(name: str, first_id: int, genre: str = "techno-house", bars: int = 60):
+    return [PoolClip(first_id + i, name, "imported", genre=genre, bars=bars) for i in range(3)]
+
+
+def test_an_imported_condition_is_paired_with_generated_ones_of_its_genre_and_length():
+    pool = _pool(TECHNO) + _imported("magenta-original", 900)
+    condition = {clip.clip_id: clip.condition for clip in pool}
+    taken = _run(plan_pairs, pool, participants=6, pages=3)
+    pairs = Counter(frozenset(condition[i] for i in page) for page in taken)
+    assert frozenset((TECHNO[0], "magenta-original")) in pairs
+    assert frozenset((TECHNO[1], "magenta-original")) in pairs
+    assert set(pairs.values()) == {6}
+    assert page_design_problems(pool, "pairwise") == []
+
+
+def test_a_condition_without_a_partner_of_its_group_is_named():
+    eight_bars = _imported("magenta-original", 900, bars=8)
+    problems = page_design_problems(_pool(TECHNO) + eight_bars, "pairwise")
+    assert len(problems) == 1 and "'magenta-original' (techno-house/8bars)" in problems[0]
+    mixed = _imported("mixed", 900) + _imported("mixed", 950, bars=8)
+    problems = page_design_problems(_pool(TECHNO) + mixed, "pairwise")
+    assert any(
+        "'mixed' mixes clips of techno-house/60bars, techno-house/8bars" in p for p in problems
+    )
+
+
+def test_a_mushra_page_takes_an_imported_condition_beside_generated_ones():
+    pool = _pool((*TECHNO, REF, ANCHOR), roles={REF: "reference", ANCHOR: "anchor"})
+    pool += _imported("magenta-original", 900)
+    condition = {clip.clip_id: clip.condition for clip in pool}
+    page = plan_mushra(pool, trials_per_participant=1, taken=[], seed=2)[0]
+    assert sorted(condition[i] for i, _ in page) == sorted(
+        [*TECHNO, REF, ANCHOR, "magenta-original"]
+    )
+    with pytest.raises(StudyError, match=r"'magenta-original'.*needs a reference, an anchor"):
+        plan_mushra(
+            _pool((*TECHNO, REF, ANCHOR), roles={REF: "reference", ANCHOR: "anchor"})
+            + _imported("magenta-original", 900, genre="jazz-soul"),
+            trials_per_participant=1,
+            taken=[],
+            seed=0,
+        )
+
+
+def test_a_mushra_page_of_two_corpora_holds_one_reference_and_one_anchor():
+    big = ("a/p/techno-house-1500/t1/60bars", "reference/techno-house-1500/60bars")
+    anchors = {REF: "reference", ANCHOR: "anchor", big[1]: "reference"}
+    pool = _pool((*TECHNO, REF, ANCHOR, *big), roles=anchors)
+    condition = {clip.clip_id: clip.condition for clip in pool}
+    taken = _run(plan_mushra, pool, participants=4, pages=2)
+    for page in taken:
+        names = [condition[i] for i in page]
+        assert sum(anchors.get(n) == "reference" for n in names) == 1
+        assert sum(anchors.get(n) == "anchor" for n in names) == 1
+        assert {*TECHNO, big[0]} <= set(names)
+    heard = Counter(i for page in taken for i in page)
+    references = [heard[c.clip_id] for c in pool if anchors.get(c.condition) == "reference"]
+    assert len(references) == 6 and max(references) - min(references) <= 1  # by exposure
 
 
 def test_every_pair_is_compared_about_equally_often_with_sides_counterbalanced():

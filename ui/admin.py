@@ -181,7 +181,9 @@ def progress_panel(engine, slug: str) -> None:
             "clip": [clip.clip_id for clip in state.clips],
             "condition": [clip.condition for clip in state.clips],
             "ratings": [clip.ratings for clip in state.clips],
-            "median seconds listened": [clip.median_seconds for clip in state.clips],
+            "median seconds listened": [
+                setup.seconds_label(clip.median_seconds) for clip in state.clips
+            ],
         },
         hide_index=True,
     )
@@ -547,11 +549,7 @@ def _preview_and_create(engine, text: str, participants: int, create: bool) -> N
     try:
         config = setup.parse_config(text)
         selection = setup.select_clips(engine, config)
-        plan = setup.plan_preview(
-            selection.counts(),
-            clips_per_participant=config.clips_per_participant,
-            participants=participants,
-        )
+        plan = setup.study_plan(engine, config, selection, participants=participants)
     except DrumevalError as error:
         st.error(str(error), icon=":material/error:")
         return
@@ -560,18 +558,29 @@ def _preview_and_create(engine, text: str, participants: int, create: bool) -> N
             " (“Random link name” gives one that reveals nothing)" if "the slug" in warning else ""
         )
         st.warning(f"Blinding: {warning}{hint}.", icon=":material/visibility:")
-    st.markdown(
-        f"**Plan:** {plan.clips} clips; with {plan.participants} participants, "
-        f"{plan.ratings} ratings, about {plan.per_clip:.1f} per clip."
-    )
-    st.dataframe(
-        {
-            "condition": list(plan.per_condition),
-            "clips": list(selection.counts().values()),
-            "expected ratings": [round(value, 1) for value in plan.per_condition.values()],
-        },
-        hide_index=True,
-    )
+    if isinstance(plan, setup.PagePlan):
+        item = "pair" if plan.trial_type == "pairwise" else "condition"
+        st.markdown(
+            f"**Plan:** with {plan.participants} participants, {plan.pages} pages; "
+            f"{plan.unit} per {item}:"
+        )
+        st.dataframe(
+            {item: list(plan.per_item), f"expected {plan.unit}": list(plan.per_item.values())},
+            hide_index=True,
+        )
+    else:
+        st.markdown(
+            f"**Plan:** {plan.clips} clips; with {plan.participants} participants, "
+            f"{plan.ratings} ratings, about {plan.per_clip:.1f} per clip."
+        )
+        st.dataframe(
+            {
+                "condition": list(plan.per_condition),
+                "clips": list(selection.counts().values()),
+                "expected ratings": [round(value, 1) for value in plan.per_condition.values()],
+            },
+            hide_index=True,
+        )
     if not create:
         return
     try:

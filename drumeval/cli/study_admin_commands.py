@@ -188,7 +188,7 @@ def create(
         ),
     ] = False,
 ) -> None:
-    """Create a draft study from a config file, with a preview of the ratings it will get."""
+    """Create a draft study from a config file, with a preview of the answers it will get."""
     from drumeval.study import setup
 
     text = _read_config(config)
@@ -200,13 +200,7 @@ def create(
         hint = " (--random-slug gives one that reveals nothing)" if "the slug" in warning else ""
         console.print(f"[yellow]warning:[/] {warning}{hint}", highlight=False, soft_wrap=True)
     selection = setup.select_clips(engine, parsed)
-    _print_plan(
-        setup.plan_preview(
-            selection.counts(),
-            clips_per_participant=parsed.clips_per_participant,
-            participants=participants,
-        )
-    )
+    _print_plan(setup.study_plan(engine, parsed, selection, participants=participants))
     summary = setup.create_study(engine, text, base_url=base_url)
     if open_now:
         setup.open_study(engine, summary.slug)
@@ -224,15 +218,26 @@ def _read_config(config: Path) -> str:
 
 
 def _print_plan(plan) -> None:
-    table = Table(
-        "condition",
-        "expected ratings",
-        title=f"Plan for {plan.participants} participants: {plan.ratings} ratings, "
-        f"{plan.per_clip:.1f} per clip",
-        title_justify="left",
-    )
-    for condition, ratings in plan.per_condition.items():
-        table.add_row(condition, f"{ratings:.1f}")
+    """Ratings per condition (rating), votes per pair (pairwise) or ratings per condition
+    (MUSHRA) if the planned participants finish."""
+    from drumeval.study import setup
+
+    if isinstance(plan, setup.PagePlan):
+        item = "pair" if plan.trial_type == "pairwise" else "condition"
+        title = (
+            f"Plan for {plan.participants} participants: {plan.pages} pages, {plan.unit} per {item}"
+        )
+        rows = {name: str(count) for name, count in plan.per_item.items()}
+        table = Table(item, f"expected {plan.unit}", title=title, title_justify="left")
+    else:
+        title = (
+            f"Plan for {plan.participants} participants: {plan.ratings} ratings, "
+            f"{plan.per_clip:.1f} per clip"
+        )
+        rows = {name: f"{ratings:.1f}" for name, ratings in plan.per_condition.items()}
+        table = Table("condition", "expected ratings", title=title, title_justify="left")
+    for name, value in rows.items():
+        table.add_row(name, value)
     console.print(table)
 
 
@@ -289,7 +294,7 @@ def status(
         "clip", "condition", "ratings", "median s", title="Per clip", title_justify="left"
     )
     for clip in state.clips:
-        median = "–" if clip.median_seconds is None else f"{clip.median_seconds:.0f}"
+        median = setup.seconds_label(clip.median_seconds)
         clips.add_row(str(clip.clip_id), clip.condition, str(clip.ratings), median)
     console.print(clips)
     _print_stimuli(state.stimuli)

@@ -27,7 +27,8 @@ import math
 import re
 import secrets
 import tomllib
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -45,7 +46,10 @@ from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from drumeval.errors import StudyError
 from drumeval.study.assignment import (
     DEFAULT_ADAPTIVE_BURN_IN,
+    PoolClip,
     page_design_problems,
+    plan_mushra,
+    plan_pairs,
     pool_clip_of,
 )
 from drumeval.study.content import SCALES, Question
@@ -566,6 +570,59 @@ def plan_preview(
     )
 
 
+@dataclass(frozen=True)
+class PagePlan:
+    """Expected pages if `participants` people finish a pairwise or MUSHRA study: votes per
+    pair of conditions (pairwise, keyed `x vs y`) or ratings per condition (MUSHRA)."""
+
+    participants: int
+    trial_type: str
+    pages: int
+    per_item: dict[str, int]
+
+    @property
+    def unit(self) -> str:
+        return "votes" if self.trial_type == "pairwise" else "ratings"
+
+
+def page_plan(
+    pool: Sequence[Any], *, trial_type: str, trials_per_participant: int, participants: int
+) -> PagePlan:
+    """What the study's own page planner gives `participants` people arriving one by one
+    (a dry run of `assignment.plan_pairs` / `plan_mushra`, so the plan cannot drift from
+    the design; an adaptive study is counted as balanced, as it starts)."""
+    planner = plan_pairs if trial_type == "pairwise" else plan_mushra
+    condition_of = {clip.clip_id: clip.condition for clip in pool}
+    taken: list[list[int]] = []
+    for seed in range(participants):
+        pages = planner(pool, trials_per_participant=trials_per_participant, taken=taken, seed=seed)
+        taken += [[clip_id for clip_id, _ in page] for page in pages]
+    if trial_type == "pairwise":
+        items = Counter(" vs ".join(sorted(condition_of[i] for i in page)) for page in taken)
+    else:
+        items = Counter(condition_of[i] for page in taken for i in page)
+    return PagePlan(participants, trial_type, len(taken), dict(sorted(items.items())))
+
+
+def study_plan(
+    engine: Engine, config: StudyConfig, selection: Selection, *, participants: int
+) -> PlanPreview | PagePlan:
+    """The plan `study create` and /admin show: ratings per clip for a rating study, pages
+    and votes per pair or ratings per condition for pairwise and MUSHRA (checked first)."""
+    if config.trial_type == "rating":
+        return plan_preview(
+            selection.counts(),
+            clips_per_participant=config.clips_per_participant,
+            participants=participants,
+        )
+    return page_plan(
+        checked_page_pool(engine, config, selection),
+        trial_type=config.trial_type,
+        trials_per_participant=config.trials_per_participant or 1,
+        participants=participants,
+    )
+
+
 def _seeded_pick(rows: list[tuple[int, str]], count: int, seed: int) -> tuple[int, ...]:
     ordered = sorted(rows, key=lambda row: row[1])  # by MIDI hash: independent of insertion
     chosen = np.random.default_rng(seed).choice(len(ordered), size=count, replace=False)
@@ -789,17 +846,19 @@ def excerpt_selection(engine: Engine, selection: Selection, bars: tuple[int, int
     return Selection(trial, training)
 
 
-def check_pages(engine: Engine, config: StudyConfig, selection: Selection) -> None:
-    """Refuse a pairwise or MUSHRA selection whose pages cannot be built (a condition with no
-    partner of its genre and length, a MUSHRA group without reference or anchor): the
-    researcher hears of it now, not an evaluator at Start."""
+def checked_page_pool(engine: Engine, config: StudyConfig, selection: Selection) -> list[PoolClip]:
+    """The selected clips as the page planners see them, refused (naming the condition) when
+    pairwise or MUSHRA pages cannot be built from them — a condition with no partner of its
+    genre and length, a MUSHRA group without reference or anchor: the researcher hears of
+    it at `study create`, not an evaluator at Start. Empty for a rating study."""
     if config.trial_type == "rating":
-        return
+        return []
     with transaction(engine) as session:
         rows = repository.clips_by_id(session, clip_ids=selection.trial_ids)
         pool = [pool_clip_of(row) for row in rows]
     if problems := page_design_problems(pool, config.trial_type):
         raise StudyConfigError("conditions", "; ".join(problems))
+    return pool
 
 
 def create_study(
@@ -813,7 +872,7 @@ def create_study(
     selection = select_clips(engine, config)
     if config.excerpt_bars is not None:  # the same segment of every chosen clip, cut once
         selection = excerpt_selection(engine, selection, config.excerpt_bars)
-    check_pages(engine, config, selection)
+    checked_page_pool(engine, config, selection)
     with transaction(engine, write_lock=True) as session:
         study = repository.create_study(
             session,
@@ -971,6 +1030,12 @@ def study_status(engine: Engine, slug: str) -> StudyStatus:
         abandon_minutes=study.abandon_minutes,
         design=dict(study.design or {}),
     )
+
+
+def seconds_label(seconds: float | None) -> str:
+    """Whole seconds for a status table; "—" for a clip nobody has listened to yet (a bare
+    None reads as a fault to a researcher)."""
+    return "—" if seconds is None else f"{seconds:.0f}"
 
 
 def invite_url(base_url: str, slug: str) -> str:

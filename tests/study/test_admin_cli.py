@@ -223,3 +223,73 @@ def test_reconcile_lists_paid_submissions_without_data_and_data_without_submissi
     export.write_text("id,state\n1,APPROVED\n")
     code, _, err = db_cli("study", "reconcile", "tiny", "--prolific-export", str(export))
     assert code == 2 and "no 'Participant id' or 'Status' column" in err
+
+
+PAGES_CONFIG = """
+title = "Pages"
+slug = "pages"
+trial_type = "{trial_type}"
+conditions = [
+  "drums_rnn/thesis/techno-house-700/t1/4bars",
+  "music_vae/thesis-longbar/techno-house-700/t1/4bars",
+]
+clips_per_condition = 2
+trials_per_participant = 2
+references = 1
+headphone_check = false
+"""
+
+
+def test_create_plans_votes_per_pair_for_a_pairwise_study(db_cli, db_engine, tmp_path):
+    add_pool(db_engine)
+    config = tmp_path / "study.toml"
+    config.write_text(PAGES_CONFIG.format(trial_type="pairwise"))
+    code, out, _ = db_cli("study", "create", "--config", str(config), "--participants", "4")
+    assert code == 0, out
+    assert "4 participants: 8 pages, votes per pair" in out and "ratings" not in out
+    votes = {
+        line.split("│")[1].strip(): int(line.split("│")[2])
+        for line in out.splitlines()
+        if " vs " in line
+    }
+    assert len(votes) == 3 and sum(votes.values()) == 8  # 3 pairs of 3 conditions
+    assert max(votes.values()) - min(votes.values()) <= 1
+
+
+def test_create_plans_ratings_per_condition_for_a_mushra_study(db_cli, db_engine, tmp_path):
+    add_pool(db_engine)
+    config = tmp_path / "study.toml"
+    config.write_text(PAGES_CONFIG.format(trial_type="mushra"))
+    code, out, _ = db_cli("study", "create", "--config", str(config), "--participants", "4")
+    assert code == 0, out
+    assert "4 participants: 8 pages, ratings per condition" in out
+    rows = [line.split("│") for line in out.splitlines() if "/4bars" in line]
+    assert len(rows) == 4 and all(int(row[2]) == 8 for row in rows)  # each on every page
+
+
+def test_create_names_an_imported_condition_no_pair_can_hold(db_cli, db_engine, tmp_path):
+    from db import repository
+    from drumeval import clipstore
+
+    add_pool(db_engine)
+    with transaction(db_engine, write_lock=True) as session:
+        repository.add_clip(
+            session,
+            role="imported",
+            condition="magenta-original",
+            midi_sha256=clipstore.sha256_hex(b"imported"),
+            audio_sha256=clipstore.sha256_hex(b"imported audio"),
+            audio_format="wav",
+            duration_s=20.0,
+            genre="techno-house",
+            provenance={"bars": 8},
+        )
+    config = tmp_path / "study.toml"
+    text = PAGES_CONFIG.format(trial_type="pairwise").replace(
+        "clips_per_condition = 2", "clips_per_condition = 1"
+    )
+    config.write_text(text.replace("conditions = [\n", 'conditions = [\n  "magenta-original",\n'))
+    code, out, err = db_cli("study", "create", "--config", str(config))
+    assert code != 0 and "Traceback" not in out + err
+    assert "'magenta-original' (techno-house/8bars) has no other condition" in out + err
+    assert db_cli("study", "list")[1].count("pages") == 0

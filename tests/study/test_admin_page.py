@@ -237,3 +237,26 @@ def test_a_draft_is_edited_archived_and_deleted_from_the_page(admin_env):
     assert [s.slug for s in setup.list_summaries(admin_env, include_archived=True)] == [
         "two-models-copy"
     ]
+
+
+def test_an_unrated_clip_shows_a_dash_for_its_median_listening_time(admin_env):
+    from drumeval.study import setup
+
+    add_pool(admin_env)
+    setup.create_study(admin_env, CONFIG)
+    app = _login(_page().run())
+    frame = _frame_with(app, "median seconds listened")
+    assert len(frame) == 6 and set(frame["median seconds listened"]) == {"—"}  # trial clips
+
+
+def test_a_pairwise_config_previews_votes_per_pair(admin_env):
+    add_pool(admin_env)
+    app = _login(_page().run())
+    text = CONFIG.replace("clips_per_participant = 4", 'trial_type = "pairwise"')
+    text = text.replace("practice = true", "trials_per_participant = 2")
+    app.text_area(key="create:toml").input(text)
+    _button(app, "Create from this config").click().run()
+    assert not app.exception
+    assert "with 30 participants, 60 pages; votes per pair" in _texts(app)
+    votes = _frame_with(app, "expected votes")
+    assert list(votes["expected votes"]) == [10] * 6  # 4 conditions make 6 pairs

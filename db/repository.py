@@ -679,9 +679,7 @@ def create_participant(
             )
         )
         if taking_part >= study.participant_target:
-            raise StudyClosedError(
-                "This study has all the participants it needs. Thank you for your interest!"
-            )
+            raise StudyClosedError(STUDY_FULL_MESSAGE)
     if not _SHA256_PATTERN.fullmatch(token_sha256):
         raise StudyError("the token hash is not a hex SHA-256")
     unknown = sorted(set(external_ids) - set(EXTERNAL_ID_KEYS))
@@ -705,7 +703,49 @@ def create_participant(
 
 # Participants who count toward a study's target: finished, or still going.
 HOLDING_A_PLACE = ("consented", "in_progress", "finished")
+STUDY_FULL_MESSAGE = "This study has all the participants it needs. Thank you for your interest!"
 GAVE_UP_THEIR_PLACE = ("returned", "abandoned")
+
+
+def _abandoned(study: Study, now: datetime | None) -> Any:
+    """Participants of `study` inactive for longer than its `abandon_minutes` (None: never)."""
+    if study.abandon_minutes is None:
+        return None
+    cutoff = (now or utc_now()) - timedelta(minutes=study.abandon_minutes)
+    last_seen = (
+        select(Event.participant_id, func.max(Event.created_at).label("last"))
+        .where(Event.study_id == study.id, Event.participant_id.is_not(None))
+        .group_by(Event.participant_id)
+        .subquery()
+    )
+    return (
+        select(Participant)
+        .join(last_seen, last_seen.c.participant_id == Participant.id)
+        .where(
+            Participant.study_id == study.id,
+            Participant.status.in_(("consented", "in_progress")),
+            last_seen.c.last < cutoff,
+        )
+    )
+
+
+def study_is_full(session: Session, *, study_id: int, now: datetime | None = None) -> bool:
+    """Whether the participant target is reached (read only: a place an abandoned participant
+    would give back at the next consent counts as free), so that the invite page can say so
+    before consent; `create_participant` still decides under the write lock."""
+    study = _study(session, study_id)
+    if study.participant_target is None:
+        return False
+    holding = session.scalar(
+        select(func.count()).where(
+            Participant.study_id == study_id, Participant.status.in_(HOLDING_A_PLACE)
+        )
+    )
+    query = _abandoned(study, now)
+    stale = (
+        0 if query is None else session.scalar(select(func.count()).select_from(query.subquery()))
+    )
+    return (holding or 0) - (stale or 0) >= study.participant_target
 
 
 def release_abandoned(session: Session, *, study: Study, now: datetime | None = None) -> int:
@@ -714,26 +754,8 @@ def release_abandoned(session: Session, *, study: Study, now: datetime | None = 
     resume): status `abandoned`, so that the study can still reach its target and their
     unrated clips go to others. Returns how many were released."""
     require_write_lock(session)
-    if study.abandon_minutes is None:
-        return 0
-    cutoff = (now or utc_now()) - timedelta(minutes=study.abandon_minutes)
-    last_seen = (
-        select(Event.participant_id, func.max(Event.created_at).label("last"))
-        .where(Event.study_id == study.id, Event.participant_id.is_not(None))
-        .group_by(Event.participant_id)
-        .subquery()
-    )
-    stale = list(
-        session.scalars(
-            select(Participant)
-            .join(last_seen, last_seen.c.participant_id == Participant.id)
-            .where(
-                Participant.study_id == study.id,
-                Participant.status.in_(("consented", "in_progress")),
-                last_seen.c.last < cutoff,
-            )
-        )
-    )
+    query = _abandoned(study, now)
+    stale = [] if query is None else list(session.scalars(query))
     for participant in stale:
         participant.status = "abandoned"
         _append_event(session, study.id, participant.id, "abandoned")

@@ -84,6 +84,11 @@ class StudyClosedError(StudyError):
     """The study exists but does not accept participants (draft or closed)."""
 
 
+class StudyDesignError(StudyError):
+    """A participant's pages cannot be built from the study's design: the researcher's to fix
+    (logged for them); an evaluator sees a neutral message, never the design's details."""
+
+
 class InvalidTokenError(StudyError):
     """A resume token matches no participant of this study."""
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import streamlit as st
 
-from drumeval.errors import DatabaseError, DrumevalError
+from drumeval.errors import DatabaseError, DrumevalError, StudyClosedError, StudyDesignError
 from drumeval.study import content, flow, headphone
 from ui.player import Listening, ab_player, blind_player
 
@@ -191,20 +191,56 @@ def show_error(error: DrumevalError) -> None:
     st.error(str(error), icon=":material/error:")
 
 
+SERVER_BUSY = (
+    "The server is busy and could not take this step. Nothing is lost: please try again in "
+    "a moment."
+)
+SOMETHING_WENT_WRONG = (
+    "Something went wrong on our side. Your answers so far are saved; please try again later "
+    "with your personal link, which keeps your place."
+)
+
+
 def consent_screen(engine, study: flow.StudyInfo, query: dict[str, str]) -> None:
+    """Consent, unless the study is full (then the returned code: nobody consents in vain)."""
     st.title(study.title)
+    try:
+        full = flow.is_full(engine, study)
+    except DatabaseError:
+        st.warning(SERVER_BUSY, icon=":material/hourglass_top:")
+        return
+    if full:
+        full_screen(study, flow.STUDY_FULL_MESSAGE)
+        return
     st.subheader("Before you start")
     st.text(flow.consent_text(engine, study))
     agree, decline = st.columns(2)
     if agree.button("I agree — start the study", type="primary", width="stretch"):
-        token = flow.consent(engine, study, query)
+        try:
+            token = flow.consent(engine, study, query)
+        except StudyClosedError as error:  # filled up or closed while the page was open
+            full_screen(study, str(error))
+            return
+        except DatabaseError:
+            st.warning(SERVER_BUSY, icon=":material/hourglass_top:")
+            return
         st.session_state[f"seen:{token}"] = True
         st.query_params["t"] = token
         st.rerun()
     if decline.button("I do not agree", width="stretch"):
-        flow.decline(engine, study)
+        try:
+            flow.decline(engine, study)
+        except DatabaseError:  # only a count is lost; the visitor is done either way
+            _log.warning("study %r: a declined consent could not be counted", study.slug)
         st.session_state[f"declined:{study.slug}"] = True
         st.rerun()
+
+
+def full_screen(study: flow.StudyInfo, message: str) -> None:
+    """The study takes nobody new: say so, and send a recruited visitor back with the
+    study's returned code (on Prolific: no submission to approve, the place goes back)."""
+    st.info(message, icon=":material/group:")
+    _send_back(study, study.design.returned_code)
 
 
 def _send_back(study: flow.StudyInfo, code: str | None, *, completed: bool = False) -> None:
@@ -268,9 +304,11 @@ def questionnaire_screen(engine, study: flow.StudyInfo, token: str) -> None:
 
 def headphone_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
     st.title("Headphone check")
-    st.caption("Step 2 of 3 · about two minutes")
-    st.markdown(headphone.instructions(study.design.headphone_screen))
     trials = flow.headphone_trials(progress, study.design.headphone_screen)
+    tests = headphone.test_count(study.design.headphone_screen)
+    minutes = -(-content.HEADPHONE_CHECK_SECONDS * tests // 60)  # what the consent text counts
+    st.caption(f"Step 2 of 3 · {len(trials)} sounds, about {minutes} minutes")
+    st.markdown(headphone.instructions(study.design.headphone_screen))
     try:
         urls = flow.headphone_audio_urls(trials)
     except DrumevalError as error:
@@ -349,12 +387,7 @@ def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
         st.title("How it works")
         st.caption("Step 3 of 3")
         st.markdown(text.format(n=study.design.clips_per_participant))
-        if st.button(button, type="primary"):
-            try:
-                flow.start(engine, study, token)
-            except DrumevalError as error:
-                show_error(error)
-                return
+        if st.button(button, type="primary") and _start(engine, study, token):
             st.rerun()
         return
     st.title("How to rate")
@@ -374,13 +407,27 @@ def instructions_screen(engine, study: flow.StudyInfo, token: str) -> None:
             st.markdown(f"- **{criterion.label}** — {criterion.definition}")
         st.markdown(f"- **Genre** — {content.GENRE_DEFINITION}")
         st.markdown(f"The scale: {_literal_dashes(content.SCALE_HELP)}.")
-    if st.button("Start with the practice clip", type="primary"):
-        try:
-            flow.start(engine, study, token)
-        except DrumevalError as error:
-            show_error(error)
-            return
+    if st.button("Start with the practice clip", type="primary") and _start(engine, study, token):
         st.rerun()
+
+
+def _start(engine, study: flow.StudyInfo, token: str) -> bool:
+    """Assign the participant's clips or pages; False, with a message, when that failed. A
+    design fault (pages that cannot be built) is the researcher's: its reason goes to the
+    log, the evaluator sees a neutral message that leaks nothing of the design."""
+    try:
+        flow.start(engine, study, token)
+    except StudyDesignError as error:
+        _log.error("%s", error)
+        st.error(SOMETHING_WENT_WRONG, icon=":material/error:")
+        return False
+    except DatabaseError:
+        st.warning(SERVER_BUSY, icon=":material/hourglass_top:")
+        return False
+    except DrumevalError as error:
+        show_error(error)
+        return False
+    return True
 
 
 def _literal_dashes(text: str) -> str:
@@ -762,9 +809,15 @@ def mushra_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Prog
 
 
 def finished_screen(engine, study: flow.StudyInfo, token: str, progress: flow.Progress) -> None:
-    code = progress.completion_code or flow.finish(engine, study, token)
     st.title("Thank you!")
-    st.success("All your ratings are saved. You have finished the study.")
+    try:
+        code = progress.completion_code or flow.finish(engine, study, token)
+    except DatabaseError:  # every answer is in; only the code waits for the database
+        st.warning(SERVER_BUSY, icon=":material/hourglass_top:")
+        _retry_soon()
+        return
+    answers = "votes" if study.design.trial_type == "pairwise" else "ratings"
+    st.success(f"All your {answers} are saved. You have finished the study.")
     st.markdown("Your completion code:")
     st.code(code, language=None)
     _send_back(study, code, completed=True)

@@ -27,6 +27,7 @@ from drumeval.errors import (
     InvalidTokenError,
     RatingError,
     StudyClosedError,
+    StudyDesignError,
     StudyError,
     StudyNotFoundError,
 )
@@ -405,6 +406,16 @@ def decline(engine, study: StudyInfo) -> None:
         repository.record_decline(session, study_id=study.id)
 
 
+STUDY_FULL_MESSAGE = repository.STUDY_FULL_MESSAGE
+
+
+def is_full(engine, study: StudyInfo) -> bool:
+    """Whether the study has all the participants it needs: the invite page says so instead
+    of showing a consent form that `consent` would refuse."""
+    with transaction(engine) as session:
+        return repository.study_is_full(session, study_id=study.id)
+
+
 def consent(engine, study: StudyInfo, query: Mapping[str, str]) -> str:
     """Create the participant and return the secret resume token for the URL."""
     token = new_token()
@@ -622,7 +633,15 @@ def start(engine, study: StudyInfo, token: object) -> None:
             )
         else:
             plan = plan_pairs if study.design.trial_type == "pairwise" else plan_mushra
-            repository.start_trials(session, participant_id=participant.id, plan=plan)
+            try:
+                repository.start_trials(session, participant_id=participant.id, plan=plan)
+            except StudyClosedError:
+                raise
+            except StudyError as error:  # the design's fault, not the participant's
+                raise StudyDesignError(
+                    f"study {study.slug!r}: participant {participant.id}'s pages cannot be "
+                    f"built: {error}"
+                ) from error
 
 
 def save_clip_draft(

@@ -427,3 +427,67 @@ def test_the_huggins_screen_alone_or_with_the_anti_phase_one(engine, screen, hug
     assert screening["passed"] is passes
     assert screening["correct_per_test"]["milne2021-huggins"] == huggins_right
     assert ("woods2017-antiphase" in screening["test"]) is (screen == "both")
+
+
+def _target(engine, participants: int) -> None:
+    with transaction(engine, write_lock=True) as session:
+        session.query(Study).one().participant_target = participants
+
+
+def test_a_full_study_says_so_before_consent_and_sends_a_recruit_back(engine):
+    make_study(engine, completion_url="https://app.prolific.com/submissions/complete?cc=DONE")
+    _prolific_codes(engine)
+    _target(engine, 3)
+    study = flow.load_study(engine, "tiny")
+    for _ in range(3):
+        flow.consent(engine, study, {})
+    app = _page(s="tiny", PROLIFIC_PID="p-4")
+    assert not app.exception
+    assert flow.STUDY_FULL_MESSAGE in _texts(app) and "You are invited" not in _texts(app)
+    assert not [button for button in app.button if button.label.startswith("I agree")]
+    assert _links(app) == ["https://app.prolific.com/submissions/complete?cc=RET"]
+
+
+def test_a_study_that_fills_while_the_consent_page_is_open_says_so_without_a_traceback(engine):
+    make_study(engine)
+    _target(engine, 1)
+    app = _page(s="tiny")
+    assert "You are invited" in _texts(app)
+    flow.consent(engine, flow.load_study(engine, "tiny"), {})  # someone else takes the place
+    _button(app, "I agree").click().run()
+    assert not app.exception and "t" not in app.query_params
+    assert flow.STUDY_FULL_MESSAGE in _texts(app)
+    with transaction(engine) as session:
+        assert session.query(Participant).count() == 1
+
+
+def test_an_abandoned_place_counts_as_free_on_the_invite_page(engine):
+    from datetime import timedelta
+
+    from db.models import Event
+
+    make_study(engine)
+    _target(engine, 1)
+    flow.consent(engine, flow.load_study(engine, "tiny"), {})
+    with transaction(engine, write_lock=True) as session:
+        session.query(Study).one().abandon_minutes = 30
+        for event in session.query(Event):
+            event.created_at -= timedelta(minutes=31)
+    app = _page(s="tiny")
+    assert "You are invited" in _texts(app)
+    _consent(app)
+    with transaction(engine) as session:
+        statuses = sorted(participant.status for participant in session.query(Participant))
+    assert statuses == ["abandoned", "consented"]
+
+
+@pytest.mark.parametrize(("screen", "caption"), [
+    ("antiphase", "Step 2 of 3 · 6 sounds, about 2 minutes"),
+    ("both", "Step 2 of 3 · 12 sounds, about 4 minutes"),
+])  # fmt: skip
+def test_the_headphone_step_says_how_many_sounds_and_minutes_it_takes(engine, screen, caption):
+    make_study(engine, headphone_screen=screen)
+    app = _page(s="tiny")
+    _consent(app)
+    _answer_questionnaire(app)
+    assert caption in [element.value for element in app.caption]

@@ -78,6 +78,7 @@ def test_a_pairwise_study_from_consent_to_code(engine):
         _hear_pair(app, number, (3.0, 3.0))
         _vote_buttons(app)[outcome].click().run()
     assert "Thank you!" in [title.value for title in app.title]
+    assert "All your votes are saved" in app.success[0].value
     with transaction(engine) as session:
         votes = session.scalars(select(PairwiseVote).order_by(PairwiseVote.id)).all()
         assert [vote.outcome for vote in votes] == ["b", "tie", "both_bad"]
@@ -159,3 +160,23 @@ def test_a_mushra_page_needs_every_slider_moved_and_every_track_heard(engine):
     with transaction(engine) as session:
         scores = session.scalars(select(MushraScore.score).order_by(MushraScore.id)).all()
     assert sorted(scores) == [20, 70, 70, 70, 70]
+
+
+def test_pages_that_cannot_be_built_give_a_neutral_message_and_log_the_reason(engine, caplog):
+    from db.models import Clip, StudyClip
+
+    make_trial_study(engine, trial_type="mushra")
+    with transaction(engine, write_lock=True) as session:  # a design that create now refuses
+        anchors = select(Clip.id).where(Clip.role == "anchor")
+        session.query(StudyClip).filter(StudyClip.clip_id.in_(anchors)).delete()
+    app = _page(s="trials")
+    _button(app, "I agree").click().run()
+    for radio in app.radio:
+        radio.set_value(radio.options[0])
+    app.button[0].click().run()
+    _button(app, "Start").click().run()
+    assert not app.exception
+    shown = " ".join(str(element.value) for element in (*app.error, *app.markdown, *app.title))
+    assert "Something went wrong on our side. Your answers so far are saved" in shown
+    assert "anchor" not in shown and "reference" not in shown
+    assert any("needs a reference, an anchor" in record.getMessage() for record in caplog.records)

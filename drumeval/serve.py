@@ -23,12 +23,37 @@ def disable_legacy_pages_folder() -> None:
     PagesManager.uses_pages_directory = False
 
 
+def usage() -> str:
+    """This command's own help: Streamlit's `run --help` would describe a command the user
+    did not type (`python -m drumeval.streamlit run`)."""
+    from db.engine import URL_ENV
+    from drumeval.paths import HOME_ENV
+    from drumeval.study.admin_auth import PASSWORD_ENV
+
+    return (
+        "Usage: python -m drumeval.serve [STREAMLIT OPTIONS]\n\n"
+        "Serve drumeval's web app (app.py, with the /clips audio route), as `make run` does.\n\n"
+        "Options are Streamlit's server options, passed on as given, e.g.\n"
+        "  --server.port 8501        the port (make run: PORT=8501)\n"
+        "  --server.address 0.0.0.0  listen on every interface\n"
+        "  --server.headless true    do not open a browser\n"
+        "`streamlit run --help` lists them all.\n\n"
+        "Environment:\n"
+        f"  {HOME_ENV}   data folder: database, clip store, caches\n"
+        f"  {URL_ENV}    a PostgreSQL URL instead of the SQLite file under {HOME_ENV}\n"
+        f"  {PASSWORD_ENV}  the /admin password\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
+    options = list(sys.argv[1:] if argv is None else argv)
+    if {"-h", "--help"} & set(options):
+        print(usage(), end="")
+        return
     disable_legacy_pages_folder()
     clipserve.install()
     from streamlit.web import cli
 
-    options = list(sys.argv[1:] if argv is None else argv)
     sys.argv = ["streamlit", "run", str(REPO_ROOT / "app.py"), *options]
     cli.main()
 

@@ -240,12 +240,18 @@ headphone_check = false
 """
 
 
-def test_create_plans_votes_per_pair_for_a_pairwise_study(db_cli, db_engine, tmp_path):
+def _create_pages_study(db_cli, db_engine, tmp_path, trial_type: str) -> str:
+    """`study create` of a 4-participant pairwise or MUSHRA study; its output."""
     add_pool(db_engine)
     config = tmp_path / "study.toml"
-    config.write_text(PAGES_CONFIG.format(trial_type="pairwise"))
+    config.write_text(PAGES_CONFIG.format(trial_type=trial_type))
     code, out, _ = db_cli("study", "create", "--config", str(config), "--participants", "4")
     assert code == 0, out
+    return out
+
+
+def test_create_plans_votes_per_pair_for_a_pairwise_study(db_cli, db_engine, tmp_path):
+    out = _create_pages_study(db_cli, db_engine, tmp_path, "pairwise")
     assert "4 participants: 8 pages, votes per pair" in out and "ratings" not in out
     votes = {
         line.split("│")[1].strip(): int(line.split("│")[2])
@@ -257,11 +263,7 @@ def test_create_plans_votes_per_pair_for_a_pairwise_study(db_cli, db_engine, tmp
 
 
 def test_create_plans_ratings_per_condition_for_a_mushra_study(db_cli, db_engine, tmp_path):
-    add_pool(db_engine)
-    config = tmp_path / "study.toml"
-    config.write_text(PAGES_CONFIG.format(trial_type="mushra"))
-    code, out, _ = db_cli("study", "create", "--config", str(config), "--participants", "4")
-    assert code == 0, out
+    out = _create_pages_study(db_cli, db_engine, tmp_path, "mushra")
     assert "4 participants: 8 pages, ratings per condition" in out
     rows = [line.split("│") for line in out.splitlines() if "/4bars" in line]
     assert len(rows) == 4 and all(int(row[2]) == 8 for row in rows)  # each on every page

@@ -195,3 +195,29 @@ def test_admin_preview_of_a_comparison_study_shows_its_pages_read_only(admin_env
     _button(app, "Next").click().run()
     assert app.subheader[0].value == "Thank you!"
     assert _counts(admin_env) == before
+
+
+def test_a_preview_names_every_condition_no_page_can_hold(db_engine):
+    from db.models import Clip, StudyClip
+    from drumeval.errors import StudyError
+
+    make_trial_study(db_engine, trial_type="pairwise")
+    with transaction(db_engine, write_lock=True) as session:  # made before create checked
+        session.add(
+            Clip(
+                role="imported",
+                condition="magenta-original",
+                midi_sha256="a" * 64,
+                audio_sha256="b" * 64,
+                audio_format="wav",
+                duration_s=20.0,
+                genre="jazz-soul",
+                provenance={"bars": 8},
+            )
+        )
+        session.flush()
+        study_id = session.scalar(select(Study.id))
+        clip_id = session.scalar(select(Clip.id).where(Clip.condition == "magenta-original"))
+        session.add(StudyClip(study_id=study_id, clip_id=clip_id, purpose="trial"))
+    with pytest.raises(StudyError, match=r"'magenta-original' \(jazz-soul/8bars\) has no other"):
+        preview_study(db_engine, "trials")

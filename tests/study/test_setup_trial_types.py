@@ -151,16 +151,21 @@ def test_a_pairwise_study_from_the_pool_gives_pages_of_one_pair(db_engine):
 def test_a_mushra_study_from_the_pool_has_every_condition_on_a_page(db_engine):
     add_pool(db_engine)
     setup.create_study(db_engine, MUSHRA)
-    setup.open_study(db_engine, "pages")
-    study = flow.load_study(db_engine, "pages")
-    token = flow.consent(db_engine, study, {})
-    flow.save_questionnaire(
-        db_engine, study, token, {key: options[0] for key, _, options in flow.content.QUESTIONNAIRE}
-    )
-    flow.start(db_engine, study, token)
-    page = flow.progress(db_engine, study, token).page
+    page = flow.progress(db_engine, *_started(db_engine, "pages")).page
     assert len(page.stimuli) == len(GENERATED) + 2  # with the hidden reference and the anchor
     assert all(stimulus.min_listen_seconds == 0.0 for stimulus in page.stimuli)
+
+
+def _started(engine, slug: str) -> tuple[flow.StudyInfo, str]:
+    """Open study `slug` and start one participant past the questionnaire."""
+    setup.open_study(engine, slug)
+    study = flow.load_study(engine, slug)
+    token = flow.consent(engine, study, {})
+    flow.save_questionnaire(
+        engine, study, token, {key: options[0] for key, _, options in flow.content.QUESTIONNAIRE}
+    )
+    flow.start(engine, study, token)
+    return study, token
 
 
 def _add_imported(engine, name: str, *, bars: int, genre: str = "techno-house") -> None:
@@ -192,13 +197,7 @@ def test_an_imported_condition_is_compared_with_generated_ones_of_its_length(db_
     add_pool(db_engine)
     _add_imported(db_engine, "magenta-original", bars=4)
     setup.create_study(db_engine, _with_imported(PAIRWISE).replace("= 4\n", "= 12\n"))
-    setup.open_study(db_engine, "pairs")
-    study = flow.load_study(db_engine, "pairs")
-    token = flow.consent(db_engine, study, {})
-    flow.save_questionnaire(
-        db_engine, study, token, {key: options[0] for key, _, options in flow.content.QUESTIONNAIRE}
-    )
-    flow.start(db_engine, study, token)
+    _started(db_engine, "pairs")
     with transaction(db_engine) as session:
         from db.models import Clip, TrialStimulus
 

@@ -8,6 +8,8 @@ from db.models import Clip, Study
 from drumeval.clips import event_ids_to_midi_bytes
 from tests.study.pool_factory import CONFIG, add_pool
 
+pytestmark = pytest.mark.usefixtures("data_home")  # clips and SQLite in a temp home, not var/
+
 
 def test_create_open_status_close_and_recreate(db_cli, db_engine, tmp_path):
     add_pool(db_engine)

@@ -20,8 +20,8 @@ from deploy.browser_evaluator import (
 )
 from deploy.synthetic_study import make_trial_study
 from drumeval.study.setup import revealing_names
-from tests.study.test_blinding import CLIP_URL
-from tests.study.test_study_browser import browser  # noqa: F401  (the module's Chromium)
+from tests.ui.test_blinding import CLIP_URL
+from tests.ui.test_study_browser import browser  # noqa: F401  (the module's Chromium)
 
 pytestmark = pytest.mark.browser
 PAGES = 3

@@ -7,7 +7,7 @@ from db.engine import transaction
 from db.models import Study
 from drumeval.study import admin_auth, content
 from tests.conftest import REPO_ROOT
-from tests.study.conftest import PASSWORD
+from tests.conftest import ADMIN_PASSWORD as PASSWORD
 from tests.study.pool_factory import CONFIG, GENERATED, add_pool
 
 TIMEOUT_S = 60

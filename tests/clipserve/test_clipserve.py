@@ -10,6 +10,8 @@ from deploy.app_server import AppServer
 from drumeval import clipserve, clipstore
 from drumeval.errors import ClipStoreError
 
+pytestmark = pytest.mark.usefixtures("data_home")  # clips and SQLite in a temp home, not var/
+
 AUDIO = bytes(range(256)) * 40  # 10,240 bytes, every byte value, so ranges are checkable
 
 

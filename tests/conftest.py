@@ -68,6 +68,36 @@ def admin_env(db_engine, monkeypatch):
     st.cache_resource.clear()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last, in their collected order. Playwright's sync API keeps an asyncio
+    loop running on the main thread while the run's one Chromium is open, and
+    `asyncio.run()` refuses to start beside it: no other test may run in that window."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    from playwright.sync_api import sync_playwright
+
+    from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """Headless Chromium (Debian's), launched once per run; the contexts a test opens are
+    closed after it, so cookies and sessions never leak into the next test."""
+    before = set(_chromium.contexts)
+    yield _chromium
+    for context in _chromium.contexts:
+        if context not in before:
+            context.close()
+
+
 @pytest.fixture(scope="session")
 def magenta_fixtures() -> Path:
     """Outputs recorded from real Magenta 2.1.4 (see tests/fixtures/magenta/README.md)."""

@@ -6,8 +6,8 @@ from streamlit.testing.v1 import AppTest
 from db.engine import transaction
 from db.models import Study
 from drumeval.study import admin_auth, content
-from tests.conftest import REPO_ROOT
 from tests.conftest import ADMIN_PASSWORD as PASSWORD
+from tests.conftest import REPO_ROOT
 from tests.study.pool_factory import CONFIG, GENERATED, add_pool
 
 TIMEOUT_S = 60

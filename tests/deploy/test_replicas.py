@@ -15,7 +15,7 @@ from db.engine import make_engine, transaction
 from db.models import Participant, Rating
 from deploy import load
 from deploy.browser_evaluator import WAIT_MS, consent_and_screen, rate_current_clip
-from deploy.synthetic_study import make_study
+from drumeval.study.synthetic import make_study
 
 CLIPS = 4
 

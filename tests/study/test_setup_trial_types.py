@@ -6,7 +6,7 @@ import pytest
 from db.engine import transaction
 from db.models import Study
 from drumeval.study import flow, setup
-from tests.study.pool_factory import GENERATED, add_pool
+from tests.factories import GENERATED, add_pool
 
 PAIRWISE = """
 title = "Pairs"

@@ -11,7 +11,7 @@ from deploy.browser_evaluator import WAIT_MS
 from drumeval.clips import event_ids_to_midi_bytes
 from drumeval.study import admin_auth, setup
 from tests.browser_support import fresh_page, served_app
-from tests.study.pool_factory import CONFIG, add_pool
+from tests.factories import CONFIG, add_pool
 
 pytestmark = pytest.mark.browser
 PASSWORD = "researcher-only"

@@ -8,7 +8,7 @@ from db.models import Study
 from drumeval.study import admin_auth, content
 from tests.conftest import ADMIN_PASSWORD as PASSWORD
 from tests.conftest import REPO_ROOT
-from tests.study.pool_factory import CONFIG, GENERATED, add_pool
+from tests.factories import CONFIG, GENERATED, add_pool
 
 TIMEOUT_S = 60
 

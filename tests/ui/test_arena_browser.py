@@ -11,7 +11,7 @@ from db.models import PairwiseVote
 from deploy.browser_evaluator import WAIT_MS, settle
 from drumeval.study import arena
 from tests.browser_support import served_app
-from tests.study.arena_factory import make_arena
+from tests.factories import make_arena
 
 pytestmark = pytest.mark.browser
 NAMES = ("DrumsRNN", "MusicVAE", "drums_rnn", "music_vae", "arena/", "Human drummer (")

@@ -35,8 +35,8 @@ from deploy.browser_evaluator import (
     token_of,
     wait_until_answerable,
 )
-from deploy.synthetic_study import make_study
 from drumeval.study import content, flow
+from drumeval.study.synthetic import make_study
 from tests.browser_support import served_app
 
 pytestmark = pytest.mark.browser

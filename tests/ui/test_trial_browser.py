@@ -19,9 +19,9 @@ from deploy.browser_evaluator import (
     settle,
     vote_current_pair,
 )
-from deploy.synthetic_study import make_trial_study
 from drumeval.study.setup import revealing_names
 from tests.browser_support import served_app
+from tests.factories import make_trial_study
 from tests.ui.test_blinding import CLIP_URL
 
 pytestmark = pytest.mark.browser

@@ -36,17 +36,19 @@ a missed speed target is printed as MISSED.
 import argparse
 import multiprocessing
 import os
+import statistics
 import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 from drumeval.paths import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT))  # deploy/ is no installed package
 
-from _report import report
+from _report import report as _report_row
 
 from db.engine import make_engine, open_database
 from deploy import load
@@ -62,6 +64,9 @@ CLIPS_PER_CONDITION = 4  # 4 conditions → 16 clips in the pool
 THINK_SECONDS = 5.0
 # Capacity wanted: 10× the 0.42 ratings/s that 50 people rating 2-minute clips submit.
 TARGET_RATINGS_PER_S = 4.2
+# The capacity curve's loads, and the one a one-machine study should serve (issue 31).
+CURVE_EVALUATORS = (10, 25, 50, 100)
+CURVE_TARGET_EVALUATORS = 50
 
 
 def _browser(
@@ -110,8 +115,21 @@ def _drive(
 
 
 def _report(
-    label: str, engine, study_id: int, burst, paced, browser_timings, browser_errors
-) -> bool:
+    label: str,
+    engine,
+    study_id: int,
+    script_runs: load.ScriptRunLog,
+    burst,
+    paced,
+    browser_timings,
+    browser_errors,
+    *,
+    rows: bool = True,
+) -> tuple[bool, float | None]:
+    """Print and report one load run's figures (`rows`: also as `BENCH` rows; a capacity
+    curve's runs report only their curve point); whether its invariants held, and the
+    Chromium submit → next clip p95 (None without browsers)."""
+    report = _report_row if rows else _print_only
     runs = [burst, *paced]
     errors = [e for run in runs for e in run.errors] + browser_errors
     audit = load.audit(engine, study_id)
@@ -146,9 +164,10 @@ def _report(
         "ms",
         p95 < TARGET_SUBMIT_P95_S,
     )
+    next_clip_p95 = None
     if browser_timings:
         browser_seconds = [timing.total_s for timing in browser_timings]
-        p95 = load.percentile(browser_seconds, 0.95)
+        p95 = next_clip_p95 = load.percentile(browser_seconds, 0.95)
         met = "met" if p95 < TARGET_NEXT_CLIP_P95_S else "MISSED"
         print(
             f"Chromium submit → next clip shown: {load.summary(browser_seconds)} "
@@ -156,8 +175,13 @@ def _report(
             "  of which waiting for the server (click → its last message before the clip "
             f"showed): {load.summary([timing.answered_s for timing in browser_timings])}\n"
             "  of which the browser's own rendering after that: "
-            f"{load.summary([timing.rendering_s for timing in browser_timings])}"
+            f"{load.summary([timing.rendering_s for timing in browser_timings])}\n"
+            "  sent by the server per submit: "
+            f"{statistics.median(timing.messages for timing in browser_timings):.0f} WebSocket "
+            f"messages, {statistics.median(t.message_bytes for t in browser_timings) / 1024:.1f} "
+            "KiB (median)"
         )
+        _print_script_runs(script_runs)
         report(
             f"{label}: Chromium submit → next clip shown p95",
             p95 * 1000,
@@ -181,11 +205,35 @@ def _report(
     )
     for error in errors:
         print(f"ERROR {error}")
-    return not errors and not audit.problems()
+    return not errors and not audit.problems(), next_clip_p95
 
 
-def bench_sqlite(evaluators: int, browsers: int, niceness: int) -> bool:
-    with tempfile.TemporaryDirectory(prefix="drumeval-load-") as home:
+def _print_only(*_figure) -> None:
+    """A curve run's figure, already printed in words."""
+
+
+def _print_script_runs(script_runs: load.ScriptRunLog) -> None:
+    """Where the server's part of the wait goes: every script run of the app process(es)."""
+    if not script_runs.runs:
+        return
+    rate = script_runs.runs / script_runs.wall_seconds
+    print(
+        f"  app server: {script_runs.runs} script runs ({rate:.1f}/s, "
+        f"{script_runs.fragment_runs} of a fragment only); per run: CPU "
+        f"{load.summary(script_runs.cpu_s)}, start → end {load.summary(script_runs.run_s)}, "
+        f"request → start (behind the session's previous run) "
+        f"{load.summary(script_runs.queued_s)}; runs after a click (submits) "
+        f"{load.summary(script_runs.click_run_s)}"
+    )
+
+
+def bench_sqlite(
+    evaluators: int, browsers: int, niceness: int, *, rows: bool = True
+) -> tuple[bool, float | None]:
+    with (
+        tempfile.TemporaryDirectory(prefix="drumeval-load-") as home,
+        load.script_run_log(Path(home)) as run_log,
+    ):
         os.environ["DRUMEVAL_HOME"] = home
         os.environ.pop("DATABASE_URL", None)
         engine = open_database()
@@ -200,37 +248,139 @@ def bench_sqlite(evaluators: int, browsers: int, niceness: int) -> bool:
         finally:
             server.stop()
         label = f"SQLite, one app process, browsers at nice {niceness}"
-        ok = _report(label, engine, ids["study_id"], *results)
+        outcome = _report(
+            label, engine, ids["study_id"], load.ScriptRunLog.read(run_log), *results, rows=rows
+        )
         engine.dispose()
-        return ok
+        return outcome
 
 
-def bench_postgresql(evaluators: int, browsers: int, niceness: int) -> bool:
+def bench_postgresql(
+    evaluators: int, browsers: int, niceness: int, *, rows: bool = True
+) -> tuple[bool, float | None]:
     from deploy import replicas
 
-    deployment = replicas.start(2)
-    try:
-        os.environ["DRUMEVAL_HOME"] = deployment.env["DRUMEVAL_HOME"]
-        engine = make_engine(deployment.database_url)
-        ids = make_study(
-            engine,
-            clips_per_participant=CLIPS_PER_PARTICIPANT,
-            clips_per_condition=CLIPS_PER_CONDITION,
+    with tempfile.TemporaryDirectory(prefix="drumeval-runs-") as logs:
+        with load.script_run_log(Path(logs)) as run_log:
+            deployment = replicas.start(2)
+        try:
+            return _bench_deployment(deployment, evaluators, browsers, niceness, run_log, rows)
+        finally:
+            deployment.stop()
+
+
+def _bench_deployment(
+    deployment, evaluators: int, browsers: int, niceness: int, run_log: Path, rows: bool
+) -> tuple[bool, float | None]:
+    """The load run of `bench_postgresql` on a started deployment."""
+    os.environ["DRUMEVAL_HOME"] = deployment.env["DRUMEVAL_HOME"]
+    engine = make_engine(deployment.database_url)
+    ids = make_study(
+        engine,
+        clips_per_participant=CLIPS_PER_PARTICIPANT,
+        clips_per_condition=CLIPS_PER_CONDITION,
+    )
+    routes = deployment.routes_per_replica()
+    results = _drive(
+        engine,
+        deployment.url,
+        evaluators,
+        [routes[n % 2] for n in range(browsers)],
+        niceness,
+    )
+    label = f"PostgreSQL, 2 replicas behind nginx, browsers at nice {niceness}"
+    outcome = _report(
+        label, engine, ids["study_id"], load.ScriptRunLog.read(run_log), *results, rows=rows
+    )
+    engine.dispose()
+    return outcome
+
+
+def _study_page_costs() -> list[load.ScriptRunCost]:
+    """`load.study_page_costs` on a fresh study "tiny" without headphone check."""
+    import logging
+
+    logging.getLogger("streamlit").setLevel(logging.ERROR)  # bare-mode warnings
+    with tempfile.TemporaryDirectory(prefix="drumeval-costs-") as home:
+        os.environ["DRUMEVAL_HOME"] = home
+        os.environ.pop("DATABASE_URL", None)
+        engine = open_database()
+        make_study(engine, headphone_check=False, clips_per_participant=CLIPS_PER_PARTICIPANT)
+        try:
+            return load.study_page_costs(clips=CLIPS_PER_PARTICIPANT)
+        finally:
+            engine.dispose()
+
+
+def page_costs() -> None:
+    """The study page's own cost per script run, in-process (`load.study_page_costs`): what
+    one submit, one answer and one player report make the server do, without any load.
+
+    In a process of its own: `streamlit.testing` leaves the page as `__main__`, which the
+    browsers' spawned processes would then run."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        costs = pool.submit(_study_page_costs).result()
+    print("\nstudy page, one evaluator in-process (streamlit.testing), median per script run:")
+    for cause in ("submit", "answer", "player report"):
+        runs = [cost for cost in costs if cost.cause == cause]
+        flow_ms = {
+            name: statistics.median(run.flow_s.get(name, 0.0) for run in runs) * 1000
+            for name in sorted({name for run in runs for name in run.flow_s})
+        }
+        print(
+            f"  {cause} (n={len(runs)}): script {_median_ms(r.wall_s for r in runs)} ms, "
+            f"CPU {_median_ms(r.cpu_s for r in runs)} ms, "
+            f"{statistics.median(r.statements for r in runs):.0f} SQL statements, "
+            f"{statistics.median(r.deltas for r in runs):.0f} elements sent "
+            f"({statistics.median(r.message_bytes for r in runs) / 1024:.1f} KiB); in flow: "
+            + ", ".join(f"{name} {ms:.1f} ms" for name, ms in flow_ms.items() if ms >= 0.05)
         )
-        routes = deployment.routes_per_replica()
-        results = _drive(
-            engine,
-            deployment.url,
-            evaluators,
-            [routes[n % 2] for n in range(browsers)],
-            niceness,
+
+
+def _median_ms(seconds) -> str:
+    return f"{statistics.median(seconds) * 1000:.1f}"
+
+
+BENCHES = {"sqlite": bench_sqlite, "postgresql": bench_postgresql}
+BACKEND_LABELS = {"sqlite": "SQLite, one app process", "postgresql": "PostgreSQL, 2 replicas"}
+
+
+def capacity_curve(
+    backend: str, browsers: int, niceness: int, measured: dict[int, float | None]
+) -> bool:
+    """Chromium submit → next clip p95 beside 10, 25, 50 and 100 simulated evaluators, and the
+    most of them served within the target: when a study needs replicas (docs/deployment.md).
+    `measured`: p95s of this backend's runs already made (by evaluators), not run again."""
+    ok, p95s = True, {}
+    label = BACKEND_LABELS[backend]
+    for evaluators in CURVE_EVALUATORS:
+        if evaluators in measured:
+            p95 = measured[evaluators]
+        else:
+            print(f"\n--- capacity curve, {label}: {evaluators} simulated + {browsers} Chromium")
+            run_ok, p95 = BENCHES[backend](evaluators, browsers, niceness, rows=False)
+            ok &= run_ok
+        if p95 is None:
+            continue
+        p95s[evaluators] = p95
+        _report_row(
+            f"Capacity, {label}: submit → next clip p95 beside {evaluators} evaluators",
+            p95 * 1000,
+            f"< {TARGET_NEXT_CLIP_P95_S * 1000:.0f}",
+            "ms",
+            p95 < TARGET_NEXT_CLIP_P95_S,
         )
-        label = f"PostgreSQL, 2 replicas behind nginx, browsers at nice {niceness}"
-        ok = _report(label, engine, ids["study_id"], *results)
-        engine.dispose()
-        return ok
-    finally:
-        deployment.stop()
+    most = load.evaluators_served(p95s, TARGET_NEXT_CLIP_P95_S)
+    _report_row(
+        f"Capacity, {label}: evaluators served at submit → next clip p95 < "
+        f"{TARGET_NEXT_CLIP_P95_S * 1000:.0f} ms",
+        most,
+        f"≥ {CURVE_TARGET_EVALUATORS}",
+        "evaluators",
+        most >= CURVE_TARGET_EVALUATORS,
+    )
+    return ok
 
 
 def main() -> None:
@@ -247,6 +397,12 @@ def main() -> None:
         help="niceness of the Chromium sessions (default 19: clients yield the cores to the "
         "server, as on their own machines; 0: they compete on equal terms)",
     )
+    parser.add_argument(
+        "--curve",
+        action="store_true",
+        help=f"then the capacity curve: {', '.join(map(str, CURVE_EVALUATORS))} simulated "
+        "evaluators beside the browsers, one run each (what `make bench` adds)",
+    )
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M")
     print(
@@ -254,11 +410,16 @@ def main() -> None:
         f"(figures on a shared, busy machine are upper bounds); browsers at nice "
         f"{args.browser_nice}"
     )
-    ok = True
-    if args.backend in ("sqlite", "both"):
-        ok &= bench_sqlite(args.evaluators, args.browsers, args.browser_nice)
-    if args.backend in ("postgresql", "both"):
-        ok &= bench_postgresql(args.evaluators, args.browsers, args.browser_nice)
+    page_costs()
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    ok, measured = True, {}
+    for backend in backends:
+        run_ok, p95 = BENCHES[backend](args.evaluators, args.browsers, args.browser_nice)
+        ok &= run_ok
+        measured[backend] = {args.evaluators: p95}
+    if args.curve:
+        for backend in backends:
+            ok &= capacity_curve(backend, args.browsers, args.browser_nice, measured[backend])
     sys.exit(0 if ok else 1)
 
 

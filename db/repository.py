@@ -1106,9 +1106,12 @@ def start_trials(
 
     `plan` is the study's design function (`drumeval.study.assignment.plan_pairs` or
     `plan_mushra`): it gets the pool (rows with `clip_id`, `condition`, `role`), the pages
-    per participant, the clip ids of every earlier page in slot order (`taken`) and a seed,
-    and returns each page's (clip id, role) in slot order. Serialised per study like
-    `start_assignments`, so two participants starting together see each other's pages.
+    per participant, the clip ids of every earlier page in slot order (`taken`), a seed, the
+    counted pairwise votes so far (`votes`: clip on side A, clip on side B, outcome; flagged
+    votes left out, as rankings leave them out) and the study's design JSON (`design`, e.g.
+    adaptive scheduling), and returns each page's (clip id, role) in slot order. Serialised
+    per study like `start_assignments`, so two participants starting together see each
+    other's pages.
     """
     require_write_lock(session)
     participant = _participant(session, participant_id)
@@ -1147,7 +1150,22 @@ def start_trials(
     pages = study.design.get("trials_per_participant")
     if not _is_int(pages) or pages < 1:
         raise StudyError(f"study {study.slug!r} does not say how many pages each participant sees")
-    planned = plan(pool, trials_per_participant=pages, taken=list(taken.values()), seed=seed)
+    side_a, side_b = aliased(TrialStimulus), aliased(TrialStimulus)
+    votes = session.execute(
+        select(side_a.clip_id, side_b.clip_id, PairwiseVote.outcome)
+        .join(side_a, (side_a.trial_id == PairwiseVote.trial_id) & (side_a.slot == 0))
+        .join(side_b, (side_b.trial_id == PairwiseVote.trial_id) & (side_b.slot == 1))
+        .where(PairwiseVote.study_id == study.id, PairwiseVote.flag.is_(None))
+        .order_by(PairwiseVote.id)
+    ).all()
+    planned = plan(
+        pool,
+        trials_per_participant=pages,
+        taken=list(taken.values()),
+        seed=seed,
+        votes=[tuple(vote) for vote in votes],
+        design=dict(study.design or {}),
+    )
     trials = []
     for position, stimuli in enumerate(planned, start=1):
         if any(role not in STIMULUS_ROLES for _, role in stimuli):

@@ -11,12 +11,16 @@ or clip shows up as crossed.
 """
 
 import functools
+import os
 import random
 import statistics
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -28,6 +32,7 @@ LOAD_PREFIX = "load-"
 BROWSER_PREFIX = "browser-"
 BROWSER_SCORE, BROWSER_GENRE, BROWSER_CONFIDENCE = 1, "jazz-soul", 4
 ANSWERS = {key: options[0] for key, _, options in content.QUESTIONNAIRE}
+CLIPS_FOR_COSTS = 4
 
 
 def _signature(number: int, clip_id: int) -> flow.RatingForm:
@@ -240,19 +245,27 @@ def audit(engine, study_id: int, run: LoadRun | None = None) -> Audit:
 
 # Submit → next clip on screen, timed inside the page: the click on "Submit rating" starts
 # the clock, the first DOM change that puts the awaited heading on the page stops it. Every
-# message from the server on Streamlit's WebSocket is stamped too, so each timing splits into
-# the wait for the server (click → its last message before the heading showed: the script
-# run, the database write and the transfer) and the browser's own work after it (rendering).
+# message from the server on Streamlit's WebSocket is stamped (and counted, with its bytes), so
+# each timing splits into the wait for the server (click → its last message before the heading
+# showed: the script run, the database write and the transfer) and the browser's own work after
+# it (rendering), and says how much the server sent for it.
 _TIMING_SCRIPT = """
 window.__drumevalTimings = [];
 window.__drumevalNext = null;
 let clickedAt = null;
 let lastMessageAt = null;
+let messages = 0;
+let messageBytes = 0;
 const NativeWebSocket = window.WebSocket;
 window.WebSocket = class extends NativeWebSocket {
   constructor(...args) {
     super(...args);
-    this.addEventListener('message', () => { lastMessageAt = performance.now(); });
+    this.addEventListener('message', (event) => {
+      lastMessageAt = performance.now();
+      messages += 1;
+      const data = event.data;
+      messageBytes += data.byteLength ?? data.size ?? data.length ?? 0;
+    });
   }
 };
 document.addEventListener('click', (event) => {
@@ -260,6 +273,8 @@ document.addEventListener('click', (event) => {
   if (button && button.innerText.includes('Submit rating') && window.__drumevalNext) {
     clickedAt = performance.now();
     lastMessageAt = null;
+    messages = 0;
+    messageBytes = 0;
   }
 }, true);
 new MutationObserver(() => {
@@ -272,6 +287,8 @@ new MutationObserver(() => {
     window.__drumevalTimings.push({
       total: (now - clickedAt) / 1000,
       answered: ((lastMessageAt === null ? now : lastMessageAt) - clickedAt) / 1000,
+      messages,
+      bytes: messageBytes,
     });
     clickedAt = null;
     window.__drumevalNext = null;
@@ -286,6 +303,8 @@ class SubmitTiming:
 
     total_s: float
     answered_s: float  # click → the server's last message before the next clip showed
+    messages: int = 0  # WebSocket messages from the server in that time
+    message_bytes: int = 0
 
     @property
     def rendering_s(self) -> float:
@@ -329,7 +348,9 @@ def browser_session(
                 rate_current_clip(page, heading)
             page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
             return [
-                SubmitTiming(timing["total"], timing["answered"])
+                SubmitTiming(
+                    timing["total"], timing["answered"], timing["messages"], timing["bytes"]
+                )
                 for timing in page.evaluate("() => window.__drumevalTimings")
             ]
         finally:
@@ -343,3 +364,277 @@ def summary(seconds: list[float]) -> str:
         f"p50 {statistics.median(seconds) * 1000:.0f} ms, "
         f"p95 {percentile(seconds, 0.95) * 1000:.0f} ms (n={len(seconds)})"
     )
+
+
+# --- where one submit's server time goes: the study page's script runs, in-process ---------
+
+
+@dataclass
+class ScriptRunCost:
+    """One script run of the study page (`pages/study.py`), measured inside the process."""
+
+    cause: str  # what the browser did: "submit", "player report", "answer"
+    wall_s: float = 0.0  # the page script's execution (Streamlit's compile is cached in a server)
+    cpu_s: float = 0.0  # CPU time of the script thread: what a run costs a busy core
+    flow_s: dict[str, float] = field(default_factory=dict)  # inside each `flow` call
+    statements: int = 0  # SQL statements sent
+    deltas: int = 0  # elements (deltas) sent to the browser
+    message_bytes: int = 0  # all messages of the run, serialized
+
+
+class _ScriptRunMeter:
+    """Hooks that time the page script, its `flow` calls, its SQL and its messages (AppTest)."""
+
+    def __init__(self) -> None:
+        self.current: ScriptRunCost | None = None
+        self._depth = 0
+
+    def patches(self) -> list:
+        import inspect
+        from unittest import mock
+
+        from streamlit.runtime.scriptrunner import script_runner
+        from streamlit.testing.v1.local_script_runner import LocalScriptRunner
+
+        execute, forward_msgs = (
+            script_runner.exec_func_with_error_handling,
+            LocalScriptRunner.forward_msgs,
+        )
+        meter = self
+
+        def timed_exec(*args, **kwargs):
+            started, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return execute(*args, **kwargs)
+            finally:
+                if meter.current is not None:
+                    meter.current.wall_s += time.perf_counter() - started
+                    meter.current.cpu_s += time.thread_time() - cpu
+
+        def counted_msgs(runner):
+            messages = forward_msgs(runner)
+            if meter.current is not None:
+                meter.current.deltas = sum(message.HasField("delta") for message in messages)
+                meter.current.message_bytes = sum(message.ByteSize() for message in messages)
+            return messages
+
+        functions = [
+            (name, function)
+            for name, function in vars(flow).items()
+            if inspect.isfunction(function) and function.__module__ == flow.__name__
+        ]
+        return [
+            mock.patch.object(script_runner, "exec_func_with_error_handling", timed_exec),
+            mock.patch.object(LocalScriptRunner, "forward_msgs", counted_msgs),
+            *(mock.patch.object(flow, name, self._timed(name, f)) for name, f in functions),
+        ]
+
+    def _timed(self, name: str, function):
+        """`function`, timed when called from the page (not when one flow call makes another)."""
+
+        @functools.wraps(function)
+        def timed(*args, **kwargs):
+            if self.current is None or self._depth:
+                return function(*args, **kwargs)
+            self._depth += 1
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                spent = time.perf_counter() - started
+                self.current.flow_s[name] = self.current.flow_s.get(name, 0.0) + spent
+
+        return timed
+
+    def count_statement(self, *_args) -> None:
+        if self.current is not None:
+            self.current.statements += 1
+
+
+def study_page_costs(slug: str = "tiny", *, clips: int = CLIPS_FOR_COSTS) -> list[ScriptRunCost]:
+    """One evaluator takes study `slug` (no headphone check) through the study page in
+    `streamlit.testing`; the cost of each script run that rating `clips` clips causes.
+
+    Per clip the browser reruns the page when the player reports the clip heard, once per
+    answer ticked, and once for "Submit rating", which writes the rating and shows the next
+    clip in the same run. Needs `DRUMEVAL_HOME` / `DATABASE_URL` set to the study's database.
+    """
+    from contextlib import ExitStack
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from streamlit.testing.v1 import AppTest
+
+    from drumeval.paths import REPO_ROOT
+
+    meter = _ScriptRunMeter()
+    costs: list[ScriptRunCost] = []
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "study.py"), default_timeout=60)
+    app.query_params["s"] = slug
+
+    def run(cause: str | None) -> None:
+        meter.current = ScriptRunCost(cause) if cause else None
+        app.run()
+        if app.exception:
+            raise RuntimeError(f"the study page failed: {app.exception[0].value}")
+        if meter.current is not None:
+            costs.append(meter.current)
+
+    with ExitStack() as stack:
+        for patch in meter.patches():
+            stack.enter_context(patch)
+        event.listen(Engine, "before_cursor_execute", meter.count_statement)
+        stack.callback(event.remove, Engine, "before_cursor_execute", meter.count_statement)
+        run(None)
+        _click(app, "I agree")
+        run(None)
+        for radio in app.radio:
+            radio.set_value(radio.options[0])
+        _click(app, "Continue")
+        run(None)
+        _click(app, "Start")
+        run(None)
+        for position in range(clips):
+            clip = f"player:{position}"
+            app.session_state[clip] = {
+                "progress": {"token": str(position), "heard_seconds": 600, "plays": 1,
+                             "seeks": 0, "ended": True}
+            }  # fmt: skip
+            run("player report")
+            for index in range(len(app.radio)):  # each run builds a new tree of widgets
+                app.radio[index].set_value(_browser_answer(app.radio[index]))
+                run("answer")
+            _click(app, "Submit rating")
+            run("submit")
+    return costs
+
+
+def _click(app, label_start: str) -> None:
+    next(button for button in app.button if button.label.startswith(label_start)).click()
+
+
+def _browser_answer(radio) -> object:
+    """The browser evaluator's answer to one question of the thesis's form."""
+    if radio.label in {criterion.label for criterion in content.CRITERIA}:
+        return BROWSER_SCORE
+    if radio.label == content.GENRE_QUESTION:
+        return BROWSER_GENRE
+    return BROWSER_CONFIDENCE
+
+
+# --- the same on a running server: every script run, logged by a hook in the app process ----
+
+RUN_LOG_ENV = "DRUMEVAL_SCRIPT_RUN_LOG"
+
+
+def log_script_runs(path: str) -> None:
+    """Append one JSON line per script run of this process to `path`: when the browser's
+    request for it arrived, when it started and ended, its CPU time, whether a fragment ran
+    and whether a button click caused it (on the rating page: "Submit rating").
+
+    Installed into an app server by `script_run_log()` (Streamlit has no such hook): the
+    wait before a run is the session's previous run finishing (one run at a time per
+    session) plus the thread getting the interpreter.
+    """
+    import json
+
+    from streamlit.runtime.scriptrunner.script_runner import ScriptRunner
+
+    request_rerun, run_script = ScriptRunner.request_rerun, ScriptRunner._run_script
+    lock = threading.Lock()
+
+    def requested(runner, rerun_data):
+        runner.__dict__.setdefault("_drumeval_requested_at", time.time())
+        return request_rerun(runner, rerun_data)
+
+    def run(runner, rerun_data):
+        requested_at = runner.__dict__.pop("_drumeval_requested_at", None)
+        started, cpu = time.time(), time.thread_time()
+        try:
+            return run_script(runner, rerun_data)
+        finally:
+            states = rerun_data.widget_states.widgets if rerun_data.widget_states else ()
+            line = {
+                "session": runner._session_id,
+                "requested": requested_at,
+                "started": started,
+                "ended": time.time(),
+                "cpu": time.thread_time() - cpu,
+                "fragment": bool(rerun_data.fragment_id_queue),
+                "click": any(state.trigger_value for state in states),
+            }
+            with lock, open(path, "a") as log:
+                log.write(json.dumps(line) + "\n")
+
+    ScriptRunner.request_rerun, ScriptRunner._run_script = requested, run
+
+
+_SITECUSTOMIZE = """import os, sys
+sys.path.insert(0, {repo!r})
+from deploy.load import RUN_LOG_ENV, log_script_runs
+if os.environ.get(RUN_LOG_ENV):
+    log_script_runs(os.environ[RUN_LOG_ENV])
+"""
+
+
+@contextmanager
+def script_run_log(directory: Path):
+    """App servers started inside log their script runs to the file yielded (through a
+    `sitecustomize` on their PYTHONPATH, so that `drumeval.serve` itself stays as shipped)."""
+    from drumeval.paths import REPO_ROOT
+
+    (directory / "sitecustomize.py").write_text(_SITECUSTOMIZE.format(repo=str(REPO_ROOT)))
+    path = directory / "script-runs.jsonl"
+    saved = {name: os.environ.get(name) for name in ("PYTHONPATH", RUN_LOG_ENV)}
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(directory), saved["PYTHONPATH"]]))
+    os.environ[RUN_LOG_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@dataclass(frozen=True)
+class ScriptRunLog:
+    """The app servers' script runs during a load run, summarised."""
+
+    runs: int
+    wall_seconds: float  # first request to last run's end
+    queued_s: list[float]  # request → start: behind the session's previous run
+    run_s: list[float]  # start → end of each run
+    cpu_s: list[float]
+    click_run_s: list[float]  # the runs a button click caused ("Submit rating")
+    fragment_runs: int
+
+    @classmethod
+    def read(cls, path: Path) -> "ScriptRunLog":
+        import json
+
+        runs = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+        requested = [run["requested"] or run["started"] for run in runs]
+        return cls(
+            runs=len(runs),
+            wall_seconds=(max(run["ended"] for run in runs) - min(requested)) if runs else 0.0,
+            queued_s=[run["started"] - at for run, at in zip(runs, requested, strict=True)],
+            run_s=[run["ended"] - run["started"] for run in runs],
+            cpu_s=[run["cpu"] for run in runs],
+            click_run_s=[run["ended"] - run["started"] for run in runs if run["click"]],
+            fragment_runs=sum(run["fragment"] for run in runs),
+        )
+
+
+def evaluators_served(p95_by_evaluators: Mapping[int, float], target_s: float) -> int:
+    """The capacity a load curve shows: the most simulated evaluators at which the Chromium
+    submit → next clip p95 stayed under `target_s`, every lighter load of the curve too
+    (0 when even the lightest missed): a bumpy curve does not claim more than it held."""
+    served = 0
+    for evaluators in sorted(p95_by_evaluators):
+        if p95_by_evaluators[evaluators] >= target_s:
+            break
+        served = evaluators
+    return served

@@ -11,7 +11,8 @@ from urllib.parse import urlparse
 
 import streamlit as st
 
-from drumeval.analysis.from_db import screening_counts
+from drumeval.analysis.export import headphone_test_counts
+from drumeval.analysis.from_db import load_study, screening_counts
 from drumeval.errors import DrumevalError
 from drumeval.study import admin_auth, pool, setup
 from ui.progress import streamlit_progress
@@ -194,10 +195,24 @@ def progress_panel(engine, slug: str) -> None:
             {"rule": list(counts), "participants flagged": list(counts.values())},
             hide_index=True,
         )
+    headphone_panel(engine, slug)
     st.caption(f"Refreshes every {REFRESH_SECONDS} s.")
     if state.config_text:
         with st.expander("Study config (keep it to recreate the study exactly)"):
             st.code(state.config_text, language="toml")
+
+
+def headphone_panel(engine, slug: str) -> None:
+    """Each headphone test's passes and failures: a "both" screen screens out on either."""
+    try:
+        counts = headphone_test_counts(load_study(engine, slug).participants)
+    except DrumevalError as error:
+        st.error(str(error), icon=":material/error:")
+        return
+    if counts.empty:
+        return
+    st.markdown("**Headphone check** (participants per test)")
+    st.dataframe(counts, hide_index=True)
 
 
 # --- the study's stimuli, recruiting settings and management ------------------------------

@@ -6,8 +6,10 @@ a pairwise study `votes`, participants and stimuli, a multi-stimulus (MUSHRA) st
 participants and stimuli:
 * `ratings` — one row per rating, blinded ids resolved to conditions
   (`drumeval.analysis.from_db.ROW_DTYPES`);
-* `participants` — one row per participant: status, headphone check, ratings given, median
-  seconds played, questionnaire answers (`q_…`);
+* `participants` — one row per participant: status, headphone check (passed, correct, and
+  each test's own `antiphase_correct`/`antiphase_passed`, `huggins_correct`/`huggins_passed`
+  — a "both" screen has two), ratings given, median seconds played, questionnaire answers
+  (`q_…`);
 * `stimuli` — one row per clip of the study (rated or practice): its public id (the ratings'
   `clip_id`), condition, role, an imported clip's file name, MIDI and audio sha256, so that
   the export is self-contained for a paper's supplement;
@@ -50,7 +52,7 @@ from drumeval.analysis.from_db import (
     load_study,
     typed,
 )
-from drumeval.analysis.schema import MODELS
+from drumeval.analysis.schema import HEADPHONE_TESTS, MODELS
 from drumeval.analysis.screening import table1_with_and_without_flagged
 from drumeval.errors import AnalysisError
 
@@ -172,6 +174,25 @@ def participants_with_screening(data: StudyData) -> pd.DataFrame:
     return typed(people, {**PARTICIPANT_DTYPES, **SCREENING_EXPORT_DTYPES})
 
 
+HEADPHONE_COUNT_COLUMNS = ("test", "taken", "passed", "failed")
+
+
+def headphone_test_counts(participants: pd.DataFrame) -> pd.DataFrame:
+    """Participants who took, passed and failed each test of the headphone screen (a row
+    per test taken by anyone), from the participants table's `<test>_passed` columns: with
+    `headphone_screen = "both"` the combined screened-out count cannot say which test
+    turned listeners away."""
+    rows = []
+    for test in HEADPHONE_TESTS:
+        passed = participants.get(f"{test}_passed", pd.Series(dtype="boolean")).dropna()
+        if len(passed):
+            took, ok = len(passed), int(passed.astype(bool).sum())
+            rows.append((test, took, ok, took - ok))
+    return pd.DataFrame(rows, columns=list(HEADPHONE_COUNT_COLUMNS)).astype(
+        {"test": "string", "taken": "Int64", "passed": "Int64", "failed": "Int64"}
+    )
+
+
 def export_table(
     data: StudyData, table: str, *, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES
 ) -> pd.DataFrame:
@@ -185,15 +206,15 @@ def export_table(
         )
     if table == "stimuli":  # what the study plays, rated or not
         return data.stimuli
+    if table == "participants":  # before any answer too: who was screened out, and by what
+        if data.trial_type == "rating" and not data.rows.empty:
+            return participants_with_screening(data)
+        return typed(data.participants, TABLE_DTYPES["participants"])
     answers = answers_of(data)
     if table in ("votes", "scores"):
         return answers
-    if table == "participants" and data.trial_type != "rating":
-        return data.participants
     if table == "ratings":
         return data.rows
-    if table == "participants":
-        return participants_with_screening(data)
     return summary_table(data, seed=seed, n_resamples=n_resamples)
 
 

@@ -30,6 +30,7 @@ from db.models import Study
 from drumeval.analysis.schema import (
     ANCHOR,
     GENRE_ANSWER_COLUMNS,
+    HEADPHONE_TEST_DTYPES,
     MODELS,
     PARTICIPANT_COLUMNS,
     RATING_COLUMNS,
@@ -73,6 +74,7 @@ PARTICIPANT_DTYPES: dict[str, str] = {
     "status": "string",
     "headphone_check_passed": "boolean",
     "headphone_correct": "Int64",
+    **HEADPHONE_TEST_DTYPES,  # each test's own result (a "both" screen has two)
     "n_ratings": "Int64",
     "listened_seconds": "Float64",
     "consented_at": "string",
@@ -385,12 +387,24 @@ def _participant_records(session, study: Study) -> list[dict[str, Any]]:
                 "status": person.status,
                 "headphone_check_passed": screening.get("passed"),
                 "headphone_correct": screening.get("correct"),
+                **_headphone_test_results(screening),
                 "consented_at": _iso(person.consented_at),
                 "finished_at": _iso(person.finished_at),
                 **{f"{QUESTION_PREFIX}{key}": _text(value) for key, value in answers.items()},
             }
         )
     return records
+
+
+def _headphone_test_results(screening: dict[str, Any]) -> dict[str, Any]:
+    """`<test>_correct` and `<test>_passed` of every test of the screen (None if not taken)."""
+    from drumeval.study.headphone import results_per_test
+
+    results = results_per_test(screening)
+    record: dict[str, Any] = dict.fromkeys(HEADPHONE_TEST_DTYPES)
+    for test, (correct, passed) in results.items():
+        record[f"{test}_correct"], record[f"{test}_passed"] = correct, passed
+    return record
 
 
 def _text(value: Any) -> str | None:

@@ -246,16 +246,43 @@ def vote_counts(votes: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(sides).groupby("condition").sum().sort_index()
 
 
+def win_matrix(votes: pd.DataFrame) -> pd.DataFrame:
+    """[row i, column j]: how often i beat j, ties as ½ and "both bad" left out — the counts
+    the fit starts from, labelled by condition (rows and columns sorted by name)."""
+    coded = _encode(votes)
+    names = pd.Index(coded.conditions, name="condition")
+    wins = _win_matrices(coded).sum(axis=0)
+    return pd.DataFrame(wins, index=names, columns=names.rename("opponent"))
+
+
 def win_rate_matrix(votes: pd.DataFrame) -> pd.DataFrame:
     """[row i, column j]: share of i-vs-j votes that i won, ties as ½ ("both bad" left out);
     NaN on the diagonal and for pairs never compared."""
-    coded = _encode(votes)
-    wins = _win_matrices(coded).sum(axis=0)
-    played = wins + wins.T
+    wins = win_matrix(votes)
+    played = wins.to_numpy() + wins.to_numpy().T
     with np.errstate(invalid="ignore", divide="ignore"):
-        rates = np.where(played > 0, wins / played, np.nan)
-    names = pd.Index(coded.conditions, name="condition")
-    return pd.DataFrame(rates, index=names, columns=names.rename("opponent"))
+        rates = np.where(played > 0, wins.to_numpy() / played, np.nan)
+    return pd.DataFrame(rates, index=wins.index, columns=wins.columns)
+
+
+def pair_win_probabilities(wins: pd.DataFrame) -> pd.DataFrame:
+    """[row i, column j]: P(i beats j) under the Bradley–Terry fit of a `win_matrix`.
+
+    Each group of conditions compared with each other (a genre of a study) is fitted on its
+    own, since their strengths share no scale; across groups the probability is NaN. This
+    is what adaptive pair scheduling (`drumeval.study.assignment.plan_pairs`) weighs pairs by.
+    """
+    matrix = wins.to_numpy(dtype=float)
+    labels = _components(matrix)
+    probability = np.full(matrix.shape, np.nan)
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        if len(members) < 2:
+            continue
+        strengths = fit_win_matrix(matrix[np.ix_(members, members)])
+        difference = strengths[:, None] - strengths[None, :]
+        probability[np.ix_(members, members)] = 1 / (1 + np.exp(-difference))
+    return pd.DataFrame(probability, index=wins.index, columns=wins.columns)
 
 
 def counted_votes(votes: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,9 @@ every function here takes them. One row per observation, one column per variable
     listened_seconds        float  median over the participant's clips of seconds played
                                    (`drumeval.analysis.screening.listened_seconds_per_participant`
                                    builds it from a per-clip listening log)
+    <test>_correct          int    optional, per test of the headphone screen (`antiphase`,
+    <test>_passed           bool   `huggins`): correct answers of 6 and passed at its own mark;
+                                   missing for a test the participant did not take
 
 `pairwise_votes` — one row per pairwise trial answered (A/B, tie or "both bad"):
     participant_id  str    blinded participant id (the bootstrap's cluster)
@@ -87,6 +90,14 @@ RATING_COLUMNS = (
 )
 GENRE_ANSWER_COLUMNS = ("participant_id", "clip_id", "model", "genre", "answer", "confidence")
 PARTICIPANT_COLUMNS = ("participant_id", "headphone_check_passed", "listened_seconds")
+# The headphone screen's tests (`drumeval.study.headphone.WORDING`'s short names): with
+# `headphone_screen = "both"` each one's result is kept, not only the combined pass.
+HEADPHONE_TESTS = ("antiphase", "huggins")
+HEADPHONE_TEST_DTYPES: dict[str, str] = {
+    column: dtype
+    for test in HEADPHONE_TESTS
+    for column, dtype in ((f"{test}_correct", "Int64"), (f"{test}_passed", "boolean"))
+}
 PAIRWISE_OUTCOMES = ("a", "b", "tie", "both_bad")
 PAIRWISE_VOTE_COLUMNS = ("participant_id", "trial_id", "condition_a", "condition_b", "outcome")
 PAIRWISE_OPTIONAL_COLUMNS = ("reason", "clip_a", "clip_b")

@@ -10,6 +10,9 @@ training corpus. Columns (each measure defined once in `drumeval.metrics`):
 * `bar_sim_1`, `bar_sim_8` — bar-to-bar and 8-bar self-similarity (`groove.bar_similarity`);
 * `same_label_sim`, `different_label_sim` — mean bar similarity of section pairs that share a
   label / do not (`structure.same_vs_different_label_similarity`): repeats should be closer;
+* `repeat_distance` — 1 − mean Jaccard similarity of each bar of a repeated section and the
+  bar at the same offset in its earlier instance (`repeat_distance`): 0 is a verbatim copy,
+  so with `copied_windows` it shows whether copy-or-vary recalls or merely copies;
 * `backbeat_2_4`, `backbeat_1_3` — share of bars with a snare on 2 & 4 / on 1 & 3
   (`structure.backbeat_shares`): the first far above the second means the bar line is kept;
 * `groove_distance` — `fidelity.fidelity_distance` of the tracks' groove profile to the train
@@ -35,8 +38,17 @@ import pandas as pd
 from drumeval import paths
 from drumeval.analysis.objective import nanmean  # the NaN rule of both tables
 from drumeval.data.corpus import load_corpus, resolve_corpus_dir
-from drumeval.data.forms import FORM_PRESETS, SongForm, example_forms, read_sections
-from drumeval.metrics import corpus_bar_set, novel_bar_fraction, tracks_of
+from drumeval.data.drum_classes import STEPS_PER_BAR
+from drumeval.data.forms import (
+    FORM_PRESETS,
+    SongForm,
+    example_forms,
+    labelled_form,
+    read_sections,
+    repeat_source_steps,
+)
+from drumeval.errors import DatasetError, ParameterError
+from drumeval.metrics import bar_self_similarity, corpus_bar_set, novel_bar_fraction, tracks_of
 from drumeval.metrics.fidelity import (
     GrooveProfile,
     corpus_profile,
@@ -50,6 +62,7 @@ from drumeval.metrics.structure import (
     f1_score,
     planned_boundary_counts,
     same_vs_different_label_similarity,
+    section_boundaries,
 )
 
 SEEDS: tuple[int, ...] = (0, 1, 2, 3)
@@ -72,6 +85,7 @@ STRUCTURE_COLUMNS = (
     "bar_sim_8",
     "same_label_sim",
     "different_label_sim",
+    "repeat_distance",
     "backbeat_2_4",
     "backbeat_1_3",
     "groove_distance",
@@ -81,6 +95,28 @@ STRUCTURE_COLUMNS = (
 
 Note = Callable[[str], None]
 Sampler = Callable[[str, str, SongForm, Sequence[int], Note], dict[str, list[np.ndarray]]]
+
+
+def detected_form(event_ids: np.ndarray) -> SongForm:
+    """A track's form as the section detector hears it: cut at `section_boundaries`, segments
+    labelled by clustering (`forms.labelled_form`: head, solo, trade) — how a jazz-soul
+    performance, which has no section labels, gets a form with repeats."""
+    return labelled_form(section_boundaries(event_ids), bar_self_similarity(event_ids))
+
+
+def draw_corpus_form(corpus: str, *, seed: int, bars: int = 60) -> SongForm:
+    """The detected form (`detected_form`) of one train-split track of `bars` whole bars of the
+    corpus `corpus`, drawn with `seed`, for a model to play a form the corpus really has."""
+    loaded = load_corpus(corpus)
+    event_ids, lengths = loaded.split("train")
+    candidates = np.flatnonzero(np.asarray(lengths) // STEPS_PER_BAR == bars)
+    if not len(candidates):
+        raise ParameterError("bars", f"matches no train track of {corpus}; got {bars}")
+    row = int(np.random.default_rng(seed).choice(candidates))
+    track = np.asarray(event_ids[row][: bars * STEPS_PER_BAR])
+    if len(track) < bars * STEPS_PER_BAR:
+        raise DatasetError(f"{corpus}: train track {row} is shorter than its length says")
+    return detected_form(track)
 
 
 @dataclass(frozen=True)
@@ -101,6 +137,19 @@ def train_reference(event_ids: np.ndarray, lengths: np.ndarray) -> TrainReferenc
     )
 
 
+def repeat_distance(event_ids: np.ndarray, form: SongForm) -> float:
+    """1 − mean Jaccard similarity of every bar of a repeated section with the bar at the same
+    offset in the latest earlier section of its label (`forms.repeat_source_steps`); NaN when
+    the form repeats no label. 0: the repeat copies its earlier instance; near the
+    different-label level: it does not recall it."""
+    sources = repeat_source_steps(form)[::STEPS_PER_BAR]
+    repeated = np.flatnonzero(sources >= 0)
+    if not len(repeated):
+        return float("nan")
+    similarity = bar_self_similarity(event_ids)
+    return float(1.0 - similarity[repeated, sources[repeated] // STEPS_PER_BAR].mean())
+
+
 def measure_structure(
     tracks: Sequence[np.ndarray], forms: Sequence[SongForm], reference: TrainReference
 ) -> dict[str, float]:
@@ -115,6 +164,9 @@ def measure_structure(
         "bar_sim_8": nanmean([bar_similarity(track, 8) for track in tracks]),
         "same_label_sim": nanmean([same for same, _ in labels]),
         "different_label_sim": nanmean([different for _, different in labels]),
+        "repeat_distance": nanmean(
+            [repeat_distance(t, f) for t, f in zip(tracks, forms, strict=True)]
+        ),
         "backbeat_2_4": nanmean([on_two_four for on_two_four, _ in backbeats]),
         "backbeat_1_3": nanmean([on_one_three for _, on_one_three in backbeats]),
         "groove_distance": fidelity_distance(groove_profile(tracks), reference.profile),

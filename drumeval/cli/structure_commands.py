@@ -19,8 +19,10 @@ def structure_report(
     form: Annotated[
         str | None,
         typer.Option(
-            help="Form for the one --genre: a preset name (e.g. peak-time) or a form such as "
-            "'intro:8 drop:16 break:8 drop:16 outro:12' (default: the genre's report preset)."
+            help="Form for the one --genre: a preset name (e.g. peak-time), a form such as "
+            "'intro:8 drop:16 break:8 drop:16 outro:12', or corpus:N — the section detector's "
+            "labelled form of a 60-bar train track drawn with seed N (default: the genre's "
+            "report preset)."
         ),
     ] = None,
     num: Annotated[int, typer.Option(help="Seeds per model: --seed, --seed + 1, …")] = 4,
@@ -36,6 +38,7 @@ def structure_report(
     the Markdown table."""
     from drumeval.analysis.structure_eval import (
         DEFAULT_FORMS,
+        draw_corpus_form,
         report_markdown,
         run_structure_report,
         write_structure_report,
@@ -55,7 +58,12 @@ def structure_report(
     with parameters_as_flags():
         for name in genres:
             text = form or DEFAULT_FORMS[name]
-            forms[name] = FORM_PRESETS[name].get(text) or parse_form(text)
+            if text.startswith("corpus:"):
+                forms[name] = draw_corpus_form(
+                    corpus_name(name, corpus_size), seed=_corpus_seed(text)
+                )
+            else:
+                forms[name] = FORM_PRESETS[name].get(text) or parse_form(text)
     report = run_structure_report(
         forms,
         tuple(range(seed, seed + num)),
@@ -64,6 +72,16 @@ def structure_report(
     )
     typer.echo(report_markdown(report))
     console.print(f"wrote {write_structure_report(report, out)}", highlight=False)
+
+
+def _corpus_seed(text: str) -> int:
+    """N of `--form corpus:N` (ModelError naming the flag otherwise)."""
+    from drumeval.errors import ModelError
+
+    seed = text.removeprefix("corpus:")
+    if not seed.isdigit():
+        raise ModelError(f"--form corpus:N needs a whole number N ≥ 0, got {text!r}")
+    return int(seed)
 
 
 def register(app: typer.Typer) -> None:

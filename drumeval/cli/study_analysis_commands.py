@@ -109,6 +109,7 @@ def _plan_pairwise(conditions: int, half_width: float | None, *, coarse: bool, s
     """Votes per condition and in all for a target half-width; the flags are checked here so
     that the message names them (the planner's own checks name its parameters)."""
     from drumeval.analysis import planning
+    from drumeval.study.assignment import ADAPTIVE_SUMMARY
 
     if half_width is None:
         raise AnalysisError("--half-width is required with --pairwise (Elo points, e.g. 50)")
@@ -138,6 +139,7 @@ def _plan_pairwise(conditions: int, half_width: float | None, *, coarse: bool, s
         "±97 at ≈ 40 (docs/analysis.md).",
         highlight=False,
     )
+    console.print(f"Sized for balanced pair scheduling. {ADAPTIVE_SUMMARY}", highlight=False)
 
 
 def register(study_app: typer.Typer) -> None:

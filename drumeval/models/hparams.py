@@ -57,6 +57,8 @@ def _coerce(name: str, value: Any, current: Any) -> Any:
             raise ModelError(f"hparam {name} expects a list like [64,64], got {value!r}")
         return tuple(value)
     if isinstance(current, bool):
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"  # the message's own spelling: true/false
         if not isinstance(value, bool):
             raise ModelError(f"hparam {name} expects true/false (True/False), got {value!r}")
         return value

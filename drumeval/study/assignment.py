@@ -26,6 +26,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -281,12 +282,68 @@ def _least(candidates: Sequence[PoolClip], exposure: Counter, rng: random.Random
     return rng.choice([clip for clip in candidates if exposure[clip.clip_id] == fewest])
 
 
+DEFAULT_ADAPTIVE_BURN_IN = 5  # votes every pair needs before adaptive scheduling starts
+ADAPTIVE_SUMMARY = (  # what `study plan --pairwise` and the study guide say adaptive does
+    "With adaptive = true, once every pair of conditions has adaptive_burn_in counted votes "
+    f"(default {DEFAULT_ADAPTIVE_BURN_IN}), each new participant's pages go to the pairs whose "
+    "outcome is least certain (Bradley–Terry's p(1 − p) over 1 + the pages on the pair): close "
+    "pairs get more votes and narrower CIs, clear pairs fewer and wider."
+)
+
+
+def adaptive_burn_in(design: Mapping[str, Any] | None) -> int | None:
+    """The votes per pair after which a pairwise study schedules adaptively; None: balanced.
+
+    `design` is the study's design JSON (`setup.StudyConfig.design`: `adaptive`,
+    `adaptive_burn_in`).
+    """
+    if not design or not design.get("adaptive"):
+        return None
+    burn_in = design.get("adaptive_burn_in", DEFAULT_ADAPTIVE_BURN_IN)
+    if not isinstance(burn_in, int) or isinstance(burn_in, bool) or burn_in < 1:
+        raise StudyError(f"adaptive_burn_in must be a whole number of at least 1, not {burn_in!r}")
+    return burn_in
+
+
+def _outcome_uncertainty(
+    pairs: Sequence[tuple[str, str]],
+    votes: Sequence[tuple[int, int, str]],
+    condition_of: Mapping[int, str],
+    burn_in: int,
+) -> dict[frozenset, float] | None:
+    """p(1 − p) of each pair under the Bradley–Terry fit of the votes so far, the analysis's
+    own (`analysis.pairwise`: ties as half wins, "both bad" left out); None until every pair
+    has `burn_in` such votes, so that the first fit stands on every pair."""
+    import pandas as pd
+
+    from drumeval.analysis import pairwise
+
+    known = [
+        (condition_of[a], condition_of[b], outcome)
+        for a, b, outcome in votes
+        if a in condition_of and b in condition_of
+    ]
+    fitted = Counter(frozenset((a, b)) for a, b, outcome in known if outcome != "both_bad")
+    if not known or any(fitted[frozenset(pair)] < burn_in for pair in pairs):
+        return None
+    frame = pd.DataFrame(known, columns=["condition_a", "condition_b", "outcome"])
+    # who voted does not change the win counts the fit starts from
+    frame = frame.assign(participant_id="", trial_id=range(len(frame)))
+    probability = pairwise.pair_win_probabilities(pairwise.win_matrix(frame))
+    return {
+        frozenset((x, y)): float(probability.loc[x, y] * (1 - probability.loc[x, y]))
+        for x, y in pairs
+    }
+
+
 def plan_pairs(
     pool: Sequence[PoolClip],
     *,
     trials_per_participant: int,
     taken: Sequence[Sequence[int]],
     seed: int,
+    votes: Sequence[tuple[int, int, str]] = (),
+    design: Mapping[str, Any] | None = None,
 ) -> list[list[tuple[int, str]]]:
     """Pairs of clips for one participant: (clip id, role) for side A then side B.
 
@@ -295,6 +352,14 @@ def plan_pairs(
     length, never two clips of one condition), puts on side A the condition that was there
     less often for this pair (sides counterbalanced), and the least heard clip of each.
     `taken`: the clip ids of every earlier page, side A first.
+
+    Adaptive (`design` says `adaptive = true`, see `adaptive_burn_in`): once every pair has
+    the burn-in's votes, a page takes instead the pair of the largest
+    p(1 − p) / ((1 + n) (1 + m)) — p the fitted chance that one side wins (`votes`: clip on
+    side A, clip on side B and outcome of each counted vote so far), n the pages on the pair
+    so far (answered or not, so that participants starting together spread out), m this
+    participant's own (one listener's votes are correlated, so a repeat is worth less).
+    Sides and clips are chosen as in balanced mode.
     """
     if trials_per_participant < 1:
         raise StudyError("pages per participant must be at least 1")
@@ -318,14 +383,22 @@ def plan_pairs(
             a, b = (condition_of[clip_id] for clip_id in page)
             compared[frozenset((a, b))] += 1
             sides[(a, b)] += 1
+    burn_in = adaptive_burn_in(design)
+    uncertainty = (
+        None if burn_in is None else _outcome_uncertainty(pairs, votes, condition_of, burn_in)
+    )
     rng = random.Random(seed)
     mine: Counter = Counter()
+
+    def priority(pair: tuple[str, str]) -> tuple[float, ...]:
+        key = frozenset(pair)
+        if uncertainty is None:
+            return (compared[key], mine[key], rng.random())
+        return (-uncertainty[key] / ((1 + compared[key]) * (1 + mine[key])), rng.random())
+
     planned: list[list[tuple[int, str]]] = []
     for _ in range(trials_per_participant):
-        x, y = min(
-            pairs,
-            key=lambda pair: (compared[frozenset(pair)], mine[frozenset(pair)], rng.random()),
-        )
+        x, y = min(pairs, key=priority)
         first, second = (x, y) if (sides[(x, y)], rng.random()) < (sides[(y, x)], 0.5) else (y, x)
         page = [
             _least(by_condition[first], exposure, rng),
@@ -345,12 +418,15 @@ def plan_mushra(
     trials_per_participant: int,
     taken: Sequence[Sequence[int]],
     seed: int,
+    votes: Sequence[tuple[int, int, str]] = (),
+    design: Mapping[str, Any] | None = None,
 ) -> list[list[tuple[int, str]]]:
     """Multi-stimulus pages for one participant: (clip id, role) in the order shown.
 
     Each page holds one clip of every condition of one genre and length — the hidden
     reference, the low anchor and each test condition — the least heard clip of each, in a
-    seeded random order; pages go to the least used genre first.
+    seeded random order; pages go to the least used genre first. `votes` and `design`, which
+    every page plan is handed (`plan_pairs`), change nothing here.
     """
     if trials_per_participant < 1:
         raise StudyError("pages per participant must be at least 1")

@@ -8,7 +8,9 @@ who reloads hears the same trials and the answer key never leaves the server.
 """
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -106,15 +108,23 @@ class Wording:
     question: str  # "{number}" is the sound's number
     option: str  # each of the three answers: "{option} 1" …
     pass_mark: int
+    short: str  # the export's column prefix (`drumeval.analysis.schema.HEADPHONE_TESTS`)
 
 
 WORDING = {
-    Trial: Wording("woods2017-antiphase", "Which tone was quietest in sound {number}?", "Tone", 5),
+    Trial: Wording(
+        "woods2017-antiphase",
+        "Which tone was quietest in sound {number}?",
+        "Tone",
+        PASS_MARK,
+        "antiphase",
+    ),
     huggins.HugginsTrial: Wording(
         "milne2021-huggins",
         "In which noise of sound {number} did you hear a faint tone?",
         "Noise",
         huggins.PASS_MARK,
+        "huggins",
     ),
 }
 
@@ -157,6 +167,26 @@ def screen_score(
         correct[wording.test] = correct.get(wording.test, 0) + (answer == trial.answer)
         marks[wording.test] = wording.pass_mark
     return correct, all(correct[test] >= marks[test] for test in correct)
+
+
+def results_per_test(screening: Mapping[str, Any] | None) -> dict[str, tuple[int, bool]]:
+    """Each test a participant took — by short name (`antiphase`, `huggins`) — with its
+    correct answers and whether it passed at its own pass mark, read from the stored
+    screening (`flow.submit_headphone_check`'s details). A "both" screen is passed only when
+    both are, so the combined flag alone cannot say which test a listener failed.
+
+    A screening stored with one test and no per-test counts reads from its total; one that
+    names no test (nothing to attribute) gives {}."""
+    screening = screening or {}
+    counts = screening.get("correct_per_test")
+    if counts is None and screening.get("test") and screening.get("correct") is not None:
+        counts = {screening["test"]: screening["correct"]}
+    by_test = {wording.test: wording for wording in WORDING.values()}
+    return {
+        by_test[test].short: (int(correct), int(correct) >= by_test[test].pass_mark)
+        for test, correct in (counts or {}).items()
+        if test in by_test
+    }
 
 
 def instructions(screen: str) -> str:

@@ -181,13 +181,16 @@ def preview_study(engine: Engine, slug: str, *, seed: int = 0) -> StudyPreview:
         )
         practice = [clip.id for clip, purpose in stimuli if purpose == "training"]
         planned = []
-    else:  # the pages the study's plan would give its first participant
+    else:  # the pages the study's plan would give its first participant (an adaptive
+        # study's first participants are scheduled as a balanced one's: no votes yet)
         chosen, practice = [], []
         planned = plan_pages(
             pool,
             trials_per_participant=int(design.get("trials_per_participant") or 1),
             taken=[],
             seed=seed,
+            votes=[],
+            design=design,
         )
     order = [*practice, *chosen]
     screen = info.design.headphone_screen

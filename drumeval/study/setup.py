@@ -43,6 +43,7 @@ from db.engine import transaction
 from db.models import DEFAULT_GRACE_MINUTES as DEFAULT_GRACE_MINUTES
 from db.models import MAX_GRACE_MINUTES as MAX_GRACE_MINUTES
 from drumeval.errors import StudyError
+from drumeval.study.assignment import DEFAULT_ADAPTIVE_BURN_IN
 from drumeval.study.content import SCALES, Question
 from drumeval.study.flow import SLUG_PATTERN as SLUG_PATTERN
 from drumeval.study.pool import (
@@ -83,6 +84,7 @@ KNOWN_KEYS = (
     "trials_per_participant",
     "reason",
     "adaptive",
+    "adaptive_burn_in",
     "excerpt_bars",
     "criteria",
     "questions",
@@ -93,6 +95,8 @@ RATING_ONLY_KEYS = ("clips_per_participant", "gold", "practice")
 _TABLE_KEYS = ("criteria", "questions")  # arrays of tables: written after the flat keys
 REASON_MODES = ("optional", "required", "none")  # pairwise: the free-text "why?"
 MAX_TRIALS_PER_PARTICIPANT = 100
+_ADAPTIVE_KEYS = ("adaptive", "adaptive_burn_in")  # pairwise only
+MAX_ADAPTIVE_BURN_IN = 10_000
 
 
 class StudyConfigError(StudyError):
@@ -132,6 +136,8 @@ class StudyConfig:
     trial_type: str = "rating"  # TRIAL_TYPES
     trials_per_participant: int | None = None  # pairwise and mushra: pages per participant
     reason: str = "optional"  # pairwise: REASON_MODES
+    adaptive: bool = False  # pairwise: pages toward uncertain pairs (assignment.plan_pairs)
+    adaptive_burn_in: int | None = None  # adaptive: votes per pair first (None: not adaptive)
     excerpt_bars: tuple[int, int] | None = None  # bars [first, last] cut from each clip
     # rating: the study's own criteria and categorical questions (None: the thesis's form)
     criteria: tuple[Question, ...] | None = None
@@ -143,6 +149,9 @@ class StudyConfig:
             by_type = {"trials_per_participant": self.trials_per_participant}
         if self.trial_type == "pairwise":
             by_type["reason"] = self.reason
+            by_type["adaptive"] = self.adaptive
+            if self.adaptive:
+                by_type["adaptive_burn_in"] = self.adaptive_burn_in
         if self.excerpt_bars is not None:
             by_type["excerpt_bars"] = list(self.excerpt_bars)
         if self.criteria is not None:
@@ -299,12 +308,31 @@ def _questions(values: Mapping[str, Any]) -> tuple[Question, ...] | None:
     return tuple(found)
 
 
+def _adaptive_fields(values: Mapping[str, Any]) -> dict[str, Any]:
+    """A pairwise study's scheduling: balanced, or adaptive after a burn-in of votes per pair."""
+    if not _flag(values, "adaptive", False):
+        if "adaptive_burn_in" in values:
+            raise StudyConfigError("adaptive_burn_in", "applies with adaptive = true")
+        return {"adaptive": False, "adaptive_burn_in": None}
+    burn_in = _whole(
+        values,
+        "adaptive_burn_in",
+        low=1,
+        high=MAX_ADAPTIVE_BURN_IN,
+        default=DEFAULT_ADAPTIVE_BURN_IN,
+    )
+    return {"adaptive": True, "adaptive_burn_in": burn_in}
+
+
 def _trial_fields(values: Mapping[str, Any], trial_type: str) -> dict[str, Any]:
     """What a trial type adds or changes: pages per participant, the reason, anchors."""
     if trial_type == "rating":
-        for key in ("trials_per_participant", "reason", "adaptive"):
+        for key in ("trials_per_participant", "reason", *_ADAPTIVE_KEYS):
             if key in values:
-                raise StudyConfigError(key, 'applies to trial_type = "pairwise" or "mushra"')
+                types = "mushra" if key == "trials_per_participant" else None
+                raise StudyConfigError(
+                    key, 'applies to trial_type = "pairwise"' + (f' or "{types}"' if types else "")
+                )
         return {
             "clips_per_participant": _whole(
                 values, "clips_per_participant", low=1, high=MAX_CLIPS_PER_PARTICIPANT
@@ -330,10 +358,7 @@ def _trial_fields(values: Mapping[str, Any], trial_type: str) -> dict[str, Any]:
     if trial_type == "pairwise":
         if "reason" in values:
             fields["reason"] = _choice(values, "reason", REASON_MODES)
-        if _flag(values, "adaptive", False):
-            raise StudyConfigError(
-                "adaptive", "adaptive pair scheduling is not available yet; set it to false"
-            )
+        fields.update(_adaptive_fields(values))
         fields["references"] = _whole(values, "references", low=0, high=100, default=0)
         fields["anchors"] = _whole(values, "anchors", low=0, high=100, default=0)
         if len(values.get("conditions") or ()) + bool(fields["references"]) < 2:
@@ -341,7 +366,7 @@ def _trial_fields(values: Mapping[str, Any], trial_type: str) -> dict[str, Any]:
                 "conditions", "a pairwise study compares at least two conditions"
             )
         return fields
-    for key in ("reason", "adaptive"):
+    for key in ("reason", *_ADAPTIVE_KEYS):
         if key in values:
             raise StudyConfigError(key, 'applies to trial_type = "pairwise"')
     # MUSHRA: every page holds the hidden reference and the low anchor of the excerpt

@@ -164,7 +164,7 @@ def _warm_start(network, run_dir: Path, init_from: str | Path | None) -> dict[st
         loaded.weights
     ) != len(targets):
         raise ModelError(f"{kept} holds a different model than the one being trained")
-    for target, value in zip(targets, loaded.weights, strict=True):
+    for target, value in zip(targets, _fitted_values(network, loaded), strict=True):
         if tuple(target.shape) != tuple(value.shape):
             raise ModelError(f"{kept} was trained with other hparams ({value.shape})")
         target.assign(value)
@@ -175,6 +175,39 @@ def _warm_start(network, run_dir: Path, init_from: str | Path | None) -> dict[st
         "steps": int(training.get("total_steps", training.get("steps", 0))),
         "card_date": training.get("date"),
     }
+
+
+def _fitted_values(network, loaded) -> list:
+    """The loaded weights' values, fitted to `network` where a warm start changes the model
+    on purpose; otherwise as they are (a mismatch is then reported by the caller).
+
+    One change is supported: a hierarchical MusicVAE trained without autoregression
+    (Magenta's `disable_autoregression=True`: each conductor step reads a constant zero)
+    continued with it (each conductor step reads the previous bar's final decoder state).
+    The conductor's first kernel grows from that one zero row to the state's width; the new
+    rows start at zero, so the continued model first plays exactly as the one it starts
+    from, then learns how the bar just played should shape the next one.
+    """
+    values = [np.asarray(value) for value in loaded.weights]
+    old, new = getattr(loaded, "config", None), getattr(network, "config", None)
+    widening = (
+        type(loaded) is type(network)
+        and getattr(old, "decoder", None) == getattr(new, "decoder", None) == "hierarchical"
+        and old.disable_autoregression
+        and not new.disable_autoregression
+        and (old.dec_rnn_size, old.z_size, old.level_lengths)
+        == (new.dec_rnn_size, new.z_size, new.level_lengths)
+    )
+    if widening:
+        index = next(
+            i for i, v in enumerate(loaded.weights) if v is loaded.conductor_cells[0].kernel
+        )
+        kernel = values[index]  # rows: [the zero input (1), z, recurrent h]
+        state_width = 2 * sum(new.dec_rnn_size)
+        values[index] = np.concatenate(
+            [np.zeros((state_width, kernel.shape[1]), kernel.dtype), kernel[1:]]
+        )
+    return values
 
 
 def _cached(batches: list) -> Any:

@@ -9,7 +9,7 @@ import pytest
 from drumeval.analysis import export, simulate_study
 from drumeval.analysis.from_db import StudyData, load_study
 from drumeval.errors import AnalysisError
-from tests.factories import drive_flow
+from tests.factories import drive_flow, screen_listeners
 
 RESAMPLES = 50
 
@@ -120,3 +120,31 @@ def test_comments_that_a_spreadsheet_would_run_are_defused_in_csv_only(simulated
         assert written[len(FORMULAS)] == "plain = fine"
         assert not any(cell.startswith(("=", "+", "-", "@", "\t")) for cell in written)
     pd.testing.assert_frame_equal(export.read_export(payload, fmt, "ratings"), rows)
+
+
+@pytest.mark.parametrize("fmt", export.EXPORT_FORMATS)
+def test_a_both_screen_exports_each_tests_result(db_engine, tmp_path, monkeypatch, fmt):
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    screen_listeners(db_engine, [{}, {"huggins": 2}, {"antiphase": 3, "huggins": 1}])
+    people = export.export_table(load_study(db_engine, "hp"), "participants")
+    back = export.read_export(export.to_bytes(people, fmt), fmt, "participants")
+    pd.testing.assert_frame_equal(back, people)
+    columns = ["headphone_check_passed", "headphone_correct", "antiphase_correct",
+               "antiphase_passed", "huggins_correct", "huggins_passed"]  # fmt: skip
+    got = sorted(tuple(row) for row in back[columns].itertuples(index=False))
+    assert got == sorted([
+        (True, 12, 6, True, 6, True),
+        (False, 10, 6, True, 4, False),  # screened out by the Huggins test alone
+        (False, 8, 3, False, 5, True),  # by the anti-phase test alone
+    ])  # fmt: skip
+    counts = export.headphone_test_counts(people)
+    assert counts.astype(object).values.tolist() == [
+        ["antiphase", 3, 2, 1], ["huggins", 3, 2, 1],
+    ]  # fmt: skip
+
+
+def test_a_single_test_screen_leaves_the_other_tests_columns_missing(flow_study):
+    people = export.export_table(flow_study, "participants")
+    assert people["antiphase_passed"].tolist() == [True, True]
+    assert people["huggins_correct"].isna().all() and people["huggins_passed"].isna().all()
+    assert export.headphone_test_counts(people)["test"].tolist() == ["antiphase"]

@@ -13,7 +13,9 @@ from drumeval.analysis.pairwise import (
     bootstrap_bradley_terry,
     fit_bradley_terry,
     leaderboard,
+    pair_win_probabilities,
     vote_counts,
+    win_matrix,
     win_rate_matrix,
 )
 from drumeval.analysis.simulate import draw_pairwise_outcomes, simulate_pairwise_votes
@@ -182,3 +184,24 @@ def test_simulated_outcomes_keep_the_expected_credit_at_the_bradley_terry_probab
     credit = np.select([decided == 0, decided == 2], [1.0, 0.5], 0.0)
     assert credit.mean() == pytest.approx(0.75, abs=0.005)
     assert np.mean(decided == 2) == pytest.approx(4 * 0.3 * 0.75 * 0.25, abs=0.005)
+
+
+def test_pair_win_probabilities_fit_each_compared_group_on_its_own():
+    """x beats y 3 times and ties once (3.5 : 0.5; both bad left out): P = 3.5 / 4. u and v,
+    a genre never compared with x and y, get their own fit and NaN against x and y."""
+    votes = votes_of(
+        ("x", "y", "a"),
+        ("y", "x", "b"),
+        ("x", "y", "a"),
+        ("x", "y", "tie"),
+        ("x", "y", "both_bad"),
+        ("u", "v", "b"),
+        ("u", "v", "a"),
+    )
+    wins = win_matrix(votes)
+    assert wins.loc["x", "y"] == 3.5 and wins.loc["y", "x"] == 0.5 and wins.loc["u", "v"] == 1
+    probability = pair_win_probabilities(wins)
+    assert probability.loc["x", "y"] == pytest.approx(0.875, abs=0.005)
+    assert probability.loc["y", "x"] == pytest.approx(1 - probability.loc["x", "y"])
+    assert probability.loc["u", "v"] == pytest.approx(0.5)
+    assert np.isnan(probability.loc["x", "u"]) and np.isnan(probability.loc["v", "y"])

@@ -10,7 +10,10 @@ from drumeval.analysis.structure_eval import (
     ARRANGER,
     CORPUS_ROW,
     STRUCTURE_COLUMNS,
+    detected_form,
+    draw_corpus_form,
     measure_structure,
+    repeat_distance,
     report_markdown,
     run_structure_report,
     train_reference,
@@ -18,7 +21,8 @@ from drumeval.analysis.structure_eval import (
 )
 from drumeval.cli import main
 from drumeval.data.drum_classes import CLOSED_HIHAT, KICK, SNARE, STEPS_PER_BAR
-from drumeval.data.forms import FORM_PRESETS, parse_form
+from drumeval.data.forms import FORM_PRESETS, parse_form, repeat_source_steps
+from drumeval.errors import ParameterError
 
 FORM = parse_form("drop:4 build:4 drop:4")
 
@@ -51,6 +55,42 @@ def test_tracks_that_follow_the_form_and_copy_the_train_split() -> None:
     assert values["copied_windows"] == 1.0 and values["novel_bars"] == 0.0
     assert values["groove_distance"] == pytest.approx(0.0)
     assert values["bar_sim_8"] == 1.0
+
+
+def test_repeat_distance_compares_each_repeated_bar_with_its_earlier_instance() -> None:
+    # drop 2 (bars 8–11) against drop 1 (bars 0–3), bar by bar at the same offset
+    assert repeat_distance(ON_FORM, FORM) == 0.0
+    varied = ON_FORM.copy()
+    varied[9 * STEPS_PER_BAR : 10 * STEPS_PER_BAR] = DENSE  # one of four bars changed
+    assert repeat_distance(varied, FORM) == pytest.approx((1 - 6 / 22) / 4)
+    # a shorter repeat is compared over its own bars (10–11 against 0–1, bar 9 is the
+    # build's now); a form without repeats has none
+    short = parse_form("drop:4 build:6 drop:2")
+    assert repeat_distance(varied, short) == 0.0
+    varied[10 * STEPS_PER_BAR : 11 * STEPS_PER_BAR] = DENSE
+    assert repeat_distance(varied, short) == pytest.approx((1 - 6 / 22) / 2)
+    assert repeat_distance(varied, FORM) == pytest.approx(2 * (1 - 6 / 22) / 4)
+    assert np.isnan(repeat_distance(ON_FORM, parse_form("intro:4 build:4 drop:4")))
+    values = measure_structure([varied], [FORM], _reference(ON_FORM))
+    assert values["repeat_distance"] == pytest.approx(2 * (1 - 6 / 22) / 4)
+
+
+def test_the_detector_labels_a_track_with_repeats() -> None:
+    track = np.concatenate([np.tile(SPARSE, 8), np.tile(DENSE, 8), np.tile(SPARSE, 8)])
+    assert detected_form(track).to_text() == "head:8 solo:8 head:8"
+
+
+def test_a_jazz_form_is_drawn_from_the_corpus_with_labels() -> None:
+    form = draw_corpus_form("jazz-soul-700", seed=0)
+    assert form == draw_corpus_form("jazz-soul-700", seed=0)  # seeded
+    assert form != draw_corpus_form("jazz-soul-700", seed=1)
+    assert form.total_bars == 60
+    labels = {section.label for section in form.sections}
+    assert labels <= {"intro", "head", "solo", "trade", "outro"} and {"head", "solo"} <= labels
+    assert (repeat_source_steps(form) >= 0).any()  # a label recurs: repeats to recall
+    assert draw_corpus_form("jazz-soul-700", seed=0, bars=20).total_bars == 20
+    with pytest.raises(ParameterError, match="bars matches no train track of jazz-soul-700"):
+        draw_corpus_form("jazz-soul-700", seed=0, bars=7)
 
 
 def test_a_loop_off_the_bar_line_misses_every_boundary_and_copies_nothing() -> None:
@@ -146,10 +186,22 @@ def test_cli_reads_a_form_string_and_defaults_to_both_genres(fake_report, tmp_pa
     assert fake_report[1][1] == (0,)
 
 
+def test_cli_draws_a_labelled_form_from_the_corpus(fake_report, tmp_path) -> None:
+    with pytest.raises(SystemExit):
+        main(
+            [
+                *["structure-report", "--genre", "jazz-soul", "--form", "corpus:3"],
+                *["--out", str(tmp_path / "one.md")],
+            ]
+        )
+    assert fake_report[0][0]["jazz-soul"] == draw_corpus_form("jazz-soul-700", seed=3)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--genre", "techno-house", "--form", "chorus:8"], "--form has unknown section label"),
+        (["--genre", "jazz-soul", "--form", "corpus:x"], "--form corpus:N needs a whole number"),
         (["--form", "peak-time"], "--form needs exactly one --genre"),
         (["--genre", "polka"], "unknown genre 'polka'"),
         (["--num", "0"], "--num must be at least 1"),

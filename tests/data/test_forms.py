@@ -17,6 +17,7 @@ from drumeval.data.forms import (
     control_features,
     example_forms,
     forms_from_corpus,
+    labelled_form,
     parse_form,
     phrase_form,
     preset_form,
@@ -215,3 +216,36 @@ def test_repeat_source_steps_points_into_the_earlier_same_label_section() -> Non
     assert source[12:16].tolist() == [0, 1, 2, 3]  # second drop recalls bar 0
     # The third drop recalls the 1-bar second drop; its other bars have no source.
     assert source[16:28].tolist() == [12, 13, 14, 15] + [-1] * 8
+
+
+def _block_similarity(materials: str) -> np.ndarray:
+    """Bar self-similarity of bars playing `materials` (one letter per bar): 0.6 between bars
+    of one material (varied playing), 0.2 across materials, 1 on the diagonal."""
+    letters = np.array(list(materials))
+    similarity = np.where(letters[:, None] == letters[None, :], 0.6, 0.2)
+    np.fill_diagonal(similarity, 1.0)
+    return similarity
+
+
+def test_labelled_form_names_detected_segments_by_their_material() -> None:
+    # A A B A (4 bars each): every detected change stays a boundary; A is head, B solo
+    form = labelled_form([4, 8, 12], _block_similarity("AAAAAAAABBBBAAAA"))
+    assert form.to_text() == "head:4 head:4 solo:4 head:4"
+    assert repeat_source_steps(form)[12 * 16] == 4 * 16  # the last head recalls the second
+    # further material is trade; a pickup bar and a final hit are intro and outro
+    form = labelled_form([1, 5, 9, 13, 17], _block_similarity("XAAAABBBBCCCCAAAAY"))
+    assert form.to_text() == "intro:1 head:4 solo:4 trade:4 head:4 outro:1"
+    # nothing detected: one section; a share above 1 never recalls
+    assert labelled_form([], _block_similarity("AAAA")).to_text() == "head:4"
+    strict = labelled_form([3], _block_similarity("AAAAAA"), recall_share=2.0)
+    assert strict.to_text() == "head:3 solo:3"
+    assert labelled_form([2], _block_similarity("AAAA")).to_text() == "head:2 head:2"
+
+
+def test_labelled_form_rejects_boundaries_outside_the_track() -> None:
+    with pytest.raises(ParameterError, match=r"boundaries must increase strictly inside \(0, 4\)"):
+        labelled_form([2, 2], _block_similarity("AAAA"))
+    with pytest.raises(ParameterError, match="boundaries"):
+        labelled_form([4], _block_similarity("AAAA"))
+    with pytest.raises(ParameterError, match="similarity must be a non-empty square matrix"):
+        labelled_form([], np.ones((3, 4)))

@@ -17,6 +17,7 @@ from tests.factories.simulated import (
     SeededStudy,
     drive_flow,
     renamed,
+    screen_listeners,
     write_simulated_study,
 )
 from tests.factories.trials import (
@@ -54,6 +55,7 @@ __all__ = [
     "make_trial_study",
     "rate",
     "renamed",
+    "screen_listeners",
     "simulate_scores",
     "simulate_votes",
     "trial_conditions",

@@ -186,3 +186,27 @@ def drive_flow(engine, *, slug: str = "tiny", listeners: int = 3) -> dict:
             )
         flow.finish(engine, study, token)
     return ids
+
+
+def screen_listeners(engine, misses: list[dict[str, int]], *, slug: str = "hp") -> None:
+    """A tiny study with `headphone_screen = "both"` whose listeners consent and take the
+    check, listener i answering `misses[i][test]` trials of each test (`antiphase`,
+    `huggins`) wrongly and the rest rightly."""
+    from drumeval.study import flow, headphone
+    from drumeval.study.synthetic import make_study
+
+    make_study(engine, slug=slug)
+    with transaction(engine, write_lock=True) as session:
+        study = repository.get_study(session, slug=slug)
+        study.design = {**study.design, "headphone_screen": "both"}
+    study = flow.load_study(engine, slug)
+    for missed in misses:
+        token = flow.consent(engine, study, {})
+        trials = flow.headphone_trials(flow.progress(engine, study, token), "both")
+        answers, seen = [], dict.fromkeys(missed, 0)
+        for trial in trials:
+            test = headphone.WORDING[type(trial)].short
+            seen[test] = seen.get(test, 0) + 1
+            wrong = seen[test] <= missed.get(test, 0)
+            answers.append((trial.answer + 1) % 3 if wrong else trial.answer)
+        flow.submit_headphone_check(engine, study, token, answers)

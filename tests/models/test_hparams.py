@@ -31,6 +31,11 @@ def test_apply_returns_new_frozen_config_with_coerced_types():
     assert apply_overrides(_Config(), "") == _Config()
 
 
+@pytest.mark.parametrize(("text", "value"), [("true", True), ("false", False), ("False", False)])
+def test_a_flag_takes_the_spelling_its_error_message_asks_for(text, value):
+    assert apply_overrides(_Config(residual=not value), f"residual={text}").residual is value
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -39,6 +44,7 @@ def test_apply_returns_new_frozen_config_with_coerced_types():
         ("attn_length=[1]", "expects a int"),
         ("rnn_layer_sizes=64", "expects a list"),
         ("residual=1", "true/false"),
+        ("residual=yes", "true/false"),
     ],
 )
 def test_bad_overrides_are_named_errors(text, message):

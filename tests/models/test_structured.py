@@ -152,18 +152,78 @@ def test_sampling_is_seeded_follows_the_form_and_scores_like_teacher_forcing():
     # the sampler's own log-likelihood equals the teacher-forced one: same conditions, same step
     inputs = form_inputs(FORM)
     uniforms = jax.random.uniform(jax.random.PRNGKey(11), (inputs.num_steps - 1, 3))
+    plain = structured_sampling.sample(
+        model, form=FORM, num_samples=3, seed=11, copy_strength=0.0, prime_bars=0
+    )
     events, scores = structured_sampling._generate(
         model.params(),
         inputs.controls,
         inputs.reference_steps.astype(np.int32),
+        structured_sampling.step_schedule(FORM),
         uniforms,
         np.float32(1.0),
+        np.float32(0.0),
         config=model.config,
     )
-    np.testing.assert_array_equal(np.asarray(events), first)
+    np.testing.assert_array_equal(np.asarray(events), plain)
     np.testing.assert_allclose(
-        structured.log_likelihood(model, first, FORM), np.asarray(scores), rtol=1e-4
+        structured.log_likelihood(model, plain, FORM), np.asarray(scores), rtol=1e-4
     )
+    # copy-or-vary changes only the repeat (bar 3): bars 0–2 are sampled as before
+    np.testing.assert_array_equal(first[:, : 3 * STEPS_PER_BAR], plain[:, : 3 * STEPS_PER_BAR])
+
+
+def test_the_step_schedule_primes_a_repeat_with_its_earlier_instance():
+    plain = structured_sampling.step_schedule(FORM)
+    steps = FORM.total_bars * STEPS_PER_BAR
+    np.testing.assert_array_equal(plain[:, 0], np.arange(steps - 1))  # fed = position
+    np.testing.assert_array_equal(plain[:, 2], np.arange(1, steps))  # conditioned = written
+    np.testing.assert_array_equal(plain[:, 1], plain[:, 0])
+    np.testing.assert_array_equal(plain[:, 3], plain[:, 2])
+    # the earlier drop is 1 bar long, so 4 requested bars prime 1: the row at position 47
+    # becomes 16 rows feeding steps 0–15 at positions 32–47; only the last writes step 48
+    primed = structured_sampling.step_schedule(FORM, prime_bars=4)
+    assert len(primed) == len(plain) + STEPS_PER_BAR - 1
+    block = primed[47 : 47 + STEPS_PER_BAR]
+    np.testing.assert_array_equal(block[:, 0], np.arange(16))
+    np.testing.assert_array_equal(block[:, 1], np.arange(32, 48))
+    np.testing.assert_array_equal(block[:-1, 2], np.arange(1, 16))
+    assert (block[:-1, 3] == -1).all() and tuple(block[-1, 2:]) == (48, 48)
+    np.testing.assert_array_equal(primed[:47], plain[:47])
+    np.testing.assert_array_equal(primed[47 + STEPS_PER_BAR :], plain[48:])
+    # a form without repeats has nothing to prime
+    np.testing.assert_array_equal(
+        structured_sampling.step_schedule(parse_form("intro:2 drop:2"), prime_bars=4),
+        structured_sampling.step_schedule(parse_form("intro:2 drop:2")),
+    )
+
+
+def test_copy_or_vary_mixes_the_reference_into_the_tempered_distribution():
+    logits = np.random.default_rng(6).normal(0, 2, (3, 512)).astype(np.float32)
+    reference = np.array([7, -1, 300])
+    for temperature in (0.5, 1.0, 1.5):
+        mixed = structured_sampling.copy_or_vary_logits(
+            logits, reference, np.float32(0.3), np.float32(temperature)
+        )
+        probs = np.asarray(jax.nn.softmax(np.asarray(mixed) / temperature, axis=-1))
+        expected = 0.7 * np.asarray(jax.nn.softmax(logits / temperature, axis=-1))
+        expected[0, 7] += 0.3
+        expected[2, 300] += 0.3
+        expected[1] = np.asarray(jax.nn.softmax(logits[1] / temperature))  # no reference
+        np.testing.assert_allclose(probs, expected, atol=1e-5)
+    unchanged = structured_sampling.copy_or_vary_logits(
+        logits, reference, np.float32(0.0), np.float32(1.0)
+    )
+    np.testing.assert_array_equal(np.asarray(unchanged), logits)
+
+
+def test_full_copy_strength_repeats_the_earlier_section_exactly():
+    model = _model()
+    form = parse_form("drop:2 breakdown:1 drop:2")
+    tracks = structured_sampling.sample(
+        model, form=form, num_samples=4, seed=3, copy_strength=1.0, prime_bars=2
+    )
+    np.testing.assert_array_equal(tracks[:, 48:80], tracks[:, :32])
 
 
 def test_bad_sampling_requests_raise():
@@ -176,6 +236,10 @@ def test_bad_sampling_requests_raise():
         structured_sampling.sample(model, form=FORM, temperature=0)
     with pytest.raises(ModelError, match="num_samples"):
         structured_sampling.sample(model, form=FORM, num_samples=0)
+    with pytest.raises(ParameterError, match=r"copy_strength must be in \[0, 1\], got 1.5"):
+        structured_sampling.sample(model, form=FORM, copy_strength=1.5)
+    with pytest.raises(ParameterError, match="prime_bars must be a whole number"):
+        structured_sampling.sample(model, form=FORM, prime_bars=-1)
 
 
 def test_default_form_is_the_genre_preset_fitted_to_the_bars():

@@ -131,3 +131,27 @@ def test_the_study_screen_chooses_antiphase_huggins_or_both():
     assert passed  # 5 of 6 passes a test
     with pytest.raises(StudyError, match="headphone_screen must be one of"):
         headphone.screen_trials("loud", 3)
+
+
+def test_each_test_of_a_both_screen_is_read_back_with_its_own_pass():
+    details = {
+        "passed": False,
+        "test": "woods2017-antiphase+milne2021-huggins",
+        "correct": 10,
+        "correct_per_test": {"woods2017-antiphase": 6, "milne2021-huggins": 4},
+    }
+    assert headphone.results_per_test(details) == {"antiphase": (6, True), "huggins": (4, False)}
+    # stored before per-test counts: one test, its total
+    old = {"passed": True, "test": "woods2017-antiphase", "correct": 5}
+    assert headphone.results_per_test(old) == {"antiphase": (5, True)}
+    assert headphone.results_per_test({"passed": True, "correct": 6}) == {}  # no test named
+    assert headphone.results_per_test(None) == {}
+
+
+def test_the_short_names_are_the_exports_column_prefixes():
+    from drumeval.analysis.schema import HEADPHONE_TEST_DTYPES, HEADPHONE_TESTS
+
+    assert [wording.short for wording in headphone.WORDING.values()] == list(HEADPHONE_TESTS)
+    assert list(HEADPHONE_TEST_DTYPES) == [
+        "antiphase_correct", "antiphase_passed", "huggins_correct", "huggins_passed",
+    ]  # fmt: skip

@@ -51,7 +51,15 @@ def test_pairwise_and_mushra_configs_parse_with_their_defaults():
     assert design["trial_type"] == "pairwise" and design["trials_per_participant"] == 4
     pages = setup.parse_config(MUSHRA + "excerpt_bars = [1, 2]\n")
     assert (pages.references, pages.anchors, pages.excerpt_bars) == (1, 1, (1, 2))
-    for config in (pairs, pages):  # what the admin form writes reads back the same
+    assert (pairs.adaptive, pairs.adaptive_burn_in, design["adaptive"]) == (False, None, False)
+    adaptive = setup.parse_config(PAIRWISE.replace("adaptive = false", "adaptive = true"))
+    assert (adaptive.adaptive, adaptive.adaptive_burn_in) == (True, 5)  # the default burn-in
+    assert adaptive.design()["adaptive_burn_in"] == 5
+    tuned = setup.parse_config(
+        PAIRWISE.replace("adaptive = false", "adaptive = true\nadaptive_burn_in = 2")
+    )
+    assert tuned.design()["adaptive_burn_in"] == 2
+    for config in (pairs, pages, tuned):  # what the admin form writes reads back the same
         text = setup.config_to_toml({**config.design(), "title": config.title, "slug": config.slug})
         assert setup.parse_config(text) == config
     assert (
@@ -78,7 +86,20 @@ def test_pairwise_and_mushra_configs_parse_with_their_defaults():
         (PAIRWISE + "clips_per_participant = 4\n", "clips_per_participant", "rating studies"),
         (PAIRWISE + "practice = true\n", "practice", "rating studies"),
         (PAIRWISE.replace('reason = "required"', 'reason = "maybe"'), "reason", "must be one of"),
-        (PAIRWISE.replace("adaptive = false", "adaptive = true"), "adaptive", "not available"),
+        (PAIRWISE.replace("adaptive = false", "adaptive = 1"), "adaptive", "true or false"),
+        (
+            PAIRWISE.replace("adaptive = false", "adaptive = true\nadaptive_burn_in = 0"),
+            "adaptive_burn_in",
+            "between 1 and",
+        ),
+        (
+            PAIRWISE.replace("adaptive = false", 'adaptive = true\nadaptive_burn_in = "5"'),
+            "adaptive_burn_in",
+            "whole number",
+        ),
+        (PAIRWISE + "adaptive_burn_in = 3\n", "adaptive_burn_in", "adaptive = true"),
+        (MUSHRA + "adaptive = true\n", "adaptive", "pairwise"),
+        (MUSHRA + "adaptive_burn_in = 3\n", "adaptive_burn_in", "pairwise"),
         (
             PAIRWISE.replace(
                 '  "music_vae/thesis-longbar/techno-house-700/t1/4bars",\n', ""
@@ -96,6 +117,17 @@ def test_bad_trial_configs_name_the_field(text, field, words):
     with pytest.raises(setup.StudyConfigError) as raised:
         setup.parse_config(text)
     assert raised.value.field == field and words in str(raised.value)
+
+
+@pytest.mark.parametrize("key", ["adaptive", "adaptive_burn_in", "reason"])
+def test_a_rating_study_refuses_the_pairwise_keys(key):
+    rating = {"title": "t", "slug": "rated", "conditions": ["a"], "clips_per_condition": 1}
+    text = setup.config_to_toml({**rating, "clips_per_participant": 1})
+    value = {"adaptive": "true", "adaptive_burn_in": "3", "reason": '"optional"'}[key]
+    with pytest.raises(setup.StudyConfigError) as raised:
+        setup.parse_config(f"{text}\n{key} = {value}\n")
+    assert raised.value.field == key and 'applies to trial_type = "pairwise"' in str(raised.value)
+    assert "mushra" not in str(raised.value)
 
 
 def test_a_pairwise_study_from_the_pool_gives_pages_of_one_pair(db_engine):

@@ -172,6 +172,21 @@ def test_the_studies_tab_counts_each_screening_rule(admin_env):
     assert list(frame["participants flagged"]) == [0] * len(content.SCREENING_RULES)
 
 
+def test_the_studies_tab_counts_each_headphone_test_of_a_both_screen(
+    admin_env, tmp_path, monkeypatch
+):
+    from tests.factories import screen_listeners
+
+    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
+    screen_listeners(admin_env, [{}, {"huggins": 2}, {"huggins": 3}, {"antiphase": 2}])
+    app = _login(_page().run())
+    counts = _frame_with(app, "taken")
+    assert counts.astype(object).values.tolist() == [
+        ["antiphase", 4, 3, 1], ["huggins", 4, 2, 2],
+    ]  # fmt: skip
+    assert "**Headphone check** (participants per test)" in _texts(app)
+
+
 def _frame_with(app: AppTest, column: str):
     return next(f.value for f in app.dataframe if column in f.value.columns)
 

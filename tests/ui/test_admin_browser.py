@@ -96,14 +96,14 @@ def test_a_researcher_previews_every_step_in_chromium_and_nothing_is_stored(admi
         page.goto(f"{server.url}/admin", timeout=WAIT_MS)
         page.get_by_label("Admin password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.get_by_role("button", name="Preview as an evaluator").click()
+        page.get_by_role("button", name="Preview as an evaluator").click(timeout=WAIT_MS)
         headings = []
         for number in range(1, len(steps) + 1):
             page.get_by_text(f"step {number} of {len(steps)}").wait_for(timeout=WAIT_MS)
             settle(page)
             headings.append(page.locator("[data-testid='stHeading'] h3").first.inner_text())
             if steps[number - 1].startswith("clip:"):  # the real player, with the clip's audio
-                source = page.locator("audio").first.get_attribute("src")
+                source = page.locator("audio[src]").first.get_attribute("src", timeout=WAIT_MS)
                 assert source.startswith("/clips/") and source.endswith(".wav")
             if number < len(steps):
                 page.get_by_role("button", name="Next").click()

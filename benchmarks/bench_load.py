@@ -60,7 +60,7 @@ from _report import report as _report_row
 from db.engine import make_engine, open_database
 from deploy import load
 from deploy.app_server import AppServer
-from deploy.synthetic_study import make_study
+from drumeval.study.synthetic import make_study
 
 TARGET_SUBMIT_P95_S = 0.100
 TARGET_NEXT_CLIP_P95_S = 0.300

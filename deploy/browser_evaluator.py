@@ -2,7 +2,7 @@
 
 Shared by the browser tests, the load driver (`deploy/load.py`) and the replica test, so
 that every figure and every check walks the same clicks. The study is "tiny"
-(`deploy/synthetic_study.py`); the helpers wait for Streamlit's script runs to settle and
+(`drumeval/study/synthetic.py`); the helpers wait for Streamlit's script runs to settle and
 raise with the step's name when the page does not do what a person would see.
 """
 

@@ -1,7 +1,7 @@
 """Many evaluators at once, and the invariants their ratings must keep.
 
 The load driver of `benchmarks/bench_load.py` (long, with figures; `make stress`) and of the
-replica test (short). It drives the study "tiny" of `deploy/synthetic_study.py`.
+replica test (short). It drives the study "tiny" of `drumeval/study/synthetic.py`.
 Simulated evaluators go through the same service functions as the pages
 (`drumeval.study.flow`), one thread each, all released together at the rating stage; real
 Chromium sessions go through the UI (`browser_session`). Every rating carries its author's

@@ -21,7 +21,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     Once models are loaded (JAX, Keras, TensorFlow), millions of long-lived objects sit in
     the collector's oldest generation, and every full collection walks them all: AppTest runs,
     which allocate a lot, became 5-10x slower after the model tests (61.7 s against 12.4 s
-    for tests/study/test_admin_page.py behind tests/models/test_light.py). Frozen objects are
+    for tests/ui/test_admin_page.py behind tests/models/test_light.py). Frozen objects are
     never scanned again. Only objects alive at this point are frozen, so each test's own
     garbage is still freed.
     """
@@ -41,6 +41,61 @@ def _shipped_tables_untouched():
     before = _shipped_tables()
     yield
     assert _shipped_tables() == before, "a test wrote to data/tables: give it a tmp_path"
+
+
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def data_home(tmp_path, monkeypatch) -> Path:
+    """A temp data home (clip store, SQLite) so that nothing touches var/."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DRUMEVAL_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def admin_env(db_engine, monkeypatch):
+    """The researcher pages' database is the test's; the login throttle starts fresh."""
+    import streamlit as st
+
+    from drumeval.study import admin_auth
+
+    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
+    monkeypatch.setenv(admin_auth.PASSWORD_ENV, ADMIN_PASSWORD)
+    st.cache_resource.clear()
+    yield db_engine
+    st.cache_resource.clear()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last, in their collected order. Playwright's sync API keeps an asyncio
+    loop running on the main thread while the run's one Chromium is open, and
+    `asyncio.run()` refuses to start beside it: no other test may run in that window."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
+
+
+@pytest.fixture(scope="session")
+def _chromium():
+    from playwright.sync_api import sync_playwright
+
+    from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def browser(_chromium):
+    """Headless Chromium (Debian's), launched once per run; the contexts a test opens are
+    closed after it, so cookies and sessions never leak into the next test."""
+    before = set(_chromium.contexts)
+    yield _chromium
+    for context in _chromium.contexts:
+        if context not in before:
+            context.close()
 
 
 @pytest.fixture(scope="session")

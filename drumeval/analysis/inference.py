@@ -76,7 +76,7 @@ def participant_means(data: pd.DataFrame, factor: str) -> pd.DataFrame:
     return data.groupby(["participant_id", factor])["value"].mean().unstack(factor)
 
 
-def _compare_one(data: pd.DataFrame, factor: str, levels: Sequence, design: str) -> dict:
+def compare_pair(data: pd.DataFrame, factor: str, levels: Sequence, design: str) -> dict:
     """One simple test between two levels of `factor` on per-participant means."""
     import pingouin
 
@@ -156,7 +156,7 @@ def compare_conditions(
             cell = subset[subset["criterion"] == criterion]
             if cell.empty:
                 continue
-            result = _compare_one(cell, factor, levels, design)
+            result = compare_pair(cell, factor, levels, design)
             rows.append(
                 {
                     "criterion": criterion,

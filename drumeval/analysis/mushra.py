@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from drumeval.analysis.bootstrap import CONFIDENCE
-from drumeval.analysis.inference import ALPHA, _compare_one, holm
+from drumeval.analysis.inference import ALPHA, compare_pair, holm
 from drumeval.analysis.schema import validate_mushra_scores
 from drumeval.errors import AnalysisError
 
@@ -167,7 +167,7 @@ def compare_mushra_conditions(
         raise AnalysisError("comparing MUSHRA conditions needs at least 2 of them")
     data = scores.rename(columns={"score": "value"})
     rows = [
-        {"condition_a": a, "condition_b": b} | _compare_one(data, "condition", (a, b), "paired")
+        {"condition_a": a, "condition_b": b} | compare_pair(data, "condition", (a, b), "paired")
         for a, b in itertools.combinations(conditions, 2)
     ]
     table = pd.DataFrame(rows)

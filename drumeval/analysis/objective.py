@@ -76,7 +76,9 @@ class CorpusSplits:
     eval: Sequence[np.ndarray]
 
 
-def _nanmean(values: Sequence[float]) -> float:
+def nanmean(values: Sequence[float]) -> float:
+    """The mean of the values that are not NaN, NaN when none is finite (a measure
+    undefined for some tracks must not blank the whole row of both tables)."""
     array = np.asarray(values, dtype=float)
     return float(np.nanmean(array)) if np.isfinite(array).any() else float("nan")
 
@@ -96,16 +98,16 @@ def measure_set(
     found = [bar for per_track in boundaries for bar in per_track]
     return {
         "n_tracks": len(tracks),
-        "short_term_phrasing": _nanmean([bar_similarity(track, 1) for track in tracks]),
+        "short_term_phrasing": nanmean([bar_similarity(track, 1) for track in tracks]),
         "long_term_phrasing": boundary_alignment(found, (4,))[4],
-        "originality": 1 - _nanmean([exact_copy_rate(track, windows) for track in tracks]),
+        "originality": 1 - nanmean([exact_copy_rate(track, windows) for track in tracks]),
         "genre_discrimination": classifier.accuracy(tracks, genre),
         "realism": fidelity_distance(groove_profile(tracks), groove_profile(corpus.train)),
-        "syncopation": _nanmean([syncopation(track) for track in tracks]),
-        "phrase_structure": _nanmean([phrase_structure(track) for track in tracks]),
+        "syncopation": nanmean([syncopation(track) for track in tracks]),
+        "phrase_structure": nanmean([phrase_structure(track) for track in tracks]),
         "boundaries_per_16_bars": 16 * len(found) / bars if bars else float("nan"),
-        "empty_bar_share": _nanmean([empty_bar_share(track) for track in tracks]),
-        "hits_per_bar": _nanmean([mean_hits_per_bar(track) for track in tracks]),
+        "empty_bar_share": nanmean([empty_bar_share(track) for track in tracks]),
+        "hits_per_bar": nanmean([mean_hits_per_bar(track) for track in tracks]),
     }
 
 
@@ -151,5 +153,5 @@ def self_similarity_curves(
         curves = np.array([self_similarity_curve(track, MAX_LAG_BARS) for track in tracks])
         for lag in range(1, MAX_LAG_BARS + 1):
             at_lag = curves[:, lag - 1] if len(curves) else np.array([])
-            rows.append((model, genre, size, lag, _nanmean(at_lag)))
+            rows.append((model, genre, size, lag, nanmean(at_lag)))
     return pd.DataFrame(rows, columns=["model", "genre", "corpus_size", "lag", "similarity"])

@@ -13,9 +13,10 @@
   (Wilcoxon signed-rank, or Mann–Whitney U). Vectorised over simulations with scipy's
   `axis` argument.
 * `achieved_precision` — the 95 % CI half-widths of a rebuilt Table 1.
-* `pairwise_half_width` / `pairwise_votes_needed` — pairwise (A/B) studies: the 95 % half-width
-  of a Bradley–Terry score (Elo points) at a given number of votes per condition, and the votes
-  needed for a target half-width, by simulating whole studies (see `pairwise_half_width`).
+* `pairwise_half_width` / `pairwise_votes_needed` — pairwise (A/B) studies of a
+  `PairwiseDesign`: the 95 % half-width of a Bradley–Terry score (Elo points) at a given number
+  of votes per condition, and the votes needed for a target half-width, by simulating whole
+  studies (see `pairwise_half_width`).
 """
 
 from __future__ import annotations
@@ -264,33 +265,45 @@ class PairwisePlan:
     n_conditions: int
 
 
-def _check_pairwise(n_conditions: int, spread_elo: float, design_effect: float, n_sim: int) -> None:
-    if n_conditions < 2:
-        raise AnalysisError(f"a pairwise study needs at least 2 conditions, not {n_conditions}")
-    if spread_elo < 0 or not math.isfinite(spread_elo):
-        raise AnalysisError(f"spread_elo must be 0 or more, not {spread_elo}")
-    if not design_effect > 0 or not math.isfinite(design_effect):
-        raise AnalysisError(f"design_effect must be a positive number, not {design_effect}")
-    if n_sim < 2:
-        raise AnalysisError(f"n_sim must be at least 2, not {n_sim}")
+@dataclass(frozen=True)
+class PairwiseDesign:
+    """The field a pairwise study is planned for, shared by `pairwise_half_width` and
+    `pairwise_votes_needed` (the defaults are a Music-Arena-like field): `n_conditions` with
+    true scores evenly spaced over `spread_elo` points, `tie_share` ties between equals,
+    `both_bad_share` "both bad" votes, and the `design_effect` of correlated real votes."""
+
+    n_conditions: int = PAIRWISE_CONDITIONS
+    spread_elo: float = PAIRWISE_SPREAD_ELO
+    tie_share: float = PAIRWISE_TIE_SHARE
+    both_bad_share: float = 0.0
+    design_effect: float = MUSIC_ARENA_DESIGN_EFFECT
+
+    def __post_init__(self) -> None:
+        if self.n_conditions < 2:
+            raise AnalysisError(
+                f"a pairwise study needs at least 2 conditions, not {self.n_conditions}"
+            )
+        if self.spread_elo < 0 or not math.isfinite(self.spread_elo):
+            raise AnalysisError(f"spread_elo must be 0 or more, not {self.spread_elo}")
+        if not self.design_effect > 0 or not math.isfinite(self.design_effect):
+            raise AnalysisError(
+                f"design_effect must be a positive number, not {self.design_effect}"
+            )
 
 
 def pairwise_half_width(
     votes_per_condition: int,
-    n_conditions: int = PAIRWISE_CONDITIONS,
+    design: PairwiseDesign | None = None,
     *,
-    spread_elo: float = PAIRWISE_SPREAD_ELO,
-    tie_share: float = PAIRWISE_TIE_SHARE,
-    both_bad_share: float = 0.0,
-    design_effect: float = MUSIC_ARENA_DESIGN_EFFECT,
     n_sim: int = PAIRWISE_SIMULATIONS,
     coarse: bool = False,
     seed: int = 0,
 ) -> float:
     """95 % half-width (Elo points) of a condition's Bradley–Terry score, by simulation.
 
-    Each of `n_sim` simulated studies has `n_conditions` conditions with true scores evenly
-    spaced over `spread_elo` points and votes_per_condition · n_conditions / 2 votes, each on a
+    Each of `n_sim` simulated studies of `design` (default `PairwiseDesign()`) has
+    `n_conditions` conditions with true scores evenly spaced over `spread_elo` points and
+    votes_per_condition · n_conditions / 2 votes, each on a
     uniformly drawn pair (`drumeval.analysis.simulate.draw_pairwise_outcomes`: ties at
     `tie_share` between equals, "both bad" left out of the fit). Its win matrix is fitted
     (`pairwise.fit_win_matrix`) and each condition's error, estimate − truth (both on the
@@ -305,8 +318,11 @@ def pairwise_half_width(
     """
     from drumeval.analysis.pairwise import ELO_PER_LOGIT, fit_win_matrix
 
+    design = design or PairwiseDesign()
+    n_conditions, spread_elo = design.n_conditions, design.spread_elo
     n_sim = _COARSE_SIMULATIONS if coarse else n_sim
-    _check_pairwise(n_conditions, spread_elo, design_effect, n_sim)
+    if n_sim < 2:
+        raise AnalysisError(f"n_sim must be at least 2, not {n_sim}")
     if votes_per_condition < 1:
         raise AnalysisError(f"votes_per_condition must be at least 1, not {votes_per_condition}")
     rng = np.random.default_rng(seed)
@@ -317,24 +333,23 @@ def pairwise_half_width(
     for _ in range(n_sim):
         first, second = draw_pairs(n_conditions, n_votes, rng)
         outcome = draw_pairwise_outcomes(
-            truth[first] - truth[second], rng, tie_share=tie_share, both_bad_share=both_bad_share
+            truth[first] - truth[second],
+            rng,
+            tie_share=design.tie_share,
+            both_bad_share=design.both_bad_share,
         )
         wins = np.zeros((n_conditions, n_conditions))
         np.add.at(wins, (first, second), credit[outcome, 0])
         np.add.at(wins, (second, first), credit[outcome, 1])
         errors.append(fit_win_matrix(wins) - truth)
     rms = np.sqrt(np.mean(np.square(np.concatenate(errors))))
-    return float(_Z95 * rms * ELO_PER_LOGIT * math.sqrt(design_effect))
+    return float(_Z95 * rms * ELO_PER_LOGIT * math.sqrt(design.design_effect))
 
 
 def pairwise_votes_needed(
     target_half_width_elo: float,
-    n_conditions: int = PAIRWISE_CONDITIONS,
+    design: PairwiseDesign | None = None,
     *,
-    spread_elo: float = PAIRWISE_SPREAD_ELO,
-    tie_share: float = PAIRWISE_TIE_SHARE,
-    both_bad_share: float = 0.0,
-    design_effect: float = MUSIC_ARENA_DESIGN_EFFECT,
     n_sim: int = PAIRWISE_SIMULATIONS,
     coarse: bool = False,
     seed: int = 0,
@@ -354,18 +369,11 @@ def pairwise_votes_needed(
             "target half-width must be a positive number of Elo points, "
             f"not {target_half_width_elo}"
         )
-    options = {
-        "spread_elo": spread_elo,
-        "tie_share": tie_share,
-        "both_bad_share": both_bad_share,
-        "design_effect": design_effect,
-        "n_sim": n_sim,
-        "coarse": coarse,
-    }
+    design = design or PairwiseDesign()
 
     def width_constant(votes: int, offset: int) -> float:
         """c = half-width · √votes, simulated with seed + offset."""
-        width = pairwise_half_width(votes, n_conditions, seed=seed + offset, **options)
+        width = pairwise_half_width(votes, design, n_sim=n_sim, coarse=coarse, seed=seed + offset)
         return width * math.sqrt(votes)
 
     def votes_for(constant: float) -> int:
@@ -377,8 +385,8 @@ def pairwise_votes_needed(
     votes = votes_for(constant)
     return PairwisePlan(
         votes_per_condition=votes,
-        total_votes=math.ceil(votes * n_conditions / 2),
+        total_votes=math.ceil(votes * design.n_conditions / 2),
         half_width_elo=constant / math.sqrt(votes),
         target_elo=float(target_half_width_elo),
-        n_conditions=n_conditions,
+        n_conditions=design.n_conditions,
     )

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from drumeval import paths
-from drumeval.analysis.objective import _nanmean  # one NaN-aware mean for both tables
+from drumeval.analysis.objective import nanmean  # the NaN rule of both tables
 from drumeval.data.corpus import load_corpus, resolve_corpus_dir
 from drumeval.data.drum_classes import STEPS_PER_BAR
 from drumeval.data.forms import (
@@ -160,18 +160,18 @@ def measure_structure(
     return {
         "n_tracks": len(tracks),
         "boundary_f1": f1_score(*(int(count) for count in counts)),
-        "bar_sim_1": _nanmean([bar_similarity(track, 1) for track in tracks]),
-        "bar_sim_8": _nanmean([bar_similarity(track, 8) for track in tracks]),
-        "same_label_sim": _nanmean([same for same, _ in labels]),
-        "different_label_sim": _nanmean([different for _, different in labels]),
-        "repeat_distance": _nanmean(
+        "bar_sim_1": nanmean([bar_similarity(track, 1) for track in tracks]),
+        "bar_sim_8": nanmean([bar_similarity(track, 8) for track in tracks]),
+        "same_label_sim": nanmean([same for same, _ in labels]),
+        "different_label_sim": nanmean([different for _, different in labels]),
+        "repeat_distance": nanmean(
             [repeat_distance(t, f) for t, f in zip(tracks, forms, strict=True)]
         ),
-        "backbeat_2_4": _nanmean([on_two_four for on_two_four, _ in backbeats]),
-        "backbeat_1_3": _nanmean([on_one_three for _, on_one_three in backbeats]),
+        "backbeat_2_4": nanmean([on_two_four for on_two_four, _ in backbeats]),
+        "backbeat_1_3": nanmean([on_one_three for _, on_one_three in backbeats]),
         "groove_distance": fidelity_distance(groove_profile(tracks), reference.profile),
-        "copied_windows": _nanmean([exact_copy_rate(t, reference.windows) for t in tracks]),
-        "novel_bars": _nanmean([novel_bar_fraction(t, reference.bars) for t in tracks]),
+        "copied_windows": nanmean([exact_copy_rate(t, reference.windows) for t in tracks]),
+        "novel_bars": nanmean([novel_bar_fraction(t, reference.bars) for t in tracks]),
     }
 
 

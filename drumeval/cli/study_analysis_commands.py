@@ -119,7 +119,8 @@ def _plan_pairwise(conditions: int, half_width: float | None, *, coarse: bool, s
         )
     if conditions < 2:
         raise AnalysisError(f"--conditions must be at least 2, not {conditions}")
-    result = planning.pairwise_votes_needed(half_width, conditions, coarse=coarse, seed=seed)
+    design = planning.PairwiseDesign(n_conditions=conditions)
+    result = planning.pairwise_votes_needed(half_width, design, coarse=coarse, seed=seed)
     simulated = "40 (--coarse)" if coarse else str(planning.PAIRWISE_SIMULATIONS)
     table = Table(
         "", "value", title=f"Pairwise study, {conditions} conditions", title_justify="left"

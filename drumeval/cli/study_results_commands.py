@@ -24,7 +24,8 @@ Resamples = Annotated[
 Seed = Annotated[int, typer.Option(help="Seed of the bootstrap.")]
 
 
-def _study(slug: str):
+def load_study_data(slug: str):
+    """The study's tables, read through an engine opened for this one command."""
     from db.engine import open_database
     from drumeval.analysis.from_db import load_study
 
@@ -35,7 +36,8 @@ def _study(slug: str):
         engine.dispose()
 
 
-def _check_resamples(resamples: int) -> None:
+def check_resamples(resamples: int) -> None:
+    """Checked here, not in the library, so that the message names the flag."""
     if resamples < 1:
         raise AnalysisError(f"--resamples must be at least 1, not {resamples}")
 
@@ -57,7 +59,7 @@ def export(
     """Write one table of a study's results as CSV, JSON or Parquet."""
     from drumeval.analysis import export as exporter
 
-    _check_resamples(resamples)
+    check_resamples(resamples)
     if fmt not in exporter.EXPORT_FORMATS:
         raise AnalysisError(
             f"unknown export format {fmt!r}; choose one of {', '.join(exporter.EXPORT_FORMATS)}"
@@ -66,7 +68,7 @@ def export(
         raise AnalysisError(
             f"unknown table {table!r}; choose one of {', '.join(exporter.EXPORT_TABLES)}"
         )
-    data = _study(slug)
+    data = load_study_data(slug)
     frame = exporter.export_table(data, table, seed=seed, n_resamples=resamples)
     size = exporter.write_export(frame, fmt, out)
     console.print(
@@ -115,8 +117,8 @@ def table1(
 
     if markdown and latex:
         raise AnalysisError("choose one of --markdown and --latex")
-    _check_resamples(resamples)
-    data = _study(slug)
+    check_resamples(resamples)
+    data = load_study_data(slug)
     exporter.require_trial_type(data, "rating", "Table 1")
     table = exporter.study_table1(
         data,
@@ -171,7 +173,7 @@ def compare(
         pairs = [parse_contrast(text) for text in contrast] if contrast else None
     except AnalysisError as error:
         raise AnalysisError(f"--contrast: {error}") from None
-    data = _study(slug)
+    data = load_study_data(slug)
     table = exporter.study_contrasts(data, contrasts=pairs, screened=screened)
     view = Table(
         "A",

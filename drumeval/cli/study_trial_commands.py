@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from drumeval.analysis.bootstrap import DEFAULT_RESAMPLES
-from drumeval.cli.study_results_commands import Resamples, Seed, _check_resamples, _study
+from drumeval.cli.study_results_commands import Resamples, Seed, check_resamples, load_study_data
 from drumeval.cli.terminal import make_console
 
 console = make_console()  # piped: wide, so condition names are not cut
@@ -43,8 +43,8 @@ def leaderboard(
     from drumeval.analysis.pairwise import MIN_VOTES
     from drumeval.analysis.pairwise import leaderboard as rank
 
-    _check_resamples(resamples)
-    data = _study(slug)
+    check_resamples(resamples)
+    data = load_study_data(slug)
     exporter.require_trial_type(data, "pairwise", "a leaderboard")
     board = rank(
         exporter.answers_of(data),
@@ -85,7 +85,7 @@ def mushra(
     from drumeval.analysis import export as exporter
     from drumeval.analysis.mushra import analyse_mushra
 
-    data = _study(slug)
+    data = load_study_data(slug)
     exporter.require_trial_type(data, "mushra", "a MUSHRA summary")
     analysis = analyse_mushra(exporter.answers_of(data))
     excluded = int(analysis.screening["excluded"].sum())

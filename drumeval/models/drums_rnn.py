@@ -517,7 +517,7 @@ def _usable(event_ids: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.
     return event_ids[keep], np.minimum(lengths[keep], event_ids.shape[1])
 
 
-def _make_batch(event_ids: np.ndarray, lengths: np.ndarray, num_steps: int) -> Batch:
+def make_batch(event_ids: np.ndarray, lengths: np.ndarray, num_steps: int) -> Batch:
     """Inputs e_0..e_{T-1}, targets e_1..e_T, mask over the `length - 1` real steps."""
     padded = np.zeros((len(event_ids), num_steps + 1), dtype=np.int32)
     width = min(num_steps + 1, event_ids.shape[1])
@@ -549,7 +549,7 @@ def training_batches(
         while len(queue) < batch_size:
             queue = np.concatenate([queue, rng.permutation(len(event_ids))])
         chosen, queue = queue[:batch_size], queue[batch_size:]
-        yield _make_batch(event_ids[chosen], lengths[chosen], num_steps)
+        yield make_batch(event_ids[chosen], lengths[chosen], num_steps)
 
 
 def eval_batches(
@@ -568,7 +568,7 @@ def eval_batches(
         missing = batch_size - len(ids)
         ids = np.concatenate([ids, np.zeros((missing, ids.shape[1]), ids.dtype)])
         lens = np.concatenate([lens, np.zeros(missing, lens.dtype)])
-        batches.append(_make_batch(ids, lens, num_steps))
+        batches.append(make_batch(ids, lens, num_steps))
     return batches
 
 

@@ -26,8 +26,8 @@ from drumeval.errors import DatasetError, ModelError
 from drumeval.models.drums_rnn import (
     DrumsRNN,
     DrumsRnnConfig,
-    _make_batch,
     forward_from_gates,
+    make_batch,
     make_optimizer,  # noqa: F401  (the family's verb: the same Adam as DrumsRNN)
     prepare,
     sequence_loss,
@@ -180,7 +180,7 @@ def _check_forms(event_ids: np.ndarray, lengths: np.ndarray, forms: Sequence[Son
 
 
 def _batch(event_ids, lengths, forms, chosen: np.ndarray, num_steps: int) -> Batch:
-    batch = _make_batch(event_ids[chosen], lengths[chosen], num_steps)
+    batch = make_batch(event_ids[chosen], lengths[chosen], num_steps)
     batch["conditions"] = np.stack(
         [conditions_for(event_ids[row], forms[row], num_steps) for row in chosen]
     )

@@ -200,7 +200,7 @@ def build_arena_pool(
         for entrant in entrants:
             if entrant.model is None:
                 corpus = corpus_name(genre, REFERENCE_CORPUS_SIZE)
-                data = pool._corpus(corpus)
+                data = pool.open_corpus(corpus)
                 seeds = pool.pick_eval_examples(
                     data.lengths,
                     data.is_eval,
@@ -319,7 +319,7 @@ def current_match(engine: Engine, arena: flow.StudyInfo, token: str) -> flow.Tri
     with transaction(engine, write_lock=True) as session:
         participant = _visitor(session, arena, token)
         base = {"participant_id": participant.id}
-        page = flow._trial_progress(session, arena, participant, base).page
+        page = flow.trial_progress(session, arena, participant, base).page
         if page is not None:
             return page
         clips = [
@@ -333,7 +333,7 @@ def current_match(engine: Engine, arena: flow.StudyInfo, token: str) -> flow.Tri
             seed=ARENA_SEED * 1_000_003 + participant.id * 1009 + votes,
         )
         repository.add_arena_trial(session, participant_id=participant.id, clip_ids=pair)
-        page = flow._trial_progress(session, arena, participant, base).page
+        page = flow.trial_progress(session, arena, participant, base).page
         assert page is not None  # the pair just added
         return page
 

@@ -473,7 +473,7 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
         if participant.status != "in_progress":
             return Progress(step=Step.INSTRUCTIONS, **base)
         if study.design.trial_type != "rating":
-            return _trial_progress(session, study, participant, base)
+            return trial_progress(session, study, participant, base)
         rows = repository.assignment_rows(session, participant_id=participant.id)
         rated = sum(1 for _, _, rating in rows if rating is not None and not rating.is_training)
         pending = [(assignment, clip) for assignment, clip, rating in rows if rating is None]
@@ -510,7 +510,7 @@ def progress(engine, study: StudyInfo, token: object) -> Progress:
         )
 
 
-def _trial_progress(session, study: StudyInfo, participant, base: dict[str, Any]) -> Progress:
+def trial_progress(session, study: StudyInfo, participant, base: dict[str, Any]) -> Progress:
     rows = repository.trial_rows(session, participant_id=participant.id)
     done = sum(answered for _, _, answered in rows)
     pending = [(trial, stimuli) for trial, stimuli, answered in rows if not answered]
@@ -740,7 +740,7 @@ def _open_page(
     with transaction(engine) as session:
         participant = _participant(session, study, token)
         _check_time_left(study, participant)
-        page = _trial_progress(session, study, participant, {"participant_id": participant.id}).page
+        page = trial_progress(session, study, participant, {"participant_id": participant.id}).page
     if any(trial.trial_id == trial_id for trial in ([page] if page else [])):
         return participant.id, page
     return participant.id, None

@@ -329,7 +329,8 @@ def store_clip(
         return _as_pool_clip(row)
 
 
-def _corpus(corpus: str):
+def open_corpus(corpus: str):
+    """The named corpus, imported only when a pool needs one (pages never load it)."""
     from drumeval.data.corpus import load_corpus
 
     return load_corpus(corpus)
@@ -394,7 +395,7 @@ def build_and_store(
             event_ids = random_drums(np.full(NUM_DRUM_CLASSES, GOLD_HIT_RATE), bars=bars, seed=seed)
             source = {"source": "random-noise drums (gold clip: realism −2 ± 1)", "seed": seed}
         else:
-            rates = class_hit_rates(*_corpus(corpus).split("train"))
+            rates = class_hit_rates(*open_corpus(corpus).split("train"))
             event_ids = random_drums(rates, bars=bars, seed=seed)
             source = {"source": "random drums at the corpus's hit rates", "seed": seed}
         clip = finish_clip(
@@ -471,7 +472,7 @@ def build_pool(
         plan(name, range(seed, seed + per_condition), name, role="generated", template=template)
     for corpus, genre, bars in sorted({(c.corpus, c.genre, c.bars) for c in conditions}):
         if references_per_genre:
-            data = _corpus(corpus)
+            data = open_corpus(corpus)
             indices = pick_eval_examples(
                 data.lengths,
                 data.is_eval,

@@ -9,7 +9,7 @@ import pytest
 from drumeval.analysis import export, simulate_study
 from drumeval.analysis.from_db import StudyData, load_study
 from drumeval.errors import AnalysisError
-from tests.analysis.study_seed import drive_flow, screen_listeners
+from tests.factories import drive_flow, screen_listeners
 
 RESAMPLES = 50
 

@@ -10,8 +10,7 @@ from drumeval.analysis import rebuild_table1, simulate_study
 from drumeval.analysis.export import require_ratings
 from drumeval.analysis.from_db import load_study, tidy_tables
 from drumeval.errors import AnalysisError, StudyNotFoundError
-from tests.analysis.study_seed import drive_flow, renamed, write_simulated_study
-from tests.db.factories import make_study
+from tests.factories import drive_flow, make_study, renamed, write_simulated_study
 
 KEYS = ["participant_id", "clip_id", "criterion"]
 

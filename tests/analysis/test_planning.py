@@ -15,6 +15,7 @@ from drumeval.analysis import (
     simulate_power,
 )
 from drumeval.analysis.planning import (
+    PairwiseDesign,
     latent_shift_for_d,
     pairwise_half_width,
     pairwise_votes_needed,
@@ -121,11 +122,11 @@ def test_pairwise_half_width_matches_the_bradley_terry_information_for_equal_con
     # K equal conditions, every pair equally often, no ties: Var(θ̂_i) = 4/v · ((K − 1)/K)² for
     # v votes per condition, so the 95 % half-width is 1.96 · (400 / ln 10) · 2 · 0.9 / √400.
     expected = 1.959964 * 400 / math.log(10) * 2 * 0.9 / math.sqrt(400)  # 30.6 Elo
-    width = pairwise_half_width(
-        400, 10, spread_elo=0, tie_share=0, design_effect=1, coarse=True, seed=1
-    )
+    equal = PairwiseDesign(n_conditions=10, spread_elo=0, tie_share=0, design_effect=1)
+    width = pairwise_half_width(400, equal, coarse=True, seed=1)
     assert width == pytest.approx(expected, rel=0.08)
-    assert pairwise_half_width(100, 10, coarse=True) > pairwise_half_width(400, 10, coarse=True)
+    ten = PairwiseDesign(n_conditions=10)
+    assert pairwise_half_width(100, ten, coarse=True) > pairwise_half_width(400, ten, coarse=True)
 
 
 # Music Arena's published 95 % half-widths (Elo points) at votes per model. They do not lie on
@@ -140,26 +141,28 @@ def test_pairwise_planner_lands_within_30_percent_of_music_arenas_widths(votes, 
 
 
 def test_pairwise_votes_needed_gives_the_target_width_when_simulated_again():
-    plan = pairwise_votes_needed(58, n_conditions=6, coarse=True)
+    six = PairwiseDesign(n_conditions=6)
+    plan = pairwise_votes_needed(58, six, coarse=True)
     assert plan.total_votes == math.ceil(plan.votes_per_condition * 6 / 2)
     again = np.mean(
-        [pairwise_half_width(plan.votes_per_condition, 6, coarse=True, seed=s) for s in (7, 8, 9)]
+        [pairwise_half_width(plan.votes_per_condition, six, coarse=True, seed=s) for s in (7, 8, 9)]
     )
     assert again == pytest.approx(58, rel=0.08)
-    assert pairwise_votes_needed(29, n_conditions=6, coarse=True).votes_per_condition == (
+    assert pairwise_votes_needed(29, six, coarse=True).votes_per_condition == (
         pytest.approx(4 * plan.votes_per_condition, rel=0.15)  # half the width, 4× the votes
     )
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("target", "design", "message"),
     [
-        ({"target_half_width_elo": 0}, "positive number of Elo points"),
-        ({"target_half_width_elo": 50, "n_conditions": 1}, "at least 2 conditions"),
-        ({"target_half_width_elo": 50, "tie_share": 0.8}, "tie_share"),
-        ({"target_half_width_elo": 50, "design_effect": -1}, "design_effect"),
+        (0, {}, "positive number of Elo points"),
+        (50, {"n_conditions": 1}, "at least 2 conditions"),
+        (50, {"tie_share": 0.8}, "tie_share"),
+        (50, {"design_effect": -1}, "design_effect"),
+        (50, {"spread_elo": float("nan")}, "spread_elo"),
     ],
 )
-def test_bad_pairwise_plans_are_errors(kwargs, message):
+def test_bad_pairwise_plans_are_errors(target, design, message):
     with pytest.raises(AnalysisError, match=message):
-        pairwise_votes_needed(coarse=True, **kwargs)
+        pairwise_votes_needed(target, PairwiseDesign(**design), coarse=True)

@@ -43,40 +43,33 @@ def test_unknown_format(noise, tmp_path):
 
 
 @pytest.mark.browser
-def test_chromium_plays_the_default_opus(noise, tmp_path):
+def test_chromium_plays_the_default_opus(noise, browser, tmp_path):
     import base64
 
-    from playwright.sync_api import sync_playwright
-
-    from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser_support import fresh_page
 
     path = encode(_at_48k(noise), 48000, tmp_path / "clip.opus", "opus")
     uri = "data:audio/ogg;base64," + base64.b64encode(path.read_bytes()).decode()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            page.set_content("<audio></audio>")
-            state = page.evaluate(
-                """async (uri) => {
-                  const audio = document.querySelector("audio");
-                  audio.muted = true;
-                  audio.src = uri;
-                  await new Promise((ok, bad) => {
-                    audio.onloadedmetadata = ok;
-                    audio.onerror = () => bad(new Error("media error " + audio.error.code));
-                  });
-                  await audio.play();
-                  const started = Date.now();  // a loaded machine may take a while
-                  while (audio.currentTime === 0 && Date.now() - started < 10000) {
-                    await new Promise((done) => setTimeout(done, 20));
-                  }
-                  return {duration: audio.duration, time: audio.currentTime};
-                }""",
-                uri,
-            )
-        finally:
-            browser.close()
+    with fresh_page(browser) as page:
+        page.set_content("<audio></audio>")
+        state = page.evaluate(
+            """async (uri) => {
+              const audio = document.querySelector("audio");
+              audio.muted = true;
+              audio.src = uri;
+              await new Promise((ok, bad) => {
+                audio.onloadedmetadata = ok;
+                audio.onerror = () => bad(new Error("media error " + audio.error.code));
+              });
+              await audio.play();
+              const started = Date.now();  // a loaded machine may take a while
+              while (audio.currentTime === 0 && Date.now() - started < 10000) {
+                await new Promise((done) => setTimeout(done, 20));
+              }
+              return {duration: audio.duration, time: audio.currentTime};
+            }""",
+            uri,
+        )
     assert state["duration"] == pytest.approx(1.0, abs=0.02)
     assert state["time"] > 0.0  # it played
 

@@ -12,7 +12,7 @@ from sqlalchemy import MetaData, select
 from drumeval.analysis.simulate import simulate_study
 from drumeval.cli.ops_commands import backup_database, restore_database, run_checks
 from drumeval.errors import DatabaseError, MissingDependencyError
-from tests.analysis.study_seed import write_simulated_study
+from tests.factories import write_simulated_study
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

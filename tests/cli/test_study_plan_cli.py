@@ -2,8 +2,10 @@
 
 import pytest
 
-from drumeval.analysis.planning import pairwise_votes_needed
+from drumeval.analysis.planning import PairwiseDesign, pairwise_votes_needed
 from drumeval.cli import main
+
+SIX_CONDITIONS = PairwiseDesign(n_conditions=6)
 
 
 def _run(argv: list[str], capsys) -> tuple[int, str, str]:
@@ -17,14 +19,15 @@ def test_pairwise_plan_prints_the_planners_votes_and_the_calibration(capsys):
     argv = ["study", "plan", "--pairwise", "--conditions", "6", "--half-width", "80", "--coarse"]
     code, out, err = _run(argv, capsys)
     assert code == 0, err
-    expected = pairwise_votes_needed(80, 6, coarse=True)
+    expected = pairwise_votes_needed(80, SIX_CONDITIONS, coarse=True)
     assert f"votes per condition │ {expected.votes_per_condition} │" in out
     assert f"total votes │ {expected.total_votes} │" in out
     assert expected.total_votes == -(-expected.votes_per_condition * 6 // 2)
     assert "Pairwise study, 6 conditions" in out and "±80 Elo" in out
     assert "Music Arena" in out and "±26 Elo at ≈ 830 votes" in out
     tighter = _run([*argv[:-2], "40", "--coarse"], capsys)[1]
-    assert f"{pairwise_votes_needed(40, 6, coarse=True).votes_per_condition}" in tighter
+    tighter_plan = pairwise_votes_needed(40, SIX_CONDITIONS, coarse=True)
+    assert f"{tighter_plan.votes_per_condition}" in tighter
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,7 @@ import pytest
 from drumeval.analysis import export, simulate_study
 from drumeval.analysis.from_db import filter_tables, load_study
 from drumeval.analysis.table1 import rebuild_table1
-from tests.analysis.study_seed import drive_flow, write_simulated_study
-from tests.db.factories import make_study
+from tests.factories import drive_flow, make_study, write_simulated_study
 
 RESAMPLES = "100"
 # Both backends are covered by tests/analysis/test_from_db.py and the export test below; the

@@ -3,10 +3,9 @@ of commands meant for another trial type."""
 
 import numpy as np
 
-from deploy.synthetic_study import make_trial_study
 from drumeval.analysis.export import read_export
 from drumeval.analysis.schema import PAIRWISE_OUTCOMES
-from tests.study.trial_factory import STRENGTHS, simulate_scores, simulate_votes
+from tests.factories import STRENGTHS, make_trial_study, simulate_scores, simulate_votes
 
 
 def _order_in(text: str, names) -> list[str]:

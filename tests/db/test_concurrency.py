@@ -15,7 +15,7 @@ from db.engine import transaction
 from db.models import Assignment, Event, Participant, Rating
 from drumeval.study.assignment import assign_clips
 from drumeval.study.tokens import hash_token, new_token
-from tests.db.factories import GOOD_SCORES, make_study
+from tests.factories import GOOD_SCORES, make_study
 
 EVALUATORS = 50
 CLIPS_PER_PARTICIPANT = 4

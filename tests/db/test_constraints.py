@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from db import repository
 from db.engine import transaction
 from db.models import Assignment, Clip, Participant, Rating, Study, StudyClip, utc_now
-from tests.db.factories import digest, join, make_study, rate
+from tests.factories import digest, join, make_study, rate
 
 
 def _violates(engine, statement) -> None:

@@ -10,7 +10,7 @@ from db.engine import transaction
 from db.models import Event, Participant, Rating, Study
 from drumeval.errors import DatabaseError, RatingError, StudyClosedError, StudyError
 from drumeval.study.assignment import assign_clips
-from tests.db.factories import GOOD_SCORES, digest, join, make_study, rate
+from tests.factories import GOOD_SCORES, digest, join, make_study, rate
 
 
 def _events(engine, participant_id=None) -> list[str]:

@@ -11,7 +11,7 @@ from db.models import Event, MushraScore, PairwiseVote, Participant
 from drumeval.errors import RatingError, StudyError
 from drumeval.study.assignment import plan_mushra, plan_pairs
 from drumeval.study.tokens import hash_token, new_token
-from tests.db.factories import digest
+from tests.factories import digest
 
 CONDITIONS = {
     "a/p/techno-house-700/t1/4bars": "generated",
@@ -216,7 +216,7 @@ def test_a_rating_study_has_no_trials(db_engine):
 
 
 def test_a_rating_of_a_studys_own_questions_is_stored_once_as_answers(db_engine):
-    from tests.db.factories import join, make_study, rate
+    from tests.factories import join, make_study, rate
 
     study_id = make_study(db_engine)
     participant_id, _ = join(db_engine, study_id)

@@ -6,10 +6,11 @@ import pytest
 
 from db.engine import open_database, transaction
 from db.models import Participant, Rating
-from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
+from deploy.app_server import AppServer, free_port
 from deploy.browser_evaluator import WAIT_MS, consent_and_screen, rate_current_clip
 from deploy.load import clip_headings
-from deploy.synthetic_study import make_study
+from drumeval.study.synthetic import make_study
+from tests.browser_support import fresh_page
 
 pytestmark = pytest.mark.browser
 CLIPS = 2
@@ -34,13 +35,9 @@ def both_screen_server(tmp_path, monkeypatch):
     server.stop()
 
 
-def test_the_evaluator_passes_a_both_screen_and_finishes(both_screen_server):
-    from playwright.sync_api import sync_playwright
-
+def test_the_evaluator_passes_a_both_screen_and_finishes(both_screen_server, browser):
     server, engine = both_screen_server
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1000, "height": 1500})
+    with fresh_page(browser, viewport={"width": 1000, "height": 1500}) as page:
         page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
         consent_and_screen(page, engine)
         assert page.locator("audio[src^='/clips/']").count() == 0  # past the check
@@ -49,7 +46,6 @@ def test_the_evaluator_passes_a_both_screen_and_finishes(both_screen_server):
             rate_current_clip(page, heading)
         page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
         page.wait_for_url("**/?completed=1", timeout=WAIT_MS)
-        browser.close()
     with transaction(engine) as session:
         participant = session.query(Participant).one()
         assert participant.status == "finished" and participant.completion_code

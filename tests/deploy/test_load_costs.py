@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from db.engine import open_database, transaction
 from db.models import Rating
 from deploy import load
-from deploy.synthetic_study import make_study
 from drumeval.study import content
+from drumeval.study.synthetic import make_study
 
 ANSWERS_PER_CLIP = len(content.CRITERIA) + 2  # the criteria, the genre and how sure
 

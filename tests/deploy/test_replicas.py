@@ -15,7 +15,7 @@ from db.engine import make_engine, transaction
 from db.models import Participant, Rating
 from deploy import load
 from deploy.browser_evaluator import WAIT_MS, consent_and_screen, rate_current_clip
-from deploy.synthetic_study import make_study
+from drumeval.study.synthetic import make_study
 
 CLIPS = 4
 
@@ -49,47 +49,41 @@ def _replica_port(response) -> int:
 
 
 @pytest.mark.browser
-def test_evaluators_resume_on_another_replica_when_theirs_is_killed(deployment):
-    from playwright.sync_api import sync_playwright
-
-    from deploy.app_server import CHROMIUM, CHROMIUM_ARGS
+def test_evaluators_resume_on_another_replica_when_theirs_is_killed(deployment, browser):
     from deploy.replicas import ROUTE_COOKIE
 
     running, engine = deployment
     routes = running.routes_per_replica()
     headings = load.clip_headings(CLIPS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        pages = []
-        for number, route in enumerate(routes):
-            context = browser.new_context()
-            context.add_cookies([{"name": ROUTE_COOKIE, "value": route, "url": running.url}])
-            page = context.new_page()
-            response = page.goto(
-                f"{running.url}/study?s=tiny&PROLIFIC_PID={load.BROWSER_PREFIX}{number}",
-                timeout=WAIT_MS,
-            )
-            assert _replica_port(response) == running.replicas[number].port
-            consent_and_screen(page, engine)
-            page.get_by_role("button", name="Start with the practice clip").click()
-            pages.append(page)
-        first, second = pages
-        for page in pages:
-            rate_current_clip(page, headings[0])
-            rate_current_clip(page, headings[1])
+    pages = []
+    for number, route in enumerate(routes):
+        context = browser.new_context()
+        context.add_cookies([{"name": ROUTE_COOKIE, "value": route, "url": running.url}])
+        page = context.new_page()
+        response = page.goto(
+            f"{running.url}/study?s=tiny&PROLIFIC_PID={load.BROWSER_PREFIX}{number}",
+            timeout=WAIT_MS,
+        )
+        assert _replica_port(response) == running.replicas[number].port
+        consent_and_screen(page, engine)
+        page.get_by_role("button", name="Start with the practice clip").click()
+        pages.append(page)
+    first, second = pages
+    for page in pages:
+        rate_current_clip(page, headings[0])
+        rate_current_clip(page, headings[1])
 
-        running.replicas[0].kill()  # SIGKILL the first evaluator's replica mid-study
-        response = first.goto(first.url, timeout=WAIT_MS)
-        assert _replica_port(response) == running.replicas[1].port
-        assert urlparse(first.url).path == "/study"
-        rate_current_clip(first, headings[2])
-        rate_current_clip(second, headings[2])
-        running.replicas[0].start()
-        for page in pages:
-            for heading in headings[3:]:
-                rate_current_clip(page, heading)
-            page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
-        browser.close()
+    running.replicas[0].kill()  # SIGKILL the first evaluator's replica mid-study
+    response = first.goto(first.url, timeout=WAIT_MS)
+    assert _replica_port(response) == running.replicas[1].port
+    assert urlparse(first.url).path == "/study"
+    rate_current_clip(first, headings[2])
+    rate_current_clip(second, headings[2])
+    running.replicas[0].start()
+    for page in pages:
+        for heading in headings[3:]:
+            rate_current_clip(page, heading)
+        page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
 
     with transaction(engine) as session:
         participants = session.query(Participant).all()

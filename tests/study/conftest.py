@@ -1,26 +1,11 @@
 """Study tests run in a temp data home (clip store, SQLite) so nothing touches var/."""
 
-import pytest
+from pathlib import Path
 
-PASSWORD = "correct horse battery staple"
+import pytest
 
 
 @pytest.fixture(autouse=True)
-def data_home(tmp_path, monkeypatch):
-    home = tmp_path / "home"
-    monkeypatch.setenv("DRUMEVAL_HOME", str(home))
-    return home
-
-
-@pytest.fixture
-def admin_env(db_engine, monkeypatch):
-    """The researcher pages' database is the test's; the login throttle starts fresh."""
-    import streamlit as st
-
-    from drumeval.study import admin_auth
-
-    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv(admin_auth.PASSWORD_ENV, PASSWORD)
-    st.cache_resource.clear()
-    yield db_engine
-    st.cache_resource.clear()
+def _private_data_home(data_home: Path) -> Path:
+    """Every test here runs in a temp data home, so that nothing touches var/."""
+    return data_home

@@ -10,7 +10,6 @@ from sqlalchemy import select
 
 from db.engine import transaction
 from db.models import PairwiseVote, Study, TrialStimulus
-from deploy.synthetic_study import make_trial_study
 from drumeval.analysis.pairwise import bootstrap_bradley_terry
 from drumeval.analysis.schema import PAIRWISE_OUTCOMES
 from drumeval.analysis.simulate import draw_pairwise_outcomes
@@ -18,7 +17,7 @@ from drumeval.cli import main
 from drumeval.errors import StudyError
 from drumeval.study.assignment import PoolClip, adaptive_burn_in, plan_pairs
 from drumeval.study.preview import preview_study
-from tests.study.trial_factory import STRENGTHS, join_trials, simulate_votes
+from tests.factories import STRENGTHS, join_trials, make_trial_study, simulate_votes
 
 NAMES = tuple(f"{model}/p/techno-house-700/t1/60bars" for model in "abcd")
 # a and b are close (0.15 log-odds: a near coin flip); c and d are clearly apart from them

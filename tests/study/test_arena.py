@@ -12,7 +12,7 @@ from db.engine import transaction
 from db.models import Event, PairwiseVote, Participant
 from drumeval.errors import RateLimitError, RatingError
 from drumeval.study import arena
-from tests.study.arena_factory import SECONDS, make_arena
+from tests.factories import SECONDS, make_arena
 
 T0 = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

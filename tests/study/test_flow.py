@@ -7,7 +7,6 @@ import pytest
 from db import repository
 from db.engine import transaction
 from db.models import Assignment, Event, Participant, Rating, Study
-from deploy.synthetic_study import make_study
 from drumeval.errors import (
     InvalidTokenError,
     RatingError,
@@ -16,6 +15,7 @@ from drumeval.errors import (
     StudyNotFoundError,
 )
 from drumeval.study import content, flow, headphone, setup
+from drumeval.study.synthetic import make_study
 
 ANSWERS = {key: options[0] for key, _, options in content.QUESTIONNAIRE}
 

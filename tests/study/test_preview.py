@@ -16,12 +16,11 @@ from db.models import (
     Trial,
     TrialStimulus,
 )
-from deploy.synthetic_study import make_trial_study, trial_conditions
 from drumeval.errors import StudyNotFoundError
 from drumeval.study import headphone, setup
 from drumeval.study.preview import preview_study
-from tests.study.pool_factory import CONFIG, add_pool
-from tests.study.test_admin_page import _button, _login, _page, _texts
+from tests.factories import CONFIG, add_pool, make_trial_study, trial_conditions
+from tests.ui.test_admin_page import _button, _login, _page, _texts
 
 WITH_HEADPHONES = CONFIG.replace("headphone_check = false", "headphone_check = true")
 

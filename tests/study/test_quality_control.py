@@ -12,7 +12,7 @@ from drumeval.analysis import export
 from drumeval.analysis.from_db import load_study, screening_counts
 from drumeval.analysis.screening import rule_counts
 from drumeval.study import content, flow, setup
-from tests.study.pool_factory import CONFIG, GOLD, add_pool
+from tests.factories import CONFIG, GOLD, add_pool
 
 GOLD_CONFIG = CONFIG.replace("anchors = 1", "anchors = 1\ngold = 1")
 ANSWERS = {key: options[0] for key, _, options in content.QUESTIONNAIRE}

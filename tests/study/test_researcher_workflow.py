@@ -11,8 +11,7 @@ from db.models import Clip
 from drumeval.analysis import export
 from drumeval.errors import StudyError
 from drumeval.study import setup
-from tests.db.factories import join, rate
-from tests.study.pool_factory import CONFIG, GENERATED, add_pool
+from tests.factories import CONFIG, GENERATED, add_pool, join, rate
 
 
 def _created(engine, tmp_path, text: str = CONFIG) -> setup.StudySummary:

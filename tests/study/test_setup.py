@@ -7,7 +7,7 @@ from db.models import Clip, Study, StudyClip
 from drumeval.errors import StudyError
 from drumeval.study import setup
 from drumeval.study.flow import StudyDesign
-from tests.study.pool_factory import ANCHOR, CONFIG, GENERATED, PRACTICE, REFERENCE, add_pool
+from tests.factories import ANCHOR, CONFIG, GENERATED, PRACTICE, REFERENCE, add_pool
 
 
 def _with(**changes) -> str:

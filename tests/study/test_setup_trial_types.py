@@ -6,7 +6,7 @@ import pytest
 from db.engine import transaction
 from db.models import Study
 from drumeval.study import flow, setup
-from tests.study.pool_factory import GENERATED, add_pool
+from tests.factories import GENERATED, add_pool
 
 PAIRWISE = """
 title = "Pairs"
@@ -171,8 +171,8 @@ def _started(engine, slug: str) -> tuple[flow.StudyInfo, str]:
 def _add_imported(engine, name: str, *, bars: int, genre: str = "techno-house") -> None:
     """Three imported clips as `pool.import_midi` records them: genre and bars, no corpus."""
     from db import repository
-    from deploy.synthetic_study import click_track_wav
     from drumeval import clipstore
+    from drumeval.study.synthetic import click_track_wav
 
     with transaction(engine, write_lock=True) as session:
         for index in range(3):

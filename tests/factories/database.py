@@ -1,4 +1,4 @@
-"""Tiny studies built in code for the database tests."""
+"""Tiny studies built in code for the database tests: clips with made-up digests, no audio."""
 
 import hashlib
 

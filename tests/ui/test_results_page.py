@@ -14,9 +14,8 @@ from drumeval.analysis.from_db import filter_tables, load_study
 from drumeval.analysis.table1 import rebuild_table1
 from drumeval.cli import main
 from drumeval.study import admin_auth
-from tests.analysis.study_seed import drive_flow, write_simulated_study
 from tests.conftest import REPO_ROOT
-from tests.db.factories import make_study
+from tests.factories import drive_flow, make_study, write_simulated_study
 
 TIMEOUT_S = 180
 PASSWORD = "results are for researchers"

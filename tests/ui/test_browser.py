@@ -2,7 +2,7 @@
 
 import pytest
 
-from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
+from tests.browser_support import served_app
 
 pytestmark = pytest.mark.browser
 LINK = "model=drums_rnn&preset=thesis&genre=techno-house&size=700&temperature=1&bars=8&seed=21"
@@ -10,19 +10,8 @@ LINK = "model=drums_rnn&preset=thesis&genre=techno-house&size=700&temperature=1&
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    server = AppServer(env={"DRUMEVAL_HOME": str(tmp_path_factory.mktemp("home"))}).start()
-    yield server.url
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with served_app(tmp_path_factory.mktemp("home")) as server:
+        yield server.url
 
 
 def _no_errors(page) -> None:

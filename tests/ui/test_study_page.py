@@ -9,10 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import open_database, transaction
 from db.models import Participant, Rating, Study
-from deploy.synthetic_study import make_study
 from drumeval import clipstore
 from drumeval.paths import clip_store_dir
 from drumeval.study import content, flow, headphone, huggins
+from drumeval.study.synthetic import make_study
 from tests.conftest import REPO_ROOT
 
 TIMEOUT_S = 60

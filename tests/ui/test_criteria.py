@@ -9,10 +9,10 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import open_database, transaction
 from db.models import Rating, Study
-from deploy.synthetic_study import make_study
 from drumeval.study import content, flow, setup
+from drumeval.study.synthetic import make_study
 from tests.conftest import REPO_ROOT
-from tests.study.pool_factory import CONFIG
+from tests.factories import CONFIG
 
 OWN = """
 [[criteria]]

@@ -7,9 +7,9 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import open_database, transaction
 from db.models import MushraScore, PairwiseVote, Participant
-from deploy.synthetic_study import make_trial_study
 from drumeval.study import flow
 from tests.conftest import REPO_ROOT
+from tests.factories import make_trial_study
 
 TIMEOUT_S = 60
 

@@ -8,10 +8,10 @@ import pytest
 
 from db.engine import open_database, transaction
 from db.models import PairwiseVote
-from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 from deploy.browser_evaluator import WAIT_MS, settle
 from drumeval.study import arena
-from tests.study.arena_factory import make_arena
+from tests.browser_support import served_app
+from tests.factories import make_arena
 
 pytestmark = pytest.mark.browser
 NAMES = ("DrumsRNN", "MusicVAE", "drums_rnn", "music_vae", "arena/", "Human drummer (")
@@ -24,19 +24,8 @@ def arena_server(tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     engine = open_database()
     make_arena(engine, min_listen_seconds=2)
-    server = AppServer(env={"DRUMEVAL_HOME": home, "DATABASE_URL": ""}).start()
-    yield server, engine
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+    with served_app(home) as server:
+        yield server, engine
 
 
 def _listen_to_both(page) -> None:

@@ -6,9 +6,11 @@ import urllib.request
 
 import pytest
 
-from deploy.app_server import AppServer
 from drumeval import clipserve, clipstore
 from drumeval.errors import ClipStoreError
+from tests.browser_support import served_app
+
+pytestmark = pytest.mark.usefixtures("data_home")  # clips and SQLite in a temp home, not var/
 
 AUDIO = bytes(range(256)) * 40  # 10,240 bytes, every byte value, so ranges are checkable
 
@@ -23,9 +25,8 @@ def served(tmp_path_factory):
     unreadable = clipstore.put(b"OggS locked away", "ogg", root=store)
     clipstore.path_of(unreadable, "ogg", root=store).unlink()
     clipstore.path_of(unreadable, "ogg", root=store).mkdir()  # reading it fails: IsADirectory
-    server = AppServer(env={"DRUMEVAL_HOME": str(home), "DATABASE_URL": ""}).start()
-    yield server.url, digest, corrupt, unreadable, store
-    server.stop()
+    with served_app(home) as server:
+        yield server.url, digest, corrupt, unreadable, store
 
 
 def _get(url: str, headers: dict[str, str] | None = None):

@@ -5,14 +5,13 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from deploy.synthetic_study import make_trial_study
 from drumeval.analysis import export
 from drumeval.analysis.from_db import load_study
 from drumeval.analysis.mushra import analyse_mushra
 from drumeval.analysis.pairwise import leaderboard
 from drumeval.study import admin_auth
 from tests.conftest import REPO_ROOT
-from tests.study.trial_factory import simulate_scores, simulate_votes
+from tests.factories import make_trial_study, simulate_scores, simulate_votes
 
 PASSWORD = "results are for researchers"
 sqlite_only = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)

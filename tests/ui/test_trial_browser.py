@@ -3,13 +3,14 @@ link to the completion code, with a reload mid-study and a double submit, on SQL
 PostgreSQL; the database holds exactly one answer per page, and the pages name no model."""
 
 import uuid
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import select
 
 from db.engine import open_database, transaction
 from db.models import Event, MushraScore, PairwiseVote, Participant
-from deploy.app_server import AppServer, free_port
+from deploy.app_server import free_port
 from deploy.browser_evaluator import (
     WAIT_MS,
     consent_and_questionnaire,
@@ -18,10 +19,10 @@ from deploy.browser_evaluator import (
     settle,
     vote_current_pair,
 )
-from deploy.synthetic_study import make_trial_study
 from drumeval.study.setup import revealing_names
-from tests.study.test_blinding import CLIP_URL
-from tests.study.test_study_browser import browser  # noqa: F401  (the module's Chromium)
+from tests.browser_support import served_app
+from tests.factories import make_trial_study
+from tests.ui.test_blinding import CLIP_URL
 
 pytestmark = pytest.mark.browser
 PAGES = 3
@@ -46,6 +47,7 @@ def backend_env(request, tmp_path, monkeypatch):
     return env
 
 
+@contextmanager
 def _serve(env: dict, trial_type: str):
     engine = open_database()
     port = free_port()
@@ -57,8 +59,9 @@ def _serve(env: dict, trial_type: str):
         min_listen_seconds=2.0,
         completion_url=f"http://127.0.0.1:{port}/?completed=1",
     )
-    server = AppServer(env={**env, "DATABASE_URL": env.get("DATABASE_URL", "")}, port=port)
-    return server.start(), engine, study
+    database_url = env.get("DATABASE_URL", "")
+    with served_app(env["DRUMEVAL_HOME"], database_url=database_url, port=port) as server:
+        yield server, engine, study
 
 
 def _assert_blind(page, conditions) -> None:
@@ -95,9 +98,8 @@ def _assert_requests_blind(context, requested: list[str], origin: str, condition
         assert name.lower().encode() not in audio, f"the audio bytes name {name!r}"
 
 
-def test_a_person_takes_a_pairwise_study_in_chromium(backend_env, browser):  # noqa: F811
-    server, engine, study = _serve(backend_env, "pairwise")
-    try:
+def test_a_person_takes_a_pairwise_study_in_chromium(backend_env, browser):
+    with _serve(backend_env, "pairwise") as (server, engine, study):
         context = browser.new_context()
         requested = _recorded(context)
         page = context.new_page()
@@ -127,8 +129,6 @@ def test_a_person_takes_a_pairwise_study_in_chromium(backend_env, browser):  # n
         code = page.locator("[data-testid='stCode']").inner_text().strip()
         page.wait_for_url("**/?completed=1", timeout=WAIT_MS)
         _assert_requests_blind(context, requested, server.url, set(study["clips"].values()))
-    finally:
-        server.stop()
     with transaction(engine) as session:
         participant = session.scalars(select(Participant)).one()
         assert participant.status == "finished" and participant.completion_code == code
@@ -139,9 +139,8 @@ def test_a_person_takes_a_pairwise_study_in_chromium(backend_env, browser):  # n
         assert kinds.count("vote") == 3 and kinds.count("resume") == 1
 
 
-def test_a_person_takes_a_mushra_study_in_chromium(backend_env, browser):  # noqa: F811
-    server, engine, study = _serve(backend_env, "mushra")
-    try:
+def test_a_person_takes_a_mushra_study_in_chromium(backend_env, browser):
+    with _serve(backend_env, "mushra") as (server, engine, study):
         context = browser.new_context()
         requested = _recorded(context)
         page = context.new_page()
@@ -159,8 +158,6 @@ def test_a_person_takes_a_mushra_study_in_chromium(backend_env, browser):  # noq
         page.get_by_text("Thank you!").wait_for(timeout=WAIT_MS)
         page.wait_for_url("**/?completed=1", timeout=WAIT_MS)
         _assert_requests_blind(context, requested, server.url, set(study["clips"].values()))
-    finally:
-        server.stop()
     with transaction(engine) as session:
         assert session.scalars(select(Participant.status)).one() == "finished"
         scores = session.scalars(select(MushraScore)).all()

@@ -6,7 +6,9 @@ import pytest
 from db.engine import transaction
 from db.models import Clip, Study
 from drumeval.clips import event_ids_to_midi_bytes
-from tests.study.pool_factory import CONFIG, add_pool
+from tests.factories import CONFIG, add_pool
+
+pytestmark = pytest.mark.usefixtures("data_home")  # clips and SQLite in a temp home, not var/
 
 
 def test_create_open_status_close_and_recreate(db_cli, db_engine, tmp_path):
@@ -179,8 +181,8 @@ def test_create_with_a_random_slug(db_cli, db_engine, tmp_path):
 def test_reconcile_lists_paid_submissions_without_data_and_data_without_submission(
     db_cli, db_engine, tmp_path
 ):
-    from deploy.synthetic_study import make_study
     from drumeval.study import content, flow
+    from drumeval.study.synthetic import make_study
 
     make_study(db_engine, headphone_check=False)
     study = flow.load_study(db_engine, "tiny")

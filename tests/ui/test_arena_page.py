@@ -8,7 +8,7 @@ from db.engine import open_database, transaction
 from db.models import PairwiseVote
 from drumeval.study import arena
 from tests.conftest import REPO_ROOT
-from tests.study.arena_factory import SECONDS, make_arena
+from tests.factories import SECONDS, make_arena
 
 TIMEOUT_S = 60
 VOTES = ("A is better", "B is better", "Tie", "Both bad")

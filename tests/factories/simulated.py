@@ -2,7 +2,6 @@
 listeners had taken it: clips with their conditions, consent, headphone check, one practice
 rating (which the analysis must ignore) and every simulated rating."""
 
-import hashlib
 from dataclasses import dataclass
 
 import pandas as pd
@@ -13,12 +12,9 @@ from drumeval.analysis.schema import SCORE_CRITERIA
 from drumeval.analysis.simulate import SimulatedStudy
 from drumeval.study.assignment import assign_clips
 from drumeval.study.tokens import hash_token, new_token
+from tests.factories.database import digest
 
 PRACTICE_SCORES = dict.fromkeys(SCORE_CRITERIA, -2)
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -46,8 +42,8 @@ def write_simulated_study(
                 condition=row.model
                 if control
                 else f"{row.model}/{row.genre}-{row.corpus_size:.0f}",
-                midi_sha256=_digest(f"{slug}-midi-{row.clip_id}"),
-                audio_sha256=_digest(f"{slug}-audio-{row.clip_id}"),
+                midi_sha256=digest(f"{slug}-midi-{row.clip_id}"),
+                audio_sha256=digest(f"{slug}-audio-{row.clip_id}"),
                 audio_format="ogg",
                 duration_s=120.0,
                 model=None if control else row.model,
@@ -59,8 +55,8 @@ def write_simulated_study(
             session,
             role="training",
             condition="practice",
-            midi_sha256=_digest(f"{slug}-practice"),
-            audio_sha256=_digest(f"{slug}-practice-audio"),
+            midi_sha256=digest(f"{slug}-practice"),
+            audio_sha256=digest(f"{slug}-practice-audio"),
             audio_format="ogg",
             duration_s=120.0,
         )
@@ -156,10 +152,10 @@ def renamed(frame: pd.DataFrame, seeded: SeededStudy) -> pd.DataFrame:
 
 
 def drive_flow(engine, *, slug: str = "tiny", listeners: int = 3) -> dict:
-    """A tiny study (deploy/synthetic_study.py) taken by `listeners` evaluators through the
+    """A tiny study (drumeval/study/synthetic.py) taken by `listeners` evaluators through the
     evaluator flow, as the browser test takes it; returns the factory's ids."""
-    from deploy.synthetic_study import make_study
     from drumeval.study import content, flow
+    from drumeval.study.synthetic import make_study
 
     ids = make_study(engine, slug=slug)
     study = flow.load_study(engine, slug)
@@ -196,8 +192,8 @@ def screen_listeners(engine, misses: list[dict[str, int]], *, slug: str = "hp") 
     """A tiny study with `headphone_screen = "both"` whose listeners consent and take the
     check, listener i answering `misses[i][test]` trials of each test (`antiphase`,
     `huggins`) wrongly and the rest rightly."""
-    from deploy.synthetic_study import make_study
     from drumeval.study import flow, headphone
+    from drumeval.study.synthetic import make_study
 
     make_study(engine, slug=slug, headphone_screen="both")
     study = flow.load_study(engine, slug)

@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
 from db.engine import open_database
-from deploy.synthetic_study import make_study
+from drumeval.study.synthetic import make_study
 from tests.conftest import REPO_ROOT
 
 

@@ -15,7 +15,6 @@ import pytest
 
 from db import repository
 from db.engine import open_database, transaction
-from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 from deploy.browser_evaluator import (
     WAIT_MS,
     audio_player,
@@ -27,6 +26,7 @@ from deploy.browser_evaluator import (
 from drumeval import clipstore, registry
 from drumeval.audio import kit_for_genre, render_track
 from drumeval.study import content
+from tests.browser_support import served_app
 
 pytestmark = pytest.mark.browser
 CLIP_URL = re.compile(r"/clips/[0-9a-f]{64}\.[a-z0-9]+")
@@ -120,9 +120,8 @@ def blind_study(tmp_path, monkeypatch):
             session, study_id=study.id, clip_ids=list(clip_ids), training_clip_id=training.id
         )
         repository.set_study_status(session, study_id=study.id, status="open")
-    server = AppServer(env={"DRUMEVAL_HOME": str(tmp_path / "home"), "DATABASE_URL": ""}).start()
-    yield server, engine, clip_ids
-    server.stop()
+    with served_app(tmp_path / "home") as server:
+        yield server, engine, clip_ids
 
 
 def _take_study(browser, url: str) -> tuple[list[str], list[str], list[bytes]]:
@@ -179,9 +178,9 @@ def _normalised(html: str) -> str:
     return html
 
 
-def test_nothing_the_browser_receives_names_the_model(blind_study, browser_for_blinding):
+def test_nothing_the_browser_receives_names_the_model(blind_study, browser):
     server, engine, clip_ids = blind_study
-    runs = [_take_study(browser_for_blinding, f"{server.url}/study?s=blind") for _ in range(2)]
+    runs = [_take_study(browser, f"{server.url}/study?s=blind") for _ in range(2)]
     forbidden = _forbidden_terms()
     with transaction(engine) as session:
         from db.models import Clip
@@ -218,16 +217,6 @@ def test_nothing_the_browser_receives_names_the_model(blind_study, browser_for_b
         pytest.fail("a techno and a jazz clip page differ beyond the audio:\n" + "\n".join(diff))
     raw_a, raw_b = (screens[3] for screens, _, _ in runs)
     assert raw_a != raw_b  # …and the audio itself does differ
-
-
-@pytest.fixture(scope="module")
-def browser_for_blinding():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def test_clip_store_names_are_content_hashes_only(tmp_path):

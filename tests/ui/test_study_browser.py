@@ -16,7 +16,7 @@ import pytest
 
 from db.engine import open_database, transaction
 from db.models import Assignment, Event, Participant, Rating
-from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer, free_port
+from deploy.app_server import free_port
 from deploy.browser_evaluator import (
     WAIT_MS,
     audio_player,
@@ -35,21 +35,12 @@ from deploy.browser_evaluator import (
     token_of,
     wait_until_answerable,
 )
-from deploy.synthetic_study import make_study
 from drumeval.study import content, flow
+from drumeval.study.synthetic import make_study
+from tests.browser_support import served_app
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS_ENV = "DRUMEVAL_SCREENSHOTS"  # copy the screenshots there (the README's)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -71,9 +62,9 @@ def study_server(request, tmp_path, monkeypatch):
     engine = open_database()
     port = free_port()
     make_study(engine, completion_url=f"http://127.0.0.1:{port}/?completed=1")
-    server = AppServer(env={**env, "DATABASE_URL": env.get("DATABASE_URL", "")}, port=port).start()
-    yield server, engine
-    server.stop()
+    home, database_url = env["DRUMEVAL_HOME"], env.get("DATABASE_URL", "")
+    with served_app(home, database_url=database_url, port=port) as server:
+        yield server, engine
 
 
 def _shot(page, shots: Path, name: str) -> None:
@@ -167,9 +158,7 @@ def test_a_rating_survives_a_locked_database(browser, tmp_path, monkeypatch):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     engine = open_database()
     make_study(engine, headphone_check=False)
-    env = {"DRUMEVAL_HOME": str(home), "DATABASE_URL": "", BUSY_TIMEOUT_ENV: "0.3"}
-    server = AppServer(env=env).start()
-    try:
+    with served_app(home, **{BUSY_TIMEOUT_ENV: "0.3"}) as server:
         page = browser.new_context().new_page()
         page.goto(f"{server.url}/study?s=tiny", timeout=WAIT_MS)
         page.get_by_role("button", name="I agree — start the study").click(timeout=WAIT_MS)
@@ -194,8 +183,6 @@ def test_a_rating_survives_a_locked_database(browser, tmp_path, monkeypatch):
         page.get_by_text("Clip 1 of 4", exact=True).wait_for(timeout=WAIT_MS)
         with transaction(engine) as session:
             assert session.query(Rating).count() == 1
-    finally:
-        server.stop()
 
 
 def _heading_top(page, heading: str) -> float:
@@ -308,11 +295,8 @@ def test_a_reload_mid_clip_keeps_what_was_heard_and_ticked(browser, tmp_path, mo
     make_study(
         engine, slug="long", clip_seconds=12.0, min_listen_seconds=10.0, headphone_check=False
     )
-    server = AppServer(env={"DRUMEVAL_HOME": str(home), "DATABASE_URL": ""}).start()
-    try:
+    with served_app(home) as server:
         _reload_mid_clip(server, engine, browser)
-    finally:
-        server.stop()
 
 
 def _wait_for_the_draft(engine, timeout_s: float = 20.0) -> None:

@@ -2,8 +2,8 @@
 
 from db import repository
 from db.engine import transaction
-from deploy.synthetic_study import click_track_wav
 from drumeval import clipstore
+from drumeval.study.synthetic import click_track_wav
 
 GENERATED = (
     "drums_rnn/thesis/techno-house-700/t1/4bars",

@@ -7,11 +7,11 @@ import pytest
 
 from db.engine import open_database, transaction
 from db.models import Clip
-from deploy.app_server import CHROMIUM, CHROMIUM_ARGS, AppServer
 from deploy.browser_evaluator import WAIT_MS
 from drumeval.clips import event_ids_to_midi_bytes
 from drumeval.study import admin_auth, setup
-from tests.study.pool_factory import CONFIG, add_pool
+from tests.browser_support import fresh_page, served_app
+from tests.factories import CONFIG, add_pool
 
 pytestmark = pytest.mark.browser
 PASSWORD = "researcher-only"
@@ -27,17 +27,12 @@ def admin_server(tmp_path, monkeypatch):
     add_pool(engine)
     setup.create_study(engine, CONFIG)
     setup.open_study(engine, "two-models")
-    server = AppServer(
-        env={"DRUMEVAL_HOME": home, "DATABASE_URL": "", admin_auth.PASSWORD_ENV: PASSWORD}
-    ).start()
-    yield server, engine
-    server.stop()
+    with served_app(home, **{admin_auth.PASSWORD_ENV: PASSWORD}) as server:
+        yield server, engine
     engine.dispose()
 
 
-def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp_path):
-    from playwright.sync_api import sync_playwright
-
+def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, browser, tmp_path):
     server, engine = admin_server
     good = tmp_path / "their-model-1.mid"
     good.write_bytes(event_ids_to_midi_bytes(np.array([1, 0, 4, 0] * 16), kit="tr808"))
@@ -45,9 +40,7 @@ def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp
     bad.write_bytes(b"MThd this is not really MIDI")
     huge = tmp_path / "huge.mid"
     huge.write_bytes(b"MThd" + bytes(6 * 2**20))  # over the 5 MB limit the widget states
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1200, "height": 1600}).new_page()
+    with fresh_page(browser, viewport={"width": 1200, "height": 1600}) as page:
         page.goto(f"{server.url}/admin", timeout=WAIT_MS)  # the first page this browser opens
         password = page.get_by_label("Admin password")
         password.wait_for(timeout=WAIT_MS)
@@ -76,14 +69,12 @@ def test_a_researcher_logs_in_watches_a_study_and_uploads_midi(admin_server, tmp
         page.get_by_text("1 clip(s) imported as 'their-model'").wait_for(timeout=WAIT_MS)
         page.get_by_text("Skipped broken.mid:").wait_for(timeout=WAIT_MS)
         assert page.get_by_text("huge.mid:").count() == 0  # never sent to the server
-        browser.close()
     with transaction(engine) as session:
         imported = session.query(Clip).filter_by(role="imported").all()
     assert [(clip.condition, clip.genre) for clip in imported] == [("their-model", "techno-house")]
 
 
-def test_a_researcher_previews_every_step_in_chromium_and_nothing_is_stored(admin_server):
-    from playwright.sync_api import sync_playwright
+def test_a_researcher_previews_every_step_in_chromium_and_nothing_is_stored(admin_server, browser):
     from sqlalchemy import func, select
 
     from db.models import Assignment, Event, Participant, Rating
@@ -101,26 +92,23 @@ def test_a_researcher_previews_every_step_in_chromium_and_nothing_is_stored(admi
 
     before = rows()
     steps = preview_study(engine, "two-models").steps
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1200, "height": 1600}).new_page()
+    with fresh_page(browser, viewport={"width": 1200, "height": 1600}) as page:
         page.goto(f"{server.url}/admin", timeout=WAIT_MS)
         page.get_by_label("Admin password").fill(PASSWORD)
         page.get_by_role("button", name="Log in").click()
-        page.get_by_role("button", name="Preview as an evaluator").click()
+        page.get_by_role("button", name="Preview as an evaluator").click(timeout=WAIT_MS)
         headings = []
         for number in range(1, len(steps) + 1):
             page.get_by_text(f"step {number} of {len(steps)}").wait_for(timeout=WAIT_MS)
             settle(page)
             headings.append(page.locator("[data-testid='stHeading'] h3").first.inner_text())
             if steps[number - 1].startswith("clip:"):  # the real player, with the clip's audio
-                source = page.locator("audio").first.get_attribute("src")
+                source = page.locator("audio[src]").first.get_attribute("src", timeout=WAIT_MS)
                 assert source.startswith("/clips/") and source.endswith(".wav")
             if number < len(steps):
                 page.get_by_role("button", name="Next").click()
         page.get_by_role("button", name="End the preview").click()
         page.get_by_role("button", name="Preview as an evaluator").wait_for(timeout=WAIT_MS)
-        browser.close()
     assert headings[0] == "Two models" and headings[-1] == "Thank you!"
     assert "Practice clip" in headings and "Clip 4 of 4" in headings
     assert rows() == before

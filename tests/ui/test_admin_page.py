@@ -6,9 +6,9 @@ from streamlit.testing.v1 import AppTest
 from db.engine import transaction
 from db.models import Study
 from drumeval.study import admin_auth, content
+from tests.conftest import ADMIN_PASSWORD as PASSWORD
 from tests.conftest import REPO_ROOT
-from tests.study.conftest import PASSWORD
-from tests.study.pool_factory import CONFIG, GENERATED, add_pool
+from tests.factories import CONFIG, GENERATED, add_pool
 
 TIMEOUT_S = 60
 
@@ -175,7 +175,7 @@ def test_the_studies_tab_counts_each_screening_rule(admin_env):
 def test_the_studies_tab_counts_each_headphone_test_of_a_both_screen(
     admin_env, tmp_path, monkeypatch
 ):
-    from tests.analysis.study_seed import screen_listeners
+    from tests.factories import screen_listeners
 
     monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
     screen_listeners(admin_env, [{}, {"huggins": 2}, {"huggins": 3}, {"antiphase": 2}])

@@ -2,10 +2,10 @@
 
 from db import repository
 from db.engine import transaction
-from deploy.synthetic_study import click_track_wav
 from drumeval import clipstore
 from drumeval.registry import GENRE_NAMES
 from drumeval.study import arena, setup
+from drumeval.study.synthetic import click_track_wav
 
 PER_GENRE = 2
 SECONDS = 3.0

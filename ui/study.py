@@ -206,6 +206,7 @@ def consent_screen(engine, study: flow.StudyInfo, query: dict[str, str]) -> None
     st.title(study.title)
     try:
         full = flow.is_full(engine, study)
+        text = flow.consent_text(engine, study)
     except DatabaseError:
         st.warning(SERVER_BUSY, icon=":material/hourglass_top:")
         return
@@ -213,7 +214,7 @@ def consent_screen(engine, study: flow.StudyInfo, query: dict[str, str]) -> None
         full_screen(study, flow.STUDY_FULL_MESSAGE)
         return
     st.subheader("Before you start")
-    st.text(flow.consent_text(engine, study))
+    st.text(text)
     agree, decline = st.columns(2)
     if agree.button("I agree — start the study", type="primary", width="stretch"):
         try:

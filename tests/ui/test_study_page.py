@@ -491,3 +491,19 @@ def test_the_headphone_step_says_how_many_sounds_and_minutes_it_takes(engine, sc
     _consent(app)
     _answer_questionnaire(app)
     assert caption in [element.value for element in app.caption]
+
+
+def test_the_invite_page_says_the_server_is_busy_when_the_database_is_down(engine, monkeypatch):
+    from drumeval.errors import DatabaseError
+    from ui import study as screens
+
+    make_study(engine)
+
+    def unreachable(*args, **kwargs):
+        raise DatabaseError("the database is unavailable or busy; please retry")
+
+    monkeypatch.setattr(flow, "is_full", unreachable)
+    app = _page(s="tiny")
+    assert not app.exception
+    assert screens.SERVER_BUSY in [element.value for element in app.warning]
+    assert not [button for button in app.button if button.label.startswith("I agree")]

@@ -112,7 +112,7 @@ export default function (component) {
     const now = audio.currentTime;
     if (player.last !== null && !audio.seeking) {
       const step = now - player.last;
-      if (step > 0 && step < 1.0) {
+      if (step > 0) {  // no seek in between: played, however late this event came
         for (let s = Math.floor(player.last); s < Math.floor(now); s++) player.heard.add(s);
       }
     }
@@ -134,7 +134,7 @@ export default function (component) {
   audio.addEventListener("pause", () => { if (!audio.ended) report(); });
   audio.addEventListener("ended", () => {
     const end = Math.floor(audio.duration || 0);
-    if (player.last !== null && end - player.last < 1.0) {
+    if (player.last !== null) {
       for (let s = Math.floor(player.last); s < end; s++) player.heard.add(s);
     }
     player.ended = true; player.last = null; show(); report();
@@ -341,7 +341,7 @@ export default function (component) {
       const now = audio.currentTime;
       if (player.last !== null && !audio.seeking) {
         const step = now - player.last;
-        if (step > 0 && step < 1.0) {
+        if (step > 0) {  // no switch or seek in between: played, however late this came
           for (let s = Math.floor(player.last); s < Math.floor(now); s++) heard[side].add(s);
         }
       }
@@ -352,7 +352,7 @@ export default function (component) {
     });
     audio.addEventListener("ended", () => {
       const end = Math.floor(audio.duration || 0);
-      if (side === player.active && player.last !== null && end - player.last < 1.0) {
+      if (side === player.active && player.last !== null) {
         for (let s = Math.floor(player.last); s < end; s++) heard[side].add(s);
       }
       player.last = null; play.textContent = "Play"; show(); report();

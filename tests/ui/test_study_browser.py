@@ -37,7 +37,7 @@ from deploy.browser_evaluator import (
 )
 from drumeval.study import content, flow
 from drumeval.study.synthetic import make_study
-from tests.browser_support import served_app
+from tests.browser_support import fresh_page, served_app
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS_ENV = "DRUMEVAL_SCREENSHOTS"  # copy the screenshots there (the README's)
@@ -346,3 +346,47 @@ def _reload_mid_clip(server, engine, browser) -> None:
         rating = session.query(Rating).one()
         assert rating.play_count == 2
         assert rating.listened_seconds >= 10 - 0.5
+
+
+def test_a_busy_page_does_not_cost_the_listener_seconds_heard(browser, tmp_path, monkeypatch):
+    """The clip keeps playing while the page's main thread is busy (a rerun, a slow machine);
+    the seconds it played then are heard, so one play to the end unlocks the form. The
+    player used to count only progress events under 1 s apart, and a 3.5-s stall left the
+    listener locked out at the end of the clip with seconds still "left"."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("DRUMEVAL_HOME", str(home))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    make_study(
+        open_database(),
+        slug="long",
+        clip_seconds=12.0,
+        min_listen_seconds=10.0,
+        headphone_check=False,
+    )
+    with served_app(home) as server, fresh_page(browser) as page:
+        page.goto(f"{server.url}/study?s=long", timeout=WAIT_MS)
+        page.get_by_role("button", name="I agree — start the study").click(timeout=WAIT_MS)
+        for _key, question, options in content.QUESTIONNAIRE:
+            choose(page, question, options[0])
+        page.get_by_role("button", name="Continue").click()
+        page.get_by_role("button", name="Start with the practice clip").click(timeout=WAIT_MS)
+        heading = "Practice clip"
+        page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
+        settle(page)
+        audio = audio_player(page, heading)
+        audio.evaluate("audio => audio.play()")
+        audio.evaluate(
+            "audio => new Promise(done => audio.addEventListener("
+            "'timeupdate', () => audio.currentTime > 2 && done()))"
+        )
+        # The page's main thread is busy for 3.5 s while the audio plays on.
+        audio.evaluate("audio => { const end = Date.now() + 3500; while (Date.now() < end); }")
+        audio.evaluate(
+            "audio => audio.ended || new Promise(done => audio.addEventListener('ended', done))",
+            timeout=WAIT_MS,
+        )
+        status = page.locator(".player").filter(has=page.locator("audio[data-token='0']"))
+        status = status.locator(".status")
+        assert "done" in status.get_attribute("class"), (
+            f"one play to the end left it locked: {status.inner_text()!r}"
+        )

@@ -313,8 +313,8 @@ def _wait_for_the_draft(engine, timeout_s: float = 20.0) -> None:
     raise AssertionError(f"no draft answers stored within {timeout_s:g} s")
 
 
-def _reload_mid_clip(server, engine, browser) -> None:
-    page = browser.new_context().new_page()
+def _to_the_practice_clip(page, server) -> str:
+    """From the invite link of the study "long" (no headphone check) to its practice clip."""
     page.goto(f"{server.url}/study?s=long", timeout=WAIT_MS)
     page.get_by_role("button", name="I agree — start the study").click(timeout=WAIT_MS)
     for _key, question, options in content.QUESTIONNAIRE:
@@ -324,6 +324,12 @@ def _reload_mid_clip(server, engine, browser) -> None:
     heading = "Practice clip"
     page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
     settle(page)
+    return heading
+
+
+def _reload_mid_clip(server, engine, browser) -> None:
+    page = browser.new_context().new_page()
+    heading = _to_the_practice_clip(page, server)
     assert _seconds_left(page, heading) == 10
     ticked = {content.CRITERIA[0].label: "+", content.GENRE_QUESTION: "Jazz / soul"}
     for label, option in ticked.items():
@@ -364,15 +370,7 @@ def test_a_busy_page_does_not_cost_the_listener_seconds_heard(browser, tmp_path,
         headphone_check=False,
     )
     with served_app(home) as server, fresh_page(browser) as page:
-        page.goto(f"{server.url}/study?s=long", timeout=WAIT_MS)
-        page.get_by_role("button", name="I agree — start the study").click(timeout=WAIT_MS)
-        for _key, question, options in content.QUESTIONNAIRE:
-            choose(page, question, options[0])
-        page.get_by_role("button", name="Continue").click()
-        page.get_by_role("button", name="Start with the practice clip").click(timeout=WAIT_MS)
-        heading = "Practice clip"
-        page.get_by_text(heading, exact=True).wait_for(timeout=WAIT_MS)
-        settle(page)
+        heading = _to_the_practice_clip(page, server)
         audio = audio_player(page, heading)
         audio.evaluate("audio => audio.play()")
         audio.evaluate(

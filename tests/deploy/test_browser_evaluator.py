@@ -6,11 +6,11 @@ import pytest
 
 from db.engine import open_database, transaction
 from db.models import Participant, Rating
-from deploy.app_server import AppServer, free_port
+from deploy.app_server import free_port
 from deploy.browser_evaluator import WAIT_MS, consent_and_screen, rate_current_clip
 from deploy.load import clip_headings
 from drumeval.study.synthetic import make_study
-from tests.browser_support import fresh_page
+from tests.browser_support import fresh_page, served_app
 
 pytestmark = pytest.mark.browser
 CLIPS = 2
@@ -30,9 +30,8 @@ def both_screen_server(tmp_path, monkeypatch):
         headphone_screen="both",
         completion_url=f"http://127.0.0.1:{port}/?completed=1",
     )
-    server = AppServer(env={"DRUMEVAL_HOME": home, "DATABASE_URL": ""}, port=port).start()
-    yield server, engine
-    server.stop()
+    with served_app(home, port=port) as server:
+        yield server, engine
 
 
 def test_the_evaluator_passes_a_both_screen_and_finishes(both_screen_server, browser):

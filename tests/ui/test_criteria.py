@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db.engine import open_database, transaction
+from db.engine import transaction
 from db.models import Rating, Study
 from drumeval.study import content, flow, setup
 from drumeval.study.synthetic import make_study
@@ -82,11 +82,6 @@ def test_a_question_accepts_only_its_scale():
     assert slider.accepts(0) and slider.accepts(100) and not slider.accepts(101)
     assert symbols.accepts(-2) and not symbols.accepts(3)
     assert choice.accepts("fast") and not choice.accepts("quick") and not choice.accepts(None)
-
-
-@pytest.fixture
-def engine(data_home):
-    return open_database()
 
 
 def _own_criteria_study(engine) -> None:

@@ -5,7 +5,6 @@ numbers as `drumeval study table1` and the same bytes as `drumeval study export`
 import itertools
 
 import pytest
-import streamlit as st
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
@@ -13,26 +12,10 @@ from drumeval.analysis import export, format_table1, participants_needed, simula
 from drumeval.analysis.from_db import filter_tables, load_study
 from drumeval.analysis.table1 import rebuild_table1
 from drumeval.cli import main
-from drumeval.study import admin_auth
-from tests.conftest import REPO_ROOT
 from tests.factories import drive_flow, make_study, write_simulated_study
+from tests.ui.apptest import results_login
 
-TIMEOUT_S = 180
-PASSWORD = "results are for researchers"
 sqlite_only = pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
-
-
-@pytest.fixture
-def page_env(db_engine, monkeypatch, tmp_path):
-    """The page's database is the test's; caches and the login throttle start fresh."""
-    monkeypatch.setenv("DATABASE_URL", db_engine.url.render_as_string(hide_password=False))
-    monkeypatch.setenv("DRUMEVAL_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv(admin_auth.PASSWORD_ENV, PASSWORD)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield db_engine
-    st.cache_resource.clear()
-    st.cache_data.clear()
 
 
 @pytest.fixture
@@ -52,21 +35,9 @@ def downloads(monkeypatch) -> dict[str, bytes]:
     return stored
 
 
-def _page() -> AppTest:
-    return AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=TIMEOUT_S)
-
-
 def _texts(app: AppTest) -> str:
     kinds = ("title", "markdown", "caption", "info", "error", "success", "warning", "subheader")
     return "\n".join(str(element.value) for kind in kinds for element in getattr(app, kind))
-
-
-def _login(password: str = PASSWORD) -> AppTest:
-    app = _page().run()
-    app.text_input[0].input(password)
-    next(button for button in app.button if button.label == "Log in").click().run()
-    assert not app.exception, app.exception
-    return app
 
 
 def _frame_with(app: AppTest, column: str):
@@ -87,17 +58,17 @@ def _cli(capsys, *argv: str) -> str:
 
 
 @sqlite_only
-def test_a_wrong_password_shows_no_results(page_env):
-    write_simulated_study(page_env, simulate_study(4, 1, seed=1))
-    app = _login("guess")
+def test_a_wrong_password_shows_no_results(results_env):
+    write_simulated_study(results_env, simulate_study(4, 1, seed=1))
+    app = results_login("guess")
     assert "Wrong password." in _texts(app)
     assert not app.dataframe and not app.tabs and not app.selectbox
     assert "Table 1" not in _texts(app)
 
 
 @sqlite_only
-def test_without_a_study_the_page_shows_the_labelled_simulated_demo(page_env):
-    app = _login()
+def test_without_a_study_the_page_shows_the_labelled_simulated_demo(results_env):
+    app = results_login()
     assert app.selectbox(key="results:study").value == "simulated-demo"
     assert "Simulated demo results" in _texts(app) and "not real listeners" in _texts(app)
     demo = simulate_study(24, 2, seed=2024, careless_share=0.15)
@@ -113,10 +84,12 @@ def test_without_a_study_the_page_shows_the_labelled_simulated_demo(page_env):
 
 
 @sqlite_only
-def test_a_seeded_study_agrees_with_the_cli_and_the_exports(page_env, capsys, downloads, tmp_path):
-    write_simulated_study(page_env, simulate_study(8, 1, seed=8, careless_share=0.3))
-    data = load_study(page_env, "simulated")
-    app = _login()
+def test_a_seeded_study_agrees_with_the_cli_and_the_exports(
+    results_env, capsys, downloads, tmp_path
+):
+    write_simulated_study(results_env, simulate_study(8, 1, seed=8, careless_share=0.3))
+    data = load_study(results_env, "simulated")
+    app = results_login()
     assert app.selectbox(key="results:study").value == "simulated"  # the newest study
     assert "Simulated demo results" not in _texts(app)
     cli_markdown = _cli(capsys, "study", "table1", "simulated", "--markdown")
@@ -140,10 +113,10 @@ def test_a_seeded_study_agrees_with_the_cli_and_the_exports(page_env, capsys, do
 
 
 @sqlite_only
-def test_filters_change_the_analysed_ratings(page_env, capsys, downloads):
-    write_simulated_study(page_env, simulate_study(6, 1, seed=3))
-    data = load_study(page_env, "simulated")
-    app = _login()
+def test_filters_change_the_analysed_ratings(results_env, capsys, downloads):
+    write_simulated_study(results_env, simulate_study(6, 1, seed=3))
+    data = load_study(results_env, "simulated")
+    app = results_login()
     app.multiselect(key="results:genres").set_value(["jazz-soul"]).run()
     kept = filter_tables(data.tables, genres=("jazz-soul",))
     expected = format_table1(rebuild_table1(kept.ratings, kept.genre_answers, 0))
@@ -166,9 +139,9 @@ def test_filters_change_the_analysed_ratings(page_env, capsys, downloads):
 
 
 @sqlite_only
-def test_comments_follow_the_filters(page_env):
-    drive_flow(page_env, listeners=2)
-    app = _login()
+def test_comments_follow_the_filters(results_env):
+    drive_flow(results_env, listeners=2)
+    app = results_login()
     comments = _frame_with(app, "comment")
     assert set(comments["genre"]) == {"techno-house", "jazz-soul"}
     app.multiselect(key="results:genres").set_value(["jazz-soul"]).run()
@@ -176,9 +149,9 @@ def test_comments_follow_the_filters(page_env):
 
 
 @sqlite_only
-def test_flow_ratings_agree_and_comments_stay_plain_text(page_env, capsys):
-    drive_flow(page_env, listeners=2)
-    app = _login()
+def test_flow_ratings_agree_and_comments_stay_plain_text(results_env, capsys):
+    drive_flow(results_env, listeners=2)
+    app = results_login()
     assert app.selectbox(key="results:study").value == "tiny"
     cli_markdown = _cli(capsys, "study", "table1", "tiny", "--markdown")
     assert _shown_table1(app).to_markdown().strip() == cli_markdown.strip()
@@ -188,18 +161,18 @@ def test_flow_ratings_agree_and_comments_stay_plain_text(page_env, capsys):
 
 
 @sqlite_only
-def test_an_unrated_study_says_so(page_env):
-    make_study(page_env, slug="empty")
-    app = _login()
+def test_an_unrated_study_says_so(results_env):
+    make_study(results_env, slug="empty")
+    app = results_login()
     assert app.selectbox(key="results:study").value == "empty"
     assert "study 'empty' has no ratings yet" in _texts(app)
     assert not app.tabs
 
 
 @sqlite_only
-def test_every_filter_on_a_small_study_shows_a_message_not_a_traceback(page_env):
-    drive_flow(page_env, listeners=2)  # every filter leaves one listener or nothing
-    app = _login()
+def test_every_filter_on_a_small_study_shows_a_message_not_a_traceback(results_env):
+    drive_flow(results_env, listeners=2)  # every filter leaves one listener or nothing
+    app = results_login()
     for genres, sizes, screened in itertools.product(
         (["jazz-soul"], ["techno-house"]), ([700], [1500], [700, 1500]), (False, True)
     ):
@@ -211,10 +184,10 @@ def test_every_filter_on_a_small_study_shows_a_message_not_a_traceback(page_env)
 
 
 @sqlite_only
-def test_corpus_sizes_show_as_whole_numbers(page_env):
+def test_corpus_sizes_show_as_whole_numbers(results_env):
     """Corpus sizes are counts of examples: "700", never "700.0" (pandas' float columns)."""
-    write_simulated_study(page_env, simulate_study(8, 1, seed=8))
-    app = _login()
+    write_simulated_study(results_env, simulate_study(8, 1, seed=8))
+    app = results_login()
     shown = [_texts(app)]
     for frame in app.dataframe:
         value = frame.value
@@ -225,10 +198,10 @@ def test_corpus_sizes_show_as_whole_numbers(page_env):
 
 
 @sqlite_only
-def test_any_two_conditions_and_table1_per_condition(page_env):
-    write_simulated_study(page_env, simulate_study(6, 1, seed=3))
-    data = load_study(page_env, "simulated")
-    app = _login()
+def test_any_two_conditions_and_table1_per_condition(results_env):
+    write_simulated_study(results_env, simulate_study(6, 1, seed=3))
+    data = load_study(results_env, "simulated")
+    app = results_login()
     assert "Any two conditions" in _texts(app)
     frames = [f.value for f in app.dataframe if "level_a" in f.value.columns]
     shown = frames[-1]  # after DrumsRNN vs MusicVAE and the corpus sizes

@@ -13,21 +13,7 @@ from drumeval import clipstore
 from drumeval.paths import clip_store_dir
 from drumeval.study import content, flow, headphone, huggins
 from drumeval.study.synthetic import make_study
-from tests.conftest import REPO_ROOT
-
-TIMEOUT_S = 60
-
-
-@pytest.fixture
-def engine(data_home):
-    return open_database()
-
-
-def _page(**query) -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "pages" / "study.py"), default_timeout=TIMEOUT_S)
-    for key, value in query.items():
-        app.query_params[key] = value
-    return app.run()
+from tests.ui.apptest import evaluator_page
 
 
 def _texts(app: AppTest) -> str:
@@ -111,7 +97,7 @@ def _listen(app: AppTest, position: int, seconds: float) -> None:
 def _at_practice_clip(engine, **study) -> AppTest:
     """A new evaluator of a study without headphone check, on the practice clip."""
     make_study(engine, headphone_check=False, **study)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     _consent(app)
     _answer_questionnaire(app)
     _button(app, "Start").click().run()
@@ -130,7 +116,7 @@ def _fill_rating(app: AppTest, score_label: str = "+") -> None:
 
 def test_an_evaluator_takes_the_whole_study(engine):
     make_study(engine, completion_url="https://example.org/complete?cc=ABC")
-    app = _page(s="tiny", PROLIFIC_PID="p-42")
+    app = evaluator_page(s="tiny", PROLIFIC_PID="p-42")
     assert "Tiny drum study" in _texts(app)
     token = _consent(app)
     assert "A few questions" in _texts(app)
@@ -163,7 +149,7 @@ def test_an_evaluator_takes_the_whole_study(engine):
 
 def test_declining_consent_ends_politely_and_stores_no_participant(engine):
     make_study(engine)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     _button(app, "I do not agree").click().run()
     assert "Nothing about you has been stored" in _texts(app)
     assert "t" not in app.query_params
@@ -183,7 +169,7 @@ def _players(app: AppTest) -> list[dict]:
 
 def test_the_headphone_sounds_come_from_the_clip_store(engine, data_home):
     make_study(engine)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     token = _consent(app)
     _answer_questionnaire(app)
     trials = flow.headphone_trials(flow.progress(engine, flow.load_study(engine, "tiny"), token))
@@ -197,7 +183,7 @@ def test_the_headphone_sounds_come_from_the_clip_store(engine, data_home):
 
 def test_headphone_answers_unlock_only_once_their_sound_was_played(engine):
     make_study(engine)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     token = _consent(app)
     _answer_questionnaire(app)
     assert [radio.disabled for radio in app.radio] == [True] * headphone.TRIALS
@@ -215,7 +201,7 @@ def test_headphone_answers_unlock_only_once_their_sound_was_played(engine):
 
 def test_an_unwritable_clip_store_names_itself_on_the_headphone_check(engine, data_home):
     make_study(engine)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     _consent(app)
     store = clip_store_dir()
     shutil.rmtree(store, ignore_errors=True)
@@ -229,13 +215,13 @@ def test_an_unwritable_clip_store_names_itself_on_the_headphone_check(engine, da
 
 def test_a_failed_headphone_check_ends_the_study(engine):
     make_study(engine)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     token = _consent(app)
     _answer_questionnaire(app)
     _answer_headphones(app, engine, token, correct=False)
     assert "the study ends here" in _texts(app)
     assert not app.exception
-    reloaded = _page(s="tiny", t=token)
+    reloaded = evaluator_page(s="tiny", t=token)
     assert "the study ends here" in _texts(reloaded)
 
 
@@ -251,7 +237,7 @@ def test_the_rating_form_is_locked_until_the_minimum_is_heard(engine):
 
 def test_a_reload_resumes_where_the_evaluator_left(engine):
     make_study(engine, headphone_check=False)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     token = _consent(app)
     _answer_questionnaire(app)
     _button(app, "Start").click().run()
@@ -260,7 +246,7 @@ def test_a_reload_resumes_where_the_evaluator_left(engine):
         _fill_rating(app)
         _submit(app).click().run()
     assert "Clip 2 of 4" in _texts(app)
-    reloaded = _page(s="tiny", t=token)  # a new browser session on the same link
+    reloaded = evaluator_page(s="tiny", t=token)  # a new browser session on the same link
     assert "Clip 2 of 4" in _texts(reloaded)
     with transaction(engine) as session:
         assert session.query(Rating).count() == 2
@@ -278,14 +264,14 @@ def test_a_reload_resumes_where_the_evaluator_left(engine):
 )
 def test_bad_links_get_a_clear_message(engine, query, message):
     make_study(engine)
-    app = _page(**query)
+    app = evaluator_page(**query)
     assert not app.exception
     assert message in _texts(app)
 
 
 def test_a_closed_study_says_so(engine):
     make_study(engine, status="closed")
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     assert not app.exception
     assert "This study has closed" in _texts(app)
 
@@ -374,18 +360,18 @@ def _links(app: AppTest) -> list[str]:
 def test_screened_out_and_returned_participants_go_back_with_their_own_codes(engine):
     make_study(engine, completion_url="https://app.prolific.com/submissions/complete?cc=DONE")
     _prolific_codes(engine)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     token = _consent(app)
     _answer_questionnaire(app)
     _answer_headphones(app, engine, token, correct=False)
     assert "the study ends here" in _texts(app) and "SCREEN" in _texts(app)
     assert _links(app) == ["https://app.prolific.com/submissions/complete?cc=SCREEN"]
-    other = _page(s="tiny")
+    other = evaluator_page(s="tiny")
     _consent(other)
     _button(other, "Leave the study").click().run()
     assert not other.exception and "You have left this study" in _texts(other)
     assert _links(other) == ["https://app.prolific.com/submissions/complete?cc=RET"]
-    declined = _page(s="tiny")
+    declined = evaluator_page(s="tiny")
     _button(declined, "I do not agree").click().run()
     assert _links(declined) == ["https://app.prolific.com/submissions/complete?cc=SCREEN"]
 
@@ -398,7 +384,7 @@ def test_the_huggins_screen_alone_or_with_the_anti_phase_one(engine, screen, hug
     with transaction(engine, write_lock=True) as session:
         study = session.query(Study).one()
         study.design = {**study.design, "headphone_screen": screen}
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     token = _consent(app)
     _answer_questionnaire(app)
     study = flow.load_study(engine, "tiny")
@@ -441,7 +427,7 @@ def test_a_full_study_says_so_before_consent_and_sends_a_recruit_back(engine):
     study = flow.load_study(engine, "tiny")
     for _ in range(3):
         flow.consent(engine, study, {})
-    app = _page(s="tiny", PROLIFIC_PID="p-4")
+    app = evaluator_page(s="tiny", PROLIFIC_PID="p-4")
     assert not app.exception
     assert flow.STUDY_FULL_MESSAGE in _texts(app) and "You are invited" not in _texts(app)
     assert not [button for button in app.button if button.label.startswith("I agree")]
@@ -451,7 +437,7 @@ def test_a_full_study_says_so_before_consent_and_sends_a_recruit_back(engine):
 def test_a_study_that_fills_while_the_consent_page_is_open_says_so_without_a_traceback(engine):
     make_study(engine)
     _target(engine, 1)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     assert "You are invited" in _texts(app)
     flow.consent(engine, flow.load_study(engine, "tiny"), {})  # someone else takes the place
     _button(app, "I agree").click().run()
@@ -461,7 +447,7 @@ def test_a_study_that_fills_while_the_consent_page_is_open_says_so_without_a_tra
         assert session.query(Participant).count() == 1
 
 
-def test_an_abandoned_place_counts_as_free_on_the_invite_page(engine):
+def test_an_abandoned_place_counts_as_free_on_the_inviteevaluator_page(engine):
     from datetime import timedelta
 
     from db.models import Event
@@ -473,7 +459,7 @@ def test_an_abandoned_place_counts_as_free_on_the_invite_page(engine):
         session.query(Study).one().abandon_minutes = 30
         for event in session.query(Event):
             event.created_at -= timedelta(minutes=31)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     assert "You are invited" in _texts(app)
     _consent(app)
     with transaction(engine) as session:
@@ -487,7 +473,7 @@ def test_an_abandoned_place_counts_as_free_on_the_invite_page(engine):
 ])  # fmt: skip
 def test_the_headphone_step_says_how_many_sounds_and_minutes_it_takes(engine, screen, caption):
     make_study(engine, headphone_screen=screen)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     _consent(app)
     _answer_questionnaire(app)
     assert caption in [element.value for element in app.caption]
@@ -503,7 +489,7 @@ def test_the_invite_page_says_the_server_is_busy_when_the_database_is_down(engin
         raise DatabaseError("the database is unavailable or busy; please retry")
 
     monkeypatch.setattr(flow, "is_full", unreachable)
-    app = _page(s="tiny")
+    app = evaluator_page(s="tiny")
     assert not app.exception
     assert screens.SERVER_BUSY in [element.value for element in app.warning]
     assert not [button for button in app.button if button.label.startswith("I agree")]

@@ -5,25 +5,11 @@ import pytest
 from sqlalchemy import select
 from streamlit.testing.v1 import AppTest
 
-from db.engine import open_database, transaction
+from db.engine import transaction
 from db.models import MushraScore, PairwiseVote, Participant
 from drumeval.study import flow
-from tests.conftest import REPO_ROOT
 from tests.factories import make_trial_study
-
-TIMEOUT_S = 60
-
-
-@pytest.fixture
-def engine(data_home):
-    return open_database()
-
-
-def _page(**query) -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "pages" / "study.py"), default_timeout=TIMEOUT_S)
-    for key, value in query.items():
-        app.query_params[key] = value
-    return app.run()
+from tests.ui.apptest import evaluator_page
 
 
 def _button(app: AppTest, label_start: str):
@@ -37,7 +23,7 @@ def _token(app: AppTest) -> str:
 
 def _started(engine, trial_type: str, **design) -> tuple[AppTest, str]:
     make_trial_study(engine, trial_type=trial_type, **design)
-    app = _page(s="trials")
+    app = evaluator_page(s="trials")
     _button(app, "I agree").click().run()
     token = _token(app)
     for radio in app.radio:
@@ -94,7 +80,7 @@ def test_a_reload_keeps_what_was_heard_and_the_reason_and_a_repeat_vote_counts_o
     app, token = _started(engine, "pairwise")
     _hear_pair(app, 1, (2.0, 2.0))
     app.text_area[0].set_value("kick too loud").run()
-    reloaded = _page(s="trials", t=token)  # a new browser session on the resume link
+    reloaded = evaluator_page(s="trials", t=token)  # a new browser session on the resume link
     assert reloaded.title[0].value == "Pair 1 of 3"
     assert reloaded.text_area[0].value == "kick too loud"
     assert not _vote_buttons(reloaded)["A is better"].disabled  # heard before the reload
@@ -152,7 +138,7 @@ def test_a_mushra_page_needs_every_slider_moved_and_every_track_heard(engine):
     for slider in app.slider[:-1]:
         slider.set_value(70).run()
     assert _button(app, "Listen to and rate").disabled  # one slider untouched
-    reloaded = _page(s="trials", t=token)  # the moved sliders come back after a reload
+    reloaded = evaluator_page(s="trials", t=token)  # the moved sliders come back after a reload
     assert [slider.value for slider in reloaded.slider[:-1]] == [70] * 4
     app.slider[-1].set_value(20).run()
     _button(app, "Submit").click().run()
@@ -169,7 +155,7 @@ def test_pages_that_cannot_be_built_give_a_neutral_message_and_log_the_reason(en
     with transaction(engine, write_lock=True) as session:  # a design that create now refuses
         anchors = select(Clip.id).where(Clip.role == "anchor")
         session.query(StudyClip).filter(StudyClip.clip_id.in_(anchors)).delete()
-    app = _page(s="trials")
+    app = evaluator_page(s="trials")
     _button(app, "I agree").click().run()
     for radio in app.radio:
         radio.set_value(radio.options[0])

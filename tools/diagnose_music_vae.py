@@ -11,7 +11,8 @@ For each split (train, eval) of the checkpoint's corpus, on `--examples` seeded 
 - KL in bits, latent dimensions in use (mean KL > 0.05 nats) and E[μ² + σ²] (1 when the
   posteriors fill the prior);
 - bar similarity of the originals and of their reconstructions (posterior mean, T = 1).
-Then bar similarity and kick on all four of `--samples` prior samples at T = 1.0 and 0.5: if
+Then bar similarity and kick on all four of `--samples` prior samples at T = 1.0 and 0.5 (at
+T = 1.0 also per 10-bar window: a decoder that starts loose and settles shows it here): if
 reconstructions keep the groove and prior samples do not, the prior is the problem; if both
 lose it (and lowering the temperature does not bring it back), the decoder is.
 """
@@ -78,6 +79,14 @@ def diagnose(name: str, *, examples: int, samples: int, seed: int) -> list[str]:
             f"bar similarity {_mean(bar_similarity(t) for t in prior):.2f}, "
             f"kick on all 4 {_mean(kick_four_on_floor_share(t) for t in prior):.2f}"
         )
+        if temperature == 1.0:
+            windows = [
+                _mean(bar_similarity(t[start * 16 : (start + 10) * 16]) for t in prior)
+                for start in range(0, 60, 10)
+            ]
+            lines.append(
+                "    along the track (10-bar windows): " + " ".join(f"{w:.2f}" for w in windows)
+            )
     return lines
 
 

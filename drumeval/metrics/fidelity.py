@@ -65,6 +65,9 @@ class GrooveProfile:
     # Diagnostic, not a target (and not in `figures()`, which cards store): the backbeat
     # pattern on beats 1 and 3, i.e. with the bar line lost.
     shifted_backbeat_share: float
+    # Standard error of `bar_similarity_1` over the tracks (sd / √n): how far two sets of
+    # samples of one model may differ by chance (not in `figures()` either).
+    bar_similarity_1_se: float = float("nan")
 
     @property
     def hits_per_bar(self) -> float:
@@ -101,21 +104,34 @@ def groove_profile(tracks: Sequence[np.ndarray]) -> GrooveProfile:
     if not tracks:
         raise DrumevalError("a groove profile needs at least one track")
 
-    def mean_of(figure) -> float:
-        values = np.array([figure(track) for track in tracks], dtype=float)
-        return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+    def values_of(figure) -> np.ndarray:
+        return np.array([figure(track) for track in tracks], dtype=float)
 
+    def mean_of(figure) -> float:
+        return _nanmean(values_of(figure))
+
+    similarity = values_of(lambda track: bar_similarity(track, lag=1))
     return GrooveProfile(
         num_tracks=len(tracks),
         hits_per_bar_per_track=tuple(mean_hits_per_bar(track) for track in tracks),
         empty_bar_share=mean_of(empty_bar_share),
         kick_four_on_floor_share=mean_of(kick_four_on_floor_share),
         backbeat_share=mean_of(backbeat_share),
-        bar_similarity_1=mean_of(lambda track: bar_similarity(track, lag=1)),
+        bar_similarity_1=_nanmean(similarity),
         bar_similarity_8=mean_of(lambda track: bar_similarity(track, lag=8)),
         class_shares=tuple(float(s) for s in class_shares(np.concatenate(tracks))),
         shifted_backbeat_share=mean_of(shifted_backbeat_share),
+        bar_similarity_1_se=_standard_error(similarity),
     )
+
+
+def _nanmean(values: np.ndarray) -> float:
+    return float(np.nanmean(values)) if np.isfinite(values).any() else float("nan")
+
+
+def _standard_error(values: np.ndarray) -> float:
+    finite = values[np.isfinite(values)]
+    return float(np.std(finite, ddof=1) / np.sqrt(len(finite))) if len(finite) > 1 else float("nan")
 
 
 def corpus_profile(event_ids: np.ndarray, lengths: np.ndarray) -> GrooveProfile:

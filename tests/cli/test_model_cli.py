@@ -185,6 +185,11 @@ def test_compare_checkpoints_ranks_candidates_on_one_seed(tmp_path, monkeypatch,
     assert [cell.strip() for cell in shifted.split("│")[2:4]] == [
         f"{profiles[label].shifted_backbeat_share:.2f}" for label in "ab"
     ]
+    similarity = next(line for line in out.splitlines() if "bar sim. lag 1" in line)
+    assert [cell.strip() for cell in similarity.split("│")[2:4]] == [
+        f"{profiles[label].bar_similarity_1:.2f} ± {profiles[label].bar_similarity_1_se:.2f}"
+        for label in "ab"
+    ]
     # 700 and 1500 are different corpora: the table says their distances do not compare.
     assert "techno-house-700: distances to different corpora do not compare" in out
 
@@ -197,7 +202,7 @@ def test_compare_checkpoints_keeps_the_first_of_equals_and_needs_no_note(
     assert _run(["compare-checkpoints", "one", "two", "--samples", "2"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^best: one \(distance \d\.\d\d\)$", out, re.MULTILINE), out
-    assert "seed 99" in out and "note:" not in out
+    assert "2 samples × 60 bars, seed 99" in out and "note:" not in out
 
 
 def test_compare_checkpoints_names_a_missing_candidate_before_sampling(

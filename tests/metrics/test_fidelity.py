@@ -45,6 +45,15 @@ def test_profile_means_each_tracks_figure() -> None:
     np.testing.assert_allclose(profile.class_shares[:3], [0.4, 0.2, 0.4])
 
 
+def test_bar_similarity_carries_its_standard_error_over_the_tracks() -> None:
+    empty_half = np.concatenate([loop(TECHNO, 2), np.zeros(32, np.int32)])
+    profile = groove_profile([loop(TECHNO, 4), empty_half, loop(JAZZ, 1)])  # the last: no pair
+    per_track = [1.0, 2 / 3]  # J = 1, 1, 0, 1 over empty_half's pairs; NaN for one bar
+    assert profile.bar_similarity_1_se == pytest.approx(np.std(per_track, ddof=1) / np.sqrt(2))
+    assert "bar_similarity_1_se" not in profile.figures()
+    assert np.isnan(groove_profile([loop(TECHNO, 4)]).bar_similarity_1_se)  # one track: unknown
+
+
 def test_similarity_at_lag_8_skips_short_tracks() -> None:
     profile = groove_profile([loop(TECHNO, 9), loop(JAZZ, 4)])
     assert profile.bar_similarity_8 == 1.0

@@ -84,17 +84,19 @@ ROWS=(
   # from its own (free-bits) weights it kept a loose kick (on all four 0.31–0.59 by seed) after
   # 12,300 steps; the techno-house-700 model has the grid and its corpus is a subset of this one.
   "music_vae thesis-longbar techno-house-1500 2000 from@10c2bb8:music_vae/thesis-longbar/techno-house-700 --patience 0 --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 400 --fidelity-samples 16"
-  # thesis-longbar jazz-soul-1500: the jazz-soul-700 recipe, from the same techno-house-700 start.
-  # Tried on 2026-12-06, neither shipped (each lost to these weights on the held-out seed 99 × 32,
-  # distance 0.33 and bar similarity 0.35): this row raised to 4,000 steps (best-fidelity step
-  # 2,400: 0.43 and 0.32), and 1,200 steps from the shipped jazz-soul-700 flat model at learning
-  # rate 1e-4 (0.41 and 0.32); and 300 steps at batch 8, learning rate 1e-4, from these weights
-  # (stopped: its fidelity check fell from bar similarity 0.32 to 0.26, distance 0.43 to 0.57).
-  # Eval accuracy stays at 0.32–0.34 while train accuracy climbs past 0.6. Also tried (2026-12-06,
-  # 2nd session), not shipped: 2,400 steps from the same start with dropout_keep_prob=0.75 (best
-  # fidelity at its last step; report seed 7: bar similarity 0.37), which lost on the held-out seed
-  # 99 × 32: distance 0.49 / 0.33, bar similarity 0.34 / 0.35, backbeat 0.22 / 0.35.
-  "music_vae thesis-longbar jazz-soul-1500 2000 from@10c2bb8:music_vae/thesis-longbar/techno-house-700 --patience 0 --hparams free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 400 --fidelity-samples 16"
+  # thesis-longbar jazz-soul-1500: the jazz-soul-700 recipe, from the same techno-house-700 start
+  # (commit 43ec57c ships the same weights as 10c2bb8), plus input dropout (keep 0.75; Magenta's
+  # GrooVAE configs, on the same Groove MIDI drums, keep 0.3). Without dropout (this row until
+  # 2026-12-06, 2,000 steps, best-fidelity step 1,600) bar similarity stayed at 0.32 (256 samples
+  # of each of seeds 7, 99, 1234); more steps, learning rate 1e-4 from jazz-soul-700 and batch 8
+  # did not lift it, nor did 800 steps from those weights with scheduled sampling (constant 0.25)
+  # or with 16 free bits (16-sample checks 0.28–0.29). Run: 2,400 steps, then
+  # resumed to 4,800 (78 min in all); steps 2,400 (the best-fidelity export), 3,800 and 4,800
+  # compared on 128 samples of each of the held-out seeds 99 and 1234: distance 0.28/0.33,
+  # 0.24/0.25, 0.33/0.24, bar similarity 0.36/0.36, 0.37/0.36, 0.37/0.39 (the weights replaced:
+  # 0.48/0.33, 0.31/0.33). Shipped: step 3,800, exported from the run's state at that step with
+  # --resume --export-last, which is what this row does from scratch.
+  "music_vae thesis-longbar jazz-soul-1500 3800 from@43ec57c:music_vae/thesis-longbar/techno-house-700 --patience 0 --hparams dropout_keep_prob=0.75,free_bits=0,max_beta=1.0,learning_rate=0.0003,sampling_schedule=constant,sampling_rate=0 --eval-every 400 --eval-smoothing 3 --fidelity-every 400 --fidelity-samples 16 --export-last"
   # The 2-bar latent-walk models from scratch with a small free-bits budget: 12 bits of KL
   # are free, beyond them the standard ELBO (β = 1). With no free bits the KL fell to ≈ 1 bit
   # within 1,200 steps (the decoder stops listening to z, and a walk through z then no longer

@@ -1,6 +1,7 @@
 """The checkpoints we ship generate 2-minute tracks whose genres differ (fixed seeds)."""
 
 import functools
+import re
 
 import numpy as np
 import pytest
@@ -15,6 +16,7 @@ from drumeval.training.fidelity import (
     checkpoint_fidelity,
     latent_effect,
 )
+from tests.conftest import REPO_ROOT
 
 SIZES = ("700", "1500")
 MAX_SHIPPED_BYTES = 20 * 1024 * 1024
@@ -238,6 +240,28 @@ def test_every_shipped_music_vae_plays_like_magenta_or_is_a_listed_miss():
     assert shipped == PLAYS_LIKE_MAGENTA | set(NOT_YET_LIKE_MAGENTA)
     assert not PLAYS_LIKE_MAGENTA & set(NOT_YET_LIKE_MAGENTA)
     assert {name for name in shipped if _plays_like_magenta(name)} == PLAYS_LIKE_MAGENTA
+
+
+def test_the_readme_shows_each_music_vae_as_its_card_does():
+    """README's "Do the shipped MusicVAEs play like the thesis's?" table: one row per shipped
+    MusicVAE, with its card's hits/bar ± sd, kick on all four, backbeat and bar similarity."""
+    number = r" \| ([\d.]+)"
+    row = re.compile(r"^\| `([\w-]+/[\w-]+)`[^|]*" + number + r" ± ([\d.]+)" + number * 3, re.M)
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    rows = {match.group(1): match.groups()[1:] for match in row.finditer(readme)}
+    shipped = {name.removeprefix("music_vae/") for name in list_shipped_checkpoints("music_vae")}
+    assert set(rows) == shipped
+    for name, cells in rows.items():
+        figures = read_card(CHECKPOINTS_DIR / "music_vae" / name)["fidelity"]["model"]
+        expected = (
+            f"{figures['hits_per_bar']:.1f}",
+            f"{figures['hits_per_bar_spread']:.1f}",
+            *(
+                f"{figures[key]:.2f}"
+                for key in ("kick_four_on_floor_share", "backbeat_share", "bar_similarity_1")
+            ),
+        )
+        assert cells == expected, name
 
 
 @pytest.mark.slow
